@@ -1,0 +1,457 @@
+//! Findings: what is wrong (or worth knowing), with a stable code, a severity and a location.
+//!
+//! Codes are stable strings documented in `docs/findings.md`; never rename one. Each is raised
+//! exactly when its documented condition holds. Severity: `error` where SQLite will refuse,
+//! misread, or committed data is lost; `warning` where data exists that SQLite will discard or a
+//! hazard is present; `info` for facts worth knowing. A clean database raises nothing.
+
+use super::Analysis;
+use super::wal::{FrameState, HeaderProblem, InvalidReason, WalAnalysis};
+use crate::format::shm::{READMARK_NOT_USED, ShmEndian};
+use crate::format::wal::{WAL_HEADER_LEN, frame_offset};
+
+/// How bad a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// Which file a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    Db,
+    Wal,
+    Shm,
+}
+
+impl FileKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Db => "db",
+            Self::Wal => "wal",
+            Self::Shm => "shm",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub file: Option<FileKind>,
+    pub offset: Option<u64>,
+    pub frame: Option<u32>,
+    pub page: Option<u32>,
+    /// How many things (frames, entries, bytes) the finding is about, where that is useful.
+    pub count: Option<u64>,
+}
+
+impl Finding {
+    fn new(code: &'static str, severity: Severity, file: FileKind, message: String) -> Self {
+        Self { code, severity, message, file: Some(file), offset: None, frame: None, page: None, count: None }
+    }
+    fn offset(mut self, o: u64) -> Self {
+        self.offset = Some(o);
+        self
+    }
+    fn frame(mut self, f: u32) -> Self {
+        self.frame = Some(f);
+        self
+    }
+    fn page(mut self, p: u32) -> Self {
+        self.page = Some(p);
+        self
+    }
+    fn count(mut self, c: u64) -> Self {
+        self.count = Some(c);
+        self
+    }
+}
+
+/// Every documented finding code, for docs and tests.
+pub const CODES: &[&str] = &[
+    "db.missing",
+    "db.empty_with_wal",
+    "db.unreadable",
+    "db.bad_page_size",
+    "db.bad_payload_fractions",
+    "db.rollback_header_with_wal",
+    "db.header_page_count_mismatch",
+    "db.trailing_bytes",
+    "wal.empty",
+    "wal.truncated_header",
+    "wal.header_only",
+    "wal.bad_magic",
+    "wal.bad_page_size",
+    "wal.bad_header_checksum",
+    "wal.bad_version",
+    "wal.page_size_mismatch",
+    "wal.torn_frame",
+    "wal.uncommitted_frames",
+    "wal.checksum_mismatch",
+    "wal.salt_mismatch",
+    "wal.page_zero",
+    "wal.stale_frames",
+    "wal.page_beyond_db_size",
+    "wal.oversized",
+    "wal.changed_while_reading",
+    "shm.not_initialized",
+    "shm.header_copies_differ",
+    "shm.bad_header_checksum",
+    "shm.bad_version",
+    "shm.foreign_byte_order",
+    "shm.stale",
+    "shm.lagging",
+    "shm.ahead",
+    "shm.wal_missing",
+    "shm.page_size_mismatch",
+    "shm.index_mismatch",
+    "shm.hash_corrupt",
+    "shm.stale_entries",
+    "shm.backfill_beyond_end",
+    "shm.read_mark_beyond_end",
+    "shm.read_mark0_nonzero",
+    "shm.checkpoint_interrupted",
+];
+
+/// Produce every finding for an analysis, most severe first (stable order within a severity).
+pub fn check(a: &Analysis) -> Vec<Finding> {
+    let mut out = Vec::new();
+    check_db(a, &mut out);
+    if let Some(w) = &a.wal {
+        check_wal(a, w, &mut out);
+    }
+    check_shm(a, &mut out);
+    out.sort_by(|x, y| y.severity.cmp(&x.severity));
+    out
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
+    use FileKind::Db;
+    use Severity::*;
+    let wal_has_content = a.wal.as_ref().is_some_and(|w| w.file_len > 0);
+    match (&a.db, &a.db_problem) {
+        (None, None) => {
+            if a.wal.is_some() {
+                out.push(Finding::new("db.missing", Warning, Db,
+                    "no database file next to the -wal: only the log survives; pages never written to the WAL are lost, and SQLite would create an empty database here".into()));
+            }
+        }
+        (None, Some(problem)) => {
+            let empty = problem.contains("empty");
+            if empty && wal_has_content {
+                out.push(Finding::new("db.empty_with_wal", Error, Db,
+                    "the database file is empty (0 bytes) while a -wal exists: SQLite deletes the -wal when it opens a 0-byte database, destroying its content; copy the files before opening them with SQLite".into()));
+            } else if !empty {
+                out.push(Finding::new("db.unreadable", Error, Db, format!("the database file cannot be decoded: {problem}")).offset(0));
+            }
+        }
+        (Some(d), _) => {
+            let h = &d.header;
+            match h.page_size() {
+                None => out.push(Finding::new("db.bad_page_size", Error, Db,
+                    format!("page size field {} is not a power of two in 512..65536: SQLite refuses the file", h.page_size_raw)).offset(16)),
+                Some(ps) => {
+                    if h.page_count_valid() {
+                        let pages = d.file_len / u64::from(ps);
+                        if u64::from(h.page_count) != pages {
+                            out.push(Finding::new("db.header_page_count_mismatch", Warning, Db,
+                                format!("the header says {} pages and claims that is valid (change counter = version-valid-for), but the file holds {} pages", h.page_count, pages))
+                                .offset(28).count(pages));
+                        }
+                    }
+                    let rem = d.file_len % u64::from(ps);
+                    if rem != 0 {
+                        out.push(Finding::new("db.trailing_bytes", Warning, Db,
+                            format!("the file size is not a multiple of the page size: {rem} bytes of a partial last page")).offset(d.file_len - rem).count(rem));
+                    }
+                }
+            }
+            if !h.payload_fractions_ok() {
+                out.push(Finding::new("db.bad_payload_fractions", Error, Db,
+                    format!("payload fractions are {}/{}/{}, not 64/32/32: SQLite refuses the file", h.max_payload_fraction, h.min_payload_fraction, h.leaf_payload_fraction)).offset(21));
+            }
+            if a.wal.is_some() && !h.is_wal_mode() {
+                out.push(Finding::new("db.rollback_header_with_wal", Warning, Db,
+                    format!("the header says journal versions {}/{} (not WAL) but a -wal exists: SQLite opens a -wal found next to a non-empty database regardless, and will use its valid frames", h.write_version, h.read_version)).offset(18));
+            }
+        }
+    }
+}
+
+fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
+    use FileKind::Wal;
+    use Severity::*;
+    if w.file_len == 0 {
+        out.push(Finding::new("wal.empty", Info, Wal, "the -wal is empty (0 bytes): normal after a TRUNCATE checkpoint; the database file alone is current".into()));
+        return;
+    }
+    if w.file_len < WAL_HEADER_LEN as u64 {
+        out.push(Finding::new("wal.truncated_header", Warning, Wal,
+            format!("the -wal is {} bytes, shorter than its 32-byte header: SQLite treats it as empty", w.file_len)).count(w.file_len));
+        return;
+    }
+    if w.file_len == WAL_HEADER_LEN as u64 {
+        out.push(Finding::new("wal.header_only", Info, Wal, "the -wal holds only its 32-byte header: SQLite treats it as empty".into()));
+        if w.header.is_some_and(|h| !h.magic_ok()) {
+            out.push(Finding::new("wal.bad_magic", Warning, Wal, "the 32-byte -wal does not start with a WAL magic number".into()).offset(0));
+        }
+        return;
+    }
+    let frame_len = w.page_size.map(|p| u64::from(p) + 24);
+    match w.header_problem {
+        Some(HeaderProblem::BadMagic) => {
+            let magic = w.header.map_or(0, |h| h.magic);
+            out.push(Finding::new("wal.bad_magic", Error, Wal,
+                format!("the -wal starts with {magic:#010x}, not a WAL magic (0x377f0682/0x377f0683): SQLite ignores the whole file ({} bytes); any committed data in it is lost to SQLite", w.file_len)).offset(0));
+            return;
+        }
+        Some(HeaderProblem::BadPageSize) => {
+            let ps = w.header.map_or(0, |h| h.page_size);
+            out.push(Finding::new("wal.bad_page_size", Error, Wal,
+                format!("the WAL header's page size {ps} is not a power of two in 512..65536: SQLite ignores the whole file")).offset(8));
+            return;
+        }
+        Some(HeaderProblem::BadChecksum) => {
+            out.push(Finding::new("wal.bad_header_checksum", Error, Wal,
+                format!("the WAL header checksum is wrong: SQLite ignores the whole file, so its {} frames are invisible", w.frames_total)).offset(24).count(w.frames_total));
+        }
+        Some(HeaderProblem::BadVersion) => {
+            let v = w.header.map_or(0, |h| h.format_version);
+            out.push(Finding::new("wal.bad_version", Error, Wal,
+                format!("the WAL format version is {v}, not 3007000, under a valid checksum: SQLite refuses to open the database (SQLITE_CANTOPEN)")).offset(4));
+        }
+        Some(HeaderProblem::TooShort) | None => {}
+    }
+    if let (Some(h), Some(d)) = (w.header, a.db.as_ref()) {
+        if w.header_accepted() && d.header.page_size().is_some_and(|p| p != h.page_size) {
+            out.push(Finding::new("wal.page_size_mismatch", Error, Wal,
+                format!("the WAL's page size is {} but the database's is {}: SQLite cannot use these frames consistently", h.page_size, d.header.page_size().unwrap_or(0))).offset(8));
+        }
+    }
+    if w.trailing_bytes > 0 {
+        if let Some(fl) = frame_len {
+            let off = WAL_HEADER_LEN as u64 + w.frames_total * fl;
+            out.push(Finding::new("wal.torn_frame", Warning, Wal,
+                format!("{} bytes of a partial frame at the end of the file (a frame is {fl} bytes): a write was cut off; SQLite ignores it", w.trailing_bytes))
+                .offset(off).frame(w.frames_total as u32 + 1).count(w.trailing_bytes));
+        }
+    }
+    if w.read_error.is_some() {
+        out.push(Finding::new("wal.changed_while_reading", Warning, Wal,
+            format!("the -wal changed while it was read ({}): the analysis describes a mix of two states", w.read_error.clone().unwrap_or_default())));
+    }
+    if !w.header_accepted() {
+        return;
+    }
+    let ps = w.page_size.unwrap_or(0);
+    if w.chain_valid_frames > w.valid_frames {
+        let n = u64::from(w.chain_valid_frames - w.valid_frames);
+        let first = w.valid_frames + 1;
+        out.push(Finding::new("wal.uncommitted_frames", Warning, Wal,
+            format!("{} after the last commit (frames {}..{}): a transaction in progress, or a writer that died; SQLite ignores them", plural(n, "valid frame", "valid frames"), first, w.chain_valid_frames))
+            .frame(first).offset(frame_offset(first, ps)).count(n));
+    }
+    if let Some(fi) = w.first_invalid {
+        let beyond: Vec<_> = w.frames.iter().filter(|f| f.index >= fi.frame).collect();
+        let same_salts: Vec<_> = beyond.iter().filter(|f| f.salt_match).collect();
+        let commits_beyond = same_salts.iter().filter(|f| f.header.is_commit()).count() as u64;
+        let frames_beyond = same_salts.len() as u64;
+        let first = w.frame(fi.frame);
+        let sev = if commits_beyond > 0 { Error } else { Warning };
+        let tail = format!(
+            "{} and {} of this WAL generation lie at or after it and are invisible to SQLite",
+            plural(frames_beyond, "frame", "frames"),
+            plural(commits_beyond, "commit", "commits")
+        );
+        match fi.reason {
+            InvalidReason::ChecksumMismatch => out.push(Finding::new("wal.checksum_mismatch", sev, Wal,
+                format!("the checksum chain breaks at frame {} (page {}): {tail}", fi.frame, first.map_or(0, |f| f.header.page)))
+                .frame(fi.frame).offset(frame_offset(fi.frame, ps)).page(first.map_or(0, |f| f.header.page)).count(frames_beyond)),
+            InvalidReason::PageZero => out.push(Finding::new("wal.page_zero", sev, Wal,
+                format!("frame {} has page number 0, which ends the valid log: {tail}", fi.frame))
+                .frame(fi.frame).offset(frame_offset(fi.frame, ps)).count(frames_beyond)),
+            InvalidReason::SaltMismatch => {
+                let stale = first.is_some_and(|f| f.state == FrameState::Stale);
+                if !stale {
+                    let sev = if commits_beyond > 0 { Error } else { Warning };
+                    out.push(Finding::new("wal.salt_mismatch", sev, Wal,
+                        format!("frame {} carries salts {:#010x}/{:#010x}, neither this generation's nor an earlier one's: the valid log ends there; {tail}",
+                            fi.frame, first.map_or(0, |f| f.header.salt1), first.map_or(0, |f| f.header.salt2)))
+                        .frame(fi.frame).offset(frame_offset(fi.frame, ps)).count(frames_beyond));
+                }
+            }
+        }
+    }
+    let stale = w.frames.iter().filter(|f| f.state == FrameState::Stale).count() as u64;
+    if stale > 0 {
+        let first = w.frames.iter().find(|f| f.state == FrameState::Stale).map_or(0, |f| f.index);
+        let mut gens: Vec<u32> = w.frames.iter().filter_map(|f| f.generations_ago).collect();
+        gens.sort_unstable();
+        gens.dedup();
+        let gens: Vec<String> = gens.iter().map(u32::to_string).collect();
+        out.push(Finding::new("wal.stale_frames", Info, Wal,
+            format!("{} from earlier WAL generations ({} resets ago) remain after the valid end, from frame {first}: older versions of pages, invisible to SQLite, valuable to an examiner",
+                plural(stale, "frame", "frames"), gens.join(", ")))
+            .frame(first).offset(frame_offset(first, ps)).count(stale));
+    }
+    // Pages beyond the commit's database size inside a committed transaction.
+    let mut beyond = 0u64;
+    let mut first_beyond = None;
+    for c in &w.commits {
+        for i in c.first_frame..=c.frame {
+            if let Some(f) = w.frame(i) {
+                if f.header.page > c.db_pages {
+                    beyond += 1;
+                    first_beyond.get_or_insert((i, f.header.page, c.number));
+                }
+            }
+        }
+    }
+    if let Some((frame, page, commit)) = first_beyond {
+        out.push(Finding::new("wal.page_beyond_db_size", Warning, Wal,
+            format!("{} of committed transactions hold pages beyond their commit's database size (first: frame {frame}, page {page}, commit {commit}); SQLite never writes such frames",
+                plural(beyond, "frame", "frames")))
+            .frame(frame).page(page).offset(frame_offset(frame, ps)).count(beyond));
+    }
+    // Much larger than its valid content.
+    if let Some(fl) = frame_len {
+        let used = WAL_HEADER_LEN as u64 + u64::from(w.chain_valid_frames) * fl;
+        if w.file_len >= 4 * used && w.file_len - used >= 16 << 20 {
+            out.push(Finding::new("wal.oversized", Info, Wal,
+                format!("the -wal is {} bytes but its valid content is {} bytes: space left by earlier, longer generations (set journal_size_limit, or checkpoint with TRUNCATE, to reclaim it)", w.file_len, used))
+                .count(w.file_len - used));
+        }
+    }
+}
+
+fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
+    use FileKind::Shm;
+    use Severity::*;
+    let Some(s) = &a.shm else { return };
+    let Some(h) = s.headers.as_ref().filter(|_| s.file_len >= 136) else {
+        out.push(Finding::new("shm.not_initialized", Info, Shm,
+            format!("the -shm is {} bytes, too short to hold the wal-index header: the next connection rebuilds it from the WAL (a 3-byte -shm is what SQLite leaves while it starts)", s.file_len)).count(s.file_len));
+        return;
+    };
+    if h[0].is_init == 0 && h[1].is_init == 0 {
+        out.push(Finding::new("shm.not_initialized", Info, Shm,
+            "neither wal-index header copy is initialised (isInit = 0): the next connection rebuilds the index from the WAL".into()).offset(12));
+        return;
+    }
+    if s.endian != ShmEndian::host() {
+        out.push(Finding::new("shm.foreign_byte_order", Info, Shm,
+            "the -shm was written by a host of the other byte order".into()));
+    }
+    if !s.headers_identical {
+        out.push(Finding::new("shm.header_copies_differ", Warning, Shm,
+            format!("the two wal-index header copies differ (mxFrame {} vs {}, change {} vs {}): a writer was interrupted while publishing a commit, or is publishing one now; copy 1 is written first, so it is the newer; SQLite runs recovery when they still differ under the write lock",
+                h[0].mx_frame, h[1].mx_frame, h[0].change, h[1].change)).offset(0));
+    }
+    for (i, valid) in s.checksum_valid.iter().enumerate() {
+        if !valid {
+            out.push(Finding::new("shm.bad_header_checksum", Warning, Shm,
+                format!("wal-index header copy {i} has a wrong checksum: SQLite will not trust it and rebuilds the index from the WAL (which needs write access to the -shm)")).offset(40 + 48 * i as u64));
+        }
+    }
+    let Some(r) = s.reference() else { return };
+    if r.version != crate::format::shm::INDEX_VERSION {
+        out.push(Finding::new("shm.bad_version", Error, Shm,
+            format!("the wal-index version is {}, not 3007000, under a valid checksum: SQLite refuses to open the database (SQLITE_CANTOPEN)", r.version)).offset(0));
+    }
+    let ckpt = s.ckpt;
+    match a.wal.as_ref() {
+        None => {
+            if r.mx_frame > 0 {
+                out.push(Finding::new("shm.wal_missing", Warning, Shm,
+                    format!("the wal-index says {} frames are committed in the WAL (mxFrame), but there is no -wal: those transactions are gone unless the database file already holds them (nBackfill {})",
+                        r.mx_frame, ckpt.map_or(0, |c| c.backfill))).count(u64::from(r.mx_frame)));
+            }
+        }
+        Some(w) => {
+            let wal_salts = w.header.map(|h| h.salts());
+            if w.header_accepted() && wal_salts != Some(r.salts()) && r.mx_frame > 0 {
+                out.push(Finding::new("shm.stale", Warning, Shm,
+                    format!("the wal-index belongs to another WAL generation (salts {:#010x}/{:#010x}, the WAL's are {:#010x}/{:#010x}): a reader trusting it would see a state that never existed; the next first connection rebuilds it",
+                        r.salt1, r.salt2, wal_salts.map_or(0, |x| x[0]), wal_salts.map_or(0, |x| x[1]))).offset(32));
+            } else if w.header_accepted() && wal_salts == Some(r.salts()) {
+                if r.mx_frame < w.valid_frames {
+                    out.push(Finding::new("shm.lagging", Warning, Shm,
+                        format!("the wal-index's mxFrame is {} but the WAL holds {} valid committed frames: live readers do not see the last {} (the writer died before publishing them); recovery will include them",
+                            r.mx_frame, w.valid_frames, w.valid_frames - r.mx_frame)).offset(16).frame(r.mx_frame).count(u64::from(w.valid_frames - r.mx_frame)));
+                } else if r.mx_frame > w.valid_frames {
+                    out.push(Finding::new("shm.ahead", Error, Shm,
+                        format!("the wal-index's mxFrame is {} but the WAL has only {} valid committed frames: readers trusting the index read frames that are missing or invalid",
+                            r.mx_frame, w.valid_frames)).offset(16).frame(r.mx_frame).count(u64::from(r.mx_frame - w.valid_frames)));
+                }
+                if let Some(wp) = w.page_size {
+                    if r.page_size() != wp {
+                        out.push(Finding::new("shm.page_size_mismatch", Warning, Shm,
+                            format!("the wal-index says page size {} but the WAL's is {wp}", r.page_size())).offset(14));
+                    }
+                }
+            }
+        }
+    }
+    // Index contents are only meaningful against the WAL of the same generation.
+    let same_generation = a.wal.as_ref().is_some_and(|w| w.header.map(|h| h.salts()) == Some(r.salts()));
+    if same_generation && s.mismatch_count > 0 {
+        let first = s.mismatches.first();
+        out.push(Finding::new("shm.index_mismatch", Error, Shm,
+            format!("{} of the wal-index for frames ≤ mxFrame disagree with the WAL (first: frame {}, {}): readers look pages up in the wrong frames",
+                plural(s.mismatch_count, "entry", "entries"), first.map_or(0, |m| m.frame), first.map_or("", |m| m.kind.name())))
+            .frame(first.map_or(0, |m| m.frame)).count(s.mismatch_count));
+    }
+    if s.hash_errors > 0 {
+        out.push(Finding::new("shm.hash_corrupt", Error, Shm,
+            format!("{} of the wal-index hash tables are out of range, point at empty entries, or cannot be reached by probing: lookups may miss the newest version of a page", plural(s.hash_errors, "slot", "slots")))
+            .count(s.hash_errors));
+    }
+    let other: u64 = s.segments.iter().map(|g| u64::from(g.beyond_other)).sum();
+    if other > 0 {
+        out.push(Finding::new("shm.stale_entries", Info, Shm,
+            format!("{} of the wal-index lie beyond mxFrame and match no valid WAL frame: left by a crashed writer or an earlier, longer WAL (SQLite ignores them)", plural(other, "entry", "entries")))
+            .count(other));
+    }
+    if let Some(c) = ckpt {
+        if c.backfill > r.mx_frame {
+            out.push(Finding::new("shm.backfill_beyond_end", Error, Shm,
+                format!("nBackfill is {} but mxFrame is {}: the checkpoint record claims frames that are not committed", c.backfill, r.mx_frame)).offset(96).count(u64::from(c.backfill)));
+        }
+        if c.read_marks[0] != 0 {
+            out.push(Finding::new("shm.read_mark0_nonzero", Warning, Shm,
+                format!("read mark 0 is {}, but SQLite always keeps it 0", c.read_marks[0])).offset(100));
+        }
+        for (k, &m) in c.read_marks.iter().enumerate().skip(1) {
+            if m != READMARK_NOT_USED && m > r.mx_frame {
+                out.push(Finding::new("shm.read_mark_beyond_end", Warning, Shm,
+                    format!("read mark {k} is {m}, beyond mxFrame {}: a reader slot names frames that are not committed", r.mx_frame)).offset(100 + 4 * k as u64).count(u64::from(m)));
+            }
+        }
+        // Recovery sets nBackfillAttempted = mxFrame with nBackfill = 0, so only a non-zero
+        // nBackfill below nBackfillAttempted proves an interrupted checkpoint.
+        if c.backfill_attempted > c.backfill && c.backfill > 0 {
+            out.push(Finding::new("shm.checkpoint_interrupted", Warning, Shm,
+                format!("nBackfillAttempted is {} but nBackfill is {}: a checkpoint was interrupted while copying frames into the database file; the database file may hold a mix of versions for pages of frames {}..{} (the WAL still has them; the next checkpoint redoes the copy)",
+                    c.backfill_attempted, c.backfill, c.backfill + 1, c.backfill_attempted)).offset(128).count(u64::from(c.backfill_attempted - c.backfill)));
+        }
+    }
+}

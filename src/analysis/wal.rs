@@ -1,0 +1,399 @@
+//! The WAL two ways: as SQLite's recovery (`walIndexRecover`) sees it, and every frame slot on
+//! disk classified for an examiner.
+//!
+//! Each frame's checksum is also verified *per link*: from the previous frame's stored
+//! checksum (the header's for frame 1). Inside the valid prefix the running checksum equals the
+//! previous stored checksum, so the chain-valid prefix is exactly the longest run of frames
+//! whose salts match, whose page is non-zero and whose link verifies — SQLite's rule — while
+//! frames beyond the break (stale generations, orphans) can still be judged locally.
+
+use crate::format::wal::{FRAME_HEADER_LEN, FrameHeader, WAL_HEADER_LEN, WAL_VERSION, WalHeader, frame_checksum, frame_geometry};
+use crate::format::WordOrder;
+
+use super::ReadAt;
+
+/// What an examiner should call a frame slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FrameState {
+    /// Valid and at or before the last commit frame: part of the database SQLite shows.
+    Committed,
+    /// Valid but after the last commit: a transaction in progress, or a writer that died.
+    Uncommitted,
+    /// After the chain break, carrying the header's salts or foreign ones: SQLite ignores it.
+    Invalid,
+    /// Salts of an earlier WAL generation (left behind by a WAL reset).
+    Stale,
+}
+
+impl FrameState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Committed => "committed",
+            Self::Uncommitted => "uncommitted",
+            Self::Invalid => "invalid",
+            Self::Stale => "stale",
+        }
+    }
+}
+
+/// Why the valid prefix ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidReason {
+    SaltMismatch,
+    PageZero,
+    ChecksumMismatch,
+}
+
+impl InvalidReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SaltMismatch => "salt_mismatch",
+            Self::PageZero => "page_zero",
+            Self::ChecksumMismatch => "checksum_mismatch",
+        }
+    }
+}
+
+/// Why SQLite ignores (or refuses) the whole WAL, if it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderProblem {
+    /// 32 bytes or less: treated as empty without reading the header.
+    TooShort,
+    BadMagic,
+    BadPageSize,
+    BadChecksum,
+    /// Good checksum but version ≠ 3007000: SQLite refuses to open the database.
+    BadVersion,
+}
+
+impl HeaderProblem {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::BadMagic => "bad_magic",
+            Self::BadPageSize => "bad_page_size",
+            Self::BadChecksum => "bad_header_checksum",
+            Self::BadVersion => "bad_version",
+        }
+    }
+}
+
+/// One frame slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRecord {
+    /// 1-based frame number.
+    pub index: u32,
+    pub header: FrameHeader,
+    /// Salts equal the WAL header's.
+    pub salt_match: bool,
+    /// Checksum verifies from the previous frame's stored checksum (the header's for frame 1).
+    pub link_valid: bool,
+    pub state: FrameState,
+    /// For stale frames: how many WAL resets ago the frame was written.
+    pub generations_ago: Option<u32>,
+}
+
+/// A commit in the current generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Commit {
+    /// 1-based commit number.
+    pub number: u32,
+    /// The commit frame.
+    pub frame: u32,
+    /// First frame of the transaction.
+    pub first_frame: u32,
+    /// Database size in pages after the commit.
+    pub db_pages: u32,
+}
+
+/// The first frame that ended the valid prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirstInvalid {
+    pub frame: u32,
+    pub reason: InvalidReason,
+}
+
+/// Everything known about a -wal file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalAnalysis {
+    pub file_len: u64,
+    /// None when the file is shorter than 32 bytes.
+    pub header: Option<WalHeader>,
+    /// Why SQLite ignores or refuses the whole file, if it does.
+    pub header_problem: Option<HeaderProblem>,
+    /// Page size used to lay out frames (the header's, when valid).
+    pub page_size: Option<u32>,
+    pub frames_total: u64,
+    pub trailing_bytes: u64,
+    pub frames: Vec<FrameRecord>,
+    pub chain_valid_frames: u32,
+    /// mxFrame: the last commit frame inside the valid prefix (0 if none).
+    pub valid_frames: u32,
+    /// nPage at mxFrame.
+    pub db_pages: u32,
+    /// The running checksum at mxFrame (aFrameCksum), (0,0) when there is no commit.
+    pub mx_checksum: [u32; 2],
+    pub first_invalid: Option<FirstInvalid>,
+    pub commits: Vec<Commit>,
+    /// Set when the file could not be read to its end (e.g. truncated while reading).
+    pub read_error: Option<String>,
+}
+
+impl WalAnalysis {
+    /// True when SQLite uses this WAL's frames at all.
+    pub fn header_accepted(&self) -> bool {
+        self.header_problem.is_none() && self.header.is_some()
+    }
+    /// The frame record for 1-based frame `i`.
+    pub fn frame(&self, i: u32) -> Option<&FrameRecord> {
+        self.frames.get((i as usize).checked_sub(1)?)
+    }
+    pub fn count(&self, state: FrameState) -> usize {
+        self.frames.iter().filter(|f| f.state == state).count()
+    }
+    pub fn word_order(&self) -> Option<WordOrder> {
+        self.header.map(|h| h.word_order())
+    }
+}
+
+/// The header problem SQLite's recovery would see, if any.
+pub fn header_problem(file_len: u64, h: Option<&WalHeader>) -> Option<HeaderProblem> {
+    let Some(h) = h else { return Some(HeaderProblem::TooShort) };
+    if file_len <= WAL_HEADER_LEN as u64 {
+        Some(HeaderProblem::TooShort)
+    } else if !h.magic_ok() {
+        Some(HeaderProblem::BadMagic)
+    } else if !h.page_size_ok() {
+        Some(HeaderProblem::BadPageSize)
+    } else if !h.checksum_valid() {
+        Some(HeaderProblem::BadChecksum)
+    } else if h.format_version != WAL_VERSION {
+        Some(HeaderProblem::BadVersion)
+    } else {
+        None
+    }
+}
+
+/// How many resets ago a frame with `frame_salts` was written, when its salts are those of an
+/// earlier generation of this WAL: salt-1 is one less per reset (bounded by the checkpoint
+/// sequence, which counts resets) and salt-2 differs.
+pub fn generations_ago(h: &WalHeader, frame_salts: [u32; 2]) -> Option<u32> {
+    if frame_salts[1] == h.salt2 {
+        return None;
+    }
+    let k = h.salt1.wrapping_sub(frame_salts[0]);
+    (k >= 1 && k <= h.checkpoint_seq).then_some(k)
+}
+
+/// Incremental scanner: feed frames in order, then [`WalScanner::finish`]. Keeps only
+/// per-frame metadata, so memory grows with the frame count, not the file size.
+#[derive(Clone, Debug)]
+pub struct WalScanner {
+    header: WalHeader,
+    order: WordOrder,
+    accepted: bool,
+    prev_stored: [u32; 2],
+    in_chain: bool,
+    frames: Vec<FrameRecord>,
+    chain_valid: u32,
+    mx: u32,
+    db_pages: u32,
+    mx_checksum: [u32; 2],
+    first_invalid: Option<FirstInvalid>,
+    commits: Vec<Commit>,
+    txn_start: u32,
+}
+
+impl WalScanner {
+    /// `accepted`: whether recovery accepts the header (else no frame is valid).
+    pub fn new(header: WalHeader, accepted: bool) -> Self {
+        Self {
+            order: header.word_order(),
+            header,
+            accepted,
+            prev_stored: header.stored_checksum(),
+            in_chain: accepted,
+            frames: Vec::new(),
+            chain_valid: 0,
+            mx: 0,
+            db_pages: 0,
+            mx_checksum: [0, 0],
+            first_invalid: None,
+            commits: Vec::new(),
+            txn_start: 1,
+        }
+    }
+
+    /// Number of frames fed so far.
+    pub fn frames_seen(&self) -> u32 {
+        self.frames.len() as u32
+    }
+
+    /// Feed the next whole frame (24-byte header + page).
+    pub fn push(&mut self, frame: &[u8]) {
+        let index = self.frames.len() as u32 + 1;
+        let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(frame, 0).unwrap_or([0; 24]);
+        let header = FrameHeader::parse(&hb);
+        let computed = frame_checksum(self.order, self.prev_stored, frame);
+        let link_valid = computed == header.stored_checksum();
+        let salt_match = header.salts() == self.header.salts();
+        self.prev_stored = header.stored_checksum();
+        if self.in_chain {
+            let reason = if !salt_match {
+                Some(InvalidReason::SaltMismatch)
+            } else if header.page == 0 {
+                Some(InvalidReason::PageZero)
+            } else if !link_valid {
+                Some(InvalidReason::ChecksumMismatch)
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => {
+                    self.in_chain = false;
+                    self.first_invalid = Some(FirstInvalid { frame: index, reason });
+                }
+                None => {
+                    self.chain_valid = index;
+                    if header.is_commit() {
+                        self.mx = index;
+                        self.db_pages = header.commit_db_pages;
+                        self.mx_checksum = header.stored_checksum();
+                        self.commits.push(Commit {
+                            number: self.commits.len() as u32 + 1,
+                            frame: index,
+                            first_frame: self.txn_start,
+                            db_pages: header.commit_db_pages,
+                        });
+                        self.txn_start = index + 1;
+                    }
+                }
+            }
+        }
+        self.frames.push(FrameRecord {
+            index,
+            header,
+            salt_match,
+            link_valid,
+            state: FrameState::Invalid,
+            generations_ago: None,
+        });
+    }
+
+    /// Classify every frame and produce the analysis.
+    pub fn finish(&self, file_len: u64, trailing_bytes: u64, problem: Option<HeaderProblem>) -> WalAnalysis {
+        let mut frames = self.frames.clone();
+        for f in &mut frames {
+            f.state = if f.index <= self.mx {
+                FrameState::Committed
+            } else if f.index <= self.chain_valid {
+                FrameState::Uncommitted
+            } else if self.accepted && !f.salt_match {
+                match generations_ago(&self.header, f.header.salts()) {
+                    Some(k) => {
+                        f.generations_ago = Some(k);
+                        FrameState::Stale
+                    }
+                    None => FrameState::Invalid,
+                }
+            } else {
+                FrameState::Invalid
+            };
+        }
+        WalAnalysis {
+            file_len,
+            header: Some(self.header),
+            header_problem: problem,
+            page_size: Some(self.header.page_size),
+            frames_total: frames.len() as u64,
+            trailing_bytes,
+            frames,
+            chain_valid_frames: self.chain_valid,
+            valid_frames: self.mx,
+            db_pages: self.db_pages,
+            mx_checksum: self.mx_checksum,
+            first_invalid: self.first_invalid,
+            commits: self.commits.clone(),
+            read_error: None,
+        }
+    }
+}
+
+/// Block size for reading a WAL: at least 4 MiB, a whole number of frames.
+fn block_frames(frame_len: u64) -> u64 {
+    ((4u64 << 20) / frame_len).max(1)
+}
+
+/// Analyse a WAL through positioned reads of large frame-aligned blocks.
+pub fn analyze_wal<R: ReadAt + ?Sized>(r: &R, file_len: u64) -> WalAnalysis {
+    let mut head = [0u8; WAL_HEADER_LEN];
+    let got = r.read_at_full(0, &mut head).unwrap_or(0);
+    let header = WalHeader::parse(head.get(..got).unwrap_or(&[])).ok();
+    let problem = header_problem(file_len, header.as_ref());
+    let Some(h) = header else {
+        return empty_analysis(file_len, None, problem);
+    };
+    let Some(frame_len) = h.frame_len() else {
+        return empty_analysis(file_len, Some(h), problem);
+    };
+    let (frames_total, trailing) = frame_geometry(file_len, h.page_size);
+    let mut scanner = WalScanner::new(h, problem.is_none());
+    scanner.frames.reserve(usize::try_from(frames_total.min(1 << 24)).unwrap_or(0));
+    let per_block = block_frames(frame_len);
+    let mut buf = vec![0u8; (per_block * frame_len) as usize];
+    let mut next: u64 = 0;
+    let mut read_error = None;
+    while next < frames_total {
+        let n = per_block.min(frames_total - next);
+        let want = (n * frame_len) as usize;
+        let off = WAL_HEADER_LEN as u64 + next * frame_len;
+        let Some(dst) = buf.get_mut(..want) else { break };
+        let got = match r.read_at_full(off, dst) {
+            Ok(g) => g,
+            Err(e) => {
+                read_error = Some(e.to_string());
+                break;
+            }
+        };
+        let whole = got as u64 / frame_len;
+        for frame in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(frame_len as usize) {
+            scanner.push(frame);
+        }
+        if whole < n {
+            read_error = Some(format!(
+                "file shrank while reading: {} of {} frames read",
+                next + whole,
+                frames_total
+            ));
+            break;
+        }
+        next += n;
+    }
+    let mut a = scanner.finish(file_len, trailing, problem);
+    a.read_error = read_error;
+    a
+}
+
+/// Analyse a WAL held in memory.
+pub fn analyze_wal_bytes(b: &[u8]) -> WalAnalysis {
+    analyze_wal(b, b.len() as u64)
+}
+
+fn empty_analysis(file_len: u64, header: Option<WalHeader>, problem: Option<HeaderProblem>) -> WalAnalysis {
+    WalAnalysis {
+        file_len,
+        header,
+        header_problem: problem,
+        page_size: None,
+        frames_total: 0,
+        trailing_bytes: file_len.saturating_sub(WAL_HEADER_LEN as u64),
+        frames: Vec::new(),
+        chain_valid_frames: 0,
+        valid_frames: 0,
+        db_pages: 0,
+        mx_checksum: [0, 0],
+        first_invalid: None,
+        commits: Vec::new(),
+        read_error: None,
+    }
+}

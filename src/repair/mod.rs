@@ -1,0 +1,1 @@
+//! Repair: new files built from the evidence (never the evidence itself).

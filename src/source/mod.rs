@@ -1,0 +1,267 @@
+//! Evidence-safe access to a database's three files.
+//!
+//! - Paths are resolved from whichever of the three the user names (`db`, `db-wal`, `db-shm`).
+//! - Files are opened read-only (with `O_NOATIME` where the kernel allows it, so not even the
+//!   access time changes), never created, locked, written or truncated, and never handed to
+//!   SQLite.
+//! - Reads are positioned reads of large blocks into owned buffers: a file that another process
+//!   truncates meanwhile yields a short read, never a SIGBUS (which a memory map would raise).
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Which of the three files a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Db,
+    Wal,
+    Shm,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Db => "database",
+            Self::Wal => "-wal",
+            Self::Shm => "-shm",
+        }
+    }
+}
+
+/// Identity and size of a file at the moment it was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    pub len: u64,
+    pub dev: u64,
+    pub ino: u64,
+    pub mtime_ns: i128,
+}
+
+impl FileStamp {
+    pub fn of(m: &Metadata) -> Self {
+        Self {
+            len: m.len(),
+            dev: m.dev(),
+            ino: m.ino(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        }
+    }
+}
+
+/// One opened evidence file.
+#[derive(Debug)]
+pub struct EvidenceFile {
+    pub path: PathBuf,
+    pub file: File,
+    pub stamp: FileStamp,
+}
+
+/// An error that stops the analysis altogether (exit status 2).
+#[derive(Debug)]
+pub struct SourceError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+impl SourceError {
+    pub fn new(path: &Path, message: impl Into<String>) -> Self {
+        Self { path: path.to_path_buf(), message: message.into() }
+    }
+    fn io(path: &Path, e: &io::Error) -> Self {
+        let message = match e.kind() {
+            io::ErrorKind::NotFound => "no such file".to_string(),
+            io::ErrorKind::PermissionDenied => "permission denied (cannot read)".to_string(),
+            _ => format!("cannot read: {e}"),
+        };
+        Self::new(path, message)
+    }
+}
+
+const O_NOATIME: i32 = libc::O_NOATIME;
+
+/// Open a file read-only without changing its access time when permitted.
+pub fn open_read_only(path: &Path) -> io::Result<File> {
+    match OpenOptions::new().read(true).custom_flags(O_NOATIME).open(path) {
+        Ok(f) => Ok(f),
+        // O_NOATIME is refused for files we do not own (EPERM): fall back to a plain open.
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => OpenOptions::new().read(true).open(path),
+        Err(e) => Err(e),
+    }
+}
+
+impl EvidenceFile {
+    /// Open `path` read-only. A directory or a non-regular file is refused.
+    pub fn open(path: &Path) -> Result<Self, SourceError> {
+        let meta = std::fs::metadata(path).map_err(|e| SourceError::io(path, &e))?;
+        if meta.is_dir() {
+            return Err(SourceError::new(path, "is a directory, not a file"));
+        }
+        if !meta.is_file() {
+            return Err(SourceError::new(path, "is not a regular file"));
+        }
+        let file = open_read_only(path).map_err(|e| SourceError::io(path, &e))?;
+        let meta = file.metadata().map_err(|e| SourceError::io(path, &e))?;
+        Ok(Self { path: path.to_path_buf(), stamp: FileStamp::of(&meta), file })
+    }
+
+    /// Open `path` if it exists; `Ok(None)` when it does not.
+    pub fn open_optional(path: &Path) -> Result<Option<Self>, SourceError> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            _ => Self::open(path).map(Some),
+        }
+    }
+
+    /// Size when opened.
+    pub fn len(&self) -> u64 {
+        self.stamp.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stamp.len == 0
+    }
+
+    /// Read up to `len` bytes at `offset`; shorter when the file ends (or was truncated).
+    pub fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        let n = read_full_at(&self.file, &mut buf, offset)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Read the whole file (as it is now, up to `limit` bytes).
+    pub fn read_all(&self, limit: u64) -> io::Result<Vec<u8>> {
+        let len = self.file.metadata()?.len().min(limit);
+        self.read_at(0, usize::try_from(len).unwrap_or(usize::MAX))
+    }
+}
+
+/// Fill `buf` from `offset` with as many positioned reads as needed; returns the bytes read
+/// (fewer than `buf.len()` only at end of file).
+pub fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let Some(rest) = buf.get_mut(done..) else { break };
+        match file.read_at(rest, offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// The three paths that belong together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paths {
+    pub db: PathBuf,
+    pub wal: PathBuf,
+    pub shm: PathBuf,
+    /// Which one the user named.
+    pub named: Role,
+}
+
+impl Paths {
+    /// Resolve the siblings of whichever file `path` names, by its `-wal`/`-shm` suffix.
+    pub fn resolve(path: &Path) -> Self {
+        let s = path.as_os_str().to_string_lossy();
+        let (base, named) = if let Some(b) = s.strip_suffix("-wal") {
+            (PathBuf::from(b), Role::Wal)
+        } else if let Some(b) = s.strip_suffix("-shm") {
+            (PathBuf::from(b), Role::Shm)
+        } else {
+            (path.to_path_buf(), Role::Db)
+        };
+        // Keep the exact bytes of a non-UTF-8 path the user named.
+        let named_path = path.to_path_buf();
+        let with = |suffix: &str| {
+            let mut p = base.clone().into_os_string();
+            p.push(suffix);
+            PathBuf::from(p)
+        };
+        let (db, wal, shm) = match named {
+            Role::Db => (named_path.clone(), with("-wal"), with("-shm")),
+            Role::Wal => (base.clone(), named_path.clone(), with("-shm")),
+            Role::Shm => (base.clone(), with("-wal"), named_path.clone()),
+        };
+        Self { db, wal, shm, named }
+    }
+
+    pub fn get(&self, role: Role) -> &Path {
+        match role {
+            Role::Db => &self.db,
+            Role::Wal => &self.wal,
+            Role::Shm => &self.shm,
+        }
+    }
+}
+
+/// The opened evidence: any of the three may be absent.
+#[derive(Debug)]
+pub struct Evidence {
+    pub paths: Paths,
+    pub db: Option<EvidenceFile>,
+    pub wal: Option<EvidenceFile>,
+    pub shm: Option<EvidenceFile>,
+}
+
+impl Evidence {
+    /// Open whatever exists of the three. The named file must exist and be a readable regular
+    /// file; the others are optional.
+    pub fn open(path: &Path) -> Result<Self, SourceError> {
+        let paths = Paths::resolve(path);
+        // The named file first, so its problem is the one reported.
+        let named = EvidenceFile::open(paths.get(paths.named))?;
+        let slot = |role: Role| -> Result<Option<EvidenceFile>, SourceError> {
+            if role == paths.named {
+                Ok(None)
+            } else {
+                EvidenceFile::open_optional(paths.get(role))
+            }
+        };
+        let (mut db, mut wal, mut shm) = (slot(Role::Db)?, slot(Role::Wal)?, slot(Role::Shm)?);
+        match paths.named {
+            Role::Db => db = Some(named),
+            Role::Wal => wal = Some(named),
+            Role::Shm => shm = Some(named),
+        }
+        Ok(Self { paths, db, wal, shm })
+    }
+
+    pub fn file(&self, role: Role) -> Option<&EvidenceFile> {
+        match role {
+            Role::Db => self.db.as_ref(),
+            Role::Wal => self.wal.as_ref(),
+            Role::Shm => self.shm.as_ref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_siblings() {
+        let p = Paths::resolve(Path::new("/x/app.db-wal"));
+        assert_eq!(p.db, Path::new("/x/app.db"));
+        assert_eq!(p.shm, Path::new("/x/app.db-shm"));
+        assert_eq!(p.named, Role::Wal);
+        let p = Paths::resolve(Path::new("app.db"));
+        assert_eq!(p.wal, Path::new("app.db-wal"));
+        assert_eq!(p.named, Role::Db);
+        let p = Paths::resolve(Path::new("a-shm"));
+        assert_eq!((p.db.as_path(), p.named), (Path::new("a"), Role::Shm));
+    }
+}
