@@ -170,7 +170,10 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                 None => out.push(Finding::new("db.bad_page_size", Error, Db,
                     format!("page size field {} is not a power of two in 512..65536: SQLite refuses the file", h.page_size_raw)).offset(16)),
                 Some(ps) => {
-                    if h.page_count_valid() {
+                    // In WAL mode the file alone is only consistent when every committed
+                    // frame has been backfilled: a partial checkpoint copies page 1 (with the
+                    // new size) but skips pages whose newest frame is beyond the safe frame.
+                    if h.page_count_valid() && !wal_pending(a) {
                         let pages = d.file_len / u64::from(ps);
                         if u64::from(h.page_count) != pages {
                             out.push(Finding::new("db.header_page_count_mismatch", Warning, Db,
@@ -195,6 +198,18 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// True when the WAL holds committed frames that are not yet copied into the database file
+/// (as far as the -shm of the same generation tells; without one, any committed frame).
+fn wal_pending(a: &Analysis) -> bool {
+    let Some(w) = a.wal.as_ref().filter(|w| w.header_accepted()) else { return false };
+    let backfill = a
+        .shm
+        .as_ref()
+        .and_then(|s| s.trusted_header().filter(|h| w.header.map(|x| x.salts()) == Some(h.salts())).and(s.ckpt))
+        .map_or(0, |c| c.backfill);
+    w.valid_frames > backfill
 }
 
 fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
