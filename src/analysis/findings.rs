@@ -443,7 +443,7 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
     let other: u64 = s.segments.iter().map(|g| u64::from(g.beyond_other)).sum();
     if other > 0 {
         out.push(Finding::new("shm.stale_entries", Info, Shm,
-            format!("{} of the wal-index lie beyond mxFrame and match no valid WAL frame: left by a crashed writer or an earlier, longer WAL (SQLite ignores them)", plural(other, "entry", "entries")))
+            format!("{} beyond mxFrame {} no valid WAL frame: left by a crashed writer or an earlier, longer WAL (SQLite ignores them)", plural(other, "wal-index entry", "wal-index entries"), if other == 1 { "matches" } else { "match" }))
             .count(other));
     }
     if let Some(c) = ckpt {

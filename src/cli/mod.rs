@@ -14,6 +14,8 @@ use crate::report::text::{self, Style};
 use crate::report::{DumpReport, Files};
 use crate::source::{Evidence, Role, SourceError};
 
+pub mod samples;
+
 const AFTER_HELP: &str = "\
 Exit status: 0 = done, no finding at or above --fail-on (default: error);
              1 = findings at or above --fail-on;
@@ -92,6 +94,19 @@ pub enum Command {
     Info {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
+    },
+    /// Run `info` (or `dump --json`) on a sample state embedded in walinspect: no setup needed.
+    #[command(after_help = AFTER_HELP)]
+    Sample {
+        /// Which sample: crashed (default), healthy, reset, damaged.
+        #[arg(default_value = "crashed")]
+        name: String,
+        /// Print the `dump --json` document instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// List the samples.
+        #[arg(long)]
+        list: bool,
     },
     /// Print a shell completion script.
     Completions {
@@ -188,6 +203,35 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
             write_out(&text::render_info(&r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
+        }
+        Command::Sample { name, json, list } => {
+            if list {
+                let mut o = String::new();
+                for s in samples::SAMPLES {
+                    o.push_str(&format!("{:<8} {}\n", s.name, s.about));
+                }
+                write_out(&o)?;
+                return Ok(0);
+            }
+            let s = samples::find(&name).ok_or_else(|| {
+                Failure::Fatal(format!("no sample named {name:?} (try --list)"))
+            })?;
+            let dir = std::env::temp_dir().join(format!("walinspect-sample-{}-{}", s.name, std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(|e| Failure::Fatal(format!("{}: {e}", dir.display())))?;
+            let result = samples::materialise(s, &dir)
+                .map_err(|e| Failure::Fatal(format!("{}: {e}", dir.display())))
+                .and_then(|db| {
+                    let (ev, a) = load(&db)?;
+                    let f = findings::check(&a);
+                    let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
+                    if json { emit_json(&r)? } else {
+                        write_out(&format!("Sample \"{}\": {}\n\n", s.name, s.about))?;
+                        write_out(&text::render_info(&r, style(&g)))?;
+                    }
+                    Ok(exit_code(&f, g.fail_on))
+                });
+            let _ = std::fs::remove_dir_all(&dir);
+            result
         }
         Command::Completions { shell } => {
             let mut buf = Vec::new();

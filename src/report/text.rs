@@ -94,7 +94,7 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
                     let _ = writeln!(o, "  read marks: {}", m.iter().enumerate().map(|(i, &v)| format!("[{i}] {}", mark(v))).collect::<Vec<_>>().join("  "));
                 }
                 let _ = writeln!(o, "  {} hash segments; index {}", s.segment_count,
-                    if s.index.consistent { "agrees with the WAL".to_string() } else { format!("{} disagreements, {} bad hash slots", s.index.mismatch_count, s.index.hash_errors) });
+                    if s.index.consistent { "entries match the WAL frames' pages".to_string() } else { format!("{} disagreements, {} bad hash slots", s.index.mismatch_count, s.index.hash_errors) });
             }
         }
     }
