@@ -429,10 +429,11 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
     // Index contents are only meaningful against the WAL of the same generation.
     let same_generation = a.wal.as_ref().is_some_and(|w| w.header.map(|h| h.salts()) == Some(r.salts()));
     if same_generation && s.mismatch_count > 0 {
-        let first = s.mismatches.first();
+        let first = s.mismatches.iter().find(|m| m.kind != super::shm::MismatchKind::NoSuchFrame);
         out.push(Finding::new("shm.index_mismatch", Error, Shm,
-            format!("{} of the wal-index for frames ≤ mxFrame disagree with the WAL (first: frame {}, {}): readers look pages up in the wrong frames",
-                plural(s.mismatch_count, "entry", "entries"), first.map_or(0, |m| m.frame), first.map_or("", |m| m.kind.name())))
+            format!("{} for frames ≤ mxFrame {} with the WAL (first: frame {}, {}): readers look pages up in the wrong frames",
+                plural(s.mismatch_count, "wal-index entry", "wal-index entries"), if s.mismatch_count == 1 { "disagrees" } else { "disagree" },
+                first.map_or(0, |m| m.frame), first.map_or("", |m| m.kind.name())))
             .frame(first.map_or(0, |m| m.frame)).count(s.mismatch_count));
     }
     if s.hash_errors > 0 {

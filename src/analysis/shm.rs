@@ -84,7 +84,11 @@ pub struct ShmAnalysis {
     pub reference_header: Option<usize>,
     pub segments: Vec<SegmentSummary>,
     pub mismatches: Vec<IndexMismatch>,
+    /// Disagreements for frames ≤ mxFrame, except entries naming frames the WAL does not have
+    /// (those are counted in `entries_beyond_wal`: the index is ahead of the WAL).
     pub mismatch_count: u64,
+    /// Entries for frames ≤ mxFrame that the WAL file does not contain at all.
+    pub entries_beyond_wal: u64,
     pub entries_beyond_mx_frame: u64,
     pub hash_errors: u64,
     /// Set when the file could not be read whole.
@@ -138,6 +142,7 @@ pub fn analyze_shm(shm: &[u8], wal: Option<&WalAnalysis>) -> ShmAnalysis {
         segments: Vec::new(),
         mismatches: Vec::new(),
         mismatch_count: 0,
+        entries_beyond_wal: 0,
         entries_beyond_mx_frame: 0,
         hash_errors: 0,
         read_error: None,
@@ -226,7 +231,11 @@ fn check_segment(seg: &HashSegment<'_>, mx: u32, wal: Option<&WalAnalysis>, a: &
     }
     let push = |a: &mut ShmAnalysis, s: &mut SegmentSummary, m: IndexMismatch| {
         s.mismatches += 1;
-        a.mismatch_count += 1;
+        if m.kind == MismatchKind::NoSuchFrame {
+            a.entries_beyond_wal += 1;
+        } else {
+            a.mismatch_count += 1;
+        }
         if a.mismatches.len() < MAX_LISTED_MISMATCHES {
             a.mismatches.push(m);
         }

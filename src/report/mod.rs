@@ -458,6 +458,8 @@ pub struct IndexValidationReport {
     /// True when every entry for frames ≤ mxFrame agrees with the WAL and is reachable.
     pub consistent: bool,
     pub mismatch_count: u64,
+    /// Entries for frames ≤ mxFrame that the WAL file does not contain (the index is ahead).
+    pub entries_beyond_wal: u64,
     pub mismatches: Vec<IndexMismatchReport>,
     pub entries_beyond_mx_frame: u64,
     pub hash_errors: u64,
@@ -535,8 +537,9 @@ impl From<&ShmAnalysis> for ShmReport {
             index: IndexValidationReport {
                 reference_header: s.reference_header,
                 mx_frame: s.reference().map_or(0, |h| h.mx_frame),
-                consistent: s.reference_header.is_some() && s.mismatch_count == 0 && s.hash_errors == 0,
+                consistent: s.reference_header.is_some() && s.mismatch_count == 0 && s.entries_beyond_wal == 0 && s.hash_errors == 0,
                 mismatch_count: s.mismatch_count,
+                entries_beyond_wal: s.entries_beyond_wal,
                 mismatches: s
                     .mismatches
                     .iter()
