@@ -192,8 +192,23 @@ fn check_segment(seg: &HashSegment<'_>, mx: u32, wal: Option<&WalAnalysis>, a: &
     };
     // Which aPgno slots some hash slot reaches (index 0 unused; 1-based).
     let mut hashed = vec![false; seg.capacity as usize + 1];
-    for slot in 0..NSLOT {
-        let v = seg.hash(slot);
+    let slots: Vec<u16> = (0..NSLOT).map(|i| seg.hash(i)).collect();
+    // back_run[i]: how many consecutive non-empty slots lie just before slot i (cyclically).
+    // An entry at slot i whose page hashes to h is reachable by linear probing exactly when no
+    // empty slot lies in h..i, i.e. when the distance from h to i is at most back_run[i].
+    // Linear time even for a table with no empty slot at all.
+    let mut back_run = vec![NSLOT; NSLOT];
+    if let Some(empty) = slots.iter().position(|&v| v == 0) {
+        let mut run = 0usize;
+        for k in 1..=NSLOT {
+            let i = (empty + k) & (NSLOT - 1);
+            if let Some(b) = back_run.get_mut(i) {
+                *b = run;
+            }
+            run = if slots.get(i).copied().unwrap_or(0) != 0 { run + 1 } else { 0 };
+        }
+    }
+    for (slot, &v) in slots.iter().enumerate() {
         if v == 0 {
             continue;
         }
@@ -208,20 +223,8 @@ fn check_segment(seg: &HashSegment<'_>, mx: u32, wal: Option<&WalAnalysis>, a: &
             s.hash_errors += 1;
             continue;
         }
-        // Reachable by linear probing from the page's home slot: no empty slot in between.
-        let mut p = hash_slot(page);
-        let mut reachable = false;
-        for _ in 0..NSLOT {
-            if p == slot {
-                reachable = true;
-                break;
-            }
-            if seg.hash(p) == 0 {
-                break;
-            }
-            p = (p + 1) & (NSLOT - 1);
-        }
-        if reachable {
+        let dist = slot.wrapping_sub(hash_slot(page)) & (NSLOT - 1);
+        if dist <= back_run.get(slot).copied().unwrap_or(0) {
             if let Some(h) = hashed.get_mut(v as usize) {
                 *h = true;
             }

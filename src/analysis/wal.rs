@@ -339,7 +339,7 @@ pub fn analyze_wal<R: ReadAt + ?Sized>(r: &R, file_len: u64) -> WalAnalysis {
     let (frames_total, trailing) = frame_geometry(file_len, h.page_size);
     let mut scanner = WalScanner::new(h, problem.is_none());
     scanner.frames.reserve(usize::try_from(frames_total.min(1 << 24)).unwrap_or(0));
-    let per_block = block_frames(frame_len);
+    let per_block = block_frames(frame_len).min(frames_total.max(1));
     let mut buf = vec![0u8; (per_block * frame_len) as usize];
     let mut next: u64 = 0;
     let mut read_error = None;
