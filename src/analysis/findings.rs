@@ -87,6 +87,8 @@ pub const CODES: &[&str] = &[
     "db.missing",
     "db.empty_with_wal",
     "db.unreadable",
+    "db.unsupported_version",
+    "db.usable_size_too_small",
     "db.bad_page_size",
     "db.bad_payload_fractions",
     "db.rollback_header_with_wal",
@@ -106,9 +108,9 @@ pub const CODES: &[&str] = &[
     "wal.salt_mismatch",
     "wal.page_zero",
     "wal.stale_frames",
-    "wal.page_beyond_db_size",
     "wal.oversized",
     "wal.changed_while_reading",
+    "shm.unreadable",
     "shm.not_initialized",
     "shm.header_copies_differ",
     "shm.bad_header_checksum",
@@ -151,8 +153,8 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
     match (&a.db, &a.db_problem) {
         (None, None) => {
             if a.wal.is_some() {
-                out.push(Finding::new("db.missing", Warning, Db,
-                    "no database file next to the -wal: only the log survives; pages never written to the WAL are lost, and SQLite would create an empty database here".into()));
+                out.push(Finding::new("db.missing", Error, Db,
+                    "no database file next to the -wal: only the log survives, and pages never written to the WAL are lost; SQLite opening this path creates an empty database and deletes the -wal, destroying the rest — work on copies".into()));
             }
         }
         (None, Some(problem)) => {
@@ -161,7 +163,7 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                 out.push(Finding::new("db.empty_with_wal", Error, Db,
                     "the database file is empty (0 bytes) while a -wal exists: SQLite deletes the -wal when it opens a 0-byte database, destroying its content; copy the files before opening them with SQLite".into()));
             } else if !empty {
-                out.push(Finding::new("db.unreadable", Error, Db, format!("the database file cannot be decoded: {problem}")).offset(0));
+                out.push(Finding::new("db.unreadable", Error, Db, format!("the database file cannot be decoded: {problem}; SQLite reads it only while the WAL holds a committed page 1, otherwise it refuses it")).offset(0));
             }
         }
         (Some(d), _) => {
@@ -187,6 +189,17 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                             format!("the file size is not a multiple of the page size: {rem} bytes of a partial last page")).offset(d.file_len - rem).count(rem));
                     }
                 }
+            }
+            if h.read_version > 2 {
+                out.push(Finding::new("db.unsupported_version", Error, Db,
+                    format!("the file-format read version is {}: SQLite refuses to read a database above version 2", h.read_version)).offset(19));
+            } else if h.write_version > 2 {
+                out.push(Finding::new("db.unsupported_version", Warning, Db,
+                    format!("the file-format write version is {}: SQLite opens the database read-only", h.write_version)).offset(18));
+            }
+            if h.usable_size().is_some_and(|u| u < 480) {
+                out.push(Finding::new("db.usable_size_too_small", Error, Db,
+                    format!("{} reserved bytes leave {} usable bytes per page, below SQLite's minimum of 480: SQLite refuses the file", h.reserved_bytes, h.usable_size().unwrap_or(0))).offset(20));
             }
             if !h.payload_fractions_ok() {
                 out.push(Finding::new("db.bad_payload_fractions", Error, Db,
@@ -306,7 +319,9 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
                 .frame(fi.frame).offset(frame_offset(fi.frame, ps)).count(frames_beyond)),
             InvalidReason::SaltMismatch => {
                 let stale = first.is_some_and(|f| f.state == FrameState::Stale);
-                if !stale {
+                // A break at a stale frame is the normal end of a shorter new generation,
+                // unless frames of the current generation follow it.
+                if !stale || frames_beyond > 0 {
                     let sev = if commits_beyond > 0 { Error } else { Warning };
                     out.push(Finding::new("wal.salt_mismatch", sev, Wal,
                         format!("frame {} carries salts {:#010x}/{:#010x}, neither this generation's nor an earlier one's: the valid log ends there; {tail}",
@@ -328,25 +343,6 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
                 plural(stale, "frame", "frames"), gens.join(", ")))
             .frame(first).offset(frame_offset(first, ps)).count(stale));
     }
-    // Pages beyond the commit's database size inside a committed transaction.
-    let mut beyond = 0u64;
-    let mut first_beyond = None;
-    for c in &w.commits {
-        for i in c.first_frame..=c.frame {
-            if let Some(f) = w.frame(i) {
-                if f.header.page > c.db_pages {
-                    beyond += 1;
-                    first_beyond.get_or_insert((i, f.header.page, c.number));
-                }
-            }
-        }
-    }
-    if let Some((frame, page, commit)) = first_beyond {
-        out.push(Finding::new("wal.page_beyond_db_size", Warning, Wal,
-            format!("{} of committed transactions hold pages beyond their commit's database size (first: frame {frame}, page {page}, commit {commit}); SQLite never writes such frames",
-                plural(beyond, "frame", "frames")))
-            .frame(frame).page(page).offset(frame_offset(frame, ps)).count(beyond));
-    }
     // Much larger than its valid content.
     if let Some(fl) = frame_len {
         let used = WAL_HEADER_LEN as u64 + u64::from(w.chain_valid_frames) * fl;
@@ -362,6 +358,10 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
     use FileKind::Shm;
     use Severity::*;
     let Some(s) = &a.shm else { return };
+    if let Some(e) = &s.read_error {
+        out.push(Finding::new("shm.unreadable", Warning, Shm, format!("the -shm could not be read: {e}")));
+        return;
+    }
     let Some(h) = s.headers.as_ref().filter(|_| s.file_len >= 136) else {
         out.push(Finding::new("shm.not_initialized", Info, Shm,
             format!("the -shm is {} bytes, too short to hold the wal-index header: the next connection rebuilds it from the WAL (a 3-byte -shm is what SQLite leaves while it starts)", s.file_len)).count(s.file_len));
@@ -388,15 +388,18 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
         }
     }
     let Some(r) = s.reference() else { return };
+    // Offsets of the reference copy's fields.
+    let base = 48 * s.reference_header.unwrap_or(0) as u64;
     if r.version != crate::format::shm::INDEX_VERSION {
         out.push(Finding::new("shm.bad_version", Error, Shm,
-            format!("the wal-index version is {}, not 3007000, under a valid checksum: SQLite refuses to open the database (SQLITE_CANTOPEN)", r.version)).offset(0));
+            format!("the wal-index version is {}, not 3007000, under a valid checksum: SQLite refuses to open the database (SQLITE_CANTOPEN)", r.version)).offset(base));
     }
     let ckpt = s.ckpt;
     match a.wal.as_ref() {
         None => {
             if r.mx_frame > 0 {
-                out.push(Finding::new("shm.wal_missing", Warning, Shm,
+                let lost = ckpt.is_none_or(|c| c.backfill < r.mx_frame);
+                out.push(Finding::new("shm.wal_missing", if lost { Error } else { Warning }, Shm,
                     format!("the wal-index says {} frames are committed in the WAL (mxFrame), but there is no -wal: those transactions are gone unless the database file already holds them (nBackfill {})",
                         r.mx_frame, ckpt.map_or(0, |c| c.backfill))).count(u64::from(r.mx_frame)));
             }
@@ -406,21 +409,21 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
             if w.header_accepted() && wal_salts != Some(r.salts()) && r.mx_frame > 0 {
                 out.push(Finding::new("shm.stale", Warning, Shm,
                     format!("the wal-index belongs to another WAL generation (salts {:#010x}/{:#010x}, the WAL's are {:#010x}/{:#010x}): a reader trusting it would see a state that never existed; the next first connection rebuilds it",
-                        r.salt1, r.salt2, wal_salts.map_or(0, |x| x[0]), wal_salts.map_or(0, |x| x[1]))).offset(32));
+                        r.salt1, r.salt2, wal_salts.map_or(0, |x| x[0]), wal_salts.map_or(0, |x| x[1]))).offset(base + 32));
             } else if w.header_accepted() && wal_salts == Some(r.salts()) {
                 if r.mx_frame < w.valid_frames {
                     out.push(Finding::new("shm.lagging", Warning, Shm,
                         format!("the wal-index's mxFrame is {} but the WAL holds {} valid committed frames: live readers do not see the last {} (the writer died before publishing them); recovery will include them",
-                            r.mx_frame, w.valid_frames, w.valid_frames - r.mx_frame)).offset(16).frame(r.mx_frame).count(u64::from(w.valid_frames - r.mx_frame)));
+                            r.mx_frame, w.valid_frames, w.valid_frames - r.mx_frame)).offset(base + 16).frame(r.mx_frame).count(u64::from(w.valid_frames - r.mx_frame)));
                 } else if r.mx_frame > w.valid_frames {
                     out.push(Finding::new("shm.ahead", Error, Shm,
                         format!("the wal-index's mxFrame is {} but the WAL has only {} valid committed frames: readers trusting the index read frames that are missing or invalid",
-                            r.mx_frame, w.valid_frames)).offset(16).frame(r.mx_frame).count(u64::from(r.mx_frame - w.valid_frames)));
+                            r.mx_frame, w.valid_frames)).offset(base + 16).frame(r.mx_frame).count(u64::from(r.mx_frame - w.valid_frames)));
                 }
                 if let Some(wp) = w.page_size {
                     if r.page_size() != wp {
                         out.push(Finding::new("shm.page_size_mismatch", Warning, Shm,
-                            format!("the wal-index says page size {} but the WAL's is {wp}", r.page_size())).offset(14));
+                            format!("the wal-index says page size {} but the WAL's is {wp}", r.page_size())).offset(base + 14));
                     }
                 }
             }

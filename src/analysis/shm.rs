@@ -15,7 +15,7 @@ pub const MAX_LISTED_MISMATCHES: usize = 1000;
 pub enum MismatchKind {
     /// The index names a page the WAL frame does not hold.
     WrongPage,
-    /// The index names a frame the WAL does not have (or that is not valid).
+    /// The index names a frame the WAL file does not contain at all.
     NoSuchFrame,
     /// A frame at or below mxFrame has no entry in the index.
     Missing,

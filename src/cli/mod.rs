@@ -191,7 +191,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let f = findings::check(&a);
             let r = DumpReport::build("walinspect.check", Files::of(&ev), &a, &f);
             if json {
-                emit_json(&CheckView::from(&r))?;
+                emit_json(&r)?;
             } else {
                 write_out(&text::render_check(&r, style(&g)))?;
             }
@@ -245,23 +245,6 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             write_bytes(&buf)?;
             Ok(0)
         }
-    }
-}
-
-/// The `check --json` document: the dump's shape without the per-frame and per-segment lists.
-#[derive(serde::Serialize)]
-struct CheckView<'a> {
-    schema: &'static str,
-    version: u32,
-    tool: &'a crate::report::Tool,
-    files: &'a Files,
-    findings: &'a [crate::report::FindingReport],
-    summary: &'a crate::report::Summary,
-}
-
-impl<'a> From<&'a DumpReport> for CheckView<'a> {
-    fn from(r: &'a DumpReport) -> Self {
-        Self { schema: r.schema, version: r.version, tool: &r.tool, files: &r.files, findings: &r.findings, summary: &r.summary }
     }
 }
 
