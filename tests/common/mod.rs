@@ -44,27 +44,37 @@ pub fn snapshot(db: &Path, dst_dir: &Path, name: &str) -> PathBuf {
 
 /// Bytes, size, inode and mtime of every file in a set, to prove nothing changed.
 pub struct Unchanged {
-    entries: Vec<(PathBuf, Option<(Vec<u8>, u64, i64, i64)>)>,
+    entries: Vec<(PathBuf, Option<(Vec<u8>, u64, i64, i64, i64)>)>,
 }
 
 impl Unchanged {
+    /// Record the files' state. Their access time is first set far in the past, so that a
+    /// read that updated it (even under `relatime`) would show.
     pub fn record(db: &Path) -> Self {
         let mut entries = Vec::new();
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let p = sibling(db, suffix);
-            let e = fs::metadata(&p).ok().map(|m| (fs::read(&p).expect("read"), m.ino(), m.mtime(), m.mtime_nsec()));
+            let e = fs::read(&p).ok().map(|bytes| {
+                // After reading the bytes (which may itself touch atime), put the access time
+                // far in the past: under `relatime` any later read without O_NOATIME updates it.
+                let f = fs::File::options().write(true).open(&p).expect("open to set atime");
+                f.set_times(fs::FileTimes::new().set_accessed(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000)))
+                    .expect("set atime");
+                let m = fs::metadata(&p).unwrap();
+                (bytes, m.ino(), m.mtime(), m.mtime_nsec(), m.atime())
+            });
             entries.push((p, e));
         }
         Self { entries }
     }
     pub fn assert(&self) {
         for (p, before) in &self.entries {
-            let now = fs::metadata(p).ok().map(|m| (fs::read(p).expect("read"), m.ino(), m.mtime(), m.mtime_nsec()));
+            let now = fs::metadata(p).ok().map(|m| (m.ino(), m.mtime(), m.mtime_nsec(), m.atime()));
             match (before, &now) {
                 (None, None) => {}
                 (Some(b), Some(n)) => {
-                    assert!(b.0 == n.0, "{} changed content", p.display());
-                    assert_eq!((b.1, b.2, b.3), (n.1, n.2, n.3), "{} changed inode or mtime", p.display());
+                    assert_eq!((b.1, b.2, b.3, b.4), *n, "{} changed inode, mtime or atime", p.display());
+                    assert!(b.0 == fs::read(p).unwrap(), "{} changed content", p.display());
                 }
                 _ => panic!("{} appeared or disappeared", p.display()),
             }
