@@ -15,7 +15,7 @@ pub use shm::ShmAnalysis;
 pub use wal::WalAnalysis;
 
 /// Positioned reads (the only way analysis reads anything).
-pub trait ReadAt {
+pub trait ReadAt: Sync {
     /// Read into `buf` at `offset`; returns the bytes read (0 at end of file).
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
 

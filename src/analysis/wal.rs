@@ -8,7 +8,7 @@
 //! frames beyond the break (stale generations, orphans) can still be judged locally.
 
 use crate::format::wal::{FRAME_HEADER_LEN, FrameHeader, WAL_HEADER_LEN, WAL_VERSION, WalHeader, frame_checksum, frame_geometry};
-use crate::format::WordOrder;
+use crate::format::{FrameChecksummer, WordOrder};
 
 use super::ReadAt;
 
@@ -185,12 +185,55 @@ pub fn generations_ago(h: &WalHeader, frame_salts: [u32; 2]) -> Option<u32> {
     (k >= 1 && k <= h.checkpoint_seq).then_some(k)
 }
 
+/// What can be known of one frame from its bytes and its predecessor's stored checksum alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FrameFacts {
+    pub header: FrameHeader,
+    /// The checksum over the frame verifies from `prev_stored`.
+    pub link_valid: bool,
+}
+
+/// How frame checksums are computed: the serial recurrence (the simple path, SQLite's own
+/// formulation) or the vectorised linear form. Both give identical results.
+#[derive(Clone, Debug)]
+pub enum Checksummer {
+    Simple(WordOrder),
+    Linear(Box<FrameChecksummer>),
+}
+
+impl Checksummer {
+    /// The fast form for frames of `page_size` (the simple one when the size is not valid).
+    pub fn fast(order: WordOrder, page_size: u32) -> Self {
+        if page_size.is_power_of_two() && (512..=65536).contains(&page_size) {
+            Self::Linear(Box::new(FrameChecksummer::new(order, page_size)))
+        } else {
+            Self::Simple(order)
+        }
+    }
+    #[inline]
+    pub fn checksum(&self, seed: [u32; 2], frame: &[u8]) -> [u32; 2] {
+        match self {
+            Self::Simple(order) => frame_checksum(*order, seed, frame),
+            Self::Linear(l) => l.checksum(seed, frame),
+        }
+    }
+}
+
+/// Decode a frame and verify its checksum from the previous frame's stored checksum.
+#[inline]
+pub fn frame_facts(ck: &Checksummer, prev_stored: [u32; 2], frame: &[u8]) -> FrameFacts {
+    let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(frame, 0).unwrap_or([0; 24]);
+    let header = FrameHeader::parse(&hb);
+    let link_valid = ck.checksum(prev_stored, frame) == header.stored_checksum();
+    FrameFacts { header, link_valid }
+}
+
 /// Incremental scanner: feed frames in order, then [`WalScanner::finish`]. Keeps only
 /// per-frame metadata, so memory grows with the frame count, not the file size.
 #[derive(Clone, Debug)]
 pub struct WalScanner {
     header: WalHeader,
-    order: WordOrder,
+    ck: Checksummer,
     accepted: bool,
     prev_stored: [u32; 2],
     in_chain: bool,
@@ -208,7 +251,7 @@ impl WalScanner {
     /// `accepted`: whether recovery accepts the header (else no frame is valid).
     pub fn new(header: WalHeader, accepted: bool) -> Self {
         Self {
-            order: header.word_order(),
+            ck: Checksummer::fast(header.word_order(), header.page_size),
             header,
             accepted,
             prev_stored: header.stored_checksum(),
@@ -231,11 +274,31 @@ impl WalScanner {
 
     /// Feed the next whole frame (24-byte header + page).
     pub fn push(&mut self, frame: &[u8]) {
+        let facts = frame_facts(&self.ck, self.prev_stored, frame);
+        self.push_facts(facts);
+    }
+
+    /// Use the serial checksum recurrence instead of the linear form (the simple path).
+    pub fn use_simple_checksum(&mut self) {
+        self.ck = Checksummer::Simple(self.header.word_order());
+    }
+
+    /// The stored checksum of the last frame fed (the header's before any): the seed of the next
+    /// frame's per-link check.
+    pub fn prev_stored(&self) -> [u32; 2] {
+        self.prev_stored
+    }
+
+    /// How this scanner computes checksums.
+    pub fn checksummer(&self) -> &Checksummer {
+        &self.ck
+    }
+
+    /// Feed the next frame's per-link facts (computed by [`frame_facts`], possibly on another
+    /// thread): the chain, commit and classification logic, which is cheap and serial.
+    pub fn push_facts(&mut self, facts: FrameFacts) {
         let index = self.frames.len() as u32 + 1;
-        let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(frame, 0).unwrap_or([0; 24]);
-        let header = FrameHeader::parse(&hb);
-        let computed = frame_checksum(self.order, self.prev_stored, frame);
-        let link_valid = computed == header.stored_checksum();
+        let FrameFacts { header, link_valid } = facts;
         let salt_match = header.salts() == self.header.salts();
         self.prev_stored = header.stored_checksum();
         if self.in_chain {
@@ -280,9 +343,15 @@ impl WalScanner {
         });
     }
 
-    /// Classify every frame and produce the analysis.
+    /// Classify every frame and produce the analysis, keeping the scanner to feed more frames
+    /// later (live refresh).
     pub fn finish(&self, file_len: u64, trailing_bytes: u64, problem: Option<HeaderProblem>) -> WalAnalysis {
-        let mut frames = self.frames.clone();
+        self.clone().into_analysis(file_len, trailing_bytes, problem)
+    }
+
+    /// Classify every frame and produce the analysis.
+    pub fn into_analysis(self, file_len: u64, trailing_bytes: u64, problem: Option<HeaderProblem>) -> WalAnalysis {
+        let mut frames = self.frames;
         for f in &mut frames {
             f.state = if f.index <= self.mx {
                 FrameState::Committed
@@ -313,19 +382,60 @@ impl WalScanner {
             db_pages: self.db_pages,
             mx_checksum: self.mx_checksum,
             first_invalid: self.first_invalid,
-            commits: self.commits.clone(),
+            commits: self.commits,
             read_error: None,
         }
     }
 }
 
-/// Block size for reading a WAL: at least 4 MiB, a whole number of frames.
-fn block_frames(frame_len: u64) -> u64 {
-    ((4u64 << 20) / frame_len).max(1)
+/// How [`analyze_wal_opts`] reads and verifies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Worker threads (1 = the simple serial path).
+    pub threads: usize,
+    /// Use the serial checksum recurrence instead of the vectorised linear form.
+    pub simple_checksum: bool,
+    /// Bytes read and verified per task (rounded down to whole frames, at least one).
+    pub task_bytes: u64,
 }
 
-/// Analyse a WAL through positioned reads of large frame-aligned blocks.
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self { threads: default_threads(), simple_checksum: false, task_bytes: 8 << 20 }
+    }
+}
+
+impl ScanOptions {
+    /// The simple path: one thread, the serial checksum.
+    pub fn simple() -> Self {
+        Self { threads: 1, simple_checksum: true, ..Self::default() }
+    }
+}
+
+/// Below this many frames one thread does everything.
+const PARALLEL_MIN_FRAMES: u64 = 2048;
+
+/// Worker threads for validating large WALs: the machine's parallelism, at most 8.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}
+
+/// Analyse a WAL through positioned reads of large frame-aligned blocks, verifying frames on
+/// [`default_threads`] threads when the WAL is large.
 pub fn analyze_wal<R: ReadAt + ?Sized>(r: &R, file_len: u64) -> WalAnalysis {
+    analyze_wal_with(r, file_len, default_threads())
+}
+
+/// Analyse a WAL with `threads` workers (1 = the simple serial path). Every frame's per-link
+/// facts depend only on its bytes and its predecessor's stored checksum, so ranges of frames are
+/// verified independently and fed to the serial chain logic in order: the result is identical
+/// for any number of threads.
+pub fn analyze_wal_with<R: ReadAt + ?Sized>(r: &R, file_len: u64, threads: usize) -> WalAnalysis {
+    analyze_wal_opts(r, file_len, ScanOptions { threads, ..ScanOptions::default() })
+}
+
+/// Analyse a WAL with explicit [`ScanOptions`]; every choice gives the same result.
+pub fn analyze_wal_opts<R: ReadAt + ?Sized>(r: &R, file_len: u64, opts: ScanOptions) -> WalAnalysis {
     let mut head = [0u8; WAL_HEADER_LEN];
     let got = r.read_at_full(0, &mut head).unwrap_or(0);
     let header = WalHeader::parse(head.get(..got).unwrap_or(&[])).ok();
@@ -338,40 +448,154 @@ pub fn analyze_wal<R: ReadAt + ?Sized>(r: &R, file_len: u64) -> WalAnalysis {
     };
     let (frames_total, trailing) = frame_geometry(file_len, h.page_size);
     let mut scanner = WalScanner::new(h, problem.is_none());
+    if opts.simple_checksum {
+        scanner.use_simple_checksum();
+    }
+    let per_task = (opts.task_bytes / frame_len).max(1);
     scanner.frames.reserve(usize::try_from(frames_total.min(1 << 24)).unwrap_or(0));
-    let per_block = block_frames(frame_len).min(frames_total.max(1));
+    let read_error = if opts.threads > 1 && frames_total >= PARALLEL_MIN_FRAMES.min(per_task * 2) {
+        scan_parallel(r, &mut scanner, frame_len, frames_total, per_task, opts.threads)
+    } else {
+        scan_serial(r, &mut scanner, frame_len, frames_total, per_task)
+    };
+    let mut a = scanner.into_analysis(file_len, trailing, problem);
+    a.read_error = read_error;
+    a
+}
+
+fn shrank(read: u64, total: u64) -> String {
+    format!("file shrank while reading: {read} of {total} frames read")
+}
+
+/// One thread, one reusable buffer.
+fn scan_serial<R: ReadAt + ?Sized>(r: &R, scanner: &mut WalScanner, frame_len: u64, frames_total: u64, per_task: u64) -> Option<String> {
+    let per_block = per_task.min(frames_total.max(1));
     let mut buf = vec![0u8; (per_block * frame_len) as usize];
     let mut next: u64 = 0;
-    let mut read_error = None;
     while next < frames_total {
         let n = per_block.min(frames_total - next);
-        let want = (n * frame_len) as usize;
         let off = WAL_HEADER_LEN as u64 + next * frame_len;
-        let Some(dst) = buf.get_mut(..want) else { break };
+        let dst = buf.get_mut(..(n * frame_len) as usize)?;
         let got = match r.read_at_full(off, dst) {
-            Ok(g) => g,
-            Err(e) => {
-                read_error = Some(e.to_string());
-                break;
-            }
+            Ok(g) => g as u64,
+            Err(e) => return Some(e.to_string()),
         };
-        let whole = got as u64 / frame_len;
+        let whole = got / frame_len;
         for frame in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(frame_len as usize) {
             scanner.push(frame);
         }
         if whole < n {
-            read_error = Some(format!(
-                "file shrank while reading: {} of {} frames read",
-                next + whole,
-                frames_total
-            ));
-            break;
+            return Some(shrank(next + whole, frames_total));
         }
         next += n;
     }
-    let mut a = scanner.finish(file_len, trailing, problem);
-    a.read_error = read_error;
-    a
+    None
+}
+
+/// The result of one task: the facts of its frames, and whether its read came up short.
+struct TaskResult {
+    facts: Vec<FrameFacts>,
+    error: Option<String>,
+}
+
+/// Several threads, each reading and verifying whole tasks of ~8 MiB into its own buffer.
+/// Tasks are handed out in order through an atomic counter; results are fed to the scanner in
+/// frame order once all are done (memory: the facts, ~28 bytes a frame, plus one buffer per
+/// thread).
+fn scan_parallel<R: ReadAt + ?Sized>(
+    r: &R,
+    scanner: &mut WalScanner,
+    frame_len: u64,
+    frames_total: u64,
+    per_task: u64,
+    threads: usize,
+) -> Option<String> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let tasks = frames_total.div_ceil(per_task);
+    let ck = scanner.checksummer().clone();
+    let first_seed = scanner.prev_stored();
+    let next_task = AtomicU64::new(0);
+    let results: Vec<Mutex<Option<TaskResult>>> = (0..tasks).map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(tasks as usize).max(1) {
+            s.spawn(|| {
+                let mut buf = vec![0u8; (per_task * frame_len) as usize];
+                loop {
+                    let t = next_task.fetch_add(1, Ordering::Relaxed);
+                    if t >= tasks {
+                        break;
+                    }
+                    let res = run_task(r, &mut buf, t, per_task, frame_len, frames_total, &ck, first_seed);
+                    if let Some(slot) = results.get(t as usize) {
+                        if let Ok(mut g) = slot.lock() {
+                            *g = Some(res);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let mut done = 0u64;
+    for slot in results {
+        let res = slot.into_inner().ok().flatten();
+        let Some(res) = res else { return Some("internal: a validation task did not finish".into()) };
+        done += res.facts.len() as u64;
+        for f in res.facts {
+            scanner.push_facts(f);
+        }
+        if let Some(e) = res.error {
+            return Some(if e.is_empty() { shrank(done, frames_total) } else { e });
+        }
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_task<R: ReadAt + ?Sized>(
+    r: &R,
+    buf: &mut [u8],
+    t: u64,
+    per_task: u64,
+    frame_len: u64,
+    frames_total: u64,
+    ck: &Checksummer,
+    first_seed: [u32; 2],
+) -> TaskResult {
+    let first = t * per_task;
+    let n = per_task.min(frames_total - first);
+    let off = WAL_HEADER_LEN as u64 + first * frame_len;
+    // The seed of the task's first frame: the previous frame's stored checksum.
+    let mut seed = first_seed;
+    if first > 0 {
+        let mut prev = [0u8; 8];
+        match r.read_at_full(off - frame_len + 16, &mut prev) {
+            Ok(8) => {
+                let [a, b, c, d, e, f, g, h] = prev;
+                seed = [u32::from_be_bytes([a, b, c, d]), u32::from_be_bytes([e, f, g, h])];
+            }
+            Ok(_) => return TaskResult { facts: Vec::new(), error: Some(String::new()) },
+            Err(e) => return TaskResult { facts: Vec::new(), error: Some(e.to_string()) },
+        }
+    }
+    let Some(dst) = buf.get_mut(..(n * frame_len) as usize) else {
+        return TaskResult { facts: Vec::new(), error: Some("internal: buffer".into()) };
+    };
+    let (got, mut error) = match r.read_at_full(off, dst) {
+        Ok(g) => (g as u64, None),
+        Err(e) => (0, Some(e.to_string())),
+    };
+    let whole = got / frame_len;
+    if whole < n && error.is_none() {
+        error = Some(String::new());
+    }
+    let mut facts = Vec::with_capacity(whole as usize);
+    for frame in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(frame_len as usize) {
+        let f = frame_facts(ck, seed, frame);
+        seed = f.header.stored_checksum();
+        facts.push(f);
+    }
+    TaskResult { facts, error }
 }
 
 /// Analyse a WAL held in memory.

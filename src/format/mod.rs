@@ -16,5 +16,5 @@ pub mod error;
 pub mod shm;
 pub mod wal;
 
-pub use checksum::{WordOrder, wal_checksum};
+pub use checksum::{FrameChecksummer, WordOrder, wal_checksum};
 pub use error::{ParseError, ParseErrorKind};
