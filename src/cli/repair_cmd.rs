@@ -74,7 +74,13 @@ impl From<RepairError> for Failure {
 }
 
 /// Check the output and report targets before any work.
-fn check_targets(ev: &Evidence, output: &Path, report: Option<&Path>, force: bool, what: &str) -> Result<(), RepairError> {
+fn check_targets(
+    ev: &Evidence,
+    output: &Path,
+    report: Option<&Path>,
+    force: bool,
+    what: &str,
+) -> Result<(), RepairError> {
     let protected = Protected::of(ev);
     check_target(output, &protected, force, what)?;
     if let Some(r) = report {
@@ -86,12 +92,17 @@ fn check_targets(ev: &Evidence, output: &Path, report: Option<&Path>, force: boo
 }
 
 fn json_bytes<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
-    let mut b = serde_json::to_vec_pretty(v).map_err(|e| Failure::Fatal(format!("cannot serialise the report: {e}")))?;
+    let mut b = serde_json::to_vec_pretty(v)
+        .map_err(|e| Failure::Fatal(format!("cannot serialise the report: {e}")))?;
     b.push(b'\n');
     Ok(b)
 }
 
-fn stage_report(path: Option<&Path>, force: bool, bytes: &[u8]) -> Result<Option<AtomicOutput>, RepairError> {
+fn stage_report(
+    path: Option<&Path>,
+    force: bool,
+    bytes: &[u8],
+) -> Result<Option<AtomicOutput>, RepairError> {
     let Some(p) = path else { return Ok(None) };
     let mut o = AtomicOutput::create(p, force)?;
     o.write_all(bytes)?;
@@ -99,7 +110,10 @@ fn stage_report(path: Option<&Path>, force: bool, bytes: &[u8]) -> Result<Option
 }
 
 fn output_ref(path: &Path, size: u64) -> OutputFile {
-    OutputFile { path: path.display().to_string(), size }
+    OutputFile {
+        path: path.display().to_string(),
+        size,
+    }
 }
 
 fn summary(s: &str) {
@@ -108,12 +122,29 @@ fn summary(s: &str) {
 
 pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
     let (ev, a) = load(&args.path)?;
-    check_targets(&ev, &args.output, args.report.as_deref(), args.force, "rebuilt -shm")?;
+    check_targets(
+        &ev,
+        &args.output,
+        args.report.as_deref(),
+        args.force,
+        "rebuilt -shm",
+    )?;
     let rebuilt = rebuild_index(a.wal.as_ref(), ShmEndian::host())?;
     let mut out = AtomicOutput::create(&args.output, args.force)?;
     out.write_all(&rebuilt.bytes)?;
     let frames_in_file = a.wal.as_ref().map_or(0, |w| w.frames_total);
-    let report = RebuildShmReport::build(Files::of(&ev), output_ref(&args.output, rebuilt.bytes.len() as u64), &rebuilt, frames_in_file);
+    let mut report = RebuildShmReport::build(
+        Files::of(&ev),
+        output_ref(&args.output, rebuilt.bytes.len() as u64),
+        &rebuilt,
+        frames_in_file,
+    );
+    if ev.wal.is_none() && a.db.as_ref().is_some_and(|d| !d.header.is_wal_mode()) {
+        report.notes.push(
+            "the database is in rollback mode and has no -wal: SQLite would not use a -shm at all"
+                .to_string(),
+        );
+    }
     let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
     extract::inputs_unchanged(&ev)?;
     out.commit()?;
@@ -126,7 +157,13 @@ pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
 
 pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
     let (ev, a) = load(&args.path)?;
-    check_targets(&ev, &args.output, args.report.as_deref(), args.force, "extracted database")?;
+    check_targets(
+        &ev,
+        &args.output,
+        args.report.as_deref(),
+        args.force,
+        "extracted database",
+    )?;
     // A journal or WAL beside the output would be read by SQLite together with it.
     for suffix in ["-wal", "-journal", "-shm"] {
         let mut s = args.output.clone().into_os_string();
@@ -140,15 +177,26 @@ pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
                     p.display()
                 )));
             }
-            summary(&format!("walinspect: warning: {} exists beside the output; SQLite will use it\n", p.display()));
+            summary(&format!(
+                "walinspect: warning: {} exists beside the output; SQLite will use it\n",
+                p.display()
+            ));
         }
     }
-    let opts = ExtractOptions { commit: args.commit, keep_wal_mode: args.keep_wal_mode };
+    let opts = ExtractOptions {
+        commit: args.commit,
+        keep_wal_mode: args.keep_wal_mode,
+    };
     let plan = extract::plan(&a, ev.db.as_ref().map(|d| d.len()), &opts)?;
     let src = Sources::of(&ev);
     let verified = extract::verify(&plan, &a, &src)?;
     if !verified.exact() && !args.allow_inexact {
-        return Err(RepairError::Inexact { commit: plan.commit, pages: verified.uncertain_pages(20), count: verified.uncertain_count }.into());
+        return Err(RepairError::Inexact {
+            commit: plan.commit,
+            pages: verified.uncertain_pages(20),
+            count: verified.uncertain_count,
+        }
+        .into());
     }
     let mut out = AtomicOutput::create(&args.output, args.force)?;
     let written = {
@@ -161,7 +209,12 @@ pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
     if written != plan.output_len {
         return Err(RepairError::Changed(ev.paths.db.clone()).into());
     }
-    let report = ExtractReport::build(Files::of(&ev), output_ref(&args.output, written), &plan, &verified);
+    let report = ExtractReport::build(
+        Files::of(&ev),
+        output_ref(&args.output, written),
+        &plan,
+        &verified,
+    );
     let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
     extract::inputs_unchanged(&ev)?;
     out.commit()?;

@@ -255,9 +255,16 @@ pub struct Sources<'a> {
 impl<'a> Sources<'a> {
     pub fn of(ev: &'a Evidence) -> Self {
         let s = |f: &'a Option<crate::source::EvidenceFile>| {
-            f.as_ref().map(|f| Source { path: &f.path, reader: &f.file as &dyn ReadAt, len: f.len() })
+            f.as_ref().map(|f| Source {
+                path: &f.path,
+                reader: &f.file as &dyn ReadAt,
+                len: f.len(),
+            })
         };
-        Self { db: s(&ev.db), wal: s(&ev.wal) }
+        Self {
+            db: s(&ev.db),
+            wal: s(&ev.wal),
+        }
     }
 }
 
@@ -267,7 +274,9 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
     let wal = a.wal.as_ref();
     if let Some(w) = wal {
         if let Some(e) = &w.read_error {
-            return Err(RepairError::Input(format!("the -wal could not be read whole: {e}")));
+            return Err(RepairError::Input(format!(
+                "the -wal could not be read whole: {e}"
+            )));
         }
         if w.header_problem == Some(HeaderProblem::BadVersion) {
             return Err(RepairError::Input(format!(
@@ -285,9 +294,13 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
     let commit = opts.commit.unwrap_or(commits_available);
     if commit > commits_available {
         return Err(RepairError::Input(if commits_available == 0 {
-            format!("there is no commit {commit}: the WAL holds no valid commit (only --commit 0, the database file, exists)")
+            format!(
+                "there is no commit {commit}: the WAL holds no valid commit (only --commit 0, the database file, exists)"
+            )
         } else {
-            format!("there is no commit {commit}: valid commits are 0..={commits_available} (0 = the database file)")
+            format!(
+                "there is no commit {commit}: valid commits are 0..={commits_available} (0 = the database file)"
+            )
         }));
     }
 
@@ -320,11 +333,19 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
     };
     if let Some(w) = wal {
         if let Some(p) = w.header_problem {
-            notes.push(format!("SQLite ignores the whole -wal ({}): extracting the database file's own state", p.name()));
+            notes.push(format!(
+                "SQLite ignores the whole -wal ({}): extracting the database file's own state",
+                p.name()
+            ));
         } else if commits_available == 0 {
-            notes.push("the WAL holds no valid commit: extracting the database file's own state".to_string());
+            notes.push(
+                "the WAL holds no valid commit: extracting the database file's own state"
+                    .to_string(),
+            );
         } else if commit == 0 {
-            notes.push("commit 0: the database file as it was before this WAL generation".to_string());
+            notes.push(
+                "commit 0: the database file as it was before this WAL generation".to_string(),
+            );
         }
     } else if kind == SnapshotKind::PlainCopy {
         notes.push("not in WAL mode and no -wal: a plain copy of the database file".to_string());
@@ -340,8 +361,13 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         _ => {
             let Some(d) = a.db.as_ref() else {
                 return Err(RepairError::Input(match &a.db_problem {
-                    Some(p) => format!("the database file's own state was asked for, but the database file is unusable: {p}"),
-                    None => "the database file's own state was asked for, but there is no database file".to_string(),
+                    Some(p) => format!(
+                        "the database file's own state was asked for, but the database file is unusable: {p}"
+                    ),
+                    None => {
+                        "the database file's own state was asked for, but there is no database file"
+                            .to_string()
+                    }
                 }));
             };
             d.effective_page_count().unwrap_or(0)
@@ -349,7 +375,9 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
     };
     // SQLite's checkpointer calls a database larger than the file plus the whole log plus the
     // lock-byte page corrupt; nothing could supply such pages.
-    let limit = db_len.saturating_add(65536).saturating_add(u64::from(commit_frame).saturating_mul(ps));
+    let limit = db_len
+        .saturating_add(65536)
+        .saturating_add(u64::from(commit_frame).saturating_mul(ps));
     let output_len = db_pages.saturating_mul(ps);
     if kind != SnapshotKind::PlainCopy && output_len > limit {
         return Err(RepairError::Input(format!(
@@ -358,9 +386,12 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         )));
     }
     if db_pages == 0 {
-        return Err(RepairError::Input(format!("commit {commit} has an empty database (0 pages): nothing to extract")));
+        return Err(RepairError::Input(format!(
+            "commit {commit} has an empty database (0 pages): nothing to extract"
+        )));
     }
-    let db_pages = u32::try_from(db_pages).map_err(|_| RepairError::Input("database too large".into()))?;
+    let db_pages =
+        u32::try_from(db_pages).map_err(|_| RepairError::Input("database too large".into()))?;
 
     // Newest frame ≤ C per page (all frames ≤ C ≤ mxFrame are valid).
     let mut newest: HashMap<u32, u32> = HashMap::new();
@@ -372,18 +403,30 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
 
     let mut runs = Vec::new();
     if kind == SnapshotKind::PlainCopy {
-        runs.push(PageRun { first: 1, last: db_pages, source: PageSource::DbFile });
+        runs.push(PageRun {
+            first: 1,
+            last: db_pages,
+            source: PageSource::DbFile,
+        });
     } else {
         let file_pages = db_len.div_ceil(ps);
         let lock_page = u32::try_from(0x4000_0000u64 / ps + 1).unwrap_or(u32::MAX);
-        let mut from_wal: Vec<(u32, u32)> = newest.iter().filter(|(p, _)| **p <= db_pages).map(|(p, f)| (*p, *f)).collect();
+        let mut from_wal: Vec<(u32, u32)> = newest
+            .iter()
+            .filter(|(p, _)| **p <= db_pages)
+            .map(|(p, f)| (*p, *f))
+            .collect();
         from_wal.sort_unstable();
         let mut cursor = 1u32;
         for (p, f) in from_wal {
             if cursor < p {
                 gap(&mut runs, cursor, p - 1, file_pages, lock_page);
             }
-            runs.push(PageRun { first: p, last: p, source: PageSource::Frame(f) });
+            runs.push(PageRun {
+                first: p,
+                last: p,
+                source: PageSource::Frame(f),
+            });
             cursor = p.saturating_add(1);
         }
         if cursor <= db_pages && cursor != 0 {
@@ -422,7 +465,12 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         Some(w) if commit_frame < w.valid_frames => {
             let b = backfill_bound(a, w);
             let mut c: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-            for f in w.frames.iter().skip(commit_frame as usize).take(b.bound.saturating_sub(commit_frame) as usize) {
+            for f in w
+                .frames
+                .iter()
+                .skip(commit_frame as usize)
+                .take(b.bound.saturating_sub(commit_frame) as usize)
+            {
                 let p = f.header.page;
                 if p <= db_pages && !newest.contains_key(&p) {
                     c.entry(p).or_default().push(f.index);
@@ -430,7 +478,15 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
             }
             (b, c)
         }
-        _ => (Backfill { source: BackfillSource::NotNeeded, backfill: None, backfill_attempted: None, bound: 0 }, BTreeMap::new()),
+        _ => (
+            Backfill {
+                source: BackfillSource::NotNeeded,
+                backfill: None,
+                backfill_attempted: None,
+                bound: 0,
+            },
+            BTreeMap::new(),
+        ),
     };
 
     Ok(Plan {
@@ -440,7 +496,11 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         commit_frame,
         page_size,
         db_pages,
-        output_len: if kind == SnapshotKind::PlainCopy { db_len } else { u64::from(db_pages) * ps },
+        output_len: if kind == SnapshotKind::PlainCopy {
+            db_len
+        } else {
+            u64::from(db_pages) * ps
+        },
         mx_frame: wal_ok.map_or(0, |w| w.valid_frames),
         chain_valid_frames: wal_ok.map_or(0, |w| w.chain_valid_frames),
         salts: wal.and_then(|w| w.header).map(|h| h.salts()),
@@ -463,7 +523,11 @@ fn gap(runs: &mut Vec<PageRun>, first: u32, last: u32, file_pages: u64, lock_pag
     if u64::from(first) <= in_file_last {
         push_page_run(runs, first, in_file_last as u32, PageSource::DbFile);
     }
-    let beyond = if u64::from(first) > file_pages { first } else { (file_pages + 1).min(u64::from(u32::MAX)) as u32 };
+    let beyond = if u64::from(first) > file_pages {
+        first
+    } else {
+        (file_pages + 1).min(u64::from(u32::MAX)) as u32
+    };
     if beyond > last || u64::from(beyond) <= file_pages {
         return;
     }
@@ -482,21 +546,36 @@ fn gap(runs: &mut Vec<PageRun>, first: u32, last: u32, file_pages: u64, lock_pag
 }
 
 fn push_page_run(runs: &mut Vec<PageRun>, first: u32, last: u32, source: PageSource) {
-    if let Some(r) = runs.last_mut() {
-        if r.source == source && !matches!(source, PageSource::Frame(_)) && r.last.checked_add(1) == Some(first) {
-            r.last = last;
-            return;
-        }
+    if let Some(r) = runs.last_mut()
+        && r.source == source
+        && !matches!(source, PageSource::Frame(_))
+        && r.last.checked_add(1) == Some(first)
+    {
+        r.last = last;
+        return;
     }
-    runs.push(PageRun { first, last, source });
+    runs.push(PageRun {
+        first,
+        last,
+        source,
+    });
 }
 
 /// The frames a checkpoint may have copied into the database file.
 fn backfill_bound(a: &Analysis, w: &WalAnalysis) -> Backfill {
     let mx = w.valid_frames;
-    let unknown = |source| Backfill { source, backfill: None, backfill_attempted: None, bound: mx };
-    let Some(shm) = a.shm.as_ref() else { return unknown(BackfillSource::NoShm) };
-    let (Some(h), Some(ck)) = (shm.reference(), shm.ckpt) else { return unknown(BackfillSource::ShmUntrusted) };
+    let unknown = |source| Backfill {
+        source,
+        backfill: None,
+        backfill_attempted: None,
+        bound: mx,
+    };
+    let Some(shm) = a.shm.as_ref() else {
+        return unknown(BackfillSource::NoShm);
+    };
+    let (Some(h), Some(ck)) = (shm.reference(), shm.ckpt) else {
+        return unknown(BackfillSource::ShmUntrusted);
+    };
     if Some(h.salts()) != w.header.map(|x| x.salts()) {
         return unknown(BackfillSource::ShmOtherGeneration);
     }
@@ -509,7 +588,10 @@ fn backfill_bound(a: &Analysis, w: &WalAnalysis) -> Backfill {
 }
 
 fn read_page(src: &Source<'_>, offset: u64, buf: &mut [u8]) -> Result<(), RepairError> {
-    let n = src.reader.read_at_full(offset, buf).map_err(|e| RepairError::io(src.path, "read", e))?;
+    let n = src
+        .reader
+        .read_at_full(offset, buf)
+        .map_err(|e| RepairError::io(src.path, "read", e))?;
     if let Some(rest) = buf.get_mut(n..) {
         rest.fill(0);
     }
@@ -518,7 +600,13 @@ fn read_page(src: &Source<'_>, offset: u64, buf: &mut [u8]) -> Result<(), Repair
 
 /// Read the page data of valid frame `frame`, checking that its header is still the one
 /// analysed (page number, salts, checksum): a WAL rewritten meanwhile is an error, not output.
-fn read_frame(plan: &Plan, w: &WalAnalysis, src: &Source<'_>, frame: u32, buf: &mut Vec<u8>) -> Result<(), RepairError> {
+fn read_frame(
+    plan: &Plan,
+    w: &WalAnalysis,
+    src: &Source<'_>,
+    frame: u32,
+    buf: &mut Vec<u8>,
+) -> Result<(), RepairError> {
     let ps = plan.page_size as usize;
     buf.resize(FRAME_HEADER_LEN + ps, 0);
     let n = src
@@ -526,7 +614,8 @@ fn read_frame(plan: &Plan, w: &WalAnalysis, src: &Source<'_>, frame: u32, buf: &
         .read_at_full(frame_offset(frame, plan.page_size), buf)
         .map_err(|e| RepairError::io(src.path, "read", e))?;
     let rec = w.frame(frame);
-    let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(buf, 0).unwrap_or([0; FRAME_HEADER_LEN]);
+    let hb: [u8; FRAME_HEADER_LEN] =
+        crate::format::bytes::array_at(buf, 0).unwrap_or([0; FRAME_HEADER_LEN]);
     let h = crate::format::wal::FrameHeader::parse(&hb);
     if n != buf.len() || rec.is_none_or(|r| r.header != h) {
         return Err(RepairError::Changed(src.path.to_path_buf()));
@@ -547,12 +636,17 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
         let mut db_page = vec![0u8; ps];
         let mut frame = Vec::new();
         for (&p, frames) in &plan.candidates {
-            let Some(dsrc) = src.db.as_ref().filter(|d| (u64::from(p) - 1) * ps as u64 + 1 <= d.len) else {
+            let Some(dsrc) = src
+                .db
+                .as_ref()
+                .filter(|d| (u64::from(p) - 1) * (ps as u64) < d.len)
+            else {
                 continue; // in no file: already a missing run
             };
             read_page(dsrc, (u64::from(p) - 1) * ps as u64, &mut db_page)?;
+            // Newest first: a checkpoint copies the newest frame within its limit.
             let mut hit = None;
-            for &f in frames {
+            for &f in frames.iter().rev() {
                 read_frame(plan, w, wsrc, f, &mut frame)?;
                 if frame.get(FRAME_HEADER_LEN..) == Some(&db_page[..]) {
                     hit = Some(f);
@@ -568,9 +662,20 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
         }
     }
     // Merge checkpointed pages and missing runs into one ordered list.
-    let mut events: Vec<UncertainRun> = checked.iter().map(|(&p, &r)| UncertainRun { first: p, last: p, reason: r }).collect();
+    let mut events: Vec<UncertainRun> = checked
+        .iter()
+        .map(|(&p, &r)| UncertainRun {
+            first: p,
+            last: p,
+            reason: r,
+        })
+        .collect();
     for r in plan.runs.iter().filter(|r| r.source == PageSource::Missing) {
-        events.push(UncertainRun { first: r.first, last: r.last, reason: UncertainReason::NotInFiles });
+        events.push(UncertainRun {
+            first: r.first,
+            last: r.last,
+            reason: UncertainReason::NotInFiles,
+        });
     }
     events.sort_by_key(|r| r.first);
     for e in events {
@@ -591,7 +696,12 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
                 p1.copy_from_slice(frame.get(FRAME_HEADER_LEN..).unwrap_or(&[]));
             }
             (Some(PageSource::DbFile), _, _, Some(d)) => read_page(d, 0, &mut p1)?,
-            _ => return Err(RepairError::Input(format!("page 1 of commit {} is in no file: there is no database to extract", plan.commit))),
+            _ => {
+                return Err(RepairError::Input(format!(
+                    "page 1 of commit {} is in no file: there is no database to extract",
+                    plan.commit
+                )));
+            }
         }
         let before = DbHeader::parse(&p1).map_err(|_| {
             RepairError::Input(format!(
@@ -606,10 +716,21 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
         let patch = patch_header(&mut p1, plan.db_pages, plan.keep_wal_mode, &before);
         (Some(p1), Some(patch))
     };
-    Ok(Verified { uncertain, uncertain_count, verified_by_content, header, page1 })
+    Ok(Verified {
+        uncertain,
+        uncertain_count,
+        verified_by_content,
+        header,
+        page1,
+    })
 }
 
-fn patch_header(p1: &mut [u8], db_pages: u32, keep_wal_mode: bool, before: &DbHeader) -> HeaderPatch {
+fn patch_header(
+    p1: &mut [u8],
+    db_pages: u32,
+    keep_wal_mode: bool,
+    before: &DbHeader,
+) -> HeaderPatch {
     let (mut w, mut r) = (before.write_version, before.read_version);
     if !keep_wal_mode {
         if w == 2 {
@@ -645,17 +766,30 @@ fn patch_header(p1: &mut [u8], db_pages: u32, keep_wal_mode: bool, before: &DbHe
 const BLOCK: u64 = 4 << 20;
 
 /// Stream the output: every page from its source, page 1 patched. Returns the bytes written.
-pub fn write(plan: &Plan, v: &Verified, a: &Analysis, src: &Sources<'_>, out: &mut dyn Write, out_path: &Path) -> Result<u64, RepairError> {
+pub fn write(
+    plan: &Plan,
+    v: &Verified,
+    a: &Analysis,
+    src: &Sources<'_>,
+    out: &mut dyn Write,
+    out_path: &Path,
+) -> Result<u64, RepairError> {
     let ps = u64::from(plan.page_size);
     let werr = |e| RepairError::io(out_path, "write", e);
     let mut written = 0u64;
     if plan.kind == SnapshotKind::PlainCopy {
-        let d = src.db.as_ref().ok_or_else(|| RepairError::Input("no database file".into()))?;
+        let d = src
+            .db
+            .as_ref()
+            .ok_or_else(|| RepairError::Input("no database file".into()))?;
         let mut buf = vec![0u8; BLOCK as usize];
         while written < d.len {
             let n = (d.len - written).min(BLOCK) as usize;
             let b = buf.get_mut(..n).unwrap_or(&mut []);
-            let got = d.reader.read_at_full(written, b).map_err(|e| RepairError::io(d.path, "read", e))?;
+            let got = d
+                .reader
+                .read_at_full(written, b)
+                .map_err(|e| RepairError::io(d.path, "read", e))?;
             if got != n {
                 return Err(RepairError::Changed(d.path.to_path_buf()));
             }
@@ -683,17 +817,20 @@ pub fn write(plan: &Plan, v: &Verified, a: &Analysis, src: &Sources<'_>, out: &m
                 written += ps;
             }
             PageSource::DbFile => {
-                let d = src.db.as_ref().ok_or_else(|| RepairError::Input("database-file source without a database file".into()))?;
+                let d = src.db.as_ref().ok_or_else(|| {
+                    RepairError::Input("database-file source without a database file".into())
+                })?;
                 let per = (BLOCK / ps).max(1);
                 let mut p = u64::from(r.first);
                 while p <= u64::from(r.last) {
                     let n = per.min(u64::from(r.last) - p + 1);
                     buf.resize((n * ps) as usize, 0);
                     read_page(d, (p - 1) * ps, &mut buf)?;
-                    if p == 1 {
-                        if let (Some(p1), Some(dst)) = (v.page1.as_deref(), buf.get_mut(..ps as usize)) {
-                            dst.copy_from_slice(p1);
-                        }
+                    if p == 1
+                        && let (Some(p1), Some(dst)) =
+                            (v.page1.as_deref(), buf.get_mut(..ps as usize))
+                    {
+                        dst.copy_from_slice(p1);
                     }
                     out.write_all(&buf).map_err(werr)?;
                     written += n * ps;
@@ -716,7 +853,10 @@ pub fn write(plan: &Plan, v: &Verified, a: &Analysis, src: &Sources<'_>, out: &m
 pub fn inputs_unchanged(ev: &Evidence) -> Result<(), RepairError> {
     for f in [&ev.db, &ev.wal].into_iter().flatten() {
         let now = f.file.metadata().map(|m| crate::source::FileStamp::of(&m));
-        if now.ok().is_none_or(|s| s.len != f.stamp.len || s.mtime_ns != f.stamp.mtime_ns) {
+        if now
+            .ok()
+            .is_none_or(|s| s.len != f.stamp.len || s.mtime_ns != f.stamp.mtime_ns)
+        {
             return Err(RepairError::Changed(f.path.clone()));
         }
     }
@@ -734,26 +874,64 @@ mod tests {
         assert_eq!(
             runs,
             vec![
-                PageRun { first: 1, last: 4, source: PageSource::DbFile },
-                PageRun { first: 5, last: 7, source: PageSource::Missing },
-                PageRun { first: 8, last: 8, source: PageSource::Zero },
-                PageRun { first: 9, last: 10, source: PageSource::Missing },
+                PageRun {
+                    first: 1,
+                    last: 4,
+                    source: PageSource::DbFile
+                },
+                PageRun {
+                    first: 5,
+                    last: 7,
+                    source: PageSource::Missing
+                },
+                PageRun {
+                    first: 8,
+                    last: 8,
+                    source: PageSource::Zero
+                },
+                PageRun {
+                    first: 9,
+                    last: 10,
+                    source: PageSource::Missing
+                },
             ]
         );
         let mut runs = Vec::new();
         gap(&mut runs, 5, 6, 10, 8);
-        assert_eq!(runs, vec![PageRun { first: 5, last: 6, source: PageSource::DbFile }]);
+        assert_eq!(
+            runs,
+            vec![PageRun {
+                first: 5,
+                last: 6,
+                source: PageSource::DbFile
+            }]
+        );
         let mut runs = Vec::new();
         gap(&mut runs, 3, 3, 0, 3);
-        assert_eq!(runs, vec![PageRun { first: 3, last: 3, source: PageSource::Zero }]);
+        assert_eq!(
+            runs,
+            vec![PageRun {
+                first: 3,
+                last: 3,
+                source: PageSource::Zero
+            }]
+        );
     }
 
     #[test]
     fn uncertain_pages_are_listed_up_to_a_limit() {
         let v = Verified {
             uncertain: vec![
-                UncertainRun { first: 2, last: 2, reason: UncertainReason::Checkpointed { frame: 9 } },
-                UncertainRun { first: 5, last: 100, reason: UncertainReason::NotInFiles },
+                UncertainRun {
+                    first: 2,
+                    last: 2,
+                    reason: UncertainReason::Checkpointed { frame: 9 },
+                },
+                UncertainRun {
+                    first: 5,
+                    last: 100,
+                    reason: UncertainReason::NotInFiles,
+                },
             ],
             uncertain_count: 97,
             verified_by_content: vec![],

@@ -29,16 +29,28 @@ pub enum RepairError {
     /// The output cannot be written where asked (exists, is one of the inputs, ...).
     Output(String),
     /// Reading the evidence or writing the output failed.
-    Io { path: PathBuf, doing: &'static str, source: io::Error },
+    Io {
+        path: PathBuf,
+        doing: &'static str,
+        source: io::Error,
+    },
     /// An input changed while it was being read (a live database): the result would mix states.
     Changed(PathBuf),
     /// Pages whose content at the chosen commit cannot be known from these files.
-    Inexact { commit: u32, pages: Vec<u32>, count: u64 },
+    Inexact {
+        commit: u32,
+        pages: Vec<u32>,
+        count: u64,
+    },
 }
 
 impl RepairError {
     pub fn io(path: &Path, doing: &'static str, source: io::Error) -> Self {
-        Self::Io { path: path.to_path_buf(), doing, source }
+        Self::Io {
+            path: path.to_path_buf(),
+            doing,
+            source,
+        }
     }
 }
 
@@ -46,9 +58,21 @@ impl fmt::Display for RepairError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Input(m) | Self::Output(m) => f.write_str(m),
-            Self::Io { path, doing, source } => write!(f, "{}: cannot {doing}: {source}", path.display()),
-            Self::Changed(p) => write!(f, "{}: changed while it was being read; try again on a copy", p.display()),
-            Self::Inexact { commit, pages, count } => {
+            Self::Io {
+                path,
+                doing,
+                source,
+            } => write!(f, "{}: cannot {doing}: {source}", path.display()),
+            Self::Changed(p) => write!(
+                f,
+                "{}: changed while it was being read; try again on a copy",
+                p.display()
+            ),
+            Self::Inexact {
+                commit,
+                pages,
+                count,
+            } => {
                 write!(
                     f,
                     "commit {commit} cannot be rebuilt exactly: {count} page(s) ({}) were overwritten by a checkpoint \
@@ -68,15 +92,26 @@ pub fn page_list(pages: &[u32], count: u64) -> String {
     let mut i = 0;
     while let Some(&first) = pages.get(i) {
         let mut last = first;
-        while pages.get(i + 1).is_some_and(|&n| Some(n) == last.checked_add(1)) {
+        while pages
+            .get(i + 1)
+            .is_some_and(|&n| Some(n) == last.checked_add(1))
+        {
             i += 1;
             last = pages.get(i).copied().unwrap_or(last);
         }
-        parts.push(if first == last { format!("{first}") } else { format!("{first}-{last}") });
+        parts.push(if first == last {
+            format!("{first}")
+        } else {
+            format!("{first}-{last}")
+        });
         i += 1;
     }
     let listed = pages.len() as u64;
-    let mut s = if parts.is_empty() { String::new() } else { format!("page {}", parts.join(", ")) };
+    let mut s = if parts.is_empty() {
+        String::new()
+    } else {
+        format!("page {}", parts.join(", "))
+    };
     if count > listed {
         if !s.is_empty() {
             s.push_str(", ");
@@ -127,13 +162,18 @@ impl IgnoredReason {
 
 /// Append frame `frame` with `reason` to run-length encoded `runs`.
 pub(crate) fn push_run(runs: &mut Vec<FrameRun>, frame: u32, reason: IgnoredReason) {
-    if let Some(last) = runs.last_mut() {
-        if last.reason == reason && last.last.checked_add(1) == Some(frame) {
-            last.last = frame;
-            return;
-        }
+    if let Some(last) = runs.last_mut()
+        && last.reason == reason
+        && last.last.checked_add(1) == Some(frame)
+    {
+        last.last = frame;
+        return;
     }
-    runs.push(FrameRun { first: frame, last: frame, reason });
+    runs.push(FrameRun {
+        first: frame,
+        last: frame,
+        reason,
+    });
 }
 
 /// Per-reason totals of run-length encoded frame runs.
@@ -160,11 +200,19 @@ mod tests {
     #[test]
     fn runs_merge_consecutive_frames_with_one_reason() {
         let mut r = Vec::new();
-        for (f, why) in [(1, IgnoredReason::Superseded), (2, IgnoredReason::Superseded), (4, IgnoredReason::Superseded), (5, IgnoredReason::Invalid)] {
+        for (f, why) in [
+            (1, IgnoredReason::Superseded),
+            (2, IgnoredReason::Superseded),
+            (4, IgnoredReason::Superseded),
+            (5, IgnoredReason::Invalid),
+        ] {
             push_run(&mut r, f, why);
         }
         assert_eq!(r.len(), 3);
         assert_eq!((r[0].first, r[0].last), (1, 2));
-        assert_eq!(run_counts(&r), vec![(IgnoredReason::Superseded, 3), (IgnoredReason::Invalid, 1)]);
+        assert_eq!(
+            run_counts(&r),
+            vec![(IgnoredReason::Superseded, 3), (IgnoredReason::Invalid, 1)]
+        );
     }
 }

@@ -19,10 +19,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use super::RepairError;
 use crate::source::Evidence;
 
+/// One protected location: normalised path, (device, inode) when it exists, and what it is.
+type ProtectedEntry = (PathBuf, Option<(u64, u64)>, &'static str);
+
 /// Paths an output must not be.
 #[derive(Clone, Debug, Default)]
 pub struct Protected {
-    entries: Vec<(PathBuf, Option<(u64, u64)>, &'static str)>,
+    entries: Vec<ProtectedEntry>,
 }
 
 impl Protected {
@@ -36,7 +39,11 @@ impl Protected {
         p.add(&ev.paths.shm, "the input's -shm");
         p.add(Path::new(&journal), "the input's rollback journal");
         for f in [&ev.db, &ev.wal, &ev.shm].into_iter().flatten() {
-            p.entries.push((normalize(&f.path), Some((f.stamp.dev, f.stamp.ino)), "an input file"));
+            p.entries.push((
+                normalize(&f.path),
+                Some((f.stamp.dev, f.stamp.ino)),
+                "an input file",
+            ));
         }
         p
     }
@@ -51,7 +58,10 @@ impl Protected {
     fn clash(&self, target: &Path) -> Option<&'static str> {
         let t = normalize(target);
         let tid = fs::metadata(target).ok().map(|m| (m.dev(), m.ino()));
-        self.entries.iter().find(|(p, id, _)| *p == t || (tid.is_some() && *id == tid)).map(|e| e.2)
+        self.entries
+            .iter()
+            .find(|(p, id, _)| *p == t || (tid.is_some() && *id == tid))
+            .map(|e| e.2)
     }
 }
 
@@ -61,20 +71,29 @@ pub fn normalize(p: &Path) -> PathBuf {
     let abs = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     };
     if let Ok(c) = fs::canonicalize(&abs) {
         return c;
     }
     match (abs.parent(), abs.file_name()) {
-        (Some(dir), Some(name)) => fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()).join(name),
+        (Some(dir), Some(name)) => fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .join(name),
         _ => abs,
     }
 }
 
 /// Check, before any work is done, that `target` may be written: not an input, not a
 /// directory, its directory exists, and it does not exist unless `force`.
-pub fn check_target(target: &Path, protected: &Protected, force: bool, what: &str) -> Result<(), RepairError> {
+pub fn check_target(
+    target: &Path,
+    protected: &Protected,
+    force: bool,
+    what: &str,
+) -> Result<(), RepairError> {
     if let Some(clash) = protected.clash(target) {
         return Err(RepairError::Output(format!(
             "{}: refusing to write the {what} over {clash}",
@@ -83,7 +102,10 @@ pub fn check_target(target: &Path, protected: &Protected, force: bool, what: &st
     }
     match fs::symlink_metadata(target) {
         Ok(m) if m.is_dir() || fs::metadata(target).is_ok_and(|m| m.is_dir()) => {
-            return Err(RepairError::Output(format!("{}: is a directory", target.display())));
+            return Err(RepairError::Output(format!(
+                "{}: is a directory",
+                target.display()
+            )));
         }
         Ok(_) if !force => {
             return Err(RepairError::Output(format!(
@@ -95,7 +117,10 @@ pub fn check_target(target: &Path, protected: &Protected, force: bool, what: &st
     }
     let dir = parent_dir(target);
     if !dir.is_dir() {
-        return Err(RepairError::Output(format!("{}: no such directory", dir.display())));
+        return Err(RepairError::Output(format!(
+            "{}: no such directory",
+            dir.display()
+        )));
     }
     Ok(())
 }
@@ -123,13 +148,23 @@ impl AtomicOutput {
     /// Create the temporary file (exclusively: an existing file of that name is never reused).
     pub fn create(target: &Path, force: bool) -> Result<Self, RepairError> {
         let dir = parent_dir(target);
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
         let mut last_err = None;
         for _ in 0..100 {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let tmp = dir.join(format!(".{name}.walinspect-{}-{n}.tmp", std::process::id()));
             match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-                Ok(file) => return Ok(Self { target: target.to_path_buf(), tmp, file: Some(file), force }),
+                Ok(file) => {
+                    return Ok(Self {
+                        target: target.to_path_buf(),
+                        tmp,
+                        file: Some(file),
+                        force,
+                    });
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
                 Err(e) => return Err(RepairError::io(&tmp, "create a temporary file", e)),
             }
@@ -141,7 +176,9 @@ impl AtomicOutput {
     /// The file to write to.
     pub fn file(&mut self) -> Result<&mut File, RepairError> {
         let tmp = self.tmp.clone();
-        self.file.as_mut().ok_or_else(|| RepairError::io(&tmp, "write", io::Error::other("already closed")))
+        self.file
+            .as_mut()
+            .ok_or_else(|| RepairError::io(&tmp, "write", io::Error::other("already closed")))
     }
 
     /// Path of the temporary file.
@@ -153,17 +190,21 @@ impl AtomicOutput {
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), RepairError> {
         use std::io::Write;
         let tmp = self.tmp.clone();
-        self.file()?.write_all(bytes).map_err(|e| RepairError::io(&tmp, "write", e))
+        self.file()?
+            .write_all(bytes)
+            .map_err(|e| RepairError::io(&tmp, "write", e))
     }
 
     /// Sync and move into place. Without `force`, fails (leaving nothing) if the target exists.
     pub fn commit(mut self) -> Result<(), RepairError> {
         let file = self.file.take();
         if let Some(f) = file {
-            f.sync_all().map_err(|e| RepairError::io(&self.tmp, "sync", e))?;
+            f.sync_all()
+                .map_err(|e| RepairError::io(&self.tmp, "sync", e))?;
         }
         if self.force {
-            fs::rename(&self.tmp, &self.target).map_err(|e| RepairError::io(&self.target, "rename the output into place", e))?;
+            fs::rename(&self.tmp, &self.target)
+                .map_err(|e| RepairError::io(&self.target, "rename the output into place", e))?;
         } else {
             match fs::hard_link(&self.tmp, &self.target) {
                 Ok(()) => {
@@ -183,8 +224,9 @@ impl AtomicOutput {
                             self.target.display()
                         )));
                     }
-                    fs::rename(&self.tmp, &self.target)
-                        .map_err(|e| RepairError::io(&self.target, "rename the output into place", e))?;
+                    fs::rename(&self.tmp, &self.target).map_err(|e| {
+                        RepairError::io(&self.target, "rename the output into place", e)
+                    })?;
                 }
             }
         }
@@ -233,7 +275,11 @@ mod tests {
         o.write_all(b"three").unwrap();
         o.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"three");
-        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 
     #[test]
@@ -248,11 +294,17 @@ mod tests {
         assert!(check_target(&d.path().join("a.db-shm"), &p, true, "output").is_err());
         let link = d.path().join("link.db");
         fs::hard_link(&db, &link).unwrap();
-        assert!(check_target(&link, &p, true, "output").is_err(), "hard link to an input");
+        assert!(
+            check_target(&link, &p, true, "output").is_err(),
+            "hard link to an input"
+        );
         let spelled = d.path().join(".").join("a.db");
         assert!(check_target(&spelled, &p, true, "output").is_err());
         assert!(check_target(&d.path().join("new.db"), &p, false, "output").is_ok());
-        assert!(check_target(d.path(), &p, true, "output").is_err(), "directory");
+        assert!(
+            check_target(d.path(), &p, true, "output").is_err(),
+            "directory"
+        );
         assert!(check_target(&d.path().join("nodir/x.db"), &p, true, "output").is_err());
     }
 }
