@@ -207,6 +207,7 @@ fn partial_checkpoint_refuses_what_it_overwrote_and_keeps_what_it_skipped() {
     let ev = snapshot(&f.db, f.dir.path(), "ev.db");
     let (_, d) = dump(&ev);
     assert_eq!(d["shm"]["backfill"].as_u64().unwrap(), done as u64);
+    rebuild_matches_sqlite(&ev);
 
     // Commit 0 needs page 2 as it was before commit 1; the checkpoint copied commit 3's.
     let e = extract(&ev, f.dir.path(), Some(0), &[]);
@@ -255,6 +256,7 @@ fn full_checkpoint_makes_earlier_commits_inexact_but_the_last_exact() {
     let (_, log, done) = ckpt(&c, "FULL");
     assert_eq!(log, done);
     let ev = snapshot(&f.db, f.dir.path(), "ev.db");
+    rebuild_matches_sqlite(&ev);
     extract_equals(&ev, None, &rec.states[3]);
     extract_equals(&ev, Some(2), &rec.states[2]);
     let e = extract(&ev, f.dir.path(), Some(1), &[]);
@@ -294,6 +296,7 @@ fn vacuum_that_shrinks_the_database() {
     rec.commit(&c, "INSERT INTO t(v) VALUES (x'00')");
     let ev = snapshot(&f.db, f.dir.path(), "ev.db");
     assert_eq!(commits_in(&ev), rec.last());
+    rebuild_matches_sqlite(&ev);
     let before = extract_equals(&ev, Some(3), &rec.states[3]);
     let after = extract_equals(&ev, Some(4), &rec.states[4]);
     assert!(after["snapshot"]["db_pages"].as_u64() < before["snapshot"]["db_pages"].as_u64());
@@ -336,6 +339,7 @@ fn page_sizes_and_reserved_bytes() {
         let (_, d) = dump(&ev);
         assert_eq!(d["database"]["header"]["reserved_bytes"], reserve);
         assert_eq!(d["wal"]["header"]["page_size"], ps);
+        rebuild_matches_sqlite(&ev);
         for n in [1, 8, rec.last()] {
             let r = extract_equals(&ev, Some(n), &rec.states[n as usize]);
             assert_eq!(r["output"]["page_size"], ps);
@@ -401,6 +405,7 @@ fn damaged_wals_extract_what_sqlite_shows() {
         let o = frame_off(w, 20) + 24 + 300;
         w[o] ^= 0x10;
     });
+    rebuild_matches_sqlite(&flipped);
     let view = sqlite_view(&flipped);
     let r = extract_equals(&flipped, None, &view);
     let last = r["snapshot"]["commits_available"].as_u64().unwrap() as usize;
@@ -425,6 +430,7 @@ fn damaged_wals_extract_what_sqlite_shows() {
         .unwrap()
         .set_len(len - 500)
         .unwrap();
+    rebuild_matches_sqlite(&torn);
     extract_equals(&torn, None, &sqlite_view(&torn));
     // Uncommitted tail from a writer that spilled its cache.
     c.execute_batch("PRAGMA cache_size=2; BEGIN;").unwrap();
@@ -437,6 +443,7 @@ fn damaged_wals_extract_what_sqlite_shows() {
     }
     let crashed = snapshot(&f.db, f.dir.path(), "crashed.db");
     c.execute_batch("ROLLBACK").unwrap();
+    rebuild_matches_sqlite(&crashed);
     let r = extract_equals(&crashed, None, &rec.states[rec.last() as usize]);
     assert!(r["frames_ignored_counts"]["uncommitted"].as_u64().unwrap() > 0);
 }
@@ -450,6 +457,7 @@ fn restart_leftovers_are_stale_not_used() {
     let _ = ckpt(&c, "PASSIVE");
     rec.commit(&c, "INSERT INTO a(name) VALUES ('after restart')");
     let ev = snapshot(&f.db, f.dir.path(), "ev.db");
+    rebuild_matches_sqlite(&ev);
     let r = extract_equals(&ev, None, &rec.states[rec.last() as usize]);
     assert!(
         r["frames_ignored_counts"]["stale"].as_u64().unwrap() > 0,
