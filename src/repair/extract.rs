@@ -353,6 +353,15 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         notes.push("no -wal: extracting the database file's own state".to_string());
     }
 
+    if wal_ok.is_some() && db_len == 0 {
+        notes.push(if a.db_problem.is_some() {
+            "the database file is empty: SQLite would delete this -wal on open and show an empty database; \
+             extracted from the WAL alone"
+                .to_string()
+        } else {
+            "no database file: extracted from the WAL alone".to_string()
+        });
+    }
     let commit_rec = wal_ok.and_then(|w| w.commits.get((commit as usize).wrapping_sub(1)));
     let commit_frame = commit_rec.map_or(0, |c| c.frame);
     let db_pages: u64 = match (kind, commit_rec) {
