@@ -146,7 +146,7 @@ pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
         );
     }
     let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
-    extract::inputs_unchanged(&ev)?;
+    extract::inputs_unchanged(&ev, &a)?;
     out.commit()?;
     if let Some(r) = staged {
         r.commit()?;
@@ -216,7 +216,7 @@ pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
         &verified,
     );
     let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
-    extract::inputs_unchanged(&ev)?;
+    extract::inputs_unchanged(&ev, &a)?;
     out.commit()?;
     if let Some(r) = staged {
         r.commit()?;

@@ -857,15 +857,31 @@ pub fn write(
     Ok(written)
 }
 
-/// Fail when the database file or the -wal changed since they were opened (size or
-/// modification time): the output could mix two states.
-pub fn inputs_unchanged(ev: &Evidence) -> Result<(), RepairError> {
-    for f in [&ev.db, &ev.wal].into_iter().flatten() {
+/// Fail when an input changed since it was opened in a way that could mix two states into
+/// the output: the database file in any way (size or modification time: a checkpoint wrote
+/// it), the -wal if it shrank or its header changed (a reset or truncation). A -wal that only
+/// grew is fine: SQLite never rewrites committed frames of a generation, and every frame used
+/// is checked against its analysed header when it is read.
+pub fn inputs_unchanged(ev: &Evidence, a: &Analysis) -> Result<(), RepairError> {
+    if let Some(f) = &ev.db {
         let now = f.file.metadata().map(|m| crate::source::FileStamp::of(&m));
         if now
             .ok()
             .is_none_or(|s| s.len != f.stamp.len || s.mtime_ns != f.stamp.mtime_ns)
         {
+            return Err(RepairError::Changed(f.path.clone()));
+        }
+    }
+    if let Some(f) = &ev.wal {
+        let len = f.file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut head = [0u8; crate::format::wal::WAL_HEADER_LEN];
+        let got = crate::source::read_full_at(&f.file, &mut head, 0).unwrap_or(0);
+        let analysed = a.wal.as_ref().and_then(|w| w.header).map(|h| h.raw);
+        let same_header = match analysed {
+            Some(raw) => got == head.len() && raw == head,
+            None => true,
+        };
+        if len < f.stamp.len || !same_header {
             return Err(RepairError::Changed(f.path.clone()));
         }
     }
