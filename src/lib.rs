@@ -15,5 +15,6 @@
 pub mod analysis;
 pub mod cli;
 pub mod format;
+pub mod repair;
 pub mod report;
 pub mod source;

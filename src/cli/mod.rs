@@ -14,6 +14,7 @@ use crate::report::text::{self, Style};
 use crate::report::{DumpReport, Files};
 use crate::source::{Evidence, Role, SourceError};
 
+pub mod repair_cmd;
 pub mod samples;
 
 const AFTER_HELP: &str = "\
@@ -108,6 +109,12 @@ pub enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Write the -shm SQLite's own recovery would build from this database's WAL.
+    #[command(after_help = repair_cmd::AFTER_HELP)]
+    RebuildShm(repair_cmd::RebuildShmArgs),
+    /// Write a standalone database as of the last (or any) commit, with provenance.
+    #[command(after_help = repair_cmd::AFTER_HELP)]
+    Extract(repair_cmd::ExtractArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -233,6 +240,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let _ = std::fs::remove_dir_all(&dir);
             result
         }
+        Command::RebuildShm(args) => repair_cmd::rebuild_shm(&args),
+        Command::Extract(args) => repair_cmd::extract(&args),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);
