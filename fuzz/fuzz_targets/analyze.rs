@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
     let (db, rest) = rest.split_at(a);
     let (shm, wal) = rest.split_at(b);
     let (db, wal, shm) = (db.to_vec(), wal.to_vec(), shm.to_vec());
-    let r = |v: &Vec<u8>| Some((v as &dyn ReadAt, v.len() as u64));
+    fn r(v: &Vec<u8>) -> Option<(&dyn ReadAt, u64)> {
+        Some((v as &dyn ReadAt, v.len() as u64))
+    }
     let an = analysis::analyze(&Inputs { db: r(&db), wal: r(&wal), shm: r(&shm) });
     let f = findings::check(&an);
     let rep = DumpReport::build("walinspect.dump", Files { db: None, wal: None, shm: None }, &an, &f);
