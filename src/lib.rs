@@ -17,3 +17,4 @@ pub mod cli;
 pub mod format;
 pub mod report;
 pub mod source;
+pub mod tui;

@@ -1,1 +1,3 @@
-//! The live terminal UI.
+//! The live terminal UI: `walinspect tui PATH`.
+
+pub mod live;
