@@ -86,14 +86,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Line::from(vec![label("checksum "), Span::raw(format!("{:08x}/{:08x} ", h.checksum1, h.checksum2)), ok_span(rec.link_valid, "link ok", "link BAD")]),
     ];
     l.push(match commit {
-        Some(c) => Line::from(vec![label("transaction "), Span::raw(format!("commit {} (frames {}..{})", c.number, c.first_frame, c.frame))]),
-        None => Line::from(vec![label("transaction "), Span::raw("none committed")]),
+        Some(c) => Line::from(vec![label("in "), Span::raw(format!("commit {} (frames {}..{})", c.number, c.first_frame, c.frame))]),
+        None => Line::from(vec![label("in "), Span::raw("no committed transaction")]),
     });
     if rec.index <= w.valid_frames {
         l.push(Line::from(vec![
-            label("newest copy of its page "),
+            label("newest copy "),
             Span::raw(match newer {
-                Some(f) => format!("no: frame {f} is newer"),
+                Some(f) => format!("no, frame {f} is newer"),
                 None => "yes".into(),
             }),
         ]));

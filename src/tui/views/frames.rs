@@ -53,7 +53,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let shown = if len == 0 { "none".to_string() } else { format!("{}–{} of {len}", off + 1, (off + h).min(len)) };
     let info = Line::from(vec![
         Span::styled(format!(" rows {shown}"), Style::new().add_modifier(Modifier::BOLD)),
-        Span::raw(format!(" · filter {filter} · {} frames · mxFrame {} · chain-valid {} · nBackfill {backfill}", w.frames.len(), w.valid_frames, w.chain_valid_frames)),
+        Span::raw(format!(" · filter {filter} · mxFrame {} · chain-valid {} · nBackfill {backfill}", w.valid_frames, w.chain_valid_frames)),
     ]);
     let mut y = area.y;
     info.render(Rect { y, height: 1, ..area }, buf);
@@ -97,6 +97,7 @@ fn row_line(f: &FrameRecord, c: &Columns, page_size: u32, backfilled: bool, sele
         text += &format!("{:08x} {:08x} ", h.checksum1, h.checksum2);
     }
     let ok = |b: bool| if b { "ok  " } else { "BAD " };
+    let same = |b: bool| if b { "=   " } else { "≠   " };
     let state = match f.generations_ago {
         Some(g) => format!("{} (-{g})", f.state.name()),
         None => f.state.name().to_string(),
@@ -111,7 +112,7 @@ fn row_line(f: &FrameRecord, c: &Columns, page_size: u32, backfilled: bool, sele
     let bad = Style::new().fg(Color::Red);
     Line::from(vec![
         Span::styled(text, base),
-        Span::styled(format!("{} ", ok(f.salt_match)), if f.salt_match { base } else { base.patch(bad) }),
+        Span::styled(format!("{} ", same(f.salt_match)), if f.salt_match { base } else { base.patch(bad) }),
         Span::styled(format!("{} ", ok(f.link_valid)), if f.link_valid { base } else { base.patch(bad) }),
         Span::styled(format!("{:<4} ", if backfilled { "✓" } else { "" }), base.fg(Color::Cyan)),
         Span::styled(format!("{state:<16}"), base.fg(state_color(f.state))),

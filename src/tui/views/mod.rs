@@ -35,7 +35,7 @@ impl ViewKind {
         match self {
             Self::Overview => "Overview",
             Self::Frames => "Frames",
-            Self::Detail => "Frame detail",
+            Self::Detail => "Detail",
             Self::Shm => "-shm",
             Self::Findings => "Findings",
         }
@@ -133,16 +133,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
-    let mut spans = vec![Span::styled(" walinspect ", Style::new().fg(Color::Black).bg(Color::Cyan).bold())];
+    let mut spans = Vec::new();
+    if area.width >= 100 {
+        spans.push(Span::styled(" walinspect ", Style::new().fg(Color::Black).bg(Color::Cyan).bold()));
+    }
     for v in ViewKind::ALL {
         let text = format!(" {} {} ", v.index() + 1, v.title());
         spans.push(if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) });
     }
     Line::from(spans).render(area, buf);
     let live = if app.pinned {
-        Span::styled(format!(" PINNED · {} queued ", app.queued), Style::new().fg(Color::Black).bg(Color::Yellow).bold())
+        Span::styled(format!(" PINNED {} ", app.queued), Style::new().fg(Color::Black).bg(Color::Yellow).bold())
     } else if app.snap.is_some() {
-        Span::styled(format!(" ● LIVE {}ms ", app.interval_ms), Style::new().fg(Color::Green).bold())
+        Span::styled(format!(" ● LIVE {}ms", app.interval_ms), Style::new().fg(Color::Green).bold())
     } else {
         Span::styled(" loading ", Style::new().fg(Color::Yellow))
     };

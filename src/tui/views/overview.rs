@@ -16,16 +16,15 @@ use crate::tui::live::Snapshot;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(s) = &app.snap else { return };
     if area.width >= 110 {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
-        let [facts, ckpt] = Layout::vertical([Constraint::Min(8), Constraint::Length(4)]).areas(left);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
+        let [facts, ckpt, finds] = Layout::vertical([Constraint::Length(12), Constraint::Length(4), Constraint::Min(0)]).areas(left);
         render_facts(s, facts, buf);
         render_checkpoint(s, ckpt, buf);
-        let [spark, finds] = Layout::vertical([Constraint::Length(6), Constraint::Min(3)]).areas(right);
-        render_sparklines(app, spark, buf);
         render_findings(s, finds, buf);
+        render_sparklines(app, right, buf);
     } else {
         let [facts, ckpt, spark, finds] =
-            Layout::vertical([Constraint::Length(12), Constraint::Length(3), Constraint::Length(if area.height >= 26 { 4 } else { 0 }), Constraint::Min(0)]).areas(area);
+            Layout::vertical([Constraint::Length(12), Constraint::Length(3), Constraint::Length(if area.height >= 22 { 4 } else { 0 }), Constraint::Min(0)]).areas(area);
         render_facts(s, facts, buf);
         render_checkpoint(s, ckpt, buf);
         render_sparklines(app, spark, buf);

@@ -108,7 +108,7 @@ fn render_segments(app: &App, s: &ShmAnalysis, area: Rect, buf: &mut Buffer) {
         return;
     }
     let mut lines = vec![Line::styled(
-        format!(" {:>3} {:>17} {:>7} {:>7} {:>8} {:>7} {:>7} {:>9} {:>6}", "seg", "frames", "entries", "hashed", ">mxFrame", "uncomm", "other", "mismatch", "badhash"),
+        format!(" {:>3} {:>17} {:>7} {:>6} {:>8} {:>6} {:>6} {:>8} {:>7}", "seg", "frames", "entries", "hashed", ">mxFrame", "uncomm", "other", "mismatch", "badhash"),
         Style::new().fg(Color::Gray).add_modifier(Modifier::UNDERLINED),
     )];
     let mut rows: Vec<Line> = s
@@ -117,7 +117,7 @@ fn render_segments(app: &App, s: &ShmAnalysis, area: Rect, buf: &mut Buffer) {
         .map(|g| {
             let bad = g.mismatches > 0 || g.hash_errors > 0;
             Line::styled(
-                format!(" {:>3} {:>8}..{:<8} {:>7} {:>7} {:>8} {:>7} {:>7} {:>9} {:>6}", g.index, g.first_frame, g.last_frame, g.entries, g.hash_entries, g.entries_beyond_mx_frame, g.beyond_uncommitted, g.beyond_other, g.mismatches, g.hash_errors),
+                format!(" {:>3} {:>8}..{:<8} {:>7} {:>6} {:>8} {:>6} {:>6} {:>8} {:>7}", g.index, g.first_frame, g.last_frame, g.entries, g.hash_entries, g.entries_beyond_mx_frame, g.beyond_uncommitted, g.beyond_other, g.mismatches, g.hash_errors),
                 if bad { Style::new().fg(Color::Red) } else { Style::new() },
             )
         })
