@@ -23,9 +23,15 @@ pub enum Event {
     /// A new state of the files.
     Snapshot(Arc<Snapshot>),
     /// The first scan of a big WAL is under way.
-    Progress { done: u64, total: u64 },
+    Progress {
+        done: u64,
+        total: u64,
+    },
     /// A frame read on request.
-    Frame { frame: u32, result: Result<FrameBytes, String> },
+    Frame {
+        frame: u32,
+        result: Result<FrameBytes, String>,
+    },
     /// Once a second, for the history sparklines.
     Tick,
     /// A signal asked us to stop.
@@ -256,7 +262,11 @@ impl App {
             self.queued_changes.merge(&ch);
             self.pending = Some(s);
         } else {
-            self.status = if self.snap.is_none() { "first scan done".into() } else { ch.describe() };
+            self.status = if self.snap.is_none() {
+                "first scan done".into()
+            } else {
+                ch.describe()
+            };
             self.show(s);
         }
     }
@@ -349,7 +359,11 @@ impl App {
             Action::Open => match self.view {
                 ViewKind::Frames | ViewKind::Overview => self.open_detail(self.frames.selected),
                 ViewKind::Findings => {
-                    let f = self.snap.as_ref().and_then(|s| s.findings.get(self.findings_selected)).and_then(|f| f.frame);
+                    let f = self
+                        .snap
+                        .as_ref()
+                        .and_then(|s| s.findings.get(self.findings_selected))
+                        .and_then(|f| f.frame);
                     match f {
                         Some(f) => self.go_to_frame(f),
                         None => self.message = Some("this finding names no frame".into()),
@@ -359,10 +373,18 @@ impl App {
             },
             Action::NextCommit => self.step_commit(true),
             Action::PrevCommit => self.step_commit(false),
-            Action::StartJump => self.prompt = Some(Prompt { kind: PromptKind::Jump, input: String::new() }),
+            Action::StartJump => {
+                self.prompt = Some(Prompt {
+                    kind: PromptKind::Jump,
+                    input: String::new(),
+                })
+            }
             Action::StartPageFilter => {
                 let input = self.frames.page_filter.map(|p| p.to_string()).unwrap_or_default();
-                self.prompt = Some(Prompt { kind: PromptKind::PageFilter, input });
+                self.prompt = Some(Prompt {
+                    kind: PromptKind::PageFilter,
+                    input,
+                });
             }
             Action::CycleStateFilter => {
                 self.frames.state_filter = match self.frames.state_filter {
@@ -383,10 +405,10 @@ impl App {
                 self.status = "re-reading everything".into();
             }
             Action::Input(c) => {
-                if let Some(p) = &mut self.prompt {
-                    if p.input.len() < 32 {
-                        p.input.push(c);
-                    }
+                if let Some(p) = &mut self.prompt
+                    && p.input.len() < 32
+                {
+                    p.input.push(c);
                 }
             }
             Action::Erase => {
@@ -417,7 +439,11 @@ impl App {
         } else {
             let ch = std::mem::take(&mut self.queued_changes);
             let n = std::mem::take(&mut self.queued);
-            self.status = if n == 0 { "live again, nothing changed".into() } else { format!("live again: {} ({n} updates)", ch.describe()) };
+            self.status = if n == 0 {
+                "live again, nothing changed".into()
+            } else {
+                format!("live again: {} ({n} updates)", ch.describe())
+            };
             if let Some(s) = self.pending.take() {
                 self.show(s);
             }
@@ -452,11 +478,20 @@ impl App {
                 }
             }
             ViewKind::Detail => {
-                let lines = self.detail.bytes.as_ref().and_then(|b| b.as_ref().ok()).map_or(0, |b| b.page.len().div_ceil(16));
+                let lines = self
+                    .detail
+                    .bytes
+                    .as_ref()
+                    .and_then(|b| b.as_ref().ok())
+                    .map_or(0, |b| b.page.len().div_ceil(16));
                 self.detail.scroll = clamp(self.detail.scroll, lines);
             }
             ViewKind::Shm => {
-                let n = self.snap.as_ref().and_then(|s| s.analysis.shm.as_ref()).map_or(0, |s| s.segments.len() + s.mismatches.len().min(50));
+                let n = self
+                    .snap
+                    .as_ref()
+                    .and_then(|s| s.analysis.shm.as_ref())
+                    .map_or(0, |s| s.segments.len() + s.mismatches.len().min(50));
                 self.shm_scroll = clamp(self.shm_scroll, n.max(1));
             }
             ViewKind::Findings => {
@@ -498,9 +533,8 @@ impl App {
     fn step_commit(&mut self, forward: bool) {
         let Some(w) = self.wal() else { return };
         let cur = self.frames.selected;
-        let is_commit = |f: &&FrameRecord| {
-            f.header.is_commit() && self.frames.rows.as_ref().is_none_or(|r| r.binary_search(&f.index).is_ok())
-        };
+        let is_commit =
+            |f: &&FrameRecord| f.header.is_commit() && self.frames.rows.as_ref().is_none_or(|r| r.binary_search(&f.index).is_ok());
         let found = if forward {
             w.frames.iter().skip(cur as usize).find(is_commit)
         } else {
@@ -539,7 +573,10 @@ impl App {
                 None => self.message = Some(format!("cannot jump to {:?}: try 123, p42 or c7", p.input)),
                 Some(Jump::Frame(f)) => self.go_to_frame(f),
                 Some(Jump::Commit(c)) => {
-                    let f = self.wal().and_then(|w| w.commits.get((c as usize).checked_sub(1)?)).map(|c| c.frame);
+                    let f = self
+                        .wal()
+                        .and_then(|w| w.commits.get((c as usize).checked_sub(1)?))
+                        .map(|c| c.frame);
                     match f {
                         Some(f) => self.go_to_frame(f),
                         None => self.message = Some(format!("there is no commit {c}")),
@@ -548,7 +585,13 @@ impl App {
                 Some(Jump::Page(pg)) => {
                     let Some(w) = self.wal() else { return };
                     let cur = self.frames.selected as usize;
-                    let hit = w.frames.iter().skip(cur).chain(w.frames.iter().take(cur)).find(|f| f.header.page == pg).map(|f| f.index);
+                    let hit = w
+                        .frames
+                        .iter()
+                        .skip(cur)
+                        .chain(w.frames.iter().take(cur))
+                        .find(|f| f.header.page == pg)
+                        .map(|f| f.index);
                     match hit {
                         Some(f) => self.go_to_frame(f),
                         None => self.message = Some(format!("no frame holds page {pg}")),

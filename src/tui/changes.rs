@@ -28,7 +28,9 @@ pub struct Changes {
 }
 
 fn generation(w: &WalAnalysis) -> Option<(u32, u32, u32)> {
-    w.header.filter(|_| w.header_accepted()).map(|h| (h.checkpoint_seq, h.salt1, h.salt2))
+    w.header
+        .filter(|_| w.header_accepted())
+        .map(|h| (h.checkpoint_seq, h.salt1, h.salt2))
 }
 
 impl Changes {
@@ -105,7 +107,11 @@ impl Changes {
             p.push(format!("+{} commit{}", self.commits, if self.commits == 1 { "" } else { "s" }));
         }
         if self.resets > 0 {
-            p.push(if self.resets == 1 { "WAL reset (new generation)".to_string() } else { format!("{} WAL resets", self.resets) });
+            p.push(if self.resets == 1 {
+                "WAL reset (new generation)".to_string()
+            } else {
+                format!("{} WAL resets", self.resets)
+            });
         }
         if self.truncated {
             p.push("-wal truncated".into());
@@ -126,7 +132,11 @@ impl Changes {
             p.push(format!("checkpoint: nBackfill {a}→{b}"));
         }
         if let Some(u) = self.uncommitted {
-            p.push(if u == 0 { "no uncommitted frames".to_string() } else { format!("{u} uncommitted frames") });
+            p.push(if u == 0 {
+                "no uncommitted frames".to_string()
+            } else {
+                format!("{u} uncommitted frames")
+            });
         }
         if self.read_marks {
             p.push("read marks moved".into());

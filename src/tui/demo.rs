@@ -46,7 +46,9 @@ fn scratch_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     let base = std::env::temp_dir();
     for attempt in 0..100u32 {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let dir = base.join(format!("walinspect-demo-{}-{nanos:x}{attempt}", std::process::id()));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
@@ -63,7 +65,10 @@ pub fn run(interval: Duration) -> Result<u8, Failure> {
         return Err(Failure::Fatal("this walinspect was built without the `demo` feature".into()));
     }
     let dir = scratch_dir().map_err(|e| Failure::Fatal(format!("cannot create a scratch directory: {e}")))?;
-    let mut demo = Demo { dir: dir.clone(), child: None };
+    let mut demo = Demo {
+        dir: dir.clone(),
+        child: None,
+    };
     let exe = std::env::current_exe().map_err(|e| Failure::Fatal(format!("cannot find this program to start the writer: {e}")))?;
     let child = Command::new(exe)
         .arg("__demo-writer")
@@ -152,10 +157,16 @@ fn writer_loop(dir: &Path, stop: &std::sync::atomic::AtomicBool) -> rusqlite::Re
         let kind = kinds[(step % kinds.len() as u64) as usize];
         c.execute_batch("BEGIN IMMEDIATE")?;
         for _ in 0..(1 + step % 4) {
-            c.execute("INSERT INTO events(at, kind, payload) VALUES (datetime('now'), ?1, randomblob(300 + abs(random()) % 900))", [kind])?;
+            c.execute(
+                "INSERT INTO events(at, kind, payload) VALUES (datetime('now'), ?1, randomblob(300 + abs(random()) % 900))",
+                [kind],
+            )?;
         }
-        if step % 7 == 0 {
-            c.execute("UPDATE events SET payload = randomblob(200) WHERE id % 13 = ?1", [(step % 13) as i64])?;
+        if step.is_multiple_of(7) {
+            c.execute(
+                "UPDATE events SET payload = randomblob(200) WHERE id % 13 = ?1",
+                [(step % 13) as i64],
+            )?;
         }
         c.execute_batch("COMMIT")?;
         // A reader holds a snapshot for a while: its read mark stays behind.
@@ -177,7 +188,10 @@ fn writer_loop(dir: &Path, stop: &std::sync::atomic::AtomicBool) -> rusqlite::Re
             c.pragma_update(None, "cache_size", 5)?;
             c.execute_batch("BEGIN IMMEDIATE")?;
             for _ in 0..150 {
-                c.execute("INSERT INTO events(at, kind, payload) VALUES (datetime('now'), 'bulk', randomblob(1500))", [])?;
+                c.execute(
+                    "INSERT INTO events(at, kind, payload) VALUES (datetime('now'), 'bulk', randomblob(1500))",
+                    [],
+                )?;
             }
             pause(1500);
             c.execute_batch("COMMIT")?;

@@ -18,6 +18,7 @@
 
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -44,7 +45,11 @@ struct Tracked {
 
 impl Tracked {
     fn new(path: &Path) -> Self {
-        Self { path: path.to_path_buf(), file: None, stamp: None }
+        Self {
+            path: path.to_path_buf(),
+            file: None,
+            stamp: None,
+        }
     }
 
     /// Stat the path, (re)open it when it is new or was replaced, close it when it is gone.
@@ -55,7 +60,10 @@ impl Tracked {
             Ok(m) if m.is_file() => {
                 let now = FileStamp::of(&m);
                 let same_file = self.stamp.is_some_and(|s| (s.dev, s.ino) == (now.dev, now.ino));
-                if self.file.is_none() || !same_file {
+                // A file deleted and re-created between two polls can get the same inode
+                // number back: the one we hold open is then unlinked (no links left).
+                let unlinked = self.file.as_ref().is_some_and(|f| f.metadata().map_or(true, |m| m.nlink() == 0));
+                if self.file.is_none() || !same_file || unlinked {
                     self.file = open_read_only(&self.path).ok();
                 }
                 // The stamp of the file actually open (it may differ from the path's if the
@@ -143,7 +151,13 @@ impl LiveWal {
         let mut resumed = None;
         if let (Some(mut sc), Some(o)) = (self.scanner.take(), old.as_ref()) {
             let mx = sc.valid_frames();
-            let same = self.ident == Some(ident) && sc.header().raw == h.raw && len >= o.file_len && u64::from(mx) <= frames_total;
+            // Same file, same header, not shorter, and judged the same way: a WAL that was
+            // only its header (too short for SQLite to use) is judged anew once frames follow.
+            let same = self.ident == Some(ident)
+                && sc.header().raw == h.raw
+                && len >= o.file_len
+                && o.header_problem == problem
+                && u64::from(mx) <= frames_total;
             if same && self.anchor_holds(r, &sc, mx, h.page_size, &mut cost) {
                 let old_chain = sc.chain_valid_frames();
                 if sc.rewind(mx) {
@@ -189,12 +203,16 @@ impl LiveWal {
         sc: &mut WalScanner,
         frames_total: u64,
         frame_len: u64,
-        mut keep: Option<(&WalAnalysis, u32)>,
+        keep: Option<(&WalAnalysis, u32)>,
         cost: &mut ScanCost,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Option<String> {
         let max_block = (MAX_BLOCK / frame_len).max(1);
-        let mut block = if keep.is_some() { FIRST_BLOCK_FRAMES.min(max_block) } else { max_block };
+        let mut block = if keep.is_some() {
+            FIRST_BLOCK_FRAMES.min(max_block)
+        } else {
+            max_block
+        };
         let mut next = u64::from(sc.frames_seen()) + 1;
         // Whether frame next-1 is unchanged since the previous scan (the anchor is).
         let mut prev_same = keep.is_some();
@@ -212,37 +230,49 @@ impl LiveWal {
             };
             cost.bytes_read += got as u64;
             let whole = got as u64 / frame_len;
-            let mut adopted_to = None;
-            for chunk in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(frame_len as usize) {
+            let mut resume_at = None;
+            for chunk in dst
+                .get(..(whole * frame_len) as usize)
+                .unwrap_or(&[])
+                .chunks_exact(frame_len as usize)
+            {
                 let i = next;
                 let same = keep.is_some_and(|(o, _)| {
                     let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(chunk, 0).unwrap_or([0; 24]);
                     o.frame(i as u32).is_some_and(|rec| rec.header == FrameHeader::parse(&hb))
                 });
-                if let (true, true, Some((o, old_chain))) = (same, prev_same, keep) {
-                    if i >= u64::from(old_chain) + 2 {
-                        // Unchanged with its predecessor, beyond where the writer writes: take
-                        // over the rest of the previous scan.
-                        let end = o.frames_total.min(frames_total);
-                        for j in i..=end {
-                            if let Some(rec) = o.frame(j as u32) {
-                                sc.push_known(rec);
-                                cost.frames_kept += 1;
-                            }
-                        }
-                        adopted_to = Some(end);
-                        break;
-                    }
-                }
                 sc.push(chunk);
                 cost.frames_read += 1;
-                prev_same = same;
                 next += 1;
+                if let (true, true, Some((o, old_chain))) = (same, prev_same, keep)
+                    && i >= u64::from(old_chain) + 2
+                {
+                    // Unchanged with its predecessor, beyond where the writer writes: take
+                    // over the following frames of the previous scan, as long as their link
+                    // verified then. A frame whose link failed may have been read while it
+                    // was being written (SQLite writes a frame's header before its page), so
+                    // it is read again.
+                    let end = o.frames_total.min(frames_total);
+                    while next <= end {
+                        match o.frame(next as u32) {
+                            Some(rec) if rec.link_valid => {
+                                sc.push_known(rec);
+                                cost.frames_kept += 1;
+                                next += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    resume_at = Some(next);
+                    break;
+                }
+                prev_same = same;
             }
-            if let Some(end) = adopted_to {
-                next = end + 1;
-                keep = None;
-                prev_same = false;
+            if let Some(at) = resume_at {
+                // Frame at-1 is unchanged (taken over or just compared).
+                next = at;
+                prev_same = true;
+                block = FIRST_BLOCK_FRAMES.min(max_block);
                 continue;
             }
             if whole < n {
@@ -349,7 +379,11 @@ impl Watcher {
             changed = true;
             self.db_part = match (&self.db.file, self.db.len()) {
                 (Some(f), len) => {
-                    let a = crate::analysis::analyze(&Inputs { db: Some((f as &dyn ReadAt, len)), wal: None, shm: None });
+                    let a = crate::analysis::analyze(&Inputs {
+                        db: Some((f as &dyn ReadAt, len)),
+                        wal: None,
+                        shm: None,
+                    });
                     (a.db, a.db_problem)
                 }
                 (None, _) => (None, None),
@@ -367,7 +401,7 @@ impl Watcher {
         let shm_head_changed = head != self.shm_head;
         self.shm_head = head;
 
-        let recheck = self.recheck_every > 0 && self.polls % self.recheck_every == 0;
+        let recheck = self.recheck_every > 0 && self.polls.is_multiple_of(self.recheck_every);
         let mut wal_changed = false;
         if wal_stat || shm_head_changed || recheck || first {
             match (&self.wal.file, self.wal.stamp) {
@@ -417,9 +451,21 @@ impl Watcher {
         Some(Snapshot {
             seq: self.seq,
             files: [
-                FileInfo { role: Role::Db, path: self.paths.db.clone(), stamp: self.db.stamp },
-                FileInfo { role: Role::Wal, path: self.paths.wal.clone(), stamp: self.wal.stamp },
-                FileInfo { role: Role::Shm, path: self.paths.shm.clone(), stamp: self.shm.stamp },
+                FileInfo {
+                    role: Role::Db,
+                    path: self.paths.db.clone(),
+                    stamp: self.db.stamp,
+                },
+                FileInfo {
+                    role: Role::Wal,
+                    path: self.paths.wal.clone(),
+                    stamp: self.wal.stamp,
+                },
+                FileInfo {
+                    role: Role::Shm,
+                    path: self.paths.shm.clone(),
+                    stamp: self.shm.stamp,
+                },
             ],
             analysis,
             findings,
@@ -436,7 +482,11 @@ impl Watcher {
 
     /// Read WAL frame `frame` as it is on disk now.
     pub fn read_frame(&self, frame: u32) -> io::Result<FrameBytes> {
-        let f = self.wal.file.as_ref().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the -wal does not exist"))?;
+        let f = self
+            .wal
+            .file
+            .as_ref()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the -wal does not exist"))?;
         let page_size = self
             .live_wal
             .analysis()
@@ -445,11 +495,18 @@ impl Watcher {
         let mut buf = vec![0u8; FRAME_HEADER_LEN + page_size as usize];
         let n = read_full_at(f, &mut buf, frame_offset(frame, page_size))?;
         if n < FRAME_HEADER_LEN {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("frame {frame} is beyond the end of the -wal now")));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("frame {frame} is beyond the end of the -wal now"),
+            ));
         }
         buf.truncate(n);
         let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(&buf, 0).unwrap_or([0; 24]);
-        Ok(FrameBytes { frame, header: FrameHeader::parse(&hb), page: buf.split_off(FRAME_HEADER_LEN) })
+        Ok(FrameBytes {
+            frame,
+            header: FrameHeader::parse(&hb),
+            page: buf.split_off(FRAME_HEADER_LEN),
+        })
     }
 }
 
@@ -474,12 +531,25 @@ mod tests {
             if let Some((f, g)) = x.frames.iter().zip(&y.frames).find(|(f, g)| f != g) {
                 panic!("after {what}: frame {} differs: live {f:?}, full {g:?}", f.index);
             }
-            let key = |w: &WalAnalysis| (w.file_len, w.frames_total, w.valid_frames, w.chain_valid_frames, w.first_invalid, w.commits.len());
+            let key = |w: &WalAnalysis| {
+                (
+                    w.file_len,
+                    w.frames_total,
+                    w.valid_frames,
+                    w.chain_valid_frames,
+                    w.first_invalid,
+                    w.commits.len(),
+                )
+            };
             assert_eq!(key(x), key(y), "WAL after {what}");
         }
         assert_eq!(a.wal.is_some(), b.wal.is_some(), "-wal presence after {what}");
         if let (Some(x), Some(y)) = (&a.shm, &b.shm) {
-            assert_eq!((x.headers, x.ckpt, &x.segments), (y.headers, y.ckpt, &y.segments), "-shm after {what}");
+            assert_eq!(
+                (x.headers, x.ckpt, &x.segments),
+                (y.headers, y.ckpt, &y.segments),
+                "-shm after {what}"
+            );
         }
         panic!("analyses differ after {what}");
     }
@@ -488,7 +558,8 @@ mod tests {
         let c = Connection::open(db).unwrap();
         c.pragma_update(None, "journal_mode", "wal").unwrap();
         c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB);").unwrap();
+        c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB);")
+            .unwrap();
         c
     }
 
@@ -526,7 +597,11 @@ mod tests {
         let s = step(&mut w, &db, "second commit").unwrap();
         assert!(!s.cost.wal.full, "an appended commit is read incrementally");
         let frames = s.analysis.wal.as_ref().unwrap().frames_total;
-        assert!(s.cost.wal.frames_read < frames, "only new frames are read ({:?} of {frames})", s.cost.wal);
+        assert!(
+            s.cost.wal.frames_read < frames,
+            "only new frames are read ({:?} of {frames})",
+            s.cost.wal
+        );
 
         // A checkpoint changes the -shm and the database file, not the WAL.
         c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
@@ -539,11 +614,23 @@ mod tests {
         insert(&c, 3);
         let s = step(&mut w, &db, "first commit after reset").unwrap();
         assert!(s.cost.wal.full, "a new WAL header starts over");
-        assert!(s.analysis.wal.as_ref().unwrap().frames.iter().any(|f| f.state == crate::analysis::wal::FrameState::Stale));
+        assert!(
+            s.analysis
+                .wal
+                .as_ref()
+                .unwrap()
+                .frames
+                .iter()
+                .any(|f| f.state == crate::analysis::wal::FrameState::Stale)
+        );
         insert(&c, 2);
         let s = step(&mut w, &db, "second commit after reset").unwrap();
         assert!(!s.cost.wal.full);
-        assert!(s.cost.wal.frames_kept > 0, "the stale tail is taken over, not re-read: {:?}", s.cost.wal);
+        assert!(
+            s.cost.wal.frames_kept > 0,
+            "the stale tail is taken over, not re-read: {:?}",
+            s.cost.wal
+        );
 
         // A transaction in progress that spills, rewrites a page it already wrote, then commits.
         c.pragma_update(None, "cache_size", 2).unwrap();
@@ -574,6 +661,16 @@ mod tests {
         let f = w.read_frame(1).unwrap();
         assert_eq!(f.header, s.analysis.wal.as_ref().unwrap().frames[0].header);
         assert_eq!(f.page.len(), 4096);
+        // Deleted and re-created between two polls (the inode number may come back).
+        drop(c);
+        let c = writer(&db);
+        insert(&c, 1);
+        step(&mut w, &db, "closed and reopened between polls").unwrap();
+        drop(c);
+        let c = writer(&db);
+        insert(&c, 2);
+        let s2 = step(&mut w, &db, "again").unwrap();
+        assert_eq!(s2.analysis.wal.as_ref().unwrap().commits.len(), 1);
     }
 
     #[test]
@@ -596,5 +693,135 @@ mod tests {
         assert!(s.cost.wal.full);
         assert!(s.analysis.wal.unwrap().first_invalid.is_some());
         drop(c);
+    }
+}
+
+#[cfg(test)]
+mod torn_tests {
+    use super::*;
+    use crate::analysis::wal::analyze_wal_bytes;
+
+    /// SQLite writes a frame's 24-byte header, then its page. A poll can read frames whose
+    /// headers are complete and pages are not; once the pages land (headers unchanged), the
+    /// next refresh must not keep the verdict of the torn read.
+    #[test]
+    fn frames_read_while_being_written_are_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.pragma_update(None, "journal_mode", "wal").unwrap();
+        c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        c.execute_batch("CREATE TABLE t(v); BEGIN; INSERT INTO t VALUES (randomblob(9000)); COMMIT;")
+            .unwrap();
+        let full = std::fs::read(dir.path().join("t.db-wal")).unwrap();
+        let frame_len = 4096 + 24;
+        let frames = (full.len() - 32) / frame_len;
+        assert!(frames >= 4, "{frames} frames");
+        for torn_from in 1..frames {
+            let mut torn = full.clone();
+            for k in torn_from..frames {
+                let page = 32 + k * frame_len + 24;
+                torn[page..page + 4096].fill(0);
+            }
+            let mut live = LiveWal::default();
+            let (_, _) = live.refresh(&torn, torn.len() as u64, (1, 1), &mut |_, _| {});
+            assert!(live.analysis().unwrap().valid_frames < frames as u32);
+            let (changed, _) = live.refresh(&full, full.len() as u64, (1, 1), &mut |_, _| {});
+            assert!(changed);
+            assert_eq!(
+                live.analysis(),
+                Some(&analyze_wal_bytes(&full)),
+                "torn from frame {}",
+                torn_from + 1
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod race_tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A watcher polling as fast as it can next to a writer that commits, truncates, closes and
+    /// reopens: once the writer is idle, a poll must agree with a full analysis.
+    #[test]
+    fn settles_on_the_truth_after_racing_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let stop = Arc::new(AtomicBool::new(false));
+        let idle = Arc::new(AtomicBool::new(false));
+        let paths = Paths::resolve(&db);
+        {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.pragma_update(None, "journal_mode", "wal").unwrap();
+            c.execute_batch("CREATE TABLE t(v)").unwrap();
+        }
+        let (s2, i2, db2) = (stop.clone(), idle.clone(), db.clone());
+        let poller = std::thread::spawn(move || {
+            let mut w = Watcher::new(paths);
+            w.recheck_every = 0;
+            let mut checked = 0;
+            while !s2.load(Ordering::SeqCst) {
+                let was_idle = i2.load(Ordering::SeqCst);
+                w.poll(&mut |_, _| {});
+                if was_idle && i2.load(Ordering::SeqCst) {
+                    w.poll(&mut |_, _| {});
+                    let live = w.live_wal.analysis().cloned();
+                    let full = crate::cli::analyze_evidence(&crate::source::Evidence::open(&db2).unwrap()).wal;
+                    let key = |a: &Option<WalAnalysis>| {
+                        a.as_ref()
+                            .map(|a| (a.file_len, a.valid_frames, a.chain_valid_frames, a.frames.clone()))
+                    };
+                    if key(&live) != key(&full) {
+                        let d = |a: &Option<WalAnalysis>| {
+                            a.as_ref().map(|a| {
+                                (
+                                    a.header.map(|h| (h.checkpoint_seq, h.salt1, h.salt2)),
+                                    a.frames
+                                        .iter()
+                                        .map(|f| (f.header.salt1, f.salt_match, f.link_valid))
+                                        .collect::<Vec<_>>(),
+                                )
+                            })
+                        };
+                        panic!(
+                            "live {:?}\nfull {:?}\nident {:?} stamp {:?}",
+                            d(&live),
+                            d(&full),
+                            w.live_wal.ident,
+                            w.wal.stamp
+                        );
+                    }
+                    checked += 1;
+                    while i2.load(Ordering::SeqCst) && !s2.load(Ordering::SeqCst) {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+            checked
+        });
+        for round in 0..60 {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+            for k in 0..(1 + round % 5) {
+                c.execute("INSERT INTO t VALUES (randomblob(3000))", []).unwrap();
+                if (round + k) % 7 == 0 {
+                    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+                }
+            }
+            if round % 2 == 0 {
+                drop(c);
+            } else {
+                std::mem::forget(c);
+            }
+            idle.store(true, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(15));
+            idle.store(false, Ordering::SeqCst);
+        }
+        stop.store(true, Ordering::SeqCst);
+        let checked = poller.join().unwrap();
+        assert!(checked > 10, "only {checked} idle checks");
     }
 }

@@ -15,7 +15,9 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Start the loader. It ends when the UI hangs up either channel.
 pub fn spawn(paths: Paths, interval: Duration, tx: Sender<Event>, rx: Receiver<Request>) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("walinspect-loader".into()).spawn(move || run(Watcher::new(paths), interval, &tx, &rx))
+    std::thread::Builder::new()
+        .name("walinspect-loader".into())
+        .spawn(move || run(Watcher::new(paths), interval, &tx, &rx))
 }
 
 fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Request>) {
@@ -31,10 +33,10 @@ fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Req
                     let _ = tx.send(Event::Progress { done, total });
                 }
             };
-            if let Some(s) = w.poll(&mut progress) {
-                if tx.send(Event::Snapshot(Arc::new(s))).is_err() {
-                    return;
-                }
+            if let Some(s) = w.poll(&mut progress)
+                && tx.send(Event::Snapshot(Arc::new(s))).is_err()
+            {
+                return;
             }
             next_poll = Instant::now() + interval;
         }

@@ -77,16 +77,51 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
     let h = &rec.header;
     let commit = w.commits.iter().find(|c| c.first_frame <= n && n <= c.frame);
-    let newer = w.frames.iter().skip(n as usize).take(w.valid_frames.saturating_sub(n) as usize).find(|f| f.header.page == h.page).map(|f| f.index);
-    let state = Span::styled(rec.state.name(), Style::new().fg(state_color(rec.state)).add_modifier(Modifier::BOLD));
+    let newer = w
+        .frames
+        .iter()
+        .skip(n as usize)
+        .take(w.valid_frames.saturating_sub(n) as usize)
+        .find(|f| f.header.page == h.page)
+        .map(|f| f.index);
+    let state = Span::styled(
+        rec.state.name(),
+        Style::new().fg(state_color(rec.state)).add_modifier(Modifier::BOLD),
+    );
     let mut l = vec![
-        Line::from(vec![label("offset "), Span::raw(format!("{} ", frame_offset(n, w.page_size.unwrap_or(0)))), label("state "), state, Span::raw(rec.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)")))]),
-        Line::from(vec![label("page "), Span::raw(format!("{} ", h.page)), label("commit "), Span::raw(if h.is_commit() { format!("yes, db size {} pages", h.commit_db_pages) } else { "no".into() })]),
-        Line::from(vec![label("salts "), Span::raw(format!("{:08x}/{:08x} ", h.salt1, h.salt2)), ok_span(rec.salt_match, "= header", "≠ header")]),
-        Line::from(vec![label("checksum "), Span::raw(format!("{:08x}/{:08x} ", h.checksum1, h.checksum2)), ok_span(rec.link_valid, "link ok", "link BAD")]),
+        Line::from(vec![
+            label("offset "),
+            Span::raw(format!("{} ", frame_offset(n, w.page_size.unwrap_or(0)))),
+            label("state "),
+            state,
+            Span::raw(rec.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)"))),
+        ]),
+        Line::from(vec![
+            label("page "),
+            Span::raw(format!("{} ", h.page)),
+            label("commit "),
+            Span::raw(if h.is_commit() {
+                format!("yes, db size {} pages", h.commit_db_pages)
+            } else {
+                "no".into()
+            }),
+        ]),
+        Line::from(vec![
+            label("salts "),
+            Span::raw(format!("{:08x}/{:08x} ", h.salt1, h.salt2)),
+            ok_span(rec.salt_match, "= header", "≠ header"),
+        ]),
+        Line::from(vec![
+            label("checksum "),
+            Span::raw(format!("{:08x}/{:08x} ", h.checksum1, h.checksum2)),
+            ok_span(rec.link_valid, "link ok", "link BAD"),
+        ]),
     ];
     l.push(match commit {
-        Some(c) => Line::from(vec![label("in "), Span::raw(format!("commit {} (frames {}..{})", c.number, c.first_frame, c.frame))]),
+        Some(c) => Line::from(vec![
+            label("in "),
+            Span::raw(format!("commit {} (frames {}..{})", c.number, c.first_frame, c.frame)),
+        ]),
         None => Line::from(vec![label("in "), Span::raw("no committed transaction")]),
     });
     if rec.index <= w.valid_frames {
@@ -98,7 +133,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }),
         ]));
     }
-    Paragraph::new(l).block(block(&format!("Frame {n} of {}", w.frames.len()))).render(left, buf);
+    Paragraph::new(l)
+        .block(block(&format!("Frame {n} of {}", w.frames.len())))
+        .render(left, buf);
 
     let mut r = Vec::new();
     match &app.detail.bytes {
@@ -106,14 +143,32 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Some(Err(e)) => r.push(Line::styled(format!("cannot read: {e}"), Style::new().fg(Color::Red))),
         Some(Ok(b)) => {
             if b.header != *h {
-                r.push(Line::styled("changed on disk since this snapshot: showing the bytes now there", Style::new().fg(Color::Red)));
+                r.push(Line::styled(
+                    "changed on disk since this snapshot: showing the bytes now there",
+                    Style::new().fg(Color::Red),
+                ));
             }
             let lay = Layout2::of(&b.page, h.page);
             match lay.hdr {
-                None => r.push(Line::raw(format!("not a b-tree page (flag byte {:#04x}): overflow, freelist or pointer-map page", b.page.get(if h.page == 1 { 100 } else { 0 }).copied().unwrap_or(0)))),
+                None => r.push(Line::raw(format!(
+                    "not a b-tree page (flag byte {:#04x}): overflow, freelist or pointer-map page",
+                    b.page.get(if h.page == 1 { 100 } else { 0 }).copied().unwrap_or(0)
+                ))),
                 Some(bh) => {
-                    r.push(Line::from(vec![label("type "), Span::raw(format!("{} ({}) ", bh.page_type.map_or("?", |t| t.name()), bh.flag)), label("cells "), Span::raw(bh.cell_count.to_string())]));
-                    r.push(Line::from(vec![label("content at "), Span::raw(format!("{} ", bh.cell_content_start())), label("freeblock "), Span::raw(format!("{} ", bh.first_freeblock)), label("fragmented "), Span::raw(bh.fragmented_bytes.to_string())]));
+                    r.push(Line::from(vec![
+                        label("type "),
+                        Span::raw(format!("{} ({}) ", bh.page_type.map_or("?", |t| t.name()), bh.flag)),
+                        label("cells "),
+                        Span::raw(bh.cell_count.to_string()),
+                    ]));
+                    r.push(Line::from(vec![
+                        label("content at "),
+                        Span::raw(format!("{} ", bh.cell_content_start())),
+                        label("freeblock "),
+                        Span::raw(format!("{} ", bh.first_freeblock)),
+                        label("fragmented "),
+                        Span::raw(bh.fragmented_bytes.to_string()),
+                    ]));
                     if let Some(rc) = bh.right_child {
                         r.push(Line::from(vec![label("right child "), Span::raw(rc.to_string())]));
                     }
@@ -123,17 +178,27 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                         .map(|p| p.to_string())
                         .collect();
                     let more = if bh.cell_count > 64 { " …" } else { "" };
-                    r.push(Line::from(vec![label("cell pointers "), Span::raw(format!("{}{more}", ptrs.join(" ")))]));
+                    r.push(Line::from(vec![
+                        label("cell pointers "),
+                        Span::raw(format!("{}{more}", ptrs.join(" "))),
+                    ]));
                 }
             }
         }
     }
-    Paragraph::new(r).wrap(Wrap { trim: true }).block(block(&format!("Page {}", h.page))).render(right, buf);
+    Paragraph::new(r)
+        .wrap(Wrap { trim: true })
+        .block(block(&format!("Page {}", h.page)))
+        .render(right, buf);
     render_hex(app, hex, buf);
 }
 
 fn ok_span(ok: bool, yes: &'static str, no: &'static str) -> Span<'static> {
-    if ok { Span::styled(yes, Style::new().fg(Color::Green)) } else { Span::styled(no, Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)) }
+    if ok {
+        Span::styled(yes, Style::new().fg(Color::Green))
+    } else {
+        Span::styled(no, Style::new().fg(Color::Red).add_modifier(Modifier::BOLD))
+    }
 }
 
 fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {
@@ -160,8 +225,18 @@ fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {
         for (i, byte) in bytes.iter().enumerate() {
             spans.push(Span::styled(format!("{byte:02x} "), region_style(lay.region(page_no, start + i))));
         }
-        let ascii: String = bytes.iter().map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' }).collect();
+        let ascii: String = bytes
+            .iter()
+            .map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' })
+            .collect();
         spans.push(Span::styled(format!(" {ascii}"), Style::new().fg(Color::Gray)));
-        Line::from(spans).render(Rect { y: area.y + 1 + k as u16, height: 1, ..area }, buf);
+        Line::from(spans).render(
+            Rect {
+                y: area.y + 1 + k as u16,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
     }
 }

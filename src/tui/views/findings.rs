@@ -32,7 +32,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(s) = &app.snap else { return };
     let f = &s.findings;
     if f.is_empty() {
-        Paragraph::new("  no findings: SQLite sees a consistent database, WAL and index").block(block("Findings")).render(area, buf);
+        Paragraph::new("  no findings: SQLite sees a consistent database, WAL and index")
+            .block(block("Findings"))
+            .render(area, buf);
         return;
     }
     let [list, expl] = Layout::vertical([Constraint::Min(3), Constraint::Length(8)]).areas(area);
@@ -58,13 +60,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .collect();
     let count = |sev| f.iter().filter(|x| x.severity == sev).count();
     use crate::analysis::findings::Severity::*;
-    let title = format!("Findings: {} errors, {} warnings, {} infos", count(Error), count(Warning), count(Info));
+    let title = format!(
+        "Findings: {} errors, {} warnings, {} infos",
+        count(Error),
+        count(Warning),
+        count(Info)
+    );
     Paragraph::new(lines).block(block(&title)).render(list, buf);
     let x = &f[sel];
     let mut e = vec![
         Line::from(Span::raw(x.message.clone())),
         Line::from(Span::styled(format!("where: {}", location(x)), Style::new().fg(Color::Gray))),
-        Line::from(Span::styled(explain(x.code).unwrap_or("(no explanation recorded)"), Style::new().fg(Color::Cyan))),
+        Line::from(Span::styled(
+            explain(x.code).unwrap_or("(no explanation recorded)"),
+            Style::new().fg(Color::Cyan),
+        )),
     ];
     if x.frame.is_some() {
         e.push(Line::from(Span::styled("Enter: go to the frame", Style::new().fg(Color::DarkGray))));

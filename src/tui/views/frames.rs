@@ -19,7 +19,10 @@ struct Columns {
 
 impl Columns {
     fn for_width(w: u16) -> Self {
-        Self { salts: w >= 96, checksums: w >= 114 }
+        Self {
+            salts: w >= 96,
+            checksums: w >= 114,
+        }
     }
 }
 
@@ -45,25 +48,48 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     off = off.min(len.saturating_sub(h));
     st.offset.set(off);
 
-    let backfill = app.snap.as_ref().and_then(|s| s.analysis.shm.as_ref()).filter(|s| s.reference().is_some_and(|r| Some(r.salts()) == w.header.map(|h| h.salts()))).and_then(|s| s.ckpt).map_or(0, |c| c.backfill);
+    let backfill = app
+        .snap
+        .as_ref()
+        .and_then(|s| s.analysis.shm.as_ref())
+        .filter(|s| s.reference().is_some_and(|r| Some(r.salts()) == w.header.map(|h| h.salts())))
+        .and_then(|s| s.ckpt)
+        .map_or(0, |c| c.backfill);
     let filter = match (st.state_filter, st.page_filter) {
         (None, None) => "all".to_string(),
-        (s, p) => [s.map(|s| s.name().to_string()), p.map(|p| format!("page {p}"))].into_iter().flatten().collect::<Vec<_>>().join(", "),
+        (s, p) => [s.map(|s| s.name().to_string()), p.map(|p| format!("page {p}"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
     };
-    let shown = if len == 0 { "none".to_string() } else { format!("{}–{} of {len}", off + 1, (off + h).min(len)) };
+    let shown = if len == 0 {
+        "none".to_string()
+    } else {
+        format!("{}–{} of {len}", off + 1, (off + h).min(len))
+    };
     let info = Line::from(vec![
         Span::styled(format!(" rows {shown}"), Style::new().add_modifier(Modifier::BOLD)),
-        Span::raw(format!(" · filter {filter} · mxFrame {} · chain-valid {} · nBackfill {backfill}", w.valid_frames, w.chain_valid_frames)),
+        Span::raw(format!(
+            " · filter {filter} · mxFrame {} · chain-valid {} · nBackfill {backfill}",
+            w.valid_frames, w.chain_valid_frames
+        )),
     ]);
     let mut y = area.y;
     info.render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let cols = Columns::for_width(area.width);
-    Line::from(Span::styled(header(&cols), Style::new().fg(Color::Gray).add_modifier(Modifier::UNDERLINED))).render(Rect { y, height: 1, ..area }, buf);
+    Line::from(Span::styled(
+        header(&cols),
+        Style::new().fg(Color::Gray).add_modifier(Modifier::UNDERLINED),
+    ))
+    .render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let page_size = w.page_size.unwrap_or(0);
     for row in off..(off + h).min(len) {
-        let Some(f) = st.frame_at(row).and_then(|i| w.frame(i)) else { continue };
+        let Some(f) = st.frame_at(row).and_then(|i| w.frame(i)) else {
+            continue;
+        };
         let selected = f.index == st.selected;
         let line = row_line(f, &cols, page_size, f.index <= backfill && f.index <= w.valid_frames, selected);
         line.render(Rect { y, height: 1, ..area }, buf);
@@ -88,8 +114,18 @@ fn header(c: &Columns) -> String {
 
 fn row_line(f: &FrameRecord, c: &Columns, page_size: u32, backfilled: bool, selected: bool) -> Line<'static> {
     let h = &f.header;
-    let commit = if h.is_commit() { h.commit_db_pages.to_string() } else { String::new() };
-    let mut text = format!(" {:>8} {:>12} {:>8} {:>8} ", f.index, frame_offset(f.index, page_size), h.page, commit);
+    let commit = if h.is_commit() {
+        h.commit_db_pages.to_string()
+    } else {
+        String::new()
+    };
+    let mut text = format!(
+        " {:>8} {:>12} {:>8} {:>8} ",
+        f.index,
+        frame_offset(f.index, page_size),
+        h.page,
+        commit
+    );
     if c.salts {
         text += &format!("{:08x} {:08x} ", h.salt1, h.salt2);
     }
@@ -112,7 +148,10 @@ fn row_line(f: &FrameRecord, c: &Columns, page_size: u32, backfilled: bool, sele
     let bad = Style::new().fg(Color::Red);
     Line::from(vec![
         Span::styled(text, base),
-        Span::styled(format!("{} ", same(f.salt_match)), if f.salt_match { base } else { base.patch(bad) }),
+        Span::styled(
+            format!("{} ", same(f.salt_match)),
+            if f.salt_match { base } else { base.patch(bad) },
+        ),
         Span::styled(format!("{} ", ok(f.link_valid)), if f.link_valid { base } else { base.patch(bad) }),
         Span::styled(format!("{:<4} ", if backfilled { "✓" } else { "" }), base.fg(Color::Cyan)),
         Span::styled(format!("{state:<16}"), base.fg(state_color(f.state))),

@@ -15,7 +15,10 @@ pub fn render(area: Rect, buf: &mut Buffer) {
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
-                Span::styled(format!("{k:<width$}  ", width = key_w as usize), Style::new().fg(Color::Cyan).bold()),
+                Span::styled(
+                    format!("{k:<width$}  ", width = key_w as usize),
+                    Style::new().fg(Color::Cyan).bold(),
+                ),
                 Span::raw(*what),
             ])
         })
@@ -26,10 +29,19 @@ pub fn render(area: Rect, buf: &mut Buffer) {
         Style::new().fg(Color::DarkGray),
     )));
     let h = (lines.len() as u16 + 3).min(area.height);
-    let r = Rect { x: area.x + (area.width.saturating_sub(w)) / 2, y: area.y + (area.height.saturating_sub(h)) / 2, width: w.min(area.width), height: h };
+    let r = Rect {
+        x: area.x + (area.width.saturating_sub(w)) / 2,
+        y: area.y + (area.height.saturating_sub(h)) / 2,
+        width: w.min(area.width),
+        height: h,
+    };
     Clear.render(r, buf);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(" keys — any key closes ").border_style(Style::new().fg(Color::Cyan)))
+        .block(
+            Block::bordered()
+                .title(" keys — any key closes ")
+                .border_style(Style::new().fg(Color::Cyan)),
+        )
         .render(r, buf);
 }

@@ -96,7 +96,9 @@ pub fn human_bytes(n: u64) -> String {
 
 /// A bordered block with a title.
 pub fn block(title: &str) -> Block<'_> {
-    Block::new().borders(Borders::TOP).title(Span::styled(format!(" {title} "), Style::new().add_modifier(Modifier::BOLD)))
+    Block::new()
+        .borders(Borders::TOP)
+        .title(Span::styled(format!(" {title} "), Style::new().add_modifier(Modifier::BOLD)))
 }
 
 /// Draw the whole screen.
@@ -124,11 +126,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             PromptKind::PageFilter => " show only frames of page (empty: all) ",
         };
         let w = area.width.min(60);
-        let r = Rect { x: area.x + (area.width - w) / 2, y: area.y + area.height / 3, width: w, height: 3.min(area.height) };
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + area.height / 3,
+            width: w,
+            height: 3.min(area.height),
+        };
         Clear.render(r, buf);
-        Paragraph::new(Line::from(vec![Span::raw(p.input.as_str()), Span::styled("▏", Style::new().fg(Color::Cyan))]))
-            .block(Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan)))
-            .render(r, buf);
+        Paragraph::new(Line::from(vec![
+            Span::raw(p.input.as_str()),
+            Span::styled("▏", Style::new().fg(Color::Cyan)),
+        ]))
+        .block(Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan)))
+        .render(r, buf);
     }
 }
 
@@ -139,11 +149,18 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     }
     for v in ViewKind::ALL {
         let text = format!(" {} {} ", v.index() + 1, v.title());
-        spans.push(if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) });
+        spans.push(if v == app.view {
+            Span::styled(text, Style::new().reversed().bold())
+        } else {
+            Span::raw(text)
+        });
     }
     Line::from(spans).render(area, buf);
     let live = if app.pinned {
-        Span::styled(format!(" PINNED {} ", app.queued), Style::new().fg(Color::Black).bg(Color::Yellow).bold())
+        Span::styled(
+            format!(" PINNED {} ", app.queued),
+            Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
+        )
     } else if app.snap.is_some() {
         Span::styled(format!(" ● LIVE {}ms", app.interval_ms), Style::new().fg(Color::Green).bold())
     } else {
@@ -163,16 +180,23 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
             Span::raw(format!(" · since: {} · p to catch up", app.queued_changes.describe())),
         ])
     } else {
-        Line::from(vec![Span::styled(format!(" #{seq} "), Style::new().fg(Color::DarkGray)), Span::raw(app.status.as_str())])
+        Line::from(vec![
+            Span::styled(format!(" #{seq} "), Style::new().fg(Color::DarkGray)),
+            Span::raw(app.status.as_str()),
+        ])
     };
-    Paragraph::new(line).style(Style::new().bg(Color::Rgb(30, 30, 30))).render(area, buf);
-    Line::from(Span::styled(" ? help  q quit ", Style::new().fg(Color::DarkGray))).right_aligned().render(area, buf);
+    Paragraph::new(line)
+        .style(Style::new().bg(Color::Rgb(30, 30, 30)))
+        .render(area, buf);
+    Line::from(Span::styled(" ? help  q quit ", Style::new().fg(Color::DarkGray)))
+        .right_aligned()
+        .render(area, buf);
 }
 
 fn render_loading(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines = vec![Line::raw(""), Line::from(format!("  reading {} …", app.title))];
     if let Some((done, total)) = app.progress {
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         lines.push(Line::from(format!("  scanning the -wal: {done} of {total} frames ({pct}%)")));
     }
     Paragraph::new(lines).render(area, buf);
