@@ -18,3 +18,4 @@ pub mod format;
 pub mod repair;
 pub mod report;
 pub mod source;
+pub mod tui;

@@ -297,9 +297,72 @@ impl WalScanner {
     /// Feed the next frame's per-link facts (computed by [`frame_facts`], possibly on another
     /// thread): the chain, commit and classification logic, which is cheap and serial.
     pub fn push_facts(&mut self, facts: FrameFacts) {
-        let index = self.frames.len() as u32 + 1;
         let FrameFacts { header, link_valid } = facts;
         let salt_match = header.salts() == self.header.salts();
+        self.push_checked(header, salt_match, link_valid);
+    }
+
+    /// Feed the next frame from a record computed earlier for the same slot of the same WAL
+    /// generation, without its page: valid when the frame and its predecessor are unchanged
+    /// since (same headers), so its link verdict still holds. Used by live re-scans to skip
+    /// frames an appending writer cannot have touched.
+    pub fn push_known(&mut self, rec: &FrameRecord) {
+        self.push_checked(rec.header, rec.salt_match, rec.link_valid);
+    }
+
+    /// Forget every frame after `to` so they can be fed again; `to` must lie inside the
+    /// chain-valid prefix (frames there never depend on what follows). Returns false, and
+    /// changes nothing, when it does not.
+    pub fn rewind(&mut self, to: u32) -> bool {
+        if to > self.chain_valid {
+            return false;
+        }
+        self.frames.truncate(to as usize);
+        self.chain_valid = to;
+        self.in_chain = self.accepted;
+        self.first_invalid = None;
+        self.commits.retain(|c| c.frame <= to);
+        let stored = |i: u32| (i as usize).checked_sub(1).and_then(|k| self.frames.get(k)).map(|f| f.header.stored_checksum());
+        match self.commits.last().copied() {
+            Some(c) => {
+                self.mx = c.frame;
+                self.db_pages = c.db_pages;
+                self.mx_checksum = stored(c.frame).unwrap_or([0, 0]);
+                self.txn_start = c.frame + 1;
+            }
+            None => {
+                self.mx = 0;
+                self.db_pages = 0;
+                self.mx_checksum = [0, 0];
+                self.txn_start = 1;
+            }
+        }
+        self.prev_stored = stored(to).unwrap_or(self.header.stored_checksum());
+        true
+    }
+
+    /// The header the scanner judges frames against.
+    pub fn header(&self) -> &WalHeader {
+        &self.header
+    }
+
+    /// mxFrame so far: the last commit frame inside the chain-valid prefix.
+    pub fn valid_frames(&self) -> u32 {
+        self.mx
+    }
+
+    /// Length of the chain-valid prefix so far.
+    pub fn chain_valid_frames(&self) -> u32 {
+        self.chain_valid
+    }
+
+    /// The record of 1-based frame `i` fed so far (its state is only final after `finish`).
+    pub fn record(&self, i: u32) -> Option<&FrameRecord> {
+        self.frames.get((i as usize).checked_sub(1)?)
+    }
+
+    fn push_checked(&mut self, header: FrameHeader, salt_match: bool, link_valid: bool) {
+        let index = self.frames.len() as u32 + 1;
         self.prev_stored = header.stored_checksum();
         if self.in_chain {
             let reason = if !salt_match {
@@ -619,5 +682,69 @@ fn empty_analysis(file_len: u64, header: Option<WalHeader>, problem: Option<Head
         first_invalid: None,
         commits: Vec::new(),
         read_error: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::wal::WAL_MAGIC_LE;
+    use crate::format::wal_checksum;
+
+    /// A WAL of `pages` (page size 512), committing at every frame listed in `commits`.
+    fn build(pages: &[u32], commits: &[usize]) -> Vec<u8> {
+        let order = WordOrder::Little;
+        let mut w = Vec::new();
+        for v in [WAL_MAGIC_LE, WAL_VERSION, 512, 0, 7, 9] {
+            w.extend_from_slice(&v.to_be_bytes());
+        }
+        let c = wal_checksum(order, &w, [0, 0]);
+        w.extend_from_slice(&c[0].to_be_bytes());
+        w.extend_from_slice(&c[1].to_be_bytes());
+        let mut prev = c;
+        for (i, &p) in pages.iter().enumerate() {
+            let mut f = vec![0u8; 24 + 512];
+            f[..4].copy_from_slice(&p.to_be_bytes());
+            if commits.contains(&(i + 1)) {
+                f[4..8].copy_from_slice(&(i as u32 + 1).to_be_bytes());
+            }
+            f[8..12].copy_from_slice(&7u32.to_be_bytes());
+            f[12..16].copy_from_slice(&9u32.to_be_bytes());
+            f[24..].fill(i as u8);
+            let c = frame_checksum(order, prev, &f);
+            f[16..20].copy_from_slice(&c[0].to_be_bytes());
+            f[20..24].copy_from_slice(&c[1].to_be_bytes());
+            prev = c;
+            w.extend_from_slice(&f);
+        }
+        w
+    }
+
+    #[test]
+    fn rewind_then_refeed_equals_a_full_scan() {
+        let wal = build(&[1, 2, 3, 2, 4, 1], &[2, 4]);
+        let full = analyze_wal_bytes(&wal);
+        assert_eq!((full.valid_frames, full.chain_valid_frames, full.commits.len()), (4, 6, 2));
+        let h = WalHeader::parse(&wal).unwrap();
+        let frames: Vec<&[u8]> = wal[32..].chunks_exact(536).collect();
+        let mut s = WalScanner::new(h, true);
+        frames.iter().for_each(|f| s.push(f));
+        for to in 0..=6u32 {
+            let mut r = s.clone();
+            assert!(r.rewind(to));
+            assert_eq!(r.frames_seen(), to);
+            for i in to..6 {
+                if i % 2 == 0 { r.push(frames[i as usize]) } else { r.push_known(s.record(i + 1).unwrap()) }
+            }
+            assert_eq!(r.finish(wal.len() as u64, 0, None), full, "rewound to {to}");
+        }
+        // Not beyond the chain-valid prefix.
+        let broken = { let mut b = wal.clone(); b[32 + 536 * 2 + 30] ^= 1; b };
+        let mut s = WalScanner::new(h, true);
+        broken[32..].chunks_exact(536).for_each(|f| s.push(f));
+        assert_eq!(s.chain_valid_frames(), 2);
+        assert!(!s.clone().rewind(3));
+        assert!(s.rewind(1));
+        assert_eq!((s.valid_frames(), s.header().salt1), (0, 7));
     }
 }

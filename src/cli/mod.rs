@@ -24,6 +24,13 @@ Exit status: 0 = done, no finding at or above --fail-on (default: error);
 
 The inspected files are never written, created, truncated or locked, and SQLite never opens them.";
 
+const TUI_HELP: &str = "\
+Keys: ? shows every key; q quits. Tab or 1-5 switch views (Overview, Frames, Frame detail,
+-shm, Findings); arrows or hjkl move; Enter opens a frame; / jumps (123 frame, p42 page,
+c7 commit); n/N next/previous commit; f/F filter by state/page; p pins the state.
+
+The files are polled, never written, created, truncated or locked.";
+
 /// Look inside an SQLite database in WAL mode: the database file, its -wal and its -shm.
 #[derive(Parser, Debug)]
 #[command(name = "walinspect", version, about, long_about = None, after_help = AFTER_HELP, args_conflicts_with_subcommands = true)]
@@ -115,6 +122,29 @@ pub enum Command {
     /// Write a standalone database as of the last (or any) commit, with provenance.
     #[command(after_help = repair_cmd::AFTER_HELP)]
     Extract(repair_cmd::ExtractArgs),
+    /// Watch a live database in a terminal UI: commits, WAL resets, checkpoints, readers.
+    #[command(after_help = TUI_HELP)]
+    Tui {
+        /// Database file, or its -wal or -shm.
+        path: PathBuf,
+        /// How often to look at the files, in milliseconds.
+        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+        interval: u64,
+    },
+    /// Open the terminal UI on a scratch database that a real SQLite writer keeps changing
+    /// (in a temporary directory, removed on exit).
+    #[command(after_help = TUI_HELP)]
+    Demo {
+        /// How often to look at the files, in milliseconds.
+        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+        interval: u64,
+    },
+    /// The demo's writer process (internal).
+    #[command(name = "__demo-writer", hide = true)]
+    DemoWriter {
+        /// The scratch directory.
+        dir: PathBuf,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -178,6 +208,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     let g = cli.global.clone();
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
+        (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250 },
         (None, Some(path)) => Command::Info { path },
         (None, None) => {
             let mut cmd = Cli::command();
@@ -242,6 +273,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::RebuildShm(args) => repair_cmd::rebuild_shm(&args),
         Command::Extract(args) => repair_cmd::extract(&args),
+        Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
+        Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
+        Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);
@@ -288,6 +322,13 @@ fn write_bytes(b: &[u8]) -> Result<(), Failure> {
 pub fn load(path: &Path) -> Result<(Evidence, Analysis), Failure> {
     let ev = Evidence::open(path)?;
     let a = analyze_evidence(&ev);
+    check_contract(&ev, &a)?;
+    Ok((ev, a))
+}
+
+/// The bad-input contract on opened evidence and its analysis (only the database's parse
+/// result, the -wal's length and header, and which files exist are consulted).
+pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Failure> {
     let named = ev.paths.named;
     let p = ev.paths.get(named);
     match named {
@@ -324,7 +365,7 @@ pub fn load(path: &Path) -> Result<(Evidence, Analysis), Failure> {
             }
         }
     }
-    Ok((ev, a))
+    Ok(())
 }
 
 /// Analyse opened evidence.

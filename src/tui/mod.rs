@@ -1,1 +1,120 @@
-//! The live terminal UI.
+//! The live terminal UI: `walinspect tui PATH` (and bare `walinspect PATH` on a terminal).
+//!
+//! Threads (std + mpsc, no async runtime): the loader polls the files and sends snapshots
+//! (`loader`, `live`); an input thread forwards key and resize events; a signal thread turns
+//! SIGTERM/SIGHUP/SIGINT into a clean quit. The UI thread owns the [`app::App`] state, applies
+//! events to it and draws it (`views`, a function of `&App`). The terminal is restored on
+//! quit, on error, on a signal and on panic (ratatui's hook).
+
+pub mod action;
+pub mod app;
+pub mod changes;
+pub mod demo;
+pub mod explain;
+pub mod live;
+pub mod loader;
+pub mod views;
+
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::Duration;
+
+use crate::cli::Failure;
+use crate::source::{Evidence, Paths};
+use app::{App, Event, Request};
+
+/// Check the input as the other commands do (exit status 2 with one clear line when it
+/// cannot be analysed at all), cheaply: the WAL's frames are not scanned here.
+pub fn preflight(path: &Path) -> Result<Paths, Failure> {
+    let ev = Evidence::open(path)?;
+    let db = ev.db.as_ref().map(|f| (&f.file as &dyn crate::analysis::ReadAt, f.len()));
+    let mut a = crate::analysis::analyze(&crate::analysis::Inputs { db, wal: None, shm: None });
+    // Header only: analysing the first 32 bytes with the real length gives the header facts
+    // the contract needs without reading any frame.
+    a.wal = ev.wal.as_ref().map(|w| {
+        let head = w.read_at(0, crate::format::wal::WAL_HEADER_LEN).unwrap_or_default();
+        crate::analysis::wal::analyze_wal(head.as_slice(), w.len())
+    });
+    crate::cli::check_contract(&ev, &a)?;
+    Ok(ev.paths)
+}
+
+/// Run the UI on `path` until the user quits. Returns the exit status.
+pub fn run(path: &Path, interval: Duration) -> Result<u8, Failure> {
+    let paths = preflight(path)?;
+    run_paths(paths, path.display().to_string(), interval)
+}
+
+/// Run the UI on already-resolved paths.
+pub fn run_paths(paths: Paths, title: String, interval: Duration) -> Result<u8, Failure> {
+    let (tx, rx) = mpsc::channel::<Event>();
+    let (req_tx, req_rx) = mpsc::channel::<Request>();
+    let fatal = |e: std::io::Error| Failure::Fatal(format!("cannot start the terminal UI: {e}"));
+    loader::spawn(paths, interval, tx.clone(), req_rx).map_err(fatal)?;
+    spawn_signals(tx.clone()).map_err(fatal)?;
+    let mut terminal = ratatui::try_init().map_err(fatal)?;
+    let _restore = Restore;
+    spawn_input(tx).map_err(fatal)?;
+    let mut app = App::new(title, interval.as_millis() as u64);
+    event_loop(&mut terminal, &mut app, &rx, &req_tx).map_err(|e| Failure::Fatal(format!("terminal error: {e}")))?;
+    Ok(0)
+}
+
+/// Restores the terminal when dropped (also on an early return with an error).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, rx: &Receiver<Event>, req: &Sender<Request>) -> std::io::Result<()> {
+    loop {
+        terminal.draw(|f| views::render(app, f.area(), f.buffer_mut()))?;
+        let Ok(ev) = rx.recv() else { return Ok(()) };
+        app.handle(ev);
+        // Apply whatever else is already queued before drawing again.
+        while !app.quit {
+            match rx.try_recv() {
+                Ok(ev) => app.handle(ev),
+                Err(_) => break,
+            }
+        }
+        for r in app.requests.drain(..) {
+            let _ = req.send(r);
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+fn spawn_input(tx: Sender<Event>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("walinspect-input".into()).spawn(move || {
+        loop {
+            let ev = match crossterm::event::read() {
+                Ok(crossterm::event::Event::Key(k)) => Event::Key(k),
+                Ok(crossterm::event::Event::Resize(..)) => Event::Resize,
+                Ok(_) => continue,
+                Err(_) => Event::Quit,
+            };
+            let stop = matches!(ev, Event::Quit);
+            if tx.send(ev).is_err() || stop {
+                return;
+            }
+        }
+    })?;
+    Ok(())
+}
+
+fn spawn_signals(tx: Sender<Event>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
+    std::thread::Builder::new().name("walinspect-signals".into()).spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = tx.send(Event::Quit);
+        }
+    })?;
+    Ok(())
+}

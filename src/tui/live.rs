@@ -1,0 +1,833 @@
+//! Live evidence: poll the three files and keep an up-to-date analysis, re-reading only what
+//! changed.
+//!
+//! Change detection polls (SQLite writes the `-shm` through a shared map, which file-change
+//! notifications do not report): every poll stats the three paths (size, identity, mtime) and
+//! re-reads the `-shm`'s first 136 bytes (both header copies and the checkpoint info).
+//!
+//! The WAL is re-read incrementally. Frames up to mxFrame never change within a generation
+//! (SQLite only rewrites frames of the transaction in progress, and a reset changes the
+//! header's salts), so a re-scan resumes at mxFrame + 1 with the running checksum stored
+//! there, after checking that the WAL header and the frame at mxFrame are still the same.
+//! Beyond the old chain break, frames that are unchanged together with their predecessor are
+//! taken over without reading them again (an appending writer only touches the frontier). A
+//! new header (a WAL reset), a different file, or a shorter file starts over.
+//!
+//! Reads are positioned reads into owned buffers — never a memory map — so a file truncated or
+//! deleted meanwhile gives a short read, never SIGBUS. Nothing is written, created or locked.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::analysis::findings::{self, Finding};
+use crate::analysis::shm::{ShmAnalysis, analyze_shm};
+use crate::analysis::wal::{WalAnalysis, WalScanner, analyze_wal, header_problem};
+use crate::analysis::{Analysis, DbAnalysis, Inputs, MAX_SHM_READ, ReadAt};
+use crate::format::shm::SHM_HEADER_LEN;
+use crate::format::wal::{FRAME_HEADER_LEN, FrameHeader, WAL_HEADER_LEN, WalHeader, frame_geometry, frame_offset};
+use crate::source::{FileStamp, Paths, Role, open_read_only, read_full_at};
+
+/// Largest block read at once while scanning (a whole number of frames is read).
+const MAX_BLOCK: u64 = 4 << 20;
+/// First block of an incremental re-scan, in frames (doubles up to `MAX_BLOCK`).
+const FIRST_BLOCK_FRAMES: u64 = 16;
+
+/// One of the three files, followed by path.
+#[derive(Debug)]
+struct Tracked {
+    path: PathBuf,
+    file: Option<File>,
+    stamp: Option<FileStamp>,
+}
+
+impl Tracked {
+    fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            file: None,
+            stamp: None,
+        }
+    }
+
+    /// Stat the path, (re)open it when it is new or was replaced, close it when it is gone.
+    /// Returns true when its stamp (size, identity, mtime) changed.
+    fn poll(&mut self) -> bool {
+        let before = self.stamp;
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.is_file() => {
+                let now = FileStamp::of(&m);
+                let same_file = self.stamp.is_some_and(|s| (s.dev, s.ino) == (now.dev, now.ino));
+                // A file deleted and re-created between two polls can get the same inode
+                // number back: the one we hold open is then unlinked (no links left).
+                let unlinked = self.file.as_ref().is_some_and(|f| f.metadata().map_or(true, |m| m.nlink() == 0));
+                if self.file.is_none() || !same_file || unlinked {
+                    self.file = open_read_only(&self.path).ok();
+                }
+                // The stamp of the file actually open (it may differ from the path's if the
+                // file was replaced between stat and open).
+                self.stamp = self.file.as_ref().and_then(|f| f.metadata().ok()).map(|m| FileStamp::of(&m));
+                if self.stamp.is_none() {
+                    self.file = None;
+                }
+            }
+            _ => {
+                self.file = None;
+                self.stamp = None;
+            }
+        }
+        self.stamp != before
+    }
+
+    fn len(&self) -> u64 {
+        self.stamp.map_or(0, |s| s.len)
+    }
+}
+
+/// What one WAL refresh cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanCost {
+    /// Frames read from the file (taken-over frames are not counted).
+    pub frames_read: u64,
+    /// Frames taken over unchanged from the previous scan without reading them.
+    pub frames_kept: u64,
+    pub bytes_read: u64,
+    /// True when the scan started over from frame 1.
+    pub full: bool,
+}
+
+/// The WAL, scanned incrementally.
+#[derive(Debug, Default)]
+pub struct LiveWal {
+    ident: Option<(u64, u64)>,
+    scanner: Option<WalScanner>,
+    last: Option<WalAnalysis>,
+    buf: Vec<u8>,
+}
+
+impl LiveWal {
+    /// Forget everything (the file disappeared).
+    pub fn reset(&mut self) {
+        self.ident = None;
+        self.scanner = None;
+        self.last = None;
+    }
+
+    /// The last analysis.
+    pub fn analysis(&self) -> Option<&WalAnalysis> {
+        self.last.as_ref()
+    }
+
+    /// Bring the analysis up to date with the file as it is now (`len` bytes, identity
+    /// `ident` = (dev, inode)). Returns whether the analysis changed, and the cost.
+    pub fn refresh<R: ReadAt + ?Sized>(
+        &mut self,
+        r: &R,
+        len: u64,
+        ident: (u64, u64),
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> (bool, ScanCost) {
+        let mut cost = ScanCost::default();
+        let mut head = [0u8; WAL_HEADER_LEN];
+        let got = r.read_at_full(0, &mut head).unwrap_or(0);
+        cost.bytes_read += got as u64;
+        let header = WalHeader::parse(head.get(..got).unwrap_or(&[])).ok();
+        let problem = header_problem(len, header.as_ref());
+        let frame_len = header.and_then(|h| h.frame_len());
+        let (Some(h), Some(frame_len)) = (header, frame_len) else {
+            // No frame layout: nothing beyond the header is read.
+            let a = analyze_wal(r, len);
+            cost.full = true;
+            let changed = self.last.as_ref() != Some(&a);
+            self.ident = Some(ident);
+            self.scanner = None;
+            self.last = Some(a);
+            return (changed, cost);
+        };
+        let (frames_total, trailing) = frame_geometry(len, h.page_size);
+        let old = self.last.take();
+        let mut resumed = None;
+        if let (Some(mut sc), Some(o)) = (self.scanner.take(), old.as_ref()) {
+            let mx = sc.valid_frames();
+            // Same file, same header, not shorter, and judged the same way: a WAL that was
+            // only its header (too short for SQLite to use) is judged anew once frames follow.
+            let same = self.ident == Some(ident)
+                && sc.header().raw == h.raw
+                && len >= o.file_len
+                && o.header_problem == problem
+                && u64::from(mx) <= frames_total;
+            if same && self.anchor_holds(r, &sc, mx, h.page_size, &mut cost) {
+                let old_chain = sc.chain_valid_frames();
+                if sc.rewind(mx) {
+                    resumed = Some((sc, old_chain));
+                }
+            }
+        }
+        let (mut sc, keep) = match resumed {
+            Some((sc, old_chain)) => (sc, old.as_ref().map(|o| (o, old_chain))),
+            None => {
+                cost.full = true;
+                (WalScanner::new(h, problem.is_none()), None)
+            }
+        };
+        let read_error = self.scan(r, &mut sc, frames_total, frame_len, keep, &mut cost, progress);
+        let mut a = sc.finish(len, trailing, problem);
+        a.read_error = read_error;
+        let changed = old.as_ref() != Some(&a);
+        self.ident = Some(ident);
+        self.scanner = Some(sc);
+        self.last = Some(a);
+        (changed, cost)
+    }
+
+    /// The frame at mxFrame (where the re-scan resumes) is still the one scanned before.
+    fn anchor_holds<R: ReadAt + ?Sized>(&self, r: &R, sc: &WalScanner, mx: u32, page_size: u32, cost: &mut ScanCost) -> bool {
+        if mx == 0 {
+            return true;
+        }
+        let mut hb = [0u8; FRAME_HEADER_LEN];
+        let got = r.read_at_full(frame_offset(mx, page_size), &mut hb).unwrap_or(0);
+        cost.bytes_read += got as u64;
+        got == FRAME_HEADER_LEN && sc.record(mx).is_some_and(|rec| rec.header == FrameHeader::parse(&hb))
+    }
+
+    /// Feed frames from the scanner's position to `frames_total`, taking over unchanged
+    /// frames beyond the old chain break from `keep` (the previous analysis and its
+    /// chain-valid length). Returns a read error, if the file could not be read to its end.
+    #[allow(clippy::too_many_arguments)]
+    fn scan<R: ReadAt + ?Sized>(
+        &mut self,
+        r: &R,
+        sc: &mut WalScanner,
+        frames_total: u64,
+        frame_len: u64,
+        keep: Option<(&WalAnalysis, u32)>,
+        cost: &mut ScanCost,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Option<String> {
+        let max_block = (MAX_BLOCK / frame_len).max(1);
+        let mut block = if keep.is_some() {
+            FIRST_BLOCK_FRAMES.min(max_block)
+        } else {
+            max_block
+        };
+        let mut next = u64::from(sc.frames_seen()) + 1;
+        // Whether frame next-1 is unchanged since the previous scan (the anchor is).
+        let mut prev_same = keep.is_some();
+        while next <= frames_total {
+            let n = block.min(frames_total - next + 1);
+            let want = usize::try_from(n * frame_len).unwrap_or(0);
+            if self.buf.len() < want {
+                self.buf.resize(want, 0);
+            }
+            let Some(dst) = self.buf.get_mut(..want) else { break };
+            let off = WAL_HEADER_LEN as u64 + (next - 1) * frame_len;
+            let got = match r.read_at_full(off, dst) {
+                Ok(g) => g,
+                Err(e) => return Some(e.to_string()),
+            };
+            cost.bytes_read += got as u64;
+            let whole = got as u64 / frame_len;
+            let mut resume_at = None;
+            for chunk in dst
+                .get(..(whole * frame_len) as usize)
+                .unwrap_or(&[])
+                .chunks_exact(frame_len as usize)
+            {
+                let i = next;
+                let same = keep.is_some_and(|(o, _)| {
+                    let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(chunk, 0).unwrap_or([0; 24]);
+                    o.frame(i as u32).is_some_and(|rec| rec.header == FrameHeader::parse(&hb))
+                });
+                sc.push(chunk);
+                cost.frames_read += 1;
+                next += 1;
+                if let (true, true, Some((o, old_chain))) = (same, prev_same, keep)
+                    && i >= u64::from(old_chain) + 2
+                {
+                    // Unchanged with its predecessor, beyond where the writer writes: take
+                    // over the following frames of the previous scan, as long as their link
+                    // verified then. A frame whose link failed may have been read while it
+                    // was being written (SQLite writes a frame's header before its page), so
+                    // it is read again.
+                    let end = o.frames_total.min(frames_total);
+                    while next <= end {
+                        match o.frame(next as u32) {
+                            Some(rec) if rec.link_valid => {
+                                sc.push_known(rec);
+                                cost.frames_kept += 1;
+                                next += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    resume_at = Some(next);
+                    break;
+                }
+                prev_same = same;
+            }
+            if let Some(at) = resume_at {
+                // Frame at-1 is unchanged (taken over or just compared).
+                next = at;
+                prev_same = true;
+                block = FIRST_BLOCK_FRAMES.min(max_block);
+                continue;
+            }
+            if whole < n {
+                return Some(format!("file shrank while reading: {} of {} frames read", next - 1, frames_total));
+            }
+            progress(next - 1, frames_total);
+            block = (block * 2).min(max_block);
+        }
+        None
+    }
+}
+
+/// What the watcher knows about one file at a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    pub role: Role,
+    pub path: PathBuf,
+    /// None when the file does not exist.
+    pub stamp: Option<FileStamp>,
+}
+
+/// What one refresh cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RefreshCost {
+    pub micros: u64,
+    pub wal: ScanCost,
+    pub shm_bytes: u64,
+}
+
+/// The state of the three files at one moment, analysed.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// 1 for the first snapshot, +1 per refresh that found a change.
+    pub seq: u64,
+    pub files: [FileInfo; 3],
+    pub analysis: Analysis,
+    pub findings: Vec<Finding>,
+    pub cost: RefreshCost,
+}
+
+impl Snapshot {
+    pub fn file(&self, role: Role) -> &FileInfo {
+        match role {
+            Role::Db => &self.files[0],
+            Role::Wal => &self.files[1],
+            Role::Shm => &self.files[2],
+        }
+    }
+}
+
+/// A WAL frame read on request (for the detail view), with the header as it is now on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameBytes {
+    pub frame: u32,
+    pub header: FrameHeader,
+    /// The page image (may be short when the file was truncated).
+    pub page: Vec<u8>,
+}
+
+/// Polls the three files and produces snapshots when something changed.
+#[derive(Debug)]
+pub struct Watcher {
+    pub paths: Paths,
+    db: Tracked,
+    wal: Tracked,
+    shm: Tracked,
+    live_wal: LiveWal,
+    shm_head: Option<Vec<u8>>,
+    db_part: (Option<DbAnalysis>, Option<String>),
+    shm_part: Option<ShmAnalysis>,
+    seq: u64,
+    polls: u64,
+    /// Re-check the WAL every this many polls even when nothing seems to have changed (a
+    /// coarse mtime can hide an in-place rewrite of the same length).
+    pub recheck_every: u64,
+}
+
+impl Watcher {
+    pub fn new(paths: Paths) -> Self {
+        Self {
+            db: Tracked::new(&paths.db),
+            wal: Tracked::new(&paths.wal),
+            shm: Tracked::new(&paths.shm),
+            paths,
+            live_wal: LiveWal::default(),
+            shm_head: None,
+            db_part: (None, None),
+            shm_part: None,
+            seq: 0,
+            polls: 0,
+            recheck_every: 8,
+        }
+    }
+
+    /// Look at the files; a new snapshot when anything changed (always on the first call).
+    pub fn poll(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Option<Snapshot> {
+        let start = Instant::now();
+        let first = self.polls == 0;
+        self.polls += 1;
+        let mut cost = RefreshCost::default();
+
+        let mut changed = first;
+        if self.db.poll() || first {
+            changed = true;
+            self.db_part = match (&self.db.file, self.db.len()) {
+                (Some(f), len) => {
+                    let a = crate::analysis::analyze(&Inputs {
+                        db: Some((f as &dyn ReadAt, len)),
+                        wal: None,
+                        shm: None,
+                    });
+                    (a.db, a.db_problem)
+                }
+                (None, _) => (None, None),
+            };
+        }
+
+        let wal_stat = self.wal.poll();
+        let shm_stat = self.shm.poll();
+        let head = self.shm.file.as_ref().map(|f| {
+            let mut b = vec![0u8; SHM_HEADER_LEN];
+            let n = read_full_at(f, &mut b, 0).unwrap_or(0);
+            b.truncate(n);
+            b
+        });
+        let shm_head_changed = head != self.shm_head;
+        self.shm_head = head;
+
+        let recheck = self.recheck_every > 0 && self.polls.is_multiple_of(self.recheck_every);
+        let mut wal_changed = false;
+        if wal_stat || shm_head_changed || recheck || first {
+            match (&self.wal.file, self.wal.stamp) {
+                (Some(f), Some(st)) => {
+                    let (c, scan) = self.live_wal.refresh(f, st.len, (st.dev, st.ino), progress);
+                    wal_changed = c || wal_stat;
+                    cost.wal = scan;
+                }
+                _ => {
+                    wal_changed = self.live_wal.analysis().is_some() || wal_stat;
+                    self.live_wal.reset();
+                }
+            }
+        }
+
+        if shm_stat || shm_head_changed || wal_changed || first {
+            changed = true;
+            self.shm_part = self.shm.file.as_ref().map(|f| {
+                let len = self.shm.len();
+                let mut buf = vec![0u8; usize::try_from(len.min(MAX_SHM_READ)).unwrap_or(0)];
+                match read_full_at(f, &mut buf, 0) {
+                    Ok(n) => {
+                        buf.truncate(n);
+                        cost.shm_bytes = n as u64;
+                        analyze_shm(&buf, self.live_wal.analysis())
+                    }
+                    Err(e) => {
+                        let mut a = analyze_shm(&[], self.live_wal.analysis());
+                        a.read_error = Some(e.to_string());
+                        a
+                    }
+                }
+            });
+        }
+        if !changed {
+            return None;
+        }
+        let analysis = Analysis {
+            db: self.db_part.0.clone(),
+            db_problem: self.db_part.1.clone(),
+            wal: self.live_wal.analysis().cloned(),
+            shm: self.shm_part.clone(),
+        };
+        let findings = findings::check(&analysis);
+        self.seq += 1;
+        cost.micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        Some(Snapshot {
+            seq: self.seq,
+            files: [
+                FileInfo {
+                    role: Role::Db,
+                    path: self.paths.db.clone(),
+                    stamp: self.db.stamp,
+                },
+                FileInfo {
+                    role: Role::Wal,
+                    path: self.paths.wal.clone(),
+                    stamp: self.wal.stamp,
+                },
+                FileInfo {
+                    role: Role::Shm,
+                    path: self.paths.shm.clone(),
+                    stamp: self.shm.stamp,
+                },
+            ],
+            analysis,
+            findings,
+            cost,
+        })
+    }
+
+    /// Make the next poll re-read the whole WAL (and everything else).
+    pub fn force_full_rescan(&mut self) {
+        self.live_wal.reset();
+        self.db.stamp = None;
+        self.shm_head = None;
+    }
+
+    /// Read WAL frame `frame` as it is on disk now.
+    pub fn read_frame(&self, frame: u32) -> io::Result<FrameBytes> {
+        let f = self
+            .wal
+            .file
+            .as_ref()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the -wal does not exist"))?;
+        let page_size = self
+            .live_wal
+            .analysis()
+            .and_then(|a| a.page_size)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "the -wal has no usable page size"))?;
+        let mut buf = vec![0u8; FRAME_HEADER_LEN + page_size as usize];
+        let n = read_full_at(f, &mut buf, frame_offset(frame, page_size))?;
+        if n < FRAME_HEADER_LEN {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("frame {frame} is beyond the end of the -wal now"),
+            ));
+        }
+        buf.truncate(n);
+        let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(&buf, 0).unwrap_or([0; 24]);
+        Ok(FrameBytes {
+            frame,
+            header: FrameHeader::parse(&hb),
+            page: buf.split_off(FRAME_HEADER_LEN),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Evidence;
+    use rusqlite::Connection;
+
+    fn full(db: &Path) -> Analysis {
+        crate::cli::analyze_evidence(&Evidence::open(db).unwrap())
+    }
+
+    /// Equal analyses, or a panic naming the first difference (not two huge dumps).
+    fn assert_same(a: &Analysis, b: &Analysis, what: &str) {
+        if a == b {
+            return;
+        }
+        assert_eq!((&a.db, &a.db_problem), (&b.db, &b.db_problem), "database after {what}");
+        assert_eq!(a.shm.is_some(), b.shm.is_some(), "-shm presence after {what}");
+        if let (Some(x), Some(y)) = (&a.wal, &b.wal) {
+            if let Some((f, g)) = x.frames.iter().zip(&y.frames).find(|(f, g)| f != g) {
+                panic!("after {what}: frame {} differs: live {f:?}, full {g:?}", f.index);
+            }
+            let key = |w: &WalAnalysis| {
+                (
+                    w.file_len,
+                    w.frames_total,
+                    w.valid_frames,
+                    w.chain_valid_frames,
+                    w.first_invalid,
+                    w.commits.len(),
+                )
+            };
+            assert_eq!(key(x), key(y), "WAL after {what}");
+        }
+        assert_eq!(a.wal.is_some(), b.wal.is_some(), "-wal presence after {what}");
+        if let (Some(x), Some(y)) = (&a.shm, &b.shm) {
+            assert_eq!(
+                (x.headers, x.ckpt, &x.segments),
+                (y.headers, y.ckpt, &y.segments),
+                "-shm after {what}"
+            );
+        }
+        panic!("analyses differ after {what}");
+    }
+
+    fn writer(db: &Path) -> Connection {
+        let c = Connection::open(db).unwrap();
+        c.pragma_update(None, "journal_mode", "wal").unwrap();
+        c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB);")
+            .unwrap();
+        c
+    }
+
+    fn insert(c: &Connection, n: usize) {
+        c.execute_batch("BEGIN").unwrap();
+        for _ in 0..n {
+            c.execute("INSERT INTO t(v) VALUES (randomblob(700))", []).unwrap();
+        }
+        c.execute_batch("COMMIT").unwrap();
+    }
+
+    /// Poll and check the snapshot equals a full analysis of the files as they are.
+    fn step(w: &mut Watcher, db: &Path, what: &str) -> Option<Snapshot> {
+        let s = w.poll(&mut |_, _| {});
+        if let Some(s) = &s {
+            assert_same(&s.analysis, &full(db), what);
+        }
+        s
+    }
+
+    #[test]
+    fn incremental_refresh_equals_full_analysis_through_a_wal_life() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("app.db");
+        let c = writer(&db);
+        let mut w = Watcher::new(Paths::resolve(&db));
+        w.recheck_every = 0;
+        let s = step(&mut w, &db, "start").unwrap();
+        assert_eq!(s.seq, 1);
+        assert!(w.poll(&mut |_, _| {}).is_none(), "nothing changed, no snapshot");
+
+        insert(&c, 30);
+        step(&mut w, &db, "commit").unwrap();
+        insert(&c, 5);
+        let s = step(&mut w, &db, "second commit").unwrap();
+        assert!(!s.cost.wal.full, "an appended commit is read incrementally");
+        let frames = s.analysis.wal.as_ref().unwrap().frames_total;
+        assert!(
+            s.cost.wal.frames_read < frames,
+            "only new frames are read ({:?} of {frames})",
+            s.cost.wal
+        );
+
+        // A checkpoint changes the -shm and the database file, not the WAL.
+        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+        let s = step(&mut w, &db, "passive checkpoint").unwrap();
+        assert_eq!(s.cost.wal.frames_read, 0);
+
+        // RESTART: the next writer resets the WAL and overwrites it in place (same length).
+        c.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())).unwrap();
+        step(&mut w, &db, "restart checkpoint");
+        insert(&c, 3);
+        let s = step(&mut w, &db, "first commit after reset").unwrap();
+        assert!(s.cost.wal.full, "a new WAL header starts over");
+        assert!(
+            s.analysis
+                .wal
+                .as_ref()
+                .unwrap()
+                .frames
+                .iter()
+                .any(|f| f.state == crate::analysis::wal::FrameState::Stale)
+        );
+        insert(&c, 2);
+        let s = step(&mut w, &db, "second commit after reset").unwrap();
+        assert!(!s.cost.wal.full);
+        assert!(
+            s.cost.wal.frames_kept > 0,
+            "the stale tail is taken over, not re-read: {:?}",
+            s.cost.wal
+        );
+
+        // A transaction in progress that spills, rewrites a page it already wrote, then commits.
+        c.pragma_update(None, "cache_size", 2).unwrap();
+        c.execute_batch("BEGIN").unwrap();
+        for _ in 0..40 {
+            c.execute("INSERT INTO t(v) VALUES (randomblob(700))", []).unwrap();
+        }
+        step(&mut w, &db, "spilled transaction");
+        c.execute("UPDATE t SET v = randomblob(700) WHERE id = 1", []).unwrap();
+        step(&mut w, &db, "rewrite inside the transaction");
+        c.execute_batch("COMMIT").unwrap();
+        step(&mut w, &db, "commit of the spilled transaction");
+
+        // TRUNCATE empties the WAL; closing the last connection deletes -wal and -shm.
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        let s = step(&mut w, &db, "truncate").unwrap();
+        assert_eq!(s.analysis.wal.as_ref().unwrap().file_len, 0);
+        insert(&c, 4);
+        step(&mut w, &db, "commit after truncate");
+        drop(c);
+        let s = step(&mut w, &db, "close").unwrap();
+        assert!(s.analysis.wal.is_none() && s.analysis.shm.is_none());
+        assert!(s.file(Role::Wal).stamp.is_none());
+        let c = writer(&db);
+        insert(&c, 2);
+        let s = step(&mut w, &db, "reopen").unwrap();
+        assert!(s.analysis.wal.as_ref().is_some_and(|a| a.valid_frames > 0));
+        let f = w.read_frame(1).unwrap();
+        assert_eq!(f.header, s.analysis.wal.as_ref().unwrap().frames[0].header);
+        assert_eq!(f.page.len(), 4096);
+        // Deleted and re-created between two polls (the inode number may come back).
+        drop(c);
+        let c = writer(&db);
+        insert(&c, 1);
+        step(&mut w, &db, "closed and reopened between polls").unwrap();
+        drop(c);
+        let c = writer(&db);
+        insert(&c, 2);
+        let s2 = step(&mut w, &db, "again").unwrap();
+        assert_eq!(s2.analysis.wal.as_ref().unwrap().commits.len(), 1);
+    }
+
+    #[test]
+    fn a_long_wal_is_followed_through_bytes_damaged_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.db");
+        let c = writer(&db);
+        insert(&c, 200);
+        let wal = dir.path().join("d.db-wal");
+        let mut w = Watcher::new(Paths::resolve(&db));
+        step(&mut w, &db, "start");
+        // A foreign in-place change inside a committed frame: a live re-scan trusts committed
+        // frames (SQLite never rewrites them within a generation), a forced full one does not.
+        let mut bytes = std::fs::read(&wal).unwrap();
+        let len = bytes.len();
+        bytes[len - 100] ^= 0xff;
+        std::fs::write(&wal, &bytes).unwrap();
+        w.force_full_rescan();
+        let s = step(&mut w, &db, "damaged last frame").unwrap();
+        assert!(s.cost.wal.full);
+        assert!(s.analysis.wal.unwrap().first_invalid.is_some());
+        drop(c);
+    }
+}
+
+#[cfg(test)]
+mod torn_tests {
+    use super::*;
+    use crate::analysis::wal::analyze_wal_bytes;
+
+    /// SQLite writes a frame's 24-byte header, then its page. A poll can read frames whose
+    /// headers are complete and pages are not; once the pages land (headers unchanged), the
+    /// next refresh must not keep the verdict of the torn read.
+    #[test]
+    fn frames_read_while_being_written_are_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.pragma_update(None, "journal_mode", "wal").unwrap();
+        c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        c.execute_batch("CREATE TABLE t(v); BEGIN; INSERT INTO t VALUES (randomblob(9000)); COMMIT;")
+            .unwrap();
+        let full = std::fs::read(dir.path().join("t.db-wal")).unwrap();
+        let frame_len = 4096 + 24;
+        let frames = (full.len() - 32) / frame_len;
+        assert!(frames >= 4, "{frames} frames");
+        for torn_from in 1..frames {
+            let mut torn = full.clone();
+            for k in torn_from..frames {
+                let page = 32 + k * frame_len + 24;
+                torn[page..page + 4096].fill(0);
+            }
+            let mut live = LiveWal::default();
+            let (_, _) = live.refresh(&torn, torn.len() as u64, (1, 1), &mut |_, _| {});
+            assert!(live.analysis().unwrap().valid_frames < frames as u32);
+            let (changed, _) = live.refresh(&full, full.len() as u64, (1, 1), &mut |_, _| {});
+            assert!(changed);
+            assert_eq!(
+                live.analysis(),
+                Some(&analyze_wal_bytes(&full)),
+                "torn from frame {}",
+                torn_from + 1
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod race_tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    /// A watcher polling as fast as it can next to a writer that commits, truncates, closes and
+    /// reopens: once the writer is idle, a poll must agree with a full analysis.
+    #[test]
+    fn settles_on_the_truth_after_racing_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let stop = Arc::new(AtomicBool::new(false));
+        let idle = Arc::new(AtomicBool::new(false));
+        // Incremented each time the writer leaves an idle period: a comparison counts only if
+        // the whole of it ran inside one idle period.
+        let round_no = Arc::new(AtomicU64::new(0));
+        let paths = Paths::resolve(&db);
+        {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.pragma_update(None, "journal_mode", "wal").unwrap();
+            c.execute_batch("CREATE TABLE t(v)").unwrap();
+        }
+        let (s2, i2, db2, r2) = (stop.clone(), idle.clone(), db.clone(), round_no.clone());
+        let poller = std::thread::spawn(move || {
+            let mut w = Watcher::new(paths);
+            w.recheck_every = 0;
+            let mut checked = 0;
+            while !s2.load(Ordering::SeqCst) {
+                let epoch = r2.load(Ordering::SeqCst);
+                let was_idle = i2.load(Ordering::SeqCst);
+                w.poll(&mut |_, _| {});
+                if was_idle && i2.load(Ordering::SeqCst) && r2.load(Ordering::SeqCst) == epoch {
+                    w.poll(&mut |_, _| {});
+                    let live = w.live_wal.analysis().cloned();
+                    let full = crate::cli::analyze_evidence(&crate::source::Evidence::open(&db2).unwrap()).wal;
+                    let key = |a: &Option<WalAnalysis>| {
+                        a.as_ref()
+                            .map(|a| (a.file_len, a.valid_frames, a.chain_valid_frames, a.frames.clone()))
+                    };
+                    let still_idle = i2.load(Ordering::SeqCst) && r2.load(Ordering::SeqCst) == epoch;
+                    if still_idle && key(&live) != key(&full) {
+                        let d = |a: &Option<WalAnalysis>| {
+                            a.as_ref().map(|a| {
+                                (
+                                    a.header.map(|h| (h.checkpoint_seq, h.salt1, h.salt2)),
+                                    a.frames
+                                        .iter()
+                                        .map(|f| (f.header.salt1, f.salt_match, f.link_valid))
+                                        .collect::<Vec<_>>(),
+                                )
+                            })
+                        };
+                        panic!(
+                            "live {:?}\nfull {:?}\nident {:?} stamp {:?}",
+                            d(&live),
+                            d(&full),
+                            w.live_wal.ident,
+                            w.wal.stamp
+                        );
+                    }
+                    checked += 1;
+                    while i2.load(Ordering::SeqCst) && !s2.load(Ordering::SeqCst) {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+            checked
+        });
+        for round in 0..60 {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+            for k in 0..(1 + round % 5) {
+                c.execute("INSERT INTO t VALUES (randomblob(3000))", []).unwrap();
+                if (round + k) % 7 == 0 {
+                    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+                }
+            }
+            if round % 2 == 0 {
+                drop(c);
+            } else {
+                std::mem::forget(c);
+            }
+            idle.store(true, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(15));
+            round_no.fetch_add(1, Ordering::SeqCst);
+            idle.store(false, Ordering::SeqCst);
+        }
+        stop.store(true, Ordering::SeqCst);
+        let checked = poller.join().unwrap();
+        assert!(checked > 10, "only {checked} idle checks");
+    }
+}

@@ -1,0 +1,65 @@
+//! The loader thread: polls the files on an interval, sends snapshots to the UI, reads frames
+//! on request. All file I/O of the UI happens here; the UI thread never blocks on a file.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::app::{Event, Request};
+use super::live::Watcher;
+use crate::source::Paths;
+
+const TICK: Duration = Duration::from_secs(1);
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// Start the loader. It ends when the UI hangs up either channel.
+pub fn spawn(paths: Paths, interval: Duration, tx: Sender<Event>, rx: Receiver<Request>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("walinspect-loader".into())
+        .spawn(move || run(Watcher::new(paths), interval, &tx, &rx))
+}
+
+fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Request>) {
+    let mut next_poll = Instant::now();
+    let mut next_tick = Instant::now() + TICK;
+    loop {
+        let now = Instant::now();
+        if now >= next_poll {
+            let mut last = Instant::now();
+            let mut progress = |done: u64, total: u64| {
+                if last.elapsed() >= PROGRESS_EVERY {
+                    last = Instant::now();
+                    let _ = tx.send(Event::Progress { done, total });
+                }
+            };
+            if let Some(s) = w.poll(&mut progress)
+                && tx.send(Event::Snapshot(Arc::new(s))).is_err()
+            {
+                return;
+            }
+            next_poll = Instant::now() + interval;
+        }
+        if now >= next_tick {
+            if tx.send(Event::Tick).is_err() {
+                return;
+            }
+            next_tick += TICK;
+        }
+        let wait = next_poll.min(next_tick).saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(Request::Frame(n)) => {
+                let result = w.read_frame(n).map_err(|e| e.to_string());
+                if tx.send(Event::Frame { frame: n, result }).is_err() {
+                    return;
+                }
+            }
+            Ok(Request::Rescan) => {
+                w.force_full_rescan();
+                next_poll = Instant::now();
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Frame detail: the frame header, its page's b-tree header and cell pointers, and a hex view.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::{block, label, state_color};
+use crate::format::db_header::{BtreePageHeader, DB_HEADER_LEN};
+use crate::format::wal::frame_offset;
+use crate::tui::app::App;
+
+/// Which part of a b-tree page a byte belongs to (for colouring the hex view).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Region {
+    DbHeader,
+    PageHeader,
+    CellPointers,
+    Unallocated,
+    Content,
+}
+
+/// The regions of a page, by byte ranges, when it has a b-tree header.
+struct Layout2 {
+    hdr: Option<BtreePageHeader>,
+    ptr_end: usize,
+    content: usize,
+}
+
+impl Layout2 {
+    fn of(page: &[u8], page_no: u32) -> Self {
+        let at = if page_no == 1 { DB_HEADER_LEN } else { 0 };
+        let hdr = BtreePageHeader::parse(page, at).ok().filter(|h| h.page_type.is_some());
+        let (ptr_end, content) = hdr.map_or((0, 0), |h| {
+            let start = at + h.header_len();
+            (start + 2 * usize::from(h.cell_count), h.cell_content_start() as usize)
+        });
+        Self { hdr, ptr_end, content }
+    }
+    fn region(&self, page_no: u32, i: usize) -> Region {
+        let at = if page_no == 1 { DB_HEADER_LEN } else { 0 };
+        let Some(h) = self.hdr else { return Region::Content };
+        if i < at {
+            Region::DbHeader
+        } else if i < at + h.header_len() {
+            Region::PageHeader
+        } else if i < self.ptr_end {
+            Region::CellPointers
+        } else if i < self.content {
+            Region::Unallocated
+        } else {
+            Region::Content
+        }
+    }
+}
+
+fn region_style(r: Region) -> Style {
+    match r {
+        Region::DbHeader => Style::new().fg(Color::Blue),
+        Region::PageHeader => Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        Region::CellPointers => Style::new().fg(Color::Yellow),
+        Region::Unallocated => Style::new().fg(Color::DarkGray),
+        Region::Content => Style::new(),
+    }
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let n = app.detail.frame;
+    let (Some(w), Some(rec)) = (app.wal(), app.frame_record(n)) else {
+        Line::raw("  no frame selected: choose one in Frames (2) and press Enter").render(area, buf);
+        return;
+    };
+    let top_h = if area.height >= 20 { 8 } else { 6 };
+    let [top, hex] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(1)]).areas(area);
+    let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+
+    let h = &rec.header;
+    let commit = w.commits.iter().find(|c| c.first_frame <= n && n <= c.frame);
+    let newer = w
+        .frames
+        .iter()
+        .skip(n as usize)
+        .take(w.valid_frames.saturating_sub(n) as usize)
+        .find(|f| f.header.page == h.page)
+        .map(|f| f.index);
+    let state = Span::styled(
+        rec.state.name(),
+        Style::new().fg(state_color(rec.state)).add_modifier(Modifier::BOLD),
+    );
+    let mut l = vec![
+        Line::from(vec![
+            label("offset "),
+            Span::raw(format!("{} ", frame_offset(n, w.page_size.unwrap_or(0)))),
+            label("state "),
+            state,
+            Span::raw(rec.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)"))),
+        ]),
+        Line::from(vec![
+            label("page "),
+            Span::raw(format!("{} ", h.page)),
+            label("commit "),
+            Span::raw(if h.is_commit() {
+                format!("yes, db size {} pages", h.commit_db_pages)
+            } else {
+                "no".into()
+            }),
+        ]),
+        Line::from(vec![
+            label("salts "),
+            Span::raw(format!("{:08x}/{:08x} ", h.salt1, h.salt2)),
+            ok_span(rec.salt_match, "= header", "≠ header"),
+        ]),
+        Line::from(vec![
+            label("checksum "),
+            Span::raw(format!("{:08x}/{:08x} ", h.checksum1, h.checksum2)),
+            ok_span(rec.link_valid, "link ok", "link BAD"),
+        ]),
+    ];
+    l.push(match commit {
+        Some(c) => Line::from(vec![
+            label("in "),
+            Span::raw(format!("commit {} (frames {}..{})", c.number, c.first_frame, c.frame)),
+        ]),
+        None => Line::from(vec![label("in "), Span::raw("no committed transaction")]),
+    });
+    if rec.index <= w.valid_frames {
+        l.push(Line::from(vec![
+            label("newest copy "),
+            Span::raw(match newer {
+                Some(f) => format!("no, frame {f} is newer"),
+                None => "yes".into(),
+            }),
+        ]));
+    }
+    Paragraph::new(l)
+        .block(block(&format!("Frame {n} of {}", w.frames.len())))
+        .render(left, buf);
+
+    let mut r = Vec::new();
+    match &app.detail.bytes {
+        None => r.push(Line::raw("reading…")),
+        Some(Err(e)) => r.push(Line::styled(format!("cannot read: {e}"), Style::new().fg(Color::Red))),
+        Some(Ok(b)) => {
+            if b.header != *h {
+                r.push(Line::styled(
+                    "changed on disk since this snapshot: showing the bytes now there",
+                    Style::new().fg(Color::Red),
+                ));
+            }
+            let lay = Layout2::of(&b.page, h.page);
+            match lay.hdr {
+                None => r.push(Line::raw(format!(
+                    "not a b-tree page (flag byte {:#04x}): overflow, freelist or pointer-map page",
+                    b.page.get(if h.page == 1 { 100 } else { 0 }).copied().unwrap_or(0)
+                ))),
+                Some(bh) => {
+                    r.push(Line::from(vec![
+                        label("type "),
+                        Span::raw(format!("{} ({}) ", bh.page_type.map_or("?", |t| t.name()), bh.flag)),
+                        label("cells "),
+                        Span::raw(bh.cell_count.to_string()),
+                    ]));
+                    r.push(Line::from(vec![
+                        label("content at "),
+                        Span::raw(format!("{} ", bh.cell_content_start())),
+                        label("freeblock "),
+                        Span::raw(format!("{} ", bh.first_freeblock)),
+                        label("fragmented "),
+                        Span::raw(bh.fragmented_bytes.to_string()),
+                    ]));
+                    if let Some(rc) = bh.right_child {
+                        r.push(Line::from(vec![label("right child "), Span::raw(rc.to_string())]));
+                    }
+                    let start = bh.offset + bh.header_len();
+                    let ptrs: Vec<String> = (0..usize::from(bh.cell_count).min(64))
+                        .filter_map(|i| crate::format::bytes::be_u16(&b.page, start + 2 * i))
+                        .map(|p| p.to_string())
+                        .collect();
+                    let more = if bh.cell_count > 64 { " …" } else { "" };
+                    r.push(Line::from(vec![
+                        label("cell pointers "),
+                        Span::raw(format!("{}{more}", ptrs.join(" "))),
+                    ]));
+                }
+            }
+        }
+    }
+    Paragraph::new(r)
+        .wrap(Wrap { trim: true })
+        .block(block(&format!("Page {}", h.page)))
+        .render(right, buf);
+    render_hex(app, hex, buf);
+}
+
+fn ok_span(ok: bool, yes: &'static str, no: &'static str) -> Span<'static> {
+    if ok {
+        Span::styled(yes, Style::new().fg(Color::Green))
+    } else {
+        Span::styled(no, Style::new().fg(Color::Red).add_modifier(Modifier::BOLD))
+    }
+}
+
+fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(Ok(b)) = &app.detail.bytes else { return };
+    let page_no = b.header.page;
+    let lay = Layout2::of(&b.page, page_no);
+    let title = Line::from(vec![
+        Span::styled(" page bytes ", Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled("db header ", region_style(Region::DbHeader)),
+        Span::styled("b-tree header ", region_style(Region::PageHeader)),
+        Span::styled("cell pointers ", region_style(Region::CellPointers)),
+        Span::styled("unallocated ", region_style(Region::Unallocated)),
+        Span::raw("cells"),
+    ]);
+    title.render(Rect { height: 1, ..area }, buf);
+    let h = usize::from(area.height.saturating_sub(1));
+    app.detail.height.set(h);
+    let lines = b.page.len().div_ceil(16);
+    let first = app.detail.scroll.min(lines.saturating_sub(h));
+    for (k, line) in (first..(first + h).min(lines)).enumerate() {
+        let start = line * 16;
+        let bytes = b.page.get(start..(start + 16).min(b.page.len())).unwrap_or(&[]);
+        let mut spans = vec![Span::styled(format!("{start:04x}  "), Style::new().fg(Color::DarkGray))];
+        for (i, byte) in bytes.iter().enumerate() {
+            spans.push(Span::styled(format!("{byte:02x} "), region_style(lay.region(page_no, start + i))));
+        }
+        let ascii: String = bytes
+            .iter()
+            .map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' })
+            .collect();
+        spans.push(Span::styled(format!(" {ascii}"), Style::new().fg(Color::Gray)));
+        Line::from(spans).render(
+            Rect {
+                y: area.y + 1 + k as u16,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
+    }
+}

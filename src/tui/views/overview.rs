@@ -1,0 +1,273 @@
+//! Overview: files, database header essentials, WAL generation, frames by state, commits,
+//! checkpoint progress, read marks, activity sparklines, and the current findings.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph, Sparkline, Widget};
+
+use super::{block, human_bytes, label, severity_style, state_color};
+use crate::analysis::wal::FrameState;
+use crate::format::shm::READMARK_NOT_USED;
+use crate::tui::app::App;
+use crate::tui::live::Snapshot;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(s) = &app.snap else { return };
+    if area.width >= 110 {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
+        let [facts, ckpt, finds] = Layout::vertical([Constraint::Length(12), Constraint::Length(4), Constraint::Min(0)]).areas(left);
+        render_facts(s, facts, buf);
+        render_checkpoint(s, ckpt, buf);
+        render_findings(s, finds, buf);
+        render_sparklines(app, right, buf);
+    } else {
+        let [facts, ckpt, spark, finds] = Layout::vertical([
+            Constraint::Length(12),
+            Constraint::Length(3),
+            Constraint::Length(if area.height >= 22 { 4 } else { 0 }),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        render_facts(s, facts, buf);
+        render_checkpoint(s, ckpt, buf);
+        render_sparklines(app, spark, buf);
+        render_findings(s, finds, buf);
+    }
+}
+
+fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
+    let mut l: Vec<Line> = Vec::new();
+    for f in &s.files {
+        let name = match f.role {
+            crate::source::Role::Db => "database",
+            crate::source::Role::Wal => "-wal",
+            crate::source::Role::Shm => "-shm",
+        };
+        let size = match f.stamp {
+            Some(st) => Span::raw(format!("{:>10}  ", human_bytes(st.len))),
+            None => Span::styled(format!("{:>10}  ", "absent"), Style::new().fg(Color::DarkGray)),
+        };
+        l.push(Line::from(vec![
+            label_fixed(name, 9),
+            size,
+            Span::styled(f.path.display().to_string(), Style::new().fg(Color::Gray)),
+        ]));
+    }
+    let a = &s.analysis;
+    match (&a.db, &a.db_problem) {
+        (Some(d), _) => {
+            let h = &d.header;
+            l.push(Line::from(vec![
+                label_fixed("database", 9),
+                Span::raw(format!(
+                    "page size {} · {} pages{} · change counter {} · {} · SQLite {}",
+                    h.page_size().map_or("invalid".into(), |p| p.to_string()),
+                    h.page_count,
+                    if h.page_count_valid() { "" } else { " (not trusted)" },
+                    h.change_counter,
+                    h.text_encoding_name(),
+                    h.sqlite_version_string()
+                )),
+            ]));
+        }
+        (None, Some(p)) => l.push(Line::from(vec![
+            label_fixed("database", 9),
+            Span::styled(p.clone(), Style::new().fg(Color::Red)),
+        ])),
+        (None, None) => {}
+    }
+    match &a.wal {
+        Some(w) => match w.header {
+            Some(h) => {
+                let accepted = if w.header_accepted() {
+                    Span::raw("")
+                } else {
+                    Span::styled(
+                        format!(" · IGNORED by SQLite ({})", w.header_problem.map_or("", |p| p.name())),
+                        Style::new().fg(Color::Red),
+                    )
+                };
+                l.push(Line::from(vec![
+                    label_fixed("WAL", 9),
+                    Span::raw(format!(
+                        "generation: checkpoint seq {} · salts {:08x}/{:08x} · {}-endian checksums",
+                        h.checkpoint_seq,
+                        h.salt1,
+                        h.salt2,
+                        if h.magic & 1 == 1 { "big" } else { "little" }
+                    )),
+                    accepted,
+                ]));
+                let counts = state_counts(w);
+                let mut spans = vec![label_fixed("frames", 9), Span::raw(format!("{} = ", w.frames.len()))];
+                for (st, n) in STATES.iter().zip(counts) {
+                    spans.push(Span::styled(format!("{n} {} ", st.name()), Style::new().fg(state_color(*st))));
+                }
+                if w.trailing_bytes > 0 {
+                    spans.push(Span::styled(
+                        format!("+ {} torn bytes", w.trailing_bytes),
+                        Style::new().fg(Color::Red),
+                    ));
+                }
+                l.push(Line::from(spans));
+                let last = w.commits.last().map_or("none".to_string(), |c| {
+                    format!("commit {} at frame {} (db {} pages)", c.number, c.frame, c.db_pages)
+                });
+                l.push(Line::from(vec![
+                    label_fixed("commits", 9),
+                    Span::raw(format!("{} · last: {last} · mxFrame {}", w.commits.len(), w.valid_frames)),
+                ]));
+                l.push(state_bar(counts, w.frames.len(), area.width.saturating_sub(10)));
+            }
+            None => l.push(Line::from(vec![
+                label_fixed("WAL", 9),
+                Span::raw(format!("{} bytes, no header: SQLite treats it as empty", w.file_len)),
+            ])),
+        },
+        None => l.push(Line::from(vec![
+            label_fixed("WAL", 9),
+            Span::styled(
+                "no -wal (checkpointed and closed, or never opened in WAL mode)",
+                Style::new().fg(Color::DarkGray),
+            ),
+        ])),
+    }
+    if let Some(sh) = &a.shm {
+        let text = match sh.reference() {
+            Some(r) => format!(
+                "mxFrame {} · change {} · copies {} · index {}",
+                r.mx_frame,
+                r.change,
+                if sh.headers_identical { "identical" } else { "DIFFER" },
+                if sh.mismatch_count == 0 && sh.hash_errors == 0 {
+                    "agrees with the WAL".to_string()
+                } else {
+                    format!("{} disagreements", sh.mismatch_count + sh.hash_errors)
+                }
+            ),
+            None => format!("{} bytes, no usable header", sh.file_len),
+        };
+        l.push(Line::from(vec![label_fixed("-shm", 9), Span::raw(text)]));
+    }
+    Paragraph::new(l).block(block("State")).render(area, buf);
+}
+
+fn label_fixed(s: &str, w: usize) -> Span<'static> {
+    Span::styled(format!("{s:<w$} "), Style::new().fg(Color::Gray).add_modifier(Modifier::BOLD))
+}
+
+const STATES: [FrameState; 4] = [
+    FrameState::Committed,
+    FrameState::Uncommitted,
+    FrameState::Invalid,
+    FrameState::Stale,
+];
+
+/// Frames per state, in one pass (the list can hold hundreds of thousands).
+fn state_counts(w: &crate::analysis::wal::WalAnalysis) -> [usize; 4] {
+    let mut c = [0usize; 4];
+    for f in &w.frames {
+        let i = STATES.iter().position(|s| *s == f.state).unwrap_or(0);
+        if let Some(x) = c.get_mut(i) {
+            *x += 1;
+        }
+    }
+    c
+}
+
+/// A one-line bar of the frame states in proportion.
+fn state_bar(counts: [usize; 4], total: usize, width: u16) -> Line<'static> {
+    let total = total.max(1);
+    let mut spans = vec![Span::raw(format!("{:10}", ""))];
+    for (st, n) in STATES.iter().zip(counts) {
+        if n == 0 {
+            continue;
+        }
+        let cells = ((n * usize::from(width)) / total).max(1);
+        spans.push(Span::styled("█".repeat(cells), Style::new().fg(state_color(*st))));
+    }
+    Line::from(spans)
+}
+
+fn render_checkpoint(s: &Snapshot, area: Rect, buf: &mut Buffer) {
+    let Some(sh) = &s.analysis.shm else { return };
+    let (Some(c), Some(r)) = (sh.ckpt, sh.reference()) else { return };
+    let [g, m] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let mx = r.mx_frame;
+    let ratio = if mx == 0 {
+        1.0
+    } else {
+        (f64::from(c.backfill) / f64::from(mx)).clamp(0.0, 1.0)
+    };
+    Gauge::default()
+        .block(block("checkpoint progress"))
+        .gauge_style(Style::new().fg(Color::Cyan).bg(Color::Rgb(40, 40, 40)))
+        .ratio(ratio)
+        .label(format!("{} of {mx} frames backfilled", c.backfill))
+        .render(g, buf);
+    let marks: Vec<String> = c
+        .read_marks
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, &v)| {
+            if v == READMARK_NOT_USED {
+                format!("[{i}] -")
+            } else {
+                format!("[{i}] {v}")
+            }
+        })
+        .collect();
+    Line::from(vec![label(" read marks "), Span::raw(marks.join("  "))]).render(m, buf);
+}
+
+fn render_sparklines(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height < 4 {
+        return;
+    }
+    let [a, b] = Layout::vertical([Constraint::Length(area.height / 2), Constraint::Min(0)]).areas(area);
+    let w = usize::from(area.width);
+    let sizes: Vec<u64> = app.history.wal_bytes.iter().rev().take(w).rev().copied().collect();
+    let c: Vec<u64> = app.history.commits.iter().copied().collect();
+    let rate: Vec<u64> = c.windows(2).map(|p| p[1].saturating_sub(p[0])).collect();
+    let rate: Vec<u64> = rate.iter().rev().take(w).rev().copied().collect();
+    let now = sizes.last().copied().unwrap_or(0);
+    Sparkline::default()
+        .block(block(&format!("WAL size, per second: {}", human_bytes(now))))
+        .data(&sizes)
+        .style(Style::new().fg(Color::Blue))
+        .render(a, buf);
+    Sparkline::default()
+        .block(block(&format!(
+            "commits per second: {} · {} this session",
+            rate.last().copied().unwrap_or(0),
+            app.session_commits
+        )))
+        .data(&rate)
+        .style(Style::new().fg(Color::Green))
+        .render(b, buf);
+}
+
+fn render_findings(s: &Snapshot, area: Rect, buf: &mut Buffer) {
+    if area.height < 2 {
+        return;
+    }
+    let lines: Vec<Line> = if s.findings.is_empty() {
+        vec![Line::styled(" none", Style::new().fg(Color::Green))]
+    } else {
+        s.findings
+            .iter()
+            .map(|f| {
+                Line::from(vec![
+                    Span::styled(format!(" {:<8}", f.severity.name()), severity_style(f.severity)),
+                    Span::raw(format!("{}: {}", f.code, f.message)),
+                ])
+            })
+            .collect()
+    };
+    Paragraph::new(lines)
+        .block(block(&format!("findings ({}) — 5 for details", s.findings.len())))
+        .render(area, buf);
+}

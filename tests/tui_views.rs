@@ -1,0 +1,250 @@
+//! The TUI's views rendered from a real database state into ratatui's TestBackend, compared
+//! with reviewed snapshots (tests/snapshots/). Salts and checksums are random per run, so
+//! every 8-digit hex word is masked; the scratch directory's path is replaced by `<dir>`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rusqlite::Connection;
+use walinspect::source::Paths;
+use walinspect::tui::app::{App, Event};
+use walinspect::tui::live::{Snapshot, Watcher};
+use walinspect::tui::views::render;
+
+/// The live state of a busy database, frozen: an earlier WAL generation's frames left after a
+/// reset (stale), commits, a reader holding an old snapshot (so a checkpoint stops at its
+/// mark), and a big transaction in progress that spilled (uncommitted frames).
+struct Fixture {
+    dir: tempfile::TempDir,
+    _writer: Connection,
+    _reader: Connection,
+}
+
+fn rows(c: &Connection, from: i64, n: i64) {
+    c.execute_batch("BEGIN").unwrap();
+    for i in from..from + n {
+        c.execute("INSERT INTO t(id, v) VALUES (?1, printf('%.*c', 300, char(65 + ?1 % 26)))", [i])
+            .unwrap();
+    }
+    c.execute_batch("COMMIT").unwrap();
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let c = Connection::open(&db).unwrap();
+    c.pragma_update(None, "page_size", 1024).unwrap();
+    c.pragma_update(None, "journal_mode", "wal").unwrap();
+    c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    c.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)").unwrap();
+    for k in 0..4 {
+        rows(&c, k * 10, 10);
+    }
+    c.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())).unwrap();
+    rows(&c, 100, 3);
+    let r = Connection::open(&db).unwrap();
+    r.execute_batch("BEGIN").unwrap();
+    r.query_row("SELECT count(*) FROM t", [], |_| Ok(())).unwrap();
+    rows(&c, 200, 3);
+    c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+    c.pragma_update(None, "cache_size", 2).unwrap();
+    c.execute_batch("BEGIN").unwrap();
+    for i in 300..330 {
+        c.execute("INSERT INTO t(id, v) VALUES (?1, printf('%.*c', 300, 'x'))", [i])
+            .unwrap();
+    }
+    Fixture {
+        dir,
+        _writer: c,
+        _reader: r,
+    }
+}
+
+fn snapshot(f: &Fixture) -> (Watcher, Arc<Snapshot>) {
+    let mut w = Watcher::new(Paths::resolve(&f.dir.path().join("app.db")));
+    let s = w.poll(&mut |_, _| {}).unwrap();
+    (w, Arc::new(s))
+}
+
+fn app_with(s: &Arc<Snapshot>) -> App {
+    let mut app = App::new("app.db", 250);
+    app.handle(Event::Snapshot(s.clone()));
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn keys(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+/// Mask words of exactly 8 hex digits (salts, checksums: random per run).
+fn mask_hex(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let boundary_before = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
+        if boundary_before
+            && i + 8 <= chars.len()
+            && chars[i..i + 8].iter().all(|c| c.is_ascii_hexdigit())
+            && chars.get(i + 8).is_none_or(|c| !c.is_ascii_alphanumeric())
+        {
+            out.push_str("xxxxxxxx");
+            i += 8;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn screen(app: &App, w: u16, h: u16, dir: &Path) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(app, f.area(), f.buffer_mut())).unwrap();
+    let buf = t.backend().buffer();
+    let mut text = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    // The path can be cut by the screen's edge; replace it and any visible prefix of it.
+    let d = dir.display().to_string();
+    let text = text.replace(&d, "<dir>");
+    mask_hex(&text)
+}
+
+#[test]
+fn overview() {
+    let f = fixture();
+    let (_w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    for (size, commits) in [(1 << 20, 0), (2 << 20, 3), (3 << 20, 9), (3 << 20, 10), (5 << 20, 20)] {
+        app.history.wal_bytes.push_back(size);
+        app.history.commits.push_back(commits);
+    }
+    insta::assert_snapshot!("overview_80x24", screen(&app, 80, 24, f.dir.path()));
+    insta::assert_snapshot!("overview_120x32", screen(&app, 120, 32, f.dir.path()));
+}
+
+#[test]
+fn frames_and_filters() {
+    let f = fixture();
+    let (_w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    keys(&mut app, "2");
+    keys(&mut app, "jjjn");
+    insta::assert_snapshot!("frames_80x24", screen(&app, 80, 24, f.dir.path()));
+    insta::assert_snapshot!("frames_120x30", screen(&app, 120, 30, f.dir.path()));
+    keys(&mut app, "ffff");
+    insta::assert_snapshot!("frames_stale_only_100x16", screen(&app, 100, 16, f.dir.path()));
+    keys(&mut app, "f");
+    keys(&mut app, "F");
+    keys(&mut app, "2");
+    key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("frames_page_2_100x16", screen(&app, 100, 16, f.dir.path()));
+}
+
+#[test]
+fn frame_detail_of_page_1_and_of_a_leaf() {
+    let f = fixture();
+    let (w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    let wal = s.analysis.wal.as_ref().unwrap();
+    let page1 = wal.frames.iter().find(|r| r.header.page == 1).unwrap().index;
+    keys(&mut app, "/");
+    keys(&mut app, &page1.to_string());
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.requests.drain(..).collect::<Vec<_>>(),
+        vec![walinspect::tui::app::Request::Frame(page1)]
+    );
+    let screen_loading = screen(&app, 80, 24, f.dir.path());
+    assert!(screen_loading.contains("reading…"), "{screen_loading}");
+    app.handle(Event::Frame {
+        frame: page1,
+        result: w.read_frame(page1).map_err(|e| e.to_string()),
+    });
+    insta::assert_snapshot!("detail_page1_80x24", screen(&app, 80, 24, f.dir.path()));
+    keys(&mut app, "l");
+    let next = page1 + 1;
+    app.handle(Event::Frame {
+        frame: next,
+        result: w.read_frame(next).map_err(|e| e.to_string()),
+    });
+    insta::assert_snapshot!("detail_next_100x30", screen(&app, 100, 30, f.dir.path()));
+}
+
+#[test]
+fn shm_and_findings() {
+    let f = fixture();
+    let (_w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    keys(&mut app, "4");
+    insta::assert_snapshot!("shm_80x24", screen(&app, 80, 24, f.dir.path()));
+    keys(&mut app, "5");
+    insta::assert_snapshot!("findings_100x24", screen(&app, 100, 24, f.dir.path()));
+    keys(&mut app, "j");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.view,
+        walinspect::tui::views::ViewKind::Frames,
+        "Enter on a finding with a frame goes to it"
+    );
+}
+
+#[test]
+fn help_and_pin() {
+    let f = fixture();
+    let (mut w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    keys(&mut app, "?");
+    insta::assert_snapshot!("help_80x24", screen(&app, 80, 24, f.dir.path()));
+    keys(&mut app, "x");
+    assert!(!app.help);
+    keys(&mut app, "p");
+    // Commit the transaction in progress: a new state arrives but stays queued.
+    f._writer.execute_batch("COMMIT").unwrap();
+    let s2 = Arc::new(w.poll(&mut |_, _| {}).unwrap());
+    app.handle(Event::Snapshot(s2.clone()));
+    assert!(
+        Arc::ptr_eq(app.snap.as_ref().unwrap(), &s),
+        "pinned: the screen keeps the old state"
+    );
+    insta::assert_snapshot!("pinned_80x24", screen(&app, 80, 24, f.dir.path()));
+    keys(&mut app, "p");
+    assert!(Arc::ptr_eq(app.snap.as_ref().unwrap(), &s2));
+    assert!(app.status.contains("+1 commit"), "{}", app.status);
+}
+
+#[test]
+fn it_does_not_panic_on_tiny_or_empty_screens() {
+    let f = fixture();
+    let (w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    app.handle(Event::Frame {
+        frame: 1,
+        result: w.read_frame(1).map_err(|e| e.to_string()),
+    });
+    for view in '1'..='5' {
+        keys(&mut app, &view.to_string());
+        for (wd, ht) in [(1, 1), (10, 3), (20, 5), (40, 10), (80, 4), (200, 60)] {
+            screen(&app, wd, ht, f.dir.path());
+        }
+    }
+    let empty = App::new("nothing", 250);
+    screen(&empty, 80, 24, f.dir.path());
+}
