@@ -181,3 +181,14 @@ fn info_is_the_default_when_not_a_terminal() {
     assert!(r.stdout.contains("Findings"));
     assert!(r.stdout.contains("-shm (wal-index)"));
 }
+
+#[test]
+fn mmap_gives_the_same_document() {
+    for name in ["healthy", "crashed", "reset", "damaged"] {
+        let p = format!("samples/{name}/app.db");
+        let a = run(&["dump", &p, "--json"]);
+        let b = run(&["dump", &p, "--json", "--mmap"]);
+        assert_eq!(a.code, b.code);
+        assert_eq!(a.stdout, b.stdout, "{name}");
+    }
+}

@@ -19,6 +19,12 @@ pub trait ReadAt: Sync {
     /// Read into `buf` at `offset`; returns the bytes read (0 at end of file).
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
 
+    /// The whole content as one slice, when the source already holds it in memory (a byte
+    /// buffer or a memory map): readers then verify in place instead of copying.
+    fn as_slice(&self) -> Option<&[u8]> {
+        None
+    }
+
     /// Fill as much of `buf` as the source allows.
     fn read_at_full(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let mut done = 0;
@@ -36,6 +42,9 @@ pub trait ReadAt: Sync {
 }
 
 impl ReadAt for [u8] {
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self)
+    }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let Some(src) = usize::try_from(offset).ok().and_then(|o| self.get(o..)) else { return Ok(0) };
         let n = src.len().min(buf.len());
@@ -47,8 +56,23 @@ impl ReadAt for [u8] {
 }
 
 impl ReadAt for Vec<u8> {
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self)
+    }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.as_slice().read_at(offset, buf)
+    }
+}
+
+/// A borrowed byte slice as a [`ReadAt`] source (e.g. a memory map's bytes).
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl ReadAt for Bytes<'_> {
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self.0)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_at(offset, buf)
     }
 }
 

@@ -531,28 +531,71 @@ fn shrank(read: u64, total: u64) -> String {
 }
 
 /// One thread, one reusable buffer.
-fn scan_serial<R: ReadAt + ?Sized>(r: &R, scanner: &mut WalScanner, frame_len: u64, frames_total: u64, per_task: u64) -> Option<String> {
-    let per_block = per_task.min(frames_total.max(1));
-    let mut buf = vec![0u8; (per_block * frame_len) as usize];
-    let mut next: u64 = 0;
-    while next < frames_total {
-        let n = per_block.min(frames_total - next);
-        let off = WAL_HEADER_LEN as u64 + next * frame_len;
-        let dst = buf.get_mut(..(n * frame_len) as usize)?;
-        let got = match r.read_at_full(off, dst) {
+fn scan_serial<R: ReadAt + ?Sized>(r: &R, scanner: &mut WalScanner, frame_len: u64, frames_total: u64, _per_task: u64) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut error = None;
+    let mut seen = 0u64;
+    let complete = visit_frames(r, &mut buf, WAL_HEADER_LEN as u64, frames_total, frame_len, &mut error, |frame| {
+        scanner.push(frame);
+        seen += 1;
+    });
+    match error {
+        Some(e) => Some(e),
+        None if !complete => Some(shrank(seen, frames_total)),
+        None => None,
+    }
+}
+
+/// Bytes per positioned read: small enough that the copy and the checksum that follows stay in
+/// the CPU's cache (a multi-megabyte buffer makes the kernel's copy the bottleneck).
+const READ_BLOCK: u64 = 256 << 10;
+
+/// Call `f` on each of the `n` whole frames starting at byte `off`: in place when the source
+/// is in memory, else through `buf`, filled by positioned reads of about [`READ_BLOCK`] bytes.
+/// Returns false when the source ended early (the file shrank); sets `error` on an I/O error.
+fn visit_frames<R: ReadAt + ?Sized>(
+    r: &R,
+    buf: &mut Vec<u8>,
+    off: u64,
+    n: u64,
+    frame_len: u64,
+    error: &mut Option<String>,
+    mut f: impl FnMut(&[u8]),
+) -> bool {
+    let fl = frame_len as usize;
+    if let Some(all) = r.as_slice() {
+        let d = all.get(off as usize..).unwrap_or(&[]);
+        let d = d.get(..(n * frame_len) as usize).unwrap_or(d);
+        for frame in d.chunks_exact(fl) {
+            f(frame);
+        }
+        return d.len() as u64 / frame_len == n;
+    }
+    let per_read = (READ_BLOCK / frame_len).max(1);
+    if buf.len() < (per_read * frame_len) as usize {
+        buf.resize((per_read * frame_len) as usize, 0);
+    }
+    let mut done = 0u64;
+    while done < n {
+        let k = per_read.min(n - done);
+        let Some(dst) = buf.get_mut(..(k * frame_len) as usize) else { return false };
+        let got = match r.read_at_full(off + done * frame_len, dst) {
             Ok(g) => g as u64,
-            Err(e) => return Some(e.to_string()),
+            Err(e) => {
+                *error = Some(e.to_string());
+                return false;
+            }
         };
         let whole = got / frame_len;
-        for frame in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(frame_len as usize) {
-            scanner.push(frame);
+        for frame in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(fl) {
+            f(frame);
         }
-        if whole < n {
-            return Some(shrank(next + whole, frames_total));
+        if whole < k {
+            return false;
         }
-        next += n;
+        done += k;
     }
-    None
+    true
 }
 
 /// The result of one task: the facts of its frames, and whether its read came up short.
@@ -583,7 +626,7 @@ fn scan_parallel<R: ReadAt + ?Sized>(
     std::thread::scope(|s| {
         for _ in 0..threads.min(tasks as usize).max(1) {
             s.spawn(|| {
-                let mut buf = vec![0u8; (per_task * frame_len) as usize];
+                let mut buf = Vec::new();
                 loop {
                     let t = next_task.fetch_add(1, Ordering::Relaxed);
                     if t >= tasks {
@@ -617,7 +660,7 @@ fn scan_parallel<R: ReadAt + ?Sized>(
 #[allow(clippy::too_many_arguments)]
 fn run_task<R: ReadAt + ?Sized>(
     r: &R,
-    buf: &mut [u8],
+    buf: &mut Vec<u8>,
     t: u64,
     per_task: u64,
     frame_len: u64,
@@ -641,22 +684,15 @@ fn run_task<R: ReadAt + ?Sized>(
             Err(e) => return TaskResult { facts: Vec::new(), error: Some(e.to_string()) },
         }
     }
-    let Some(dst) = buf.get_mut(..(n * frame_len) as usize) else {
-        return TaskResult { facts: Vec::new(), error: Some("internal: buffer".into()) };
-    };
-    let (got, mut error) = match r.read_at_full(off, dst) {
-        Ok(g) => (g as u64, None),
-        Err(e) => (0, Some(e.to_string())),
-    };
-    let whole = got / frame_len;
-    if whole < n && error.is_none() {
-        error = Some(String::new());
-    }
-    let mut facts = Vec::with_capacity(whole as usize);
-    for frame in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(frame_len as usize) {
+    let mut facts = Vec::with_capacity(n as usize);
+    let mut error = None;
+    let complete = visit_frames(r, buf, off, n, frame_len, &mut error, |frame| {
         let f = frame_facts(ck, seed, frame);
         seed = f.header.stored_checksum();
         facts.push(f);
+    });
+    if !complete && error.is_none() {
+        error = Some(String::new());
     }
     TaskResult { facts, error }
 }

@@ -51,7 +51,15 @@ pub struct GlobalArgs {
     /// Exit with status 1 when a finding of this severity or worse is present.
     #[arg(long, value_enum, default_value_t = FailOn::Error, global = true)]
     pub fail_on: FailOn,
+    /// Map the -wal into memory instead of reading it: fastest on large offline evidence
+    /// copies. Not for a live database: if the file is truncated meanwhile, walinspect stops
+    /// with exit status 2.
+    #[arg(long, global = true)]
+    pub mmap: bool,
 }
+
+/// Set once from `--mmap` before any analysis (the flag is global to every command).
+static USE_MMAP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -206,6 +214,10 @@ fn style(g: &GlobalArgs) -> Style {
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     let g = cli.global.clone();
+    if g.mmap {
+        crate::source::mmap::install_sigbus_handler();
+        USE_MMAP.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
         (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250 },
@@ -227,7 +239,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Check { path, json } => {
             let (ev, a) = load(&path)?;
             let f = findings::check(&a);
-            let r = DumpReport::build("walinspect.check", Files::of(&ev), &a, &f);
+            let r = DumpReport::build_with("walinspect.check", Files::of(&ev), &a, &f, json);
             if json {
                 emit_json(&r)?;
             } else {
@@ -238,7 +250,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Info { path } => {
             let (ev, a) = load(&path)?;
             let f = findings::check(&a);
-            let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
+            let r = DumpReport::build_with("walinspect.dump", Files::of(&ev), &a, &f, false);
             write_out(&text::render_info(&r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
@@ -369,11 +381,25 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Failure> {
 }
 
 /// Analyse opened evidence.
+/// Analyse opened evidence (mapping the -wal when `--mmap` was given).
 pub fn analyze_evidence(ev: &Evidence) -> Analysis {
     fn r(f: &Option<crate::source::EvidenceFile>) -> Option<(&dyn ReadAt, u64)> {
         f.as_ref().map(|f| (&f.file as &dyn ReadAt, f.len()))
     }
-    analysis::analyze(&Inputs { db: r(&ev.db), wal: r(&ev.wal), shm: r(&ev.shm) })
+    let mapped = if USE_MMAP.load(std::sync::atomic::Ordering::Relaxed) {
+        // SAFETY (of the opt-in): the user asked for a map with --mmap, whose help says a
+        // concurrent truncation ends the run; `run` installed the SIGBUS handler first.
+        #[allow(unsafe_code)]
+        ev.wal.as_ref().filter(|w| w.len() > 0).and_then(|w| unsafe { crate::source::mmap::Mapped::map(&w.file) }.ok())
+    } else {
+        None
+    };
+    let bytes = mapped.as_ref().map(|m| analysis::Bytes(m.bytes()));
+    let wal = match &bytes {
+        Some(b) => Some((b as &dyn ReadAt, b.0.len() as u64)),
+        None => r(&ev.wal),
+    };
+    analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) })
 }
 
 #[cfg(test)]

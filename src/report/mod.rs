@@ -312,6 +312,14 @@ pub struct WalReport {
 
 impl From<&WalAnalysis> for WalReport {
     fn from(w: &WalAnalysis) -> Self {
+        Self::of(w, true)
+    }
+}
+
+impl WalReport {
+    /// The report of a WAL; without `frames` the per-frame list is left empty (every count and
+    /// the commit list are still filled), for summaries of very large WALs.
+    pub fn of(w: &WalAnalysis, frames: bool) -> Self {
         let page_size = w.page_size.unwrap_or(0);
         let mut counts = FrameCounts::default();
         for f in &w.frames {
@@ -360,6 +368,7 @@ impl From<&WalAnalysis> for WalReport {
             frames: w
                 .frames
                 .iter()
+                .take(if frames { usize::MAX } else { 0 })
                 .map(|f| FrameReport {
                     frame: f.index,
                     offset: crate::format::wal::frame_offset(f.index, page_size),
@@ -563,6 +572,11 @@ impl From<&ShmAnalysis> for ShmReport {
 impl DumpReport {
     /// Build the document for `schema` ("walinspect.dump" or "walinspect.check").
     pub fn build(schema: &'static str, files: Files, a: &Analysis, findings: &[Finding]) -> Self {
+        Self::build_with(schema, files, a, findings, true)
+    }
+
+    /// [`DumpReport::build`]; without `frames`, `wal.frames` stays empty (text summaries).
+    pub fn build_with(schema: &'static str, files: Files, a: &Analysis, findings: &[Finding], frames: bool) -> Self {
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
         Self {
             schema,
@@ -570,7 +584,7 @@ impl DumpReport {
             tool: Tool::this(),
             files,
             database: a.db.as_ref().map(DatabaseReport::from),
-            wal: a.wal.as_ref().map(WalReport::from),
+            wal: a.wal.as_ref().map(|w| WalReport::of(w, frames)),
             shm: a.shm.as_ref().map(ShmReport::from),
             findings: findings.iter().map(FindingReport::from).collect(),
             summary: Summary {

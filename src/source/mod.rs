@@ -7,6 +7,8 @@
 //! - Reads are positioned reads of large blocks into owned buffers: a file that another process
 //!   truncates meanwhile yields a short read, never a SIGBUS (which a memory map would raise).
 
+pub mod mmap;
+
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
