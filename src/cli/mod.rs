@@ -111,7 +111,8 @@ pub enum Command {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
     },
-    /// Run `info` (or `dump --json`) on a sample state embedded in walinspect: no setup needed.
+    /// Open a sample state embedded in walinspect (the terminal UI on a terminal, else `info`,
+    /// or `dump --json`): no setup needed.
     #[command(after_help = AFTER_HELP)]
     Sample {
         /// Which sample: crashed (default), healthy, reset, damaged.
@@ -271,6 +272,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let result = samples::materialise(s, &dir)
                 .map_err(|e| Failure::Fatal(format!("{}: {e}", dir.display())))
                 .and_then(|db| {
+                    if !json && io::stdout().is_terminal() {
+                        // On a terminal the sample opens in the UI (its files stay read-only).
+                        let title = format!("sample \"{}\": {}", s.name, s.about);
+                        return crate::tui::run_paths(crate::tui::preflight(&db)?, title, std::time::Duration::from_millis(250));
+                    }
                     let (ev, a) = load(&db)?;
                     let f = findings::check(&a);
                     let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
