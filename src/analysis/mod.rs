@@ -5,7 +5,12 @@
 
 pub mod db;
 pub mod findings;
+pub mod ownership;
+pub mod schema;
 pub mod shm;
+pub mod snapshot;
+pub mod timeline;
+pub mod walk;
 pub mod wal;
 
 use std::io;
