@@ -256,3 +256,194 @@ fn ownership_agrees_with_dbstat_and_integrity_check() {
         }
     });
 }
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        other => format!("{other}"),
+    }
+}
+
+/// Gen 1 updates row 7 forty times and inserts then deletes row 999; a passive checkpoint
+/// backfills everything; gen 2 (after the WAL reset) writes three commits over the start of
+/// the file, leaving most of gen 1's frames behind with the old salts.
+fn build_generations() -> (Fixture, Vec<String>) {
+    let mut fx = Fixture::new(1024);
+    let mut sql = String::from("CREATE TABLE h(id INTEGER PRIMARY KEY, v TEXT, pad BLOB);");
+    for i in 1..=50 {
+        sql.push_str(&format!("INSERT INTO h VALUES({i}, 'init{i}', zeroblob(100));"));
+    }
+    fx.tx(&sql);
+    fx.checkpoint_truncate();
+    let mut gen1_values = Vec::new();
+    for n in 1..=40 {
+        let v = format!("gen1-{n}");
+        fx.tx(&format!(
+            "UPDATE h SET v = '{v}' WHERE id = 7; UPDATE h SET v = v || 'x' WHERE id = {}",
+            20 + n % 10
+        ));
+        gen1_values.push(v);
+        if n == 30 {
+            fx.tx("INSERT INTO h VALUES(999, 'ghost row', X'00ff')");
+        }
+        if n == 33 {
+            fx.tx("DELETE FROM h WHERE id = 999");
+        }
+    }
+    // Backfill everything; the next writer resets the WAL (new salts) and overwrites its start.
+    let (busy, log, ckpt): (i64, i64, i64) = fx
+        .conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    assert_eq!((busy, log), (0, ckpt));
+    fx.snap(); // copies[0]: the database file after the checkpoint
+    fx.commit("UPDATE h SET v = 'gen2-a' WHERE id = 7");
+    fx.commit("UPDATE h SET v = 'gen2-b' WHERE id = 7");
+    fx.commit("UPDATE h SET v = 'gen2-c' WHERE id = 30");
+    (fx, gen1_values)
+}
+
+#[test]
+fn history_includes_versions_only_stale_frames_hold() {
+    use walinspect::analysis::history::{KeySpec, history};
+    let (mut fx, gen1) = build_generations();
+    let ev = fx.evidence("ev");
+    let before = fingerprint(&ev);
+    let contents: Vec<Contents> = fx.copies.iter().map(|c| sqlite_contents(c)).collect();
+    with_forensics(&ev, |f, a| {
+        let w = a.wal.as_ref().unwrap();
+        assert_eq!(f.commits().len(), 3);
+        assert!(w.count(walinspect::analysis::wal::FrameState::Stale) > 50, "gen 1 frames remain");
+        // The timeline of gen 2 matches SQLite.
+        let (_, changes, _) = walinspect::analysis::timeline::timeline(
+            f,
+            TrackOptions { rows: true, ..Default::default() },
+        );
+        for c in changes.iter().filter(|c| c.committed) {
+            let k = c.number.unwrap() as usize;
+            assert_same(
+                k,
+                &our_diff(c, f.snapshot(c.spec).encoding),
+                &sqlite_diff(&contents[k - 1], &contents[k]),
+            );
+        }
+        let (h, key) = history(f, "h", &KeySpec::Rowid(7)).unwrap();
+        assert_eq!(key, Some(RowKey::Rowid(7)));
+        let key = key.unwrap();
+        let vals: Vec<(String, String, bool)> = h
+            .versions
+            .iter()
+            .map(|v| {
+                (
+                    v.source.kind.to_string(),
+                    h.values(v, &key).map(|(x, _)| text_of(&x[1])).unwrap_or_default(),
+                    v.sqlite_visible,
+                )
+            })
+            .collect();
+        // The file holds gen 1's last version; the commits add gen2-a and gen2-b.
+        let visible: Vec<&str> = vals.iter().filter(|v| v.2).map(|v| v.1.as_str()).collect();
+        assert_eq!(visible, vec!["gen1-40", "gen2-a", "gen2-b"], "{vals:?}");
+        assert!(h.versions.iter().filter(|v| v.sqlite_visible).all(|v| v.source.kind != "stale"));
+        // Versions only stale frames hold: every one is a value SQLite showed during gen 1.
+        let stale: Vec<&str> =
+            vals.iter().filter(|v| v.0 == "stale").map(|v| v.1.as_str()).collect();
+        assert!(stale.len() >= 20, "most of gen 1's versions survive: {stale:?}");
+        for s in &stale {
+            assert!(gen1.iter().any(|g| g == s), "{s} was never a gen-1 value");
+        }
+        for late in ["gen1-35", "gen1-38", "gen1-39"] {
+            assert!(stale.contains(&late), "{late} missing from {stale:?}");
+        }
+        assert!(
+            h.versions.iter().filter(|v| v.source.kind == "stale").all(|v| v
+                .source
+                .generations_ago
+                == Some(1)
+                && !v.sqlite_visible)
+        );
+        // Only the newest version is current.
+        assert_eq!(h.versions.iter().filter(|v| v.current).count(), 1);
+        assert_eq!(
+            h.values(h.versions.iter().find(|v| v.current).unwrap(), &key)
+                .map(|(x, _)| text_of(&x[1])),
+            Some("gen2-b".into())
+        );
+
+        // Salvage: the ghost row exists only in stale frames; row 7's gen-1 versions too.
+        let s = walinspect::analysis::salvage::salvage(f);
+        let ghost: Vec<_> = s.rows.iter().filter(|r| r.key == Some(RowKey::Rowid(999))).collect();
+        assert!(!ghost.is_empty(), "ghost row salvaged");
+        assert!(
+            ghost.iter().all(|r| r.attribution.table.as_deref() == Some("h") && !r.key_current)
+        );
+        assert!(s.rows.iter().filter(|r| r.key == Some(RowKey::Rowid(7))).count() >= 20);
+        assert!(s.rows.iter().filter(|r| r.key == Some(RowKey::Rowid(7))).all(|r| r.key_current));
+        let g = s.groups.iter().find(|g| g.kind.name() == "stale").unwrap();
+        assert_eq!(g.generations_ago, Some(1));
+        assert!(g.broken_links.is_empty(), "gen 1's surviving frames chain: {:?}", g.broken_links);
+        assert!(!g.commit_frames.is_empty());
+    });
+    assert_eq!(before, fingerprint(&ev), "evidence changed");
+}
+
+#[test]
+fn flipped_byte_timeline_stops_where_sqlite_does_and_salvage_finds_the_rest() {
+    let mut fx = Fixture::new(1024);
+    fx.tx("CREATE TABLE f(id INTEGER PRIMARY KEY, v TEXT)");
+    fx.checkpoint_truncate();
+    fx.snap();
+    for n in 1..=10 {
+        fx.commit(&format!(
+            "INSERT INTO f VALUES({n}, 'row{n}'); INSERT INTO f VALUES({}, '{}')",
+            100 + n,
+            "z".repeat(700)
+        ));
+    }
+    let ev = fx.evidence("ev");
+    // Flip one byte in the page data of the first frame of commit 6.
+    let first6 = with_forensics(&ev, |f, _| f.commits()[5].first_frame);
+    let wal = format!("{}-wal", ev.display());
+    let mut bytes = std::fs::read(&wal).unwrap();
+    let off = 32 + (first6 as usize - 1) * (1024 + 24) + 24 + 600;
+    bytes[off] ^= 0x40;
+    std::fs::write(&wal, &bytes).unwrap();
+    let before = fingerprint(&ev);
+    // SQLite (on a copy) sees the first five commits.
+    let sqlite_now = sqlite_contents(&ev);
+    assert_eq!(sqlite_now["f"].len(), 10);
+    let contents: Vec<Contents> = fx.copies.iter().map(|c| sqlite_contents(c)).collect();
+    with_forensics(&ev, |f, a| {
+        assert_eq!(a.wal.as_ref().unwrap().first_invalid.map(|x| x.frame), Some(first6));
+        let (_, changes, _) = walinspect::analysis::timeline::timeline(
+            f,
+            TrackOptions { rows: true, ..Default::default() },
+        );
+        assert_eq!(changes.len(), 5);
+        for c in &changes {
+            let k = c.number.unwrap() as usize;
+            assert_same(
+                k,
+                &our_diff(c, f.snapshot(c.spec).encoding),
+                &sqlite_diff(&contents[k - 1], &contents[k]),
+            );
+        }
+        let s = walinspect::analysis::salvage::salvage(f);
+        let g = s.groups.iter().find(|g| g.kind.name() == "after_break").unwrap();
+        assert_eq!(g.frames.first(), Some(&first6));
+        assert!(
+            g.broken_links.is_empty(),
+            "only the damaged frame breaks its link: {:?}",
+            g.broken_links
+        );
+        for n in 7..=10 {
+            assert!(
+                s.rows.iter().any(|r| r.key == Some(RowKey::Rowid(n))
+                    && s.groups[r.group].kind.name() == "after_break"
+                    && !r.key_current),
+                "row {n} salvaged"
+            );
+        }
+    });
+    assert_eq!(before, fingerprint(&ev), "evidence changed");
+}

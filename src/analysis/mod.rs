@@ -5,7 +5,9 @@
 
 pub mod db;
 pub mod findings;
+pub mod history;
 pub mod ownership;
+pub mod salvage;
 pub mod schema;
 pub mod shm;
 pub mod snapshot;

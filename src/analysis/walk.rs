@@ -464,3 +464,112 @@ pub fn walk_freelist(
     }
     (trunks, leaves)
 }
+
+/// A visitor that only keeps notes (for helpers that walk on their own).
+#[derive(Default)]
+pub struct NoteSink {
+    pub notes: Vec<Note>,
+}
+
+impl Visitor for NoteSink {
+    fn note(&mut self, n: Note) {
+        self.notes.push(n);
+    }
+}
+
+/// Find the row with `rowid` in the table b-tree rooted at `root` (binary descent, as
+/// SQLite's cursor seeks). Returns the cell with its whole payload.
+pub fn find_rowid(
+    snap: &Snapshot<'_>,
+    root: u32,
+    rowid: i64,
+    notes: &mut Vec<Note>,
+    budget: &mut Budget,
+) -> Option<CellData> {
+    let mut p = root;
+    let mut seen: HashSet<u32> = HashSet::new();
+    for _ in 0..=MAX_DEPTH {
+        if !seen.insert(p) || !budget.step() {
+            notes.push(
+                Note::new(
+                    "btree.cycle",
+                    format!("page {p} reached twice while seeking rowid {rowid}"),
+                )
+                .at_page(p, snap.origin(p)),
+            );
+            return None;
+        }
+        let pr = match snap.page(p) {
+            Ok(pr) => pr,
+            Err(n) => {
+                notes.push(n);
+                return None;
+            }
+        };
+        let bt = match BtreePage::parse(&pr.data, p == 1, snap.usable) {
+            Ok(b) if b.is_table() => b,
+            Ok(_) => {
+                notes.push(
+                    Note::new("btree.mixed_types", format!("page {p} is not a table b-tree page"))
+                        .at_page(p, pr.origin),
+                );
+                return None;
+            }
+            Err(e) => {
+                notes.push(
+                    Note::new("btree.bad_page", format!("page {p}: {e}"))
+                        .at_page(p, pr.origin)
+                        .offset(e.offset),
+                );
+                return None;
+            }
+        };
+        if bt.is_leaf() {
+            for i in 0..bt.cell_count() {
+                let Ok(cell) = bt.cell(i) else { continue };
+                if cell.rowid == Some(rowid) {
+                    let mut sink = NoteSink::default();
+                    let mut payload = cell.local.to_vec();
+                    let mut visited = HashSet::new();
+                    let complete = follow_overflow(
+                        snap,
+                        &pr,
+                        &cell,
+                        &mut sink,
+                        &mut visited,
+                        budget,
+                        Some(&mut payload),
+                    );
+                    notes.append(&mut sink.notes);
+                    return Some(CellData {
+                        page: p,
+                        origin: pr.origin,
+                        index: i,
+                        rowid: Some(rowid),
+                        payload,
+                        complete,
+                    });
+                }
+            }
+            return None;
+        }
+        let mut next = bt.right_child();
+        for i in 0..bt.cell_count() {
+            if let Ok(c) = bt.cell(i) {
+                if c.rowid.is_some_and(|k| rowid <= k) {
+                    next = c.left_child;
+                    break;
+                }
+            }
+        }
+        match next {
+            Some(n) if n != 0 && n <= snap.spec.db_pages => p = n,
+            _ => return None,
+        }
+    }
+    notes.push(Note::new(
+        "btree.too_deep",
+        format!("seeking rowid {rowid} went deeper than {MAX_DEPTH} levels"),
+    ));
+    None
+}
