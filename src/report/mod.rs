@@ -4,6 +4,7 @@
 //! Every document carries `schema`, `version` and `tool`. Fields may be added within a version;
 //! none is ever renamed or retyped. `docs/json-schema.md` documents every field.
 
+pub mod forensics;
 pub mod text;
 
 use serde::Serialize;
@@ -277,6 +278,10 @@ pub struct FrameReport {
     pub state: &'static str,
     /// Stale frames: how many WAL resets ago they were written.
     pub generations_ago: Option<u32>,
+    /// With `dump --owners`: the object owning the frame's page at the end of its
+    /// transaction (valid frames only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<forensics::FrameOwnerReport>,
 }
 
 #[derive(Serialize, Clone, Debug, Default)]
@@ -372,6 +377,7 @@ impl From<&WalAnalysis> for WalReport {
                     checksum_valid: f.link_valid,
                     state: f.state.name(),
                     generations_ago: f.generations_ago,
+                    owner: None,
                 })
                 .collect(),
             read_error: w.read_error.clone(),
