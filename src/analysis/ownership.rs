@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::schema::{SchemaEntry, TableDef, parse_create_table};
-use super::snapshot::{Note, Origin, Snapshot};
+use super::snapshot::{Note, Origin, PageMap, Snapshot};
 use super::walk::{Budget, CellData, PageRole, PageVisit, Visitor, walk_freelist, walk_tree};
 use crate::format::btree::BtreePage;
 use crate::format::ptrmap::{is_ptrmap_page, lock_byte_page};
@@ -226,14 +226,14 @@ pub struct PageOwner {
 #[derive(Clone, Debug, Default)]
 pub struct Ownership {
     pub db_pages: u32,
-    pub pages: BTreeMap<u32, PageOwner>,
+    pub pages: PageMap<PageOwner>,
     pub catalog: Catalog,
     pub notes: Vec<Note>,
 }
 
 struct Claimer<'o> {
     root: u32,
-    pages: &'o mut BTreeMap<u32, PageOwner>,
+    pages: &'o mut PageMap<PageOwner>,
     notes: &'o mut Vec<Note>,
     names: &'o BTreeMap<u32, ObjectInfo>,
 }
@@ -269,7 +269,7 @@ pub fn owner_name(names: &BTreeMap<u32, ObjectInfo>, k: OwnerKind) -> (String, &
 
 /// Record `owner` for page `p`; a page already owned is a `page.claimed_twice` note.
 pub fn claim(
-    pages: &mut BTreeMap<u32, PageOwner>,
+    pages: &mut PageMap<PageOwner>,
     notes: &mut Vec<Note>,
     names: &BTreeMap<u32, ObjectInfo>,
     p: u32,
@@ -403,7 +403,9 @@ impl Ownership {
     pub fn orphans(&self) -> Vec<(u32, u32)> {
         let mut out = Vec::new();
         let mut next = 1u32;
-        for &p in self.pages.keys() {
+        let mut keys: Vec<u32> = self.pages.keys().copied().collect();
+        keys.sort_unstable();
+        for p in keys {
             if p > self.db_pages {
                 break;
             }

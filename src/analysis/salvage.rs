@@ -434,6 +434,10 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
     let mut notes = Vec::new();
     scan_groups(fx, &s.groups, usable, &mut notes, |_, _| true, |r| found.push(r));
     s.cells_decoded = found.len() as u64;
+    if found.is_empty() {
+        s.notes.extend(notes);
+        return s;
+    }
     // Pass 2: the timeline gives owner history and current versions of the keys found.
     let mut present: Present = HashMap::new();
     let mut key_seen: HashSet<(String, RowKey)> = HashSet::new();

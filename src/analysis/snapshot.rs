@@ -12,14 +12,84 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, OnceLock};
 
 use super::wal::{Commit, FrameState, WalAnalysis};
 use super::{Analysis, ReadAt};
 use crate::format::db_header::DbHeader;
 use crate::format::record::TextEncoding;
 use crate::format::wal::{FRAME_HEADER_LEN, frame_offset};
+
+/// Hashing for page numbers and row keys: much cheaper than SipHash on these small keys, and
+/// seeded per process (with a strong 64-bit finaliser) so that hostile page numbers cannot be
+/// picked to collide.
+#[derive(Clone, Copy, Debug)]
+pub struct PageHasher {
+    h: u64,
+}
+
+#[inline]
+fn mix64(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl Hasher for PageHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut a = [0u8; 8];
+            for (d, s) in a.iter_mut().zip(chunk) {
+                *d = *s;
+            }
+            self.write_u64(u64::from_le_bytes(a));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(u64::from(x));
+    }
+    #[inline]
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    #[inline]
+    fn write_u64(&mut self, x: u64) {
+        self.h = mix64(self.h.rotate_left(23) ^ x);
+    }
+    #[inline]
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.h
+    }
+}
+
+/// Builds [`PageHasher`]s with the process seed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PageHash;
+
+impl BuildHasher for PageHash {
+    type Hasher = PageHasher;
+    #[inline]
+    fn build_hasher(&self) -> PageHasher {
+        static SEED: OnceLock<u64> = OnceLock::new();
+        let seed = *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
+        PageHasher { h: seed }
+    }
+}
+
+/// A set of page numbers.
+pub type PageSet = HashSet<u32, PageHash>;
+/// A map keyed by page number.
+pub type PageMap<V> = HashMap<u32, V, PageHash>;
 
 /// A fact found while reading a snapshot: a stable code, a message and where.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -27,12 +27,12 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::ownership::{Catalog, ObjectInfo, ObjectKind, OwnerKind, Ownership, PageOwner, claim};
 use super::schema::{SchemaEntry, TableDef};
-use super::snapshot::{Forensics, Note, Origin, Snapshot, SnapshotSpec};
+use super::snapshot::{Forensics, Note, Origin, PageHash, PageMap, PageSet, Snapshot, SnapshotSpec};
 use super::walk::{Budget, CellData, PageVisit, Visitor, walk_tree};
 use crate::format::record::{TextEncoding, Value, decode_record};
 
@@ -185,7 +185,7 @@ struct Collected {
 /// What a walk entered: pages (with parents and roles) and the children it skipped.
 struct WalkResult {
     pages: Vec<PageVisit>,
-    skipped: HashMap<u32, u32>,
+    skipped: PageMap<u32>,
     notes: Vec<Note>,
 }
 
@@ -194,38 +194,63 @@ struct DiffWalker<'w> {
     root: u32,
     mode: WalkMode<'w>,
     pages: Vec<PageVisit>,
-    skipped: HashMap<u32, u32>,
+    skipped: PageMap<u32>,
     rows: Option<(&'w ObjectInfo, TextEncoding)>,
-    collected: HashMap<RowKey, Collected>,
+    collected: HashMap<RowKey, Collected, PageHash>,
     notes: Vec<Note>,
+    /// (parent, parent rewritten, parent entered by the new walk), cached across siblings.
+    parent_facts: (u32, bool, bool),
 }
 
 enum WalkMode<'w> {
     /// Enter everything.
     Full,
     /// New snapshot: enter children changed, dirty or new to the tree.
-    New { changed: &'w HashSet<u32>, dirty: &'w HashSet<u32>, own: &'w BTreeMap<u32, PageOwner> },
-    /// Old snapshot: enter children dirty or not skipped by the new walk.
-    Old { dirty: &'w HashSet<u32>, skipped_new: &'w HashMap<u32, u32> },
+    New { changed: &'w PageSet, dirty: &'w PageSet, own: &'w PageMap<PageOwner> },
+    /// Old snapshot: enter children dirty, or not skipped by the new walk (see `descend`).
+    Old { changed: &'w PageSet, dirty: &'w PageSet, skipped_new: &'w PageMap<u32>, new_entered: &'w PageSet },
 }
 
 impl Visitor for DiffWalker<'_> {
     fn descend(&mut self, child: u32, parent: u32) -> bool {
-        let enter = match &self.mode {
-            WalkMode::Full => true,
-            WalkMode::New { changed, dirty, own } => {
-                changed.contains(&child)
-                    || dirty.contains(&child)
-                    || own.get(&child).map(|o| o.kind) != Some(OwnerKind::Tree(self.root))
-            }
-            WalkMode::Old { dirty, skipped_new } => {
-                dirty.contains(&child) || !skipped_new.contains_key(&child)
-            }
-        };
-        if !enter {
-            self.skipped.insert(child, parent);
+        // Facts about the parent are the same for all its children: compute them once.
+        if self.parent_facts.0 != parent {
+            let (changed_parent, entered_parent) = match &self.mode {
+                WalkMode::Full => (false, false),
+                WalkMode::New { changed, .. } => (changed.contains(&parent), false),
+                WalkMode::Old { changed, new_entered, .. } => (changed.contains(&parent), new_entered.contains(&parent)),
+            };
+            self.parent_facts = (parent, changed_parent, entered_parent);
         }
-        enter
+        let (_, changed_parent, entered_parent) = self.parent_facts;
+        match &self.mode {
+            WalkMode::Full => true,
+            WalkMode::New { dirty, own, .. } => {
+                // A rewritten page of this tree is dirty; a rewritten page from elsewhere is
+                // not owned by this tree: both are entered.
+                let enter = dirty.contains(&child) || own.get(&child).map(|o| o.kind) != Some(OwnerKind::Tree(self.root));
+                // Only a rewritten parent can have a new child list: the children of the
+                // others keep their parents, so only these skips need recording.
+                if !enter && changed_parent {
+                    self.skipped.insert(child, parent);
+                }
+                enter
+            }
+            WalkMode::Old { dirty, skipped_new, new_entered, .. } => {
+                if dirty.contains(&child) {
+                    true
+                } else if changed_parent {
+                    // The child list changed: a child the new walk did not skip left the tree.
+                    !skipped_new.contains_key(&child)
+                } else if entered_parent {
+                    // Same child list on both sides: mirror the new walk.
+                    new_entered.contains(&child)
+                } else {
+                    // The parent left the tree: so did its subtree.
+                    true
+                }
+            }
+        }
     }
     fn page(&mut self, v: PageVisit) {
         self.pages.push(v);
@@ -275,7 +300,7 @@ pub struct Tracker<'f, 'a> {
     pub own: Ownership,
     /// sqlite_schema rows of the current state, by rowid.
     schema_rows: BTreeMap<i64, Vec<u8>>,
-    freelist: HashSet<u32>,
+    freelist: PageSet,
     /// The current state.
     pub spec: SnapshotSpec,
     budget: Budget,
@@ -362,16 +387,21 @@ impl<'f, 'a> Tracker<'f, 'a> {
     }
 
     /// Apply every commit, then the uncommitted tail, calling `f` after each.
-    pub fn run(mut self, mut f: impl FnMut(&Self, CommitChanges)) -> Self {
+    pub fn run(self, mut f: impl FnMut(&Self, CommitChanges)) -> Self {
+        self.run_while(|t, c| {
+            f(t, c);
+            true
+        })
+    }
+
+    /// Like [`Tracker::run`], stopping as soon as `f` returns false.
+    pub fn run_while(mut self, mut f: impl FnMut(&Self, CommitChanges) -> bool) -> Self {
         let commits = self.fx.commits().to_vec();
         for c in commits {
-            let ch = self.apply(
-                Some(c.number),
-                c.first_frame,
-                c.frame,
-                SnapshotSpec { upto: c.frame, db_pages: c.db_pages },
-            );
-            f(&self, ch);
+            let ch = self.apply(Some(c.number), c.first_frame, c.frame, SnapshotSpec { upto: c.frame, db_pages: c.db_pages });
+            if !f(&self, ch) {
+                return self;
+            }
         }
         if let Some((first, last, spec)) = self.fx.tail() {
             let ch = self.apply(None, first, last, spec);
@@ -403,11 +433,11 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 }
             }
         }
-        let changed: HashSet<u32> = written.keys().copied().collect();
+        let changed: PageSet = written.keys().copied().collect();
         // 2. Affected trees and dirty pages.
         let mut affected: BTreeSet<u32> = BTreeSet::new();
-        let mut dirty: HashMap<u32, HashSet<u32>> = HashMap::new();
-        let mut full: HashSet<u32> = HashSet::new();
+        let mut dirty: PageMap<PageSet> = HashMap::default();
+        let mut full: PageSet = PageSet::default();
         if changed.contains(&1) {
             affected.insert(1);
         }
@@ -422,7 +452,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 }
             }
         }
-        let empty = HashSet::new();
+        let empty = PageSet::default();
         // 3. sqlite_schema first: it decides which trees exist.
         let old_objects = self.own.catalog.objects.clone();
         let mut tree_results: Vec<(u32, WalkResult, Vec<u32>)> = Vec::new();
@@ -576,7 +606,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
             self.own.pages.retain(|_, o| o.kind != OwnerKind::Tree(r));
         }
         for (r, newer, old_pages) in &tree_results {
-            let entered: HashSet<u32> = newer.pages.iter().map(|v| v.page).collect();
+            let entered: PageSet = newer.pages.iter().map(|v| v.page).collect();
             for p in old_pages {
                 if !entered.contains(p)
                     && !newer.skipped.contains_key(p)
@@ -597,7 +627,8 @@ impl<'f, 'a> Tracker<'f, 'a> {
             }
         }
         if new_spec.db_pages < old_spec.db_pages {
-            let _ = self.own.pages.split_off(&(new_spec.db_pages.saturating_add(1)));
+            let n = new_spec.db_pages;
+            self.own.pages.retain(|&p, _| p <= n);
         }
         if let Some(cat) = new_catalog {
             self.own.catalog = cat;
@@ -669,8 +700,8 @@ impl<'f, 'a> Tracker<'f, 'a> {
         snap_new: &Snapshot<'_>,
         old_obj: &ObjectInfo,
         obj: &ObjectInfo,
-        changed: &HashSet<u32>,
-        dirty: &HashSet<u32>,
+        changed: &PageSet,
+        dirty: &PageSet,
         full: bool,
         force_rows: bool,
     ) -> (WalkResult, Vec<u32>, TableDiff) {
@@ -681,27 +712,30 @@ impl<'f, 'a> Tracker<'f, 'a> {
             root: r,
             mode: if full { WalkMode::Full } else { WalkMode::New { changed, dirty, own } },
             pages: Vec::new(),
-            skipped: HashMap::new(),
+            skipped: HashMap::default(),
             rows: want.then_some((obj, snap_new.encoding)),
-            collected: HashMap::new(),
+            collected: HashMap::default(),
             notes: Vec::new(),
+            parent_facts: (0, false, false),
         };
         if r <= snap_new.spec.db_pages {
             walk_tree(snap_new, r, &mut newer, &mut self.budget);
         }
         let skipped_new = std::mem::take(&mut newer.skipped);
+        let new_entered: PageSet = newer.pages.iter().map(|v| v.page).collect();
         let mut older = DiffWalker {
             root: old_obj.root,
             mode: if full {
                 WalkMode::Full
             } else {
-                WalkMode::Old { dirty, skipped_new: &skipped_new }
+                WalkMode::Old { changed, dirty, skipped_new: &skipped_new, new_entered: &new_entered }
             },
             pages: Vec::new(),
-            skipped: HashMap::new(),
+            skipped: HashMap::default(),
             rows: want.then_some((old_obj, snap_old.encoding)),
-            collected: HashMap::new(),
+            collected: HashMap::default(),
             notes: Vec::new(),
+            parent_facts: (0, false, false),
         };
         if old_obj.root <= snap_old.spec.db_pages {
             walk_tree(snap_old, old_obj.root, &mut older, &mut self.budget);
@@ -731,32 +765,34 @@ impl<'f, 'a> Tracker<'f, 'a> {
             root: obj.root,
             mode: WalkMode::Full,
             pages: Vec::new(),
-            skipped: HashMap::new(),
+            skipped: HashMap::default(),
             rows: rows.then_some((obj, snap_new.encoding)),
-            collected: HashMap::new(),
+            collected: HashMap::default(),
             notes: Vec::new(),
+            parent_facts: (0, false, false),
         };
         walk_tree(snap_new, obj.root, &mut newer, &mut self.budget);
         let mut older = DiffWalker {
             root: old_obj.root,
             mode: WalkMode::Full,
             pages: Vec::new(),
-            skipped: HashMap::new(),
+            skipped: HashMap::default(),
             rows: rows.then_some((old_obj, snap_old.encoding)),
-            collected: HashMap::new(),
+            collected: HashMap::default(),
             notes: Vec::new(),
+            parent_facts: (0, false, false),
         };
         if existed && old_obj.root <= snap_old.spec.db_pages {
             walk_tree(snap_old, old_obj.root, &mut older, &mut self.budget);
         }
         let diff = compare(obj, older.collected, newer.collected);
-        (WalkResult { pages: newer.pages, skipped: HashMap::new(), notes: newer.notes }, diff)
+        (WalkResult { pages: newer.pages, skipped: HashMap::default(), notes: newer.notes }, diff)
     }
 }
 
 /// Mark `p` and its ancestors in tree `r` dirty. False when the parent chain does not lead to
 /// the root (then the caller walks the tree whole).
-fn mark_dirty(own: &BTreeMap<u32, PageOwner>, p: u32, r: u32, dirty: &mut HashSet<u32>) -> bool {
+fn mark_dirty(own: &PageMap<PageOwner>, p: u32, r: u32, dirty: &mut PageSet) -> bool {
     let mut q = p;
     for _ in 0..64 {
         if !dirty.insert(q) {
@@ -775,8 +811,8 @@ fn mark_dirty(own: &BTreeMap<u32, PageOwner>, p: u32, r: u32, dirty: &mut HashSe
 
 fn compare(
     obj: &ObjectInfo,
-    mut old: HashMap<RowKey, Collected>,
-    mut new: HashMap<RowKey, Collected>,
+    mut old: HashMap<RowKey, Collected, PageHash>,
+    mut new: HashMap<RowKey, Collected, PageHash>,
 ) -> TableDiff {
     let mut changes = Vec::new();
     for (k, o) in old.drain() {
@@ -830,7 +866,7 @@ pub fn timeline(
 
 /// Owner of the page each valid frame writes, as of the end of its transaction (frame → page).
 pub fn frame_owners(fx: &Forensics<'_>) -> HashMap<u32, WrittenPage> {
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     let t = Tracker::new(fx, TrackOptions::default());
     let _ = t.run(|_, c| {
         let by_page: HashMap<u32, &WrittenPage> = c.pages.iter().map(|p| (p.page, p)).collect();

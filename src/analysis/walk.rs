@@ -8,9 +8,8 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::collections::HashSet;
 
-use super::snapshot::{Note, Origin, PageRef, Snapshot};
+use super::snapshot::{Note, Origin, PageRef, PageSet, Snapshot};
 use crate::format::btree::{BtreePage, Cell, overflow_content, overflow_next, overflow_page_count};
 use crate::format::db_header::PageType;
 use crate::format::freelist::FreelistTrunk;
@@ -129,7 +128,7 @@ pub trait Visitor {
 /// Overflow pages of every cell of an entered page are visited (so ownership sees them) and
 /// assembled when the visitor wants the cell.
 pub fn walk_tree(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: &mut Budget) {
-    let mut visited: HashSet<u32> = HashSet::new();
+    let mut visited: PageSet = PageSet::default();
     // (page, parent, depth)
     let mut stack: Vec<(u32, u32, usize)> = vec![(root, 0, 0)];
     let mut tree_is_table: Option<bool> = None;
@@ -252,7 +251,7 @@ fn visit_cells(
     pr: &PageRef,
     bt: &BtreePage<'_>,
     v: &mut dyn Visitor,
-    visited: &mut HashSet<u32>,
+    visited: &mut PageSet,
     budget: &mut Budget,
 ) {
     let wants = v.wants_cells();
@@ -291,7 +290,7 @@ pub fn follow_overflow(
     holder: &PageRef,
     cell: &Cell<'_>,
     v: &mut dyn Visitor,
-    visited: &mut HashSet<u32>,
+    visited: &mut PageSet,
     budget: &mut Budget,
     mut out: Option<&mut Vec<u8>>,
 ) -> bool {
@@ -370,7 +369,7 @@ pub fn walk_freelist(
     let (first, count) = snap.freelist();
     let mut trunks = Vec::new();
     let mut leaves = Vec::new();
-    let mut seen: HashSet<u32> = HashSet::new();
+    let mut seen: PageSet = PageSet::default();
     let mut p = first;
     let mut parent = 0;
     while p != 0 {
@@ -487,7 +486,7 @@ pub fn find_rowid(
     budget: &mut Budget,
 ) -> Option<CellData> {
     let mut p = root;
-    let mut seen: HashSet<u32> = HashSet::new();
+    let mut seen: PageSet = PageSet::default();
     for _ in 0..=MAX_DEPTH {
         if !seen.insert(p) || !budget.step() {
             notes.push(
@@ -530,7 +529,7 @@ pub fn find_rowid(
                 if cell.rowid == Some(rowid) {
                     let mut sink = NoteSink::default();
                     let mut payload = cell.local.to_vec();
-                    let mut visited = HashSet::new();
+                    let mut visited = PageSet::default();
                     let complete = follow_overflow(
                         snap,
                         &pr,

@@ -212,9 +212,9 @@ pub struct TimelineReport {
     pub files: Files,
     /// Size of the starting state (the database file alone).
     pub base_db_pages: u32,
-    pub commits: Vec<CommitEntryReport>,
     /// Notes about the starting state.
     pub notes: Vec<NoteReport>,
+    pub commits: Vec<CommitEntryReport>,
 }
 
 fn key_report(
@@ -309,117 +309,100 @@ impl CommitEntryReport {
 }
 
 impl TimelineReport {
-    pub fn new(
-        files: Files,
-        base_db_pages: u32,
-        commits: Vec<CommitEntryReport>,
-        base_notes: &[Note],
-    ) -> Self {
+    pub fn new(files: Files, base_db_pages: u32, commits: Vec<CommitEntryReport>, base_notes: &[Note]) -> Self {
         Self {
             schema: "walinspect.timeline",
             version: SCHEMA_VERSION,
             tool: Tool::this(),
             files,
             base_db_pages,
-            commits,
             notes: notes(base_notes),
+            commits,
         }
+    }
+
+    /// The document's text up to the opening bracket of `commits` (for streaming: then each
+    /// commit from [`timeline_json_commit`], then [`TIMELINE_JSON_END`]).
+    pub fn json_head(files: &Files, base_db_pages: u32, base_notes: &[Note]) -> Result<String, serde_json::Error> {
+        let r = Self::new(files.clone(), base_db_pages, Vec::new(), base_notes);
+        let full = serde_json::to_string_pretty(&r)?;
+        // `"commits": []` is the last field: cut it open.
+        let cut = full.rfind("\"commits\": []").unwrap_or(full.len());
+        Ok(format!("{}\"commits\": [", full.get(..cut).unwrap_or("")))
     }
 }
 
+/// One commit of a streamed timeline document (`first`: no leading comma).
+pub fn timeline_json_commit(c: &CommitEntryReport, first: bool) -> Result<String, serde_json::Error> {
+    let body = serde_json::to_string_pretty(c)?.replace('\n', "\n    ");
+    Ok(format!("{}\n    {body}", if first { "" } else { "," }))
+}
+
+/// The end of a streamed timeline document.
+pub const TIMELINE_JSON_END: &str = "\n  ]\n}\n";
+
 /// Text rendering of a timeline.
 pub fn render_timeline(r: &TimelineReport) -> String {
+    let mut s = render_timeline_head(r.base_db_pages, &r.notes);
+    for c in &r.commits {
+        s.push_str(&render_commit(c));
+    }
+    s
+}
+
+/// The first lines of a timeline's text.
+pub fn render_timeline_head(base_db_pages: u32, notes: &[NoteReport]) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "database file: {} pages; {} commit(s){}",
-        r.base_db_pages,
-        r.commits.iter().filter(|c| c.committed).count(),
-        if r.commits.iter().any(|c| !c.committed) { " + uncommitted tail" } else { "" }
-    );
-    for n in &r.notes {
+    let _ = writeln!(s, "database file: {base_db_pages} pages");
+    for n in notes {
         let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
     }
-    for c in &r.commits {
-        let head = match c.commit {
-            Some(n) => format!("commit {n}"),
-            None => "uncommitted tail".to_string(),
-        };
-        let _ = writeln!(s, "\n{head}: frames {}-{}, {} pages", c.first_frame, c.frame, c.db_pages);
-        for sc in &c.schema_changes {
-            let _ = writeln!(s, "  schema: {} {} {} (root {})", sc.op, sc.kind, sc.name, sc.root);
-        }
-        for o in &c.objects {
-            let _ = writeln!(s, "  {} ({}): {}", o.name, o.kind, ranges(&o.pages));
-        }
-        if let Some(rows) = &c.rows {
-            for (t, tr) in rows {
-                let _ = writeln!(
-                    s,
-                    "  rows {t}: +{} ~{} -{}",
-                    tr.inserted.len(),
-                    tr.updated.len(),
-                    tr.deleted.len()
-                );
-                match &tr.values {
-                    Some(vals) => {
-                        for v in vals {
-                            let show = |x: &Option<Vec<ValueReport>>| {
-                                x.as_ref()
-                                    .map(|v| {
-                                        format!(
-                                            "({})",
-                                            v.iter()
-                                                .map(|x| x.0.to_string())
-                                                .collect::<Vec<_>>()
-                                                .join(", ")
-                                        )
-                                    })
-                                    .unwrap_or_default()
-                            };
-                            match v.op {
-                                "insert" => {
-                                    let _ = writeln!(s, "    + {} {}", v.key.text(), show(&v.new));
-                                }
-                                "delete" => {
-                                    let _ = writeln!(s, "    - {} {}", v.key.text(), show(&v.old));
-                                }
-                                _ => {
-                                    let _ = writeln!(
-                                        s,
-                                        "    ~ {} {} -> {}",
-                                        v.key.text(),
-                                        show(&v.old),
-                                        show(&v.new)
-                                    );
-                                }
-                            }
-                        }
+    s
+}
+
+/// One commit of a timeline, as text.
+pub fn render_commit(c: &CommitEntryReport) -> String {
+    let mut s = String::new();
+    let head = match c.commit {
+        Some(n) => format!("commit {n}"),
+        None => "uncommitted tail".to_string(),
+    };
+    let _ = writeln!(s, "\n{head}: frames {}-{}, {} pages", c.first_frame, c.frame, c.db_pages);
+    for sc in &c.schema_changes {
+        let _ = writeln!(s, "  schema: {} {} {} (root {})", sc.op, sc.kind, sc.name, sc.root);
+    }
+    for o in &c.objects {
+        let _ = writeln!(s, "  {} ({}): {}", o.name, o.kind, ranges(&o.pages));
+    }
+    if let Some(rows) = &c.rows {
+        for (t, tr) in rows {
+            let _ = writeln!(s, "  rows {t}: +{} ~{} -{}", tr.inserted.len(), tr.updated.len(), tr.deleted.len());
+            match &tr.values {
+                Some(vals) => {
+                    let show = |x: &Option<Vec<ValueReport>>| {
+                        x.as_ref().map(|v| format!("({})", v.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(", "))).unwrap_or_default()
+                    };
+                    for v in vals {
+                        let _ = match v.op {
+                            "insert" => writeln!(s, "    + {} {}", v.key.text(), show(&v.new)),
+                            "delete" => writeln!(s, "    - {} {}", v.key.text(), show(&v.old)),
+                            _ => writeln!(s, "    ~ {} {} -> {}", v.key.text(), show(&v.old), show(&v.new)),
+                        };
                     }
-                    None => {
-                        for (sign, keys) in
-                            [("+", &tr.inserted), ("~", &tr.updated), ("-", &tr.deleted)]
-                        {
-                            if !keys.is_empty() {
-                                let _ = writeln!(
-                                    s,
-                                    "    {sign} {}",
-                                    keys.iter()
-                                        .take(50)
-                                        .map(KeyReport::text)
-                                        .collect::<Vec<_>>()
-                                        .join(" ")
-                                        + if keys.len() > 50 { " ..." } else { "" }
-                                );
-                            }
+                }
+                None => {
+                    for (sign, keys) in [("+", &tr.inserted), ("~", &tr.updated), ("-", &tr.deleted)] {
+                        if !keys.is_empty() {
+                            let more = if keys.len() > 50 { " ..." } else { "" };
+                            let _ = writeln!(s, "    {sign} {}{more}", keys.iter().take(50).map(KeyReport::text).collect::<Vec<_>>().join(" "));
                         }
                     }
                 }
             }
         }
-        for n in &c.notes {
-            let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
-        }
+    }
+    for n in &c.notes {
+        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
     }
     s
 }
