@@ -81,7 +81,8 @@ impl BuildHasher for PageHash {
     #[inline]
     fn build_hasher(&self) -> PageHasher {
         static SEED: OnceLock<u64> = OnceLock::new();
-        let seed = *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
+        let seed = *SEED
+            .get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
         PageHasher { h: seed }
     }
 }

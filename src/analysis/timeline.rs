@@ -32,7 +32,9 @@ use std::sync::Arc;
 
 use super::ownership::{Catalog, ObjectInfo, ObjectKind, OwnerKind, Ownership, PageOwner, claim};
 use super::schema::{SchemaEntry, TableDef};
-use super::snapshot::{Forensics, Note, Origin, PageHash, PageMap, PageSet, Snapshot, SnapshotSpec};
+use super::snapshot::{
+    Forensics, Note, Origin, PageHash, PageMap, PageSet, Snapshot, SnapshotSpec,
+};
 use super::walk::{Budget, CellData, PageVisit, Visitor, walk_tree};
 use crate::format::record::{TextEncoding, Value, decode_record};
 
@@ -208,7 +210,12 @@ enum WalkMode<'w> {
     /// New snapshot: enter children changed, dirty or new to the tree.
     New { changed: &'w PageSet, dirty: &'w PageSet, own: &'w PageMap<PageOwner> },
     /// Old snapshot: enter children dirty, or not skipped by the new walk (see `descend`).
-    Old { changed: &'w PageSet, dirty: &'w PageSet, skipped_new: &'w PageMap<u32>, new_entered: &'w PageSet },
+    Old {
+        changed: &'w PageSet,
+        dirty: &'w PageSet,
+        skipped_new: &'w PageMap<u32>,
+        new_entered: &'w PageSet,
+    },
 }
 
 impl Visitor for DiffWalker<'_> {
@@ -218,7 +225,9 @@ impl Visitor for DiffWalker<'_> {
             let (changed_parent, entered_parent) = match &self.mode {
                 WalkMode::Full => (false, false),
                 WalkMode::New { changed, .. } => (changed.contains(&parent), false),
-                WalkMode::Old { changed, new_entered, .. } => (changed.contains(&parent), new_entered.contains(&parent)),
+                WalkMode::Old { changed, new_entered, .. } => {
+                    (changed.contains(&parent), new_entered.contains(&parent))
+                }
             };
             self.parent_facts = (parent, changed_parent, entered_parent);
         }
@@ -228,7 +237,8 @@ impl Visitor for DiffWalker<'_> {
             WalkMode::New { dirty, own, .. } => {
                 // A rewritten page of this tree is dirty; a rewritten page from elsewhere is
                 // not owned by this tree: both are entered.
-                let enter = dirty.contains(&child) || own.get(&child).map(|o| o.kind) != Some(OwnerKind::Tree(self.root));
+                let enter = dirty.contains(&child)
+                    || own.get(&child).map(|o| o.kind) != Some(OwnerKind::Tree(self.root));
                 // Only a rewritten parent can have a new child list: the children of the
                 // others keep their parents, so only these skips need recording.
                 if !enter && changed_parent {
@@ -398,7 +408,12 @@ impl<'f, 'a> Tracker<'f, 'a> {
     pub fn run_while(mut self, mut f: impl FnMut(&Self, CommitChanges) -> bool) -> Self {
         let commits = self.fx.commits().to_vec();
         for c in commits {
-            let ch = self.apply(Some(c.number), c.first_frame, c.frame, SnapshotSpec { upto: c.frame, db_pages: c.db_pages });
+            let ch = self.apply(
+                Some(c.number),
+                c.first_frame,
+                c.frame,
+                SnapshotSpec { upto: c.frame, db_pages: c.db_pages },
+            );
             if !f(&self, ch) {
                 return self;
             }
@@ -728,7 +743,12 @@ impl<'f, 'a> Tracker<'f, 'a> {
             mode: if full {
                 WalkMode::Full
             } else {
-                WalkMode::Old { changed, dirty, skipped_new: &skipped_new, new_entered: &new_entered }
+                WalkMode::Old {
+                    changed,
+                    dirty,
+                    skipped_new: &skipped_new,
+                    new_entered: &new_entered,
+                }
             },
             pages: Vec::new(),
             skipped: HashMap::default(),

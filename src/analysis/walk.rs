@@ -8,7 +8,6 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-
 use super::snapshot::{Note, Origin, PageRef, PageSet, Snapshot};
 use crate::format::btree::{BtreePage, Cell, overflow_content, overflow_next, overflow_page_count};
 use crate::format::db_header::PageType;

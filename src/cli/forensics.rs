@@ -10,8 +10,9 @@ use crate::analysis::snapshot::Forensics;
 use crate::analysis::timeline::{TrackOptions, Tracker, frame_owners};
 use crate::analysis::{Analysis, ReadAt};
 use crate::report::forensics::{
-    CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END, TimelineReport, render_commit, render_history,
-    render_salvage, render_timeline_head, timeline_json_commit,
+    CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END,
+    TimelineReport, render_commit, render_history, render_salvage, render_timeline_head,
+    timeline_json_commit,
 };
 use crate::report::{DumpReport, Files};
 use crate::source::Evidence;
@@ -31,7 +32,13 @@ pub fn forensics<'a>(ev: &'a Evidence, a: &'a Analysis) -> Result<Forensics<'a>,
 
 /// `walinspect timeline`. Streams: each commit is written as soon as it is computed, so
 /// memory stays proportional to the frame count whatever the output size.
-pub fn timeline(path: &Path, json: bool, rows: bool, values: bool, fail_on: super::FailOn) -> Result<u8, Failure> {
+pub fn timeline(
+    path: &Path,
+    json: bool,
+    rows: bool,
+    values: bool,
+    fail_on: super::FailOn,
+) -> Result<u8, Failure> {
     use std::io::Write;
     let (ev, a) = load(path)?;
     let fx = forensics(&ev, &a)?;
@@ -41,14 +48,22 @@ pub fn timeline(path: &Path, json: bool, rows: bool, values: bool, fail_on: supe
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let ser = |e: serde_json::Error| Failure::Fatal(format!("cannot serialise: {e}"));
-    let head = if json { TimelineReport::json_head(&files, fx.base_pages, &t.base_notes).map_err(ser)? } else { render_timeline_head(fx.base_pages, &notes_of(&t.base_notes)) };
+    let head = if json {
+        TimelineReport::json_head(&files, fx.base_pages, &t.base_notes).map_err(ser)?
+    } else {
+        render_timeline_head(fx.base_pages, &notes_of(&t.base_notes))
+    };
     out.write_all(head.as_bytes())?;
     let mut failure: Option<Failure> = None;
     let mut first = true;
     let _ = t.run_while(|_, c| {
         let enc = fx.snapshot(c.spec).encoding;
         let entry = CommitEntryReport::build(&c, rows, values, enc);
-        let text = if json { timeline_json_commit(&entry, first).map_err(ser) } else { Ok(render_commit(&entry)) };
+        let text = if json {
+            timeline_json_commit(&entry, first).map_err(ser)
+        } else {
+            Ok(render_commit(&entry))
+        };
         first = false;
         match text.and_then(|s| out.write_all(s.as_bytes()).map_err(Failure::from)) {
             Ok(()) => true,

@@ -309,7 +309,12 @@ impl CommitEntryReport {
 }
 
 impl TimelineReport {
-    pub fn new(files: Files, base_db_pages: u32, commits: Vec<CommitEntryReport>, base_notes: &[Note]) -> Self {
+    pub fn new(
+        files: Files,
+        base_db_pages: u32,
+        commits: Vec<CommitEntryReport>,
+        base_notes: &[Note],
+    ) -> Self {
         Self {
             schema: "walinspect.timeline",
             version: SCHEMA_VERSION,
@@ -323,7 +328,11 @@ impl TimelineReport {
 
     /// The document's text up to the opening bracket of `commits` (for streaming: then each
     /// commit from [`timeline_json_commit`], then [`TIMELINE_JSON_END`]).
-    pub fn json_head(files: &Files, base_db_pages: u32, base_notes: &[Note]) -> Result<String, serde_json::Error> {
+    pub fn json_head(
+        files: &Files,
+        base_db_pages: u32,
+        base_notes: &[Note],
+    ) -> Result<String, serde_json::Error> {
         let r = Self::new(files.clone(), base_db_pages, Vec::new(), base_notes);
         let full = serde_json::to_string_pretty(&r)?;
         // `"commits": []` is the last field: cut it open.
@@ -333,7 +342,10 @@ impl TimelineReport {
 }
 
 /// One commit of a streamed timeline document (`first`: no leading comma).
-pub fn timeline_json_commit(c: &CommitEntryReport, first: bool) -> Result<String, serde_json::Error> {
+pub fn timeline_json_commit(
+    c: &CommitEntryReport,
+    first: bool,
+) -> Result<String, serde_json::Error> {
     let body = serde_json::to_string_pretty(c)?.replace('\n', "\n    ");
     Ok(format!("{}\n    {body}", if first { "" } else { "," }))
 }
@@ -376,25 +388,57 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
     }
     if let Some(rows) = &c.rows {
         for (t, tr) in rows {
-            let _ = writeln!(s, "  rows {t}: +{} ~{} -{}", tr.inserted.len(), tr.updated.len(), tr.deleted.len());
+            let _ = writeln!(
+                s,
+                "  rows {t}: +{} ~{} -{}",
+                tr.inserted.len(),
+                tr.updated.len(),
+                tr.deleted.len()
+            );
             match &tr.values {
                 Some(vals) => {
                     let show = |x: &Option<Vec<ValueReport>>| {
-                        x.as_ref().map(|v| format!("({})", v.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(", "))).unwrap_or_default()
+                        x.as_ref()
+                            .map(|v| {
+                                format!(
+                                    "({})",
+                                    v.iter()
+                                        .map(|x| x.0.to_string())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )
+                            })
+                            .unwrap_or_default()
                     };
                     for v in vals {
                         let _ = match v.op {
                             "insert" => writeln!(s, "    + {} {}", v.key.text(), show(&v.new)),
                             "delete" => writeln!(s, "    - {} {}", v.key.text(), show(&v.old)),
-                            _ => writeln!(s, "    ~ {} {} -> {}", v.key.text(), show(&v.old), show(&v.new)),
+                            _ => writeln!(
+                                s,
+                                "    ~ {} {} -> {}",
+                                v.key.text(),
+                                show(&v.old),
+                                show(&v.new)
+                            ),
                         };
                     }
                 }
                 None => {
-                    for (sign, keys) in [("+", &tr.inserted), ("~", &tr.updated), ("-", &tr.deleted)] {
+                    for (sign, keys) in
+                        [("+", &tr.inserted), ("~", &tr.updated), ("-", &tr.deleted)]
+                    {
                         if !keys.is_empty() {
                             let more = if keys.len() > 50 { " ..." } else { "" };
-                            let _ = writeln!(s, "    {sign} {}{more}", keys.iter().take(50).map(KeyReport::text).collect::<Vec<_>>().join(" "));
+                            let _ = writeln!(
+                                s,
+                                "    {sign} {}{more}",
+                                keys.iter()
+                                    .take(50)
+                                    .map(KeyReport::text)
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            );
                         }
                     }
                 }
