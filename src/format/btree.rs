@@ -335,7 +335,7 @@ mod tests {
         assert_eq!(overflow_page_count(5000, 908, 4096), 1);
         // Index P = 2000: K = 489 + 1511 = 2000 > 1002 -> minLocal.
         assert_eq!(local_payload_len(PageType::IndexLeaf, 2000, 4096), 489);
-        assert_eq!(local_payload_len(PageType::TableLeaf, u64::MAX, 4096) <= 4061, true);
+        assert!(local_payload_len(PageType::TableLeaf, u64::MAX, 4096) <= 4061);
     }
 
     fn leaf_page() -> Vec<u8> {

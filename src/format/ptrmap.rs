@@ -75,7 +75,7 @@ pub fn ptrmap_entry(map_page: &[u8], map: u32, p: u32) -> Option<(Option<PtrmapT
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
