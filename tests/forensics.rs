@@ -306,7 +306,7 @@ fn build_generations() -> (Fixture, Vec<String>) {
 #[test]
 fn history_includes_versions_only_stale_frames_hold() {
     use walinspect::analysis::history::{KeySpec, history};
-    let (mut fx, gen1) = build_generations();
+    let (fx, gen1) = build_generations();
     let ev = fx.evidence("ev");
     let before = fingerprint(&ev);
     let contents: Vec<Contents> = fx.copies.iter().map(|c| sqlite_contents(c)).collect();

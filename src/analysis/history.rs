@@ -135,10 +135,10 @@ impl Visitor for PkFinder<'_> {
     }
     fn cell(&mut self, c: CellData) {
         let Some(def) = self.obj.table.as_deref() else { return };
-        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc) {
-            if matches(self.spec, def, &k, Some(&c.payload), self.enc) {
-                self.found.push((k, c));
-            }
+        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc)
+            && matches(self.spec, def, &k, Some(&c.payload), self.enc)
+        {
+            self.found.push((k, c));
         }
     }
     fn note(&mut self, n: Note) {
@@ -256,10 +256,10 @@ pub fn history(
             },
             |found| {
                 let a = attribute(&hist, &found, enc);
-                if !a.table.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(table))
-                    && !(a.table.is_none()
-                        && a.candidates.iter().any(|c| c.eq_ignore_ascii_case(table)))
-                {
+                let named = a.table.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(table));
+                let candidate =
+                    a.table.is_none() && a.candidates.iter().any(|c| c.eq_ignore_ascii_case(table));
+                if !named && !candidate {
                     return;
                 }
                 let Some(o) = hist.tables.get(a.table.as_deref().unwrap_or(table)).or(obj.as_ref())

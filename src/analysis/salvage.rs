@@ -293,10 +293,10 @@ pub fn track_with_owners(
     let tracker = Tracker::new(fx, opts);
     hist.add_catalog(tracker.catalog());
     for (&p, o) in &tracker.own.pages {
-        if let OwnerKind::Tree(r) = o.kind {
-            if let Some(obj) = tracker.own.catalog.objects.get(&r) {
-                hist.page_owners.entry(p).or_default().insert(obj.name.clone());
-            }
+        if let OwnerKind::Tree(r) = o.kind
+            && let Some(obj) = tracker.own.catalog.objects.get(&r)
+        {
+            hist.page_owners.entry(p).or_default().insert(obj.name.clone());
         }
     }
     let base_notes = tracker.base_notes.clone();
@@ -406,13 +406,10 @@ impl Visitor for KeyCollector<'_> {
         }
     }
     fn cell(&mut self, c: CellData) {
-        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc) {
-            if self.wanted.contains(&k) {
-                self.out
-                    .entry((self.obj.name.clone(), k))
-                    .or_default()
-                    .insert(hash_bytes(&c.payload));
-            }
+        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc)
+            && self.wanted.contains(&k)
+        {
+            self.out.entry((self.obj.name.clone(), k)).or_default().insert(hash_bytes(&c.payload));
         }
     }
     fn note(&mut self, n: Note) {
@@ -516,11 +513,11 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
     for (r, (a, key)) in found.into_iter().zip(prelim) {
         let h = hash_bytes(&r.payload);
         let pk = a.table.clone().zip(key.clone());
-        if let Some(pk) = &pk {
-            if present.get(pk).is_some_and(|s| s.contains(&h)) {
-                s.already_current += 1;
-                continue;
-            }
+        if let Some(pk) = &pk
+            && present.get(pk).is_some_and(|s| s.contains(&h))
+        {
+            s.already_current += 1;
+            continue;
         }
         let slot = (a.table.clone(), key.clone(), h);
         if let Some(&i) = index.get(&slot) {

@@ -269,9 +269,11 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
     let mut table_pk: Vec<(String, bool)> = Vec::new();
     for item in items {
         let first = item.first();
-        let is_constraint = TABLE_CONSTRAINTS.iter().any(|k| kw(first, k))
-            && !(kw(first, "PRIMARY") && !kw(item.get(1), "KEY"))
-            && !matches!(first, Some(Tok::Ident(_, true)));
+        // PRIMARY alone (not PRIMARY KEY) or a quoted word is a column name, not a constraint.
+        let primary_without_key = kw(first, "PRIMARY") && !kw(item.get(1), "KEY");
+        let quoted = matches!(first, Some(Tok::Ident(_, true)));
+        let is_constraint =
+            TABLE_CONSTRAINTS.iter().any(|k| kw(first, k)) && !primary_without_key && !quoted;
         if is_constraint {
             // CONSTRAINT name PRIMARY KEY (a, b) / PRIMARY KEY (...)
             let mut k = 0;

@@ -154,15 +154,19 @@ pub struct PageRef {
 /// Cache budget for page images.
 const CACHE_BYTES: usize = 48 << 20;
 
+/// Cache key: (0 = database file page, 1 = WAL frame; page or frame number).
+type CacheKey = (u8, u32);
+
 #[derive(Default)]
 struct Cache {
-    map: HashMap<(u8, u32), (Arc<[u8]>, u64)>,
+    /// Page image and last use.
+    map: HashMap<CacheKey, (Arc<[u8]>, u64)>,
     tick: u64,
     capacity: usize,
 }
 
 impl Cache {
-    fn get(&mut self, k: (u8, u32)) -> Option<Arc<[u8]>> {
+    fn get(&mut self, k: CacheKey) -> Option<Arc<[u8]>> {
         self.tick += 1;
         let t = self.tick;
         self.map.get_mut(&k).map(|e| {
@@ -170,7 +174,7 @@ impl Cache {
             e.0.clone()
         })
     }
-    fn put(&mut self, k: (u8, u32), v: Arc<[u8]>) {
+    fn put(&mut self, k: CacheKey, v: Arc<[u8]>) {
         if self.map.len() >= self.capacity.max(16) {
             // Evict the least recently used quarter.
             let mut ages: Vec<u64> = self.map.values().map(|e| e.1).collect();
@@ -372,14 +376,13 @@ impl<'s> Snapshot<'s> {
             usable: store.page_size,
             encoding: TextEncoding::Utf8,
         };
-        if spec.db_pages >= 1 {
-            if let Ok(p1) = s.store.read(1, s.origin(1)) {
-                if let Ok(h) = DbHeader::parse(&p1) {
-                    s.usable = store.page_size.saturating_sub(u32::from(h.reserved_bytes));
-                    s.encoding = TextEncoding::from_header(h.text_encoding);
-                    s.header = Some(h);
-                }
-            }
+        if spec.db_pages >= 1
+            && let Ok(p1) = s.store.read(1, s.origin(1))
+            && let Ok(h) = DbHeader::parse(&p1)
+        {
+            s.usable = store.page_size.saturating_sub(u32::from(h.reserved_bytes));
+            s.encoding = TextEncoding::from_header(h.text_encoding);
+            s.header = Some(h);
         }
         s
     }

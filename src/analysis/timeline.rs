@@ -662,10 +662,10 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 }
             }
             for (&c, &parent) in &newer.skipped {
-                if let Some(o) = self.own.pages.get_mut(&c) {
-                    if o.kind == OwnerKind::Tree(*r) {
-                        o.parent = parent;
-                    }
+                if let Some(o) = self.own.pages.get_mut(&c)
+                    && o.kind == OwnerKind::Tree(*r)
+                {
+                    o.parent = parent;
                 }
             }
         }

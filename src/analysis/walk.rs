@@ -553,11 +553,11 @@ pub fn find_rowid(
         }
         let mut next = bt.right_child();
         for i in 0..bt.cell_count() {
-            if let Ok(c) = bt.cell(i) {
-                if c.rowid.is_some_and(|k| rowid <= k) {
-                    next = c.left_child;
-                    break;
-                }
+            if let Ok(c) = bt.cell(i)
+                && c.rowid.is_some_and(|k| rowid <= k)
+            {
+                next = c.left_child;
+                break;
             }
         }
         match next {

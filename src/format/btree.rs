@@ -188,12 +188,11 @@ impl<'a> BtreePage<'a> {
             return out;
         }
         for i in 0..self.cell_count() {
-            if let Some(off) = self.cell_offset(i) {
-                if off >= self.pointer_array_end() {
-                    if let Some(c) = be_u32(self.data, off) {
-                        out.push(c);
-                    }
-                }
+            if let Some(off) = self.cell_offset(i)
+                && off >= self.pointer_array_end()
+                && let Some(c) = be_u32(self.data, off)
+            {
+                out.push(c);
             }
         }
         if let Some(r) = self.right_child() {
