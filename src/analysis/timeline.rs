@@ -686,13 +686,30 @@ impl<'f, 'a> Tracker<'f, 'a> {
         notes.append(&mut self.own.notes);
         self.spec = new_spec;
         // 6. Describe the written pages with their new owners.
-        let pages = written
+        let pages: Vec<WrittenPage> = written
             .iter()
             .map(|(&page, &frame)| {
                 let (owner, kind, role) = self.own.describe(page);
                 WrittenPage { page, frame, owner, kind, role }
             })
             .collect();
+        let orphans: Vec<u32> =
+            pages.iter().filter(|p| p.kind == "orphan").map(|p| p.page).collect();
+        if !orphans.is_empty() {
+            let why = if number.is_some() {
+                "no b-tree, freelist or pointer map of the new state reaches them"
+            } else {
+                "the transaction is incomplete (pages spilled before its parents were written); `salvage` decodes their rows"
+            };
+            notes.push(Note::new(
+                "pages.unreachable",
+                format!(
+                    "{} page(s) written here are reachable from nothing: {why}: {:?}",
+                    orphans.len(),
+                    orphans.iter().take(20).collect::<Vec<_>>()
+                ),
+            ));
+        }
         tables.sort_by(|a, b| a.name.cmp(&b.name));
         CommitChanges {
             number,

@@ -4,12 +4,13 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use walinspect::analysis::snapshot::Forensics;
+use walinspect::analysis::timeline::{CommitChanges, key_values, row_values};
 use walinspect::analysis::{Analysis, ReadAt};
 use walinspect::format::record::Value;
 use walinspect::source::Evidence;
@@ -25,9 +26,15 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new(page_size: u32) -> Self {
+        Self::with(page_size, "")
+    }
+
+    /// `first` runs before anything else (e.g. `PRAGMA encoding`, `PRAGMA auto_vacuum`).
+    pub fn with(page_size: u32, first: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("live.db");
         let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(first).unwrap();
         conn.execute_batch(&format!(
             "PRAGMA page_size={page_size}; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA secure_delete=OFF; PRAGMA synchronous=NORMAL;"
         ))
@@ -206,4 +213,109 @@ pub fn fingerprint(path: &Path) -> Vec<(String, Option<Vec<u8>>)> {
             (p.clone(), std::fs::read(&p).ok())
         })
         .collect()
+}
+
+pub type Diff = BTreeMap<
+    String,
+    (BTreeMap<Vec<KeyVal>, Vec<Value>>, BTreeMap<Vec<KeyVal>, Vec<Value>>, BTreeSet<Vec<KeyVal>>),
+>;
+
+/// SQLite's changes between two states: table -> (inserted with values, updated with new
+/// values, deleted keys). Tables that exist only before are left out (dropped).
+pub fn sqlite_diff(prev: &Contents, cur: &Contents) -> Diff {
+    let mut out = Diff::new();
+    let empty = BTreeMap::new();
+    for (t, rows) in cur {
+        let before = prev.get(t).unwrap_or(&empty);
+        let mut ins = BTreeMap::new();
+        let mut upd = BTreeMap::new();
+        let mut del = BTreeSet::new();
+        for (k, v) in rows {
+            match before.get(k) {
+                None => {
+                    ins.insert(k.clone(), v.clone());
+                }
+                // ALTER TABLE ADD COLUMN changes no record: compare the columns both states have.
+                Some(o) if o[..o.len().min(v.len())] != v[..o.len().min(v.len())] => {
+                    upd.insert(k.clone(), v.clone());
+                }
+                _ => {}
+            }
+        }
+        for k in before.keys() {
+            if !rows.contains_key(k) {
+                del.insert(k.clone());
+            }
+        }
+        if !ins.is_empty() || !upd.is_empty() || !del.is_empty() {
+            out.insert(t.clone(), (ins, upd, del));
+        }
+    }
+    out
+}
+
+pub fn our_diff(c: &CommitChanges, enc: walinspect::format::record::TextEncoding) -> Diff {
+    let mut out = Diff::new();
+    for t in &c.tables {
+        let mut ins = BTreeMap::new();
+        let mut upd = BTreeMap::new();
+        let mut del = BTreeSet::new();
+        for ch in &t.changes {
+            let payload = ch.new.as_deref().or(ch.old.as_deref());
+            let key: Vec<KeyVal> =
+                key_values(&t.table, &ch.key, payload, enc).iter().map(keyval).collect();
+            match (&ch.old, &ch.new) {
+                (None, Some(n)) => {
+                    ins.insert(key, row_values(&t.table, &ch.key, n, enc).0);
+                }
+                (Some(_), Some(n)) => {
+                    upd.insert(key, row_values(&t.table, &ch.key, n, enc).0);
+                }
+                (Some(_), None) => {
+                    del.insert(key);
+                }
+                _ => {}
+            }
+        }
+        out.insert(t.name.clone(), (ins, upd, del));
+    }
+    out
+}
+
+/// Drop changes SQLite sees as "updated" with equal values (none) and normalise.
+pub fn assert_same(commit: usize, ours: &Diff, theirs: &Diff) {
+    let keys: BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    for t in keys {
+        let empty = (BTreeMap::new(), BTreeMap::new(), BTreeSet::new());
+        let o = ours.get(t).unwrap_or(&empty);
+        let s = theirs.get(t).unwrap_or(&empty);
+        assert_eq!(o.0, s.0, "commit {commit}, table {t}: inserted rows differ");
+        assert_eq!(o.1, s.1, "commit {commit}, table {t}: updated rows differ");
+        assert_eq!(o.2, s.2, "commit {commit}, table {t}: deleted keys differ");
+    }
+}
+
+/// Run the timeline with rows on `ev` and check every commit against SQLite's view of
+/// consecutive copies (`copies[k]` = state after commit k). Returns the number of commits.
+pub fn check_timeline_against_copies(ev: &Path, copies: &[PathBuf]) -> usize {
+    let contents: Vec<Contents> = copies.iter().map(|c| sqlite_contents(c)).collect();
+    with_forensics(ev, |f, _| {
+        let (base, changes, _) = walinspect::analysis::timeline::timeline(
+            f,
+            walinspect::analysis::timeline::TrackOptions { rows: true, ..Default::default() },
+        );
+        assert!(base.is_empty(), "{base:?}");
+        let mut n = 0;
+        for c in changes.iter().filter(|c| c.committed) {
+            let k = c.number.unwrap() as usize;
+            assert_same(
+                k,
+                &our_diff(c, f.snapshot(c.spec).encoding),
+                &sqlite_diff(&contents[k - 1], &contents[k]),
+            );
+            assert!(c.notes.is_empty(), "commit {k}: {:?}", c.notes);
+            n += 1;
+        }
+        n
+    })
 }
