@@ -270,3 +270,35 @@ fn without_rowid_history_spans_generations() {
         assert!(history(f, "nope", &KeySpec::Rowid(1)).is_err());
     });
 }
+
+#[test]
+fn checkpointed_wal_makes_the_starting_state_uncertain() {
+    let mut fx = Fixture::new(1024);
+    fx.tx("CREATE TABLE c(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO c VALUES(1, 'a');");
+    fx.checkpoint_truncate();
+    fx.tx("UPDATE c SET v = 'b' WHERE id = 1");
+    fx.tx("INSERT INTO c VALUES(2, 'x')");
+    // Backfilled but not reset: the database file already holds the last commit's pages.
+    fx.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+    let ev = fx.evidence("ev");
+    with_forensics(&ev, |f, _| {
+        assert_eq!(f.backfill, Some(2));
+        let t = Tracker::new(f, TrackOptions::default());
+        assert!(
+            t.base_notes.iter().any(|n| n.code == "snapshot.base_uncertain"),
+            "{:?}",
+            t.base_notes
+        );
+    });
+    // Without the -shm, the same is found by comparing bytes.
+    std::fs::remove_file(format!("{}-shm", ev.display())).unwrap();
+    with_forensics(&ev, |f, _| {
+        assert_eq!(f.backfill, None);
+        let t = Tracker::new(f, TrackOptions::default());
+        assert!(
+            t.base_notes.iter().any(|n| n.code == "snapshot.base_uncertain"),
+            "{:?}",
+            t.base_notes
+        );
+    });
+}
