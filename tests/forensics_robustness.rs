@@ -285,3 +285,32 @@ fn cycles_in_overflow_chains_btrees_and_freelists_are_notes() {
     let _ = run_all(&d, &wal);
     assert!(start.elapsed() < Duration::from_secs(30));
 }
+
+#[test]
+fn damaged_pointer_map_entries_are_reported() {
+    let mut fx = Fixture::with(1024, "PRAGMA auto_vacuum = FULL;");
+    let mut sql = String::from("CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);");
+    for i in 0..60 {
+        sql.push_str(&format!(
+            "INSERT INTO t VALUES({i}, zeroblob({}));",
+            if i % 9 == 0 { 2500 } else { 40 }
+        ));
+    }
+    fx.tx(&sql);
+    fx.checkpoint_truncate();
+    let ev = fx.evidence("ev");
+    let db = std::fs::read(&ev).unwrap();
+    let build = |d: &Vec<u8>| {
+        let a =
+            analyze(&Inputs { db: Some((d as &dyn ReadAt, d.len() as u64)), wal: None, shm: None });
+        let fx = Forensics::new(&a, Some((d as &dyn ReadAt, d.len() as u64)), None).unwrap();
+        let own = Ownership::build(&fx.snapshot(fx.latest()), &mut Budget::default());
+        (own.notes.iter().map(|n| n.code).collect::<Vec<_>>(), own.describe(2).1)
+    };
+    assert_eq!(build(&db), (vec![], "ptrmap"));
+    assert_eq!(&db[16..18], &[4, 0], "page size 1024");
+    // Entry for page 5 (offset 5 * (5 - 2 - 1) = 10 on page 2): wrong parent.
+    let mut d = db.clone();
+    d[1024 + 10 + 4] ^= 0x7f;
+    assert!(build(&d).0.contains(&"ptrmap.mismatch"));
+}

@@ -15,7 +15,9 @@ use super::schema::{SchemaEntry, TableDef, parse_create_table};
 use super::snapshot::{Note, Origin, PageMap, Snapshot};
 use super::walk::{Budget, CellData, PageRole, PageVisit, Visitor, walk_freelist, walk_tree};
 use crate::format::btree::BtreePage;
-use crate::format::ptrmap::{is_ptrmap_page, lock_byte_page};
+use crate::format::ptrmap::{
+    PtrmapType, is_ptrmap_page, lock_byte_page, ptrmap_entry, ptrmap_page_for,
+};
 use crate::format::record::{Value, decode_record};
 
 /// What kind of object owns a b-tree.
@@ -315,7 +317,59 @@ impl Ownership {
             walk_tree(snap, root, &mut c, budget);
         }
         own.claim_freelist(snap, budget, &names);
+        if snap.auto_vacuum() {
+            own.check_ptrmap(snap, budget);
+        }
         own
+    }
+
+    /// Cross-check the pointer map of an auto-vacuum database against the walks: each page's
+    /// entry must give the type and parent the walk found (`ptrmap.mismatch`).
+    pub fn check_ptrmap(&mut self, snap: &Snapshot<'_>, budget: &mut Budget) {
+        let (ps, usable) = (snap.page_size(), snap.usable);
+        let mut map_page: Option<(u32, std::sync::Arc<[u8]>)> = None;
+        let mut reported = 0usize;
+        for p in 2..=self.db_pages {
+            let Some(o) = self.pages.get(&p).copied() else { continue };
+            let expected = match (o.kind, o.role) {
+                (OwnerKind::Ptrmap | OwnerKind::LockByte, _) => continue,
+                (OwnerKind::Freelist, _) => (PtrmapType::FreePage, 0),
+                (OwnerKind::Tree(_), PageRole::Root) => (PtrmapType::RootPage, 0),
+                (OwnerKind::Tree(_), PageRole::Overflow) => {
+                    let prev_is_overflow =
+                        self.pages.get(&o.parent).is_some_and(|q| q.role == PageRole::Overflow);
+                    (
+                        if prev_is_overflow {
+                            PtrmapType::Overflow2
+                        } else {
+                            PtrmapType::Overflow1
+                        },
+                        o.parent,
+                    )
+                }
+                (OwnerKind::Tree(_), _) => (PtrmapType::Btree, o.parent),
+            };
+            let m = ptrmap_page_for(p, usable, ps);
+            if map_page.as_ref().map(|x| x.0) != Some(m) {
+                if !budget.step() {
+                    return;
+                }
+                map_page = snap.page(m).ok().map(|pr| (m, pr.data));
+            }
+            let Some((_, data)) = &map_page else { continue };
+            let got = ptrmap_entry(data, m, p);
+            if got != Some((Some(expected.0), expected.1)) {
+                reported += 1;
+                if reported <= 100 {
+                    let off = u64::from(p.saturating_sub(m).saturating_sub(1)) * 5;
+                    self.notes.push(
+                        Note::new("ptrmap.mismatch", format!("pointer-map entry of page {p} is {got:?}; the walk found {expected:?} ({})", o.role.name()))
+                            .at_page(m, snap.origin(m))
+                            .offset(off),
+                    );
+                }
+            }
+        }
     }
 
     /// Claim the lock-byte page and pointer-map pages within `range`.

@@ -34,6 +34,8 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("live.db");
         let conn = Connection::open(&db).unwrap();
+        // The page size first: a pragma like auto_vacuum may create the header.
+        conn.execute_batch(&format!("PRAGMA page_size={page_size};")).unwrap();
         conn.execute_batch(first).unwrap();
         conn.execute_batch(&format!(
             "PRAGMA page_size={page_size}; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA secure_delete=OFF; PRAGMA synchronous=NORMAL;"
