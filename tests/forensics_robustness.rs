@@ -314,3 +314,50 @@ fn damaged_pointer_map_entries_are_reported() {
     d[1024 + 10 + 4] ^= 0x7f;
     assert!(build(&d).0.contains(&"ptrmap.mismatch"));
 }
+
+/// Recompute every frame checksum from the header, as a writer would (so forged fields are
+/// accepted by recovery).
+fn rechain(wal: &mut [u8], page_size: usize) {
+    use walinspect::format::wal::{WalHeader, frame_checksum};
+    let h = WalHeader::parse(&wal[..32]).unwrap();
+    let mut seed = h.stored_checksum();
+    let flen = page_size + 24;
+    let mut off = 32;
+    while off + flen <= wal.len() {
+        let c = frame_checksum(h.word_order(), seed, &wal[off..off + flen]);
+        wal[off + 16..off + 20].copy_from_slice(&c[0].to_be_bytes());
+        wal[off + 20..off + 24].copy_from_slice(&c[1].to_be_bytes());
+        seed = c;
+        off += flen;
+    }
+}
+
+#[test]
+fn forged_database_size_stays_bounded() {
+    let mut fx = Fixture::with(1024, "PRAGMA auto_vacuum = FULL;");
+    fx.tx("CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
+    fx.checkpoint_truncate();
+    fx.tx("INSERT INTO t VALUES(1, zeroblob(3000))");
+    fx.tx("INSERT INTO t VALUES(2, 'x')");
+    let ev = fx.evidence("ev");
+    let db = std::fs::read(&ev).unwrap();
+    let mut wal = std::fs::read(format!("{}-wal", ev.display())).unwrap();
+    // Every commit frame now claims 0xfffffff0 pages; the checksums are recomputed.
+    let mut off = 32;
+    while off + 1048 <= wal.len() {
+        if wal[off + 4..off + 8] != [0, 0, 0, 0] {
+            wal[off + 4..off + 8].copy_from_slice(&0xffff_fff0u32.to_be_bytes());
+        }
+        off += 1048;
+    }
+    rechain(&mut wal, 1024);
+    let start = Instant::now();
+    let a = analyze(&Inputs {
+        db: Some((&db as &dyn ReadAt, db.len() as u64)),
+        wal: Some((&wal as &dyn ReadAt, wal.len() as u64)),
+        shm: None,
+    });
+    assert_eq!(a.wal.as_ref().unwrap().db_pages, 0xffff_fff0, "recovery accepts the forged size");
+    let _ = run_all(&db, &wal);
+    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+}

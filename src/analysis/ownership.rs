@@ -329,8 +329,14 @@ impl Ownership {
         let (ps, usable) = (snap.page_size(), snap.usable);
         let mut map_page: Option<(u32, std::sync::Arc<[u8]>)> = None;
         let mut reported = 0usize;
-        for p in 2..=self.db_pages {
-            let Some(o) = self.pages.get(&p).copied() else { continue };
+        let mut owned: Vec<(u32, PageOwner)> = self
+            .pages
+            .iter()
+            .filter(|&(&p, _)| p >= 2 && p <= self.db_pages)
+            .map(|(&p, &o)| (p, o))
+            .collect();
+        owned.sort_unstable_by_key(|&(p, _)| p);
+        for (p, o) in owned {
             let expected = match (o.kind, o.role) {
                 (OwnerKind::Ptrmap | OwnerKind::LockByte, _) => continue,
                 (OwnerKind::Freelist, _) => (PtrmapType::FreePage, 0),
@@ -374,6 +380,7 @@ impl Ownership {
 
     /// Claim the lock-byte page and pointer-map pages within `range`.
     pub fn claim_fixed(&mut self, snap: &Snapshot<'_>, range: std::ops::RangeInclusive<u32>) {
+        let range = *range.start()..=(*range.end()).min(snap.extent());
         let lock = lock_byte_page(snap.page_size());
         let names = BTreeMap::new();
         if range.contains(&lock) {

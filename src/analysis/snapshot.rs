@@ -340,6 +340,11 @@ impl FrameIndex {
         self.by_page.len()
     }
 
+    /// The largest page number any indexed frame holds.
+    pub fn max_page(&self) -> u32 {
+        self.by_page.last().map_or(0, |&(p, _)| p)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_page.is_empty()
     }
@@ -418,6 +423,16 @@ impl<'s> Snapshot<'s> {
         let origin = self.origin(p);
         let data = self.store.read(p, origin)?;
         Ok(PageRef { page: p, origin, data })
+    }
+
+    /// The last page that can hold anything but zeros: the database file's last page or the
+    /// largest page a frame holds, within the snapshot's size. Loops over "every page" stop
+    /// here, so a forged db-size field cannot make them run for billions of pages.
+    pub fn extent(&self) -> u32 {
+        let file_pages =
+            u32::try_from(self.store.db_len() / u64::from(self.store.page_size.max(1)))
+                .unwrap_or(u32::MAX);
+        file_pages.max(self.index.max_page()).min(self.spec.db_pages)
     }
 
     /// The freelist head and count from this snapshot's header.

@@ -122,12 +122,62 @@ pub trait Visitor {
     fn note(&mut self, n: Note);
 }
 
+/// Most notes one walk reports; the rest are counted in one `walk.notes_capped` note, so a
+/// page full of bad pointers cannot flood the output.
+pub const MAX_NOTES_PER_WALK: usize = 200;
+
+/// Forwards everything to the inner visitor, capping its notes.
+struct Capped<'v> {
+    inner: &'v mut dyn Visitor,
+    notes: usize,
+}
+
+impl Visitor for Capped<'_> {
+    fn descend(&mut self, child: u32, parent: u32) -> bool {
+        self.inner.descend(child, parent)
+    }
+    fn page(&mut self, v: PageVisit) {
+        self.inner.page(v);
+    }
+    fn wants_cells(&self) -> bool {
+        self.inner.wants_cells()
+    }
+    fn want_cell(&mut self, page: u32, rowid: Option<i64>, local: &[u8]) -> bool {
+        self.inner.want_cell(page, rowid, local)
+    }
+    fn cell(&mut self, c: CellData) {
+        self.inner.cell(c);
+    }
+    fn note(&mut self, n: Note) {
+        self.notes += 1;
+        if self.notes <= MAX_NOTES_PER_WALK {
+            self.inner.note(n);
+        }
+    }
+}
+
 /// Walk the b-tree rooted at `root`. Table trees (types 5/13) deliver leaf cells; index trees
 /// (types 2/10) deliver cells of every page, interior ones included (they hold entries too).
 /// Overflow pages of every cell of an entered page are visited (so ownership sees them) and
 /// assembled when the visitor wants the cell.
 pub fn walk_tree(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: &mut Budget) {
+    let mut capped = Capped { inner: v, notes: 0 };
+    walk_tree_inner(snap, root, &mut capped, budget);
+    if capped.notes > MAX_NOTES_PER_WALK {
+        let more = capped.notes - MAX_NOTES_PER_WALK;
+        capped.inner.note(
+            Note::new(
+                "walk.notes_capped",
+                format!("{more} more notes about the b-tree rooted at {root} were not listed"),
+            )
+            .at_page(root, snap.origin(root)),
+        );
+    }
+}
+
+fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: &mut Budget) {
     let mut visited: PageSet = PageSet::default();
+    let extent = snap.extent();
     // (page, parent, depth)
     let mut stack: Vec<(u32, u32, usize)> = vec![(root, 0, 0)];
     let mut tree_is_table: Option<bool> = None;
@@ -237,6 +287,12 @@ pub fn walk_tree(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: &m
                     );
                     continue;
                 }
+                if c > extent {
+                    // Neither the database file nor any frame holds this page: it can only
+                    // read as zeros. Not entered, so forged pointers cannot grow the maps.
+                    v.note(Note::new("btree.child_missing", format!("page {p} points to child page {c}, which neither the database file nor the WAL holds")).at_page(p, pr.origin));
+                    continue;
+                }
                 if v.descend(c, p) {
                     stack.push((c, p, depth + 1));
                 }
@@ -310,6 +366,13 @@ pub fn follow_overflow(
             v.note(at_cell(Note::new(
                 "overflow.out_of_range",
                 format!("overflow page {p} is outside the database (1..={})", snap.spec.db_pages),
+            )));
+            return false;
+        }
+        if p > snap.extent() {
+            v.note(at_cell(Note::new(
+                "overflow.missing",
+                format!("overflow page {p} is held by neither the database file nor the WAL"),
             )));
             return false;
         }
@@ -423,6 +486,10 @@ pub fn walk_freelist(
             );
         }
         trunks.push(p);
+        if leaves.len() > snap.extent() as usize + 65536 {
+            notes.push(Note::new("freelist.too_long", format!("the freelist lists more leaves than the database can hold ({}); the rest is not read", leaves.len())).at_page(p, pr.origin));
+            break;
+        }
         for (k, &l) in t.leaves.iter().enumerate() {
             if l == 0 || l > snap.spec.db_pages {
                 notes.push(
