@@ -138,6 +138,8 @@ pub struct FoundRow {
     pub group: usize,
     pub frame: u32,
     pub page: u32,
+    /// Index of the cell in the page's pointer array.
+    pub cell: usize,
     pub page_type: PageType,
     pub rowid: Option<i64>,
     pub payload: Vec<u8>,
@@ -153,9 +155,106 @@ fn hash_bytes(b: &[u8]) -> u64 {
     h.finish()
 }
 
-/// Decode the cells of every b-tree page in the groups' frames. `usable`/`enc` are the
-/// database's. Calls `f` for each leaf cell (and each index interior cell).
-/// `want(page_type, rowid)` filters cells before their payload is assembled.
+fn hash_of<T: Hash>(t: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
+}
+
+/// Reads the b-tree cells of one group's frames, resolving overflow chains within the group.
+pub struct GroupReader<'g, 'f, 'a> {
+    fx: &'f Forensics<'a>,
+    group: &'g FrameGroup,
+    index: usize,
+    usable: u32,
+    /// page -> frames of this group holding it, ascending
+    by_page: HashMap<u32, Vec<u32>>,
+}
+
+impl<'g, 'f, 'a> GroupReader<'g, 'f, 'a> {
+    pub fn new(fx: &'f Forensics<'a>, group: &'g FrameGroup, index: usize, usable: u32) -> Self {
+        let mut by_page: HashMap<u32, Vec<u32>> = HashMap::new();
+        if let Some(w) = fx.wal() {
+            for &fr in &group.frames {
+                if let Some(r) = w.frame(fr) {
+                    by_page.entry(r.header.page).or_default().push(fr);
+                }
+            }
+        }
+        Self { fx, group, index, usable, by_page }
+    }
+
+    /// The cells of frame `fr` that `want(page_type, rowid, cell index)` accepts, with their
+    /// payloads. Torn frames yield the cells wholly inside the bytes present.
+    pub fn cells(
+        &self,
+        fr: u32,
+        notes: &mut Vec<Note>,
+        want: &dyn Fn(PageType, Option<i64>, usize) -> bool,
+    ) -> Vec<FoundRow> {
+        let mut out = Vec::new();
+        let Some(w) = self.fx.wal() else { return out };
+        let (page, data, valid_len) = if self.group.kind == GroupKind::Torn {
+            let Some((page, data, got)) = self.fx.store.read_partial_frame(fr) else { return out };
+            (page, Arc::<[u8]>::from(data), got)
+        } else {
+            let Some(rec) = w.frame(fr) else { return out };
+            let page = rec.header.page;
+            match self.fx.store.read_frame(fr, page) {
+                Ok(d) => {
+                    let n = d.len();
+                    (page, d, n)
+                }
+                Err(n) => {
+                    notes.push(n);
+                    return out;
+                }
+            }
+        };
+        if page == 0 {
+            return out;
+        }
+        let Ok(bt) = BtreePage::parse(&data, page == 1, self.usable) else { return out };
+        if bt.page_type == PageType::TableInterior {
+            return out;
+        }
+        let end = self.group.txn_end(fr);
+        let latest = self.fx.snapshot(self.fx.latest());
+        let resolve = |p: u32| -> Option<(Arc<[u8]>, bool)> {
+            let in_group =
+                self.by_page.get(&p).and_then(|fs| fs.iter().rev().find(|&&x| x <= end).copied());
+            if let Some(x) = in_group {
+                return self.fx.store.read_frame(x, p).ok().map(|d| (d, true));
+            }
+            latest.page(p).ok().map(|pr| (pr.data, false))
+        };
+        for i in 0..bt.cell_count() {
+            let Ok(cell) = bt.cell(i) else { continue };
+            if cell.offset.saturating_add(cell.size) > valid_len
+                || !want(bt.page_type, cell.rowid, i)
+            {
+                continue;
+            }
+            let (payload, complete, uncertain) = assemble(&cell, self.usable, &resolve);
+            out.push(FoundRow {
+                group: self.index,
+                frame: fr,
+                page,
+                cell: i,
+                page_type: bt.page_type,
+                rowid: cell.rowid,
+                payload,
+                complete,
+                uncertain,
+            });
+        }
+        out
+    }
+}
+
+/// Decode the cells of every b-tree page in the groups' frames (`usable` is the database's).
+/// `want(page_type, rowid)` filters cells before their payload is assembled; `f` gets each
+/// leaf cell (and each index interior cell).
 pub fn scan_groups(
     fx: &Forensics<'_>,
     groups: &[FrameGroup],
@@ -164,68 +263,11 @@ pub fn scan_groups(
     want: impl Fn(PageType, Option<i64>) -> bool,
     mut f: impl FnMut(FoundRow),
 ) {
-    let Some(w) = fx.wal() else { return };
-    let latest = fx.snapshot(fx.latest());
     for (gi, g) in groups.iter().enumerate() {
-        // page -> frames of this group holding it, ascending
-        let mut by_page: HashMap<u32, Vec<u32>> = HashMap::new();
+        let reader = GroupReader::new(fx, g, gi, usable);
         for &fr in &g.frames {
-            if let Some(r) = w.frame(fr) {
-                by_page.entry(r.header.page).or_default().push(fr);
-            }
-        }
-        for &fr in &g.frames {
-            let (page, data, valid_len) = if g.kind == GroupKind::Torn {
-                let Some((page, data, got)) = fx.store.read_partial_frame(fr) else { continue };
-                (page, Arc::<[u8]>::from(data), got)
-            } else {
-                let Some(rec) = w.frame(fr) else { continue };
-                let page = rec.header.page;
-                match fx.store.read_frame(fr, page) {
-                    Ok(d) => {
-                        let n = d.len();
-                        (page, d, n)
-                    }
-                    Err(n) => {
-                        notes.push(n);
-                        continue;
-                    }
-                }
-            };
-            if page == 0 {
-                continue;
-            }
-            let Ok(bt) = BtreePage::parse(&data, page == 1, usable) else { continue };
-            if bt.page_type == PageType::TableInterior {
-                continue;
-            }
-            let end = g.txn_end(fr);
-            let resolve = |p: u32| -> Option<(Arc<[u8]>, bool)> {
-                let in_group =
-                    by_page.get(&p).and_then(|fs| fs.iter().rev().find(|&&x| x <= end).copied());
-                if let Some(x) = in_group {
-                    return fx.store.read_frame(x, p).ok().map(|d| (d, true));
-                }
-                latest.page(p).ok().map(|pr| (pr.data, false))
-            };
-            for i in 0..bt.cell_count() {
-                let Ok(cell) = bt.cell(i) else { continue };
-                if cell.offset.saturating_add(cell.size) > valid_len
-                    || !want(bt.page_type, cell.rowid)
-                {
-                    continue;
-                }
-                let (payload, complete, uncertain) = assemble(&cell, usable, &resolve);
-                f(FoundRow {
-                    group: gi,
-                    frame: fr,
-                    page,
-                    page_type: bt.page_type,
-                    rowid: cell.rowid,
-                    payload,
-                    complete,
-                    uncertain,
-                });
+            for row in reader.cells(fr, notes, &|t, r, _| want(t, r)) {
+                f(row);
             }
         }
     }
@@ -263,11 +305,13 @@ fn assemble(
     (out, remaining == 0, uncertain)
 }
 
-/// Tables that ever existed (by name) and the table names that owned each page at some time,
-/// gathered by running the timeline.
+/// Tables and indexes that ever existed (by name) and the objects that owned each page at
+/// some time, gathered by running the timeline.
 #[derive(Clone, Debug, Default)]
 pub struct OwnerHistory {
+    /// Objects with rows (tables, WITHOUT ROWID tables, sqlite_schema).
     pub tables: BTreeMap<String, ObjectInfo>,
+    pub indexes: BTreeSet<String>,
     pub page_owners: HashMap<u32, BTreeSet<String>>,
 }
 
@@ -276,12 +320,14 @@ impl OwnerHistory {
         for o in cat.objects.values() {
             if o.has_rows() {
                 self.tables.insert(o.name.clone(), o.clone());
+            } else {
+                self.indexes.insert(o.name.clone());
             }
         }
     }
 }
 
-/// Run the timeline (commits, then the uncommitted tail) collecting which tables owned which
+/// Run the timeline (commits, then the uncommitted tail) collecting which objects owned which
 /// pages at any time; `f` sees each commit's changes. Returns the history and the notes about
 /// the starting state.
 pub fn track_with_owners(
@@ -293,17 +339,17 @@ pub fn track_with_owners(
     let tracker = Tracker::new(fx, opts);
     hist.add_catalog(tracker.catalog());
     for (&p, o) in &tracker.own.pages {
-        if let OwnerKind::Tree(r) = o.kind
-            && let Some(obj) = tracker.own.catalog.objects.get(&r)
-        {
-            hist.page_owners.entry(p).or_default().insert(obj.name.clone());
+        if let OwnerKind::Tree(r) = o.kind {
+            if let Some(obj) = tracker.own.catalog.objects.get(&r) {
+                hist.page_owners.entry(p).or_default().insert(obj.name.clone());
+            }
         }
     }
     let base_notes = tracker.base_notes.clone();
     let _ = tracker.run(|t, ch| {
         hist.add_catalog(t.catalog());
         for wp in &ch.pages {
-            if wp.kind == "table" || wp.kind == "schema" {
+            if matches!(wp.kind, "table" | "schema" | "index") {
                 hist.page_owners.entry(wp.page).or_default().insert(wp.owner.clone());
             }
         }
@@ -313,11 +359,12 @@ pub fn track_with_owners(
 }
 
 /// Which table a found row belongs to, and how that was decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Attribution {
     pub table: Option<String>,
     /// "page_owner" (the page number belonged to that table), "shape" (the only table whose
-    /// columns fit), "ambiguous" (several fit; `candidates`), "unknown".
+    /// columns fit), "index" (the page belonged to an index: an index entry, not a row),
+    /// "ambiguous" (several fit; `candidates`), "unknown".
     pub how: &'static str,
     pub candidates: Vec<String>,
 }
@@ -331,6 +378,13 @@ pub fn attribute(h: &OwnerHistory, row: &FoundRow, enc: TextEncoding) -> Attribu
             names.iter().filter(|n| h.tables.get(*n).is_some_and(fits)).cloned().collect();
         if c.len() == 1 {
             return Attribution { table: c.first().cloned(), how: "page_owner", candidates: c };
+        }
+        if c.is_empty() && !table_tree {
+            let idx: Vec<String> =
+                names.iter().filter(|n| h.indexes.contains(*n)).cloned().collect();
+            if !idx.is_empty() {
+                return Attribution { table: None, how: "index", candidates: idx };
+            }
         }
     }
     let ncols = decode_record(&row.payload, enc).values.len();
@@ -377,6 +431,8 @@ pub struct Salvage {
     pub rows: Vec<SalvagedRow>,
     /// Row copies found that equal a version some current snapshot holds.
     pub already_current: u64,
+    /// Index entries found (not rows; not listed).
+    pub index_entries: u64,
     /// Cells decoded in all groups.
     pub cells_decoded: u64,
     pub history: OwnerHistory,
@@ -384,14 +440,26 @@ pub struct Salvage {
     pub encoding: TextEncoding,
 }
 
-/// Versions of (table, key) present in current snapshots, as payload hashes.
-type Present = HashMap<(String, RowKey), HashSet<u64>>;
+/// A distinct row version found in ignored frames, without its payload (re-read at the end).
+struct Candidate {
+    attribution: Attribution,
+    key: Option<RowKey>,
+    payload_hash: u64,
+    group: usize,
+    frames: Vec<u32>,
+    page: u32,
+    /// Where to re-read it: (frame, cell index).
+    at: (u32, usize),
+    complete: bool,
+    uncertain: bool,
+}
 
 struct KeyCollector<'k> {
     obj: &'k ObjectInfo,
     enc: TextEncoding,
     wanted: &'k HashSet<RowKey>,
-    out: &'k mut Present,
+    versions: &'k mut HashSet<u64>,
+    keys: &'k mut HashSet<u64>,
     notes: Vec<Note>,
 }
 
@@ -406,10 +474,12 @@ impl Visitor for KeyCollector<'_> {
         }
     }
     fn cell(&mut self, c: CellData) {
-        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc)
-            && self.wanted.contains(&k)
-        {
-            self.out.entry((self.obj.name.clone(), k)).or_default().insert(hash_bytes(&c.payload));
+        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc) {
+            if self.wanted.contains(&k) {
+                let tk = (self.obj.name.as_str(), &k);
+                self.keys.insert(hash_of(&tk));
+                self.versions.insert(hash_of(&(tk, hash_bytes(&c.payload))));
+            }
         }
     }
     fn note(&mut self, n: Note) {
@@ -417,30 +487,24 @@ impl Visitor for KeyCollector<'_> {
     }
 }
 
-/// Find every row version that only frames SQLite does not show hold.
+/// Find every row version that only frames SQLite does not show hold. Memory grows with the
+/// number of *distinct* versions found (hashes and locations), not with the bytes of the
+/// frames; payloads are re-read only for the versions reported.
 pub fn salvage(fx: &Forensics<'_>) -> Salvage {
     let mut s = Salvage::default();
     let Some(w) = fx.wal() else { return s };
     s.groups = frame_groups(w);
+    if s.groups.is_empty() {
+        return s;
+    }
     let latest = fx.snapshot(fx.latest());
     let usable = latest.usable;
     let enc = latest.encoding;
     s.encoding = enc;
-    // Pass 1: rows in the groups.
-    let mut found: Vec<FoundRow> = Vec::new();
-    let mut notes = Vec::new();
-    scan_groups(fx, &s.groups, usable, &mut notes, |_, _| true, |r| found.push(r));
-    s.cells_decoded = found.len() as u64;
-    if found.is_empty() {
-        s.notes.extend(notes);
-        return s;
-    }
-    // Pass 2: the timeline gives owner history and current versions of the keys found.
-    let mut present: Present = HashMap::new();
-    let mut key_seen: HashSet<(String, RowKey)> = HashSet::new();
-    let mut all_keys: HashSet<RowKey> = HashSet::new();
-    let mut prelim: Vec<(Attribution, Option<RowKey>)> = Vec::with_capacity(found.len());
-    let mut changes_log: Vec<(String, RowKey, Option<u64>)> = Vec::new();
+    // Pass 1: the timeline gives the owner history, and hashes of every (table, key) and
+    // (table, key, version) the commits wrote.
+    let mut versions: HashSet<u64> = HashSet::new();
+    let mut keys: HashSet<u64> = HashSet::new();
     let (hist, base_notes) =
         track_with_owners(fx, TrackOptions { rows: true, ..TrackOptions::default() }, |ch| {
             if !ch.committed {
@@ -448,97 +512,150 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
             }
             for t in &ch.tables {
                 for rc in &t.changes {
-                    changes_log.push((
-                        t.name.clone(),
-                        rc.key.clone(),
-                        rc.new.as_deref().map(hash_bytes),
-                    ));
+                    let tk = (t.name.as_str(), &rc.key);
+                    keys.insert(hash_of(&tk));
+                    if let Some(p) = &rc.new {
+                        versions.insert(hash_of(&(tk, hash_bytes(p))));
+                    }
                 }
             }
         });
     s.notes.extend(base_notes);
-    for r in &found {
-        let a = attribute(&hist, r, enc);
-        let key = a
-            .table
-            .as_ref()
-            .and_then(|t| hist.tables.get(t))
-            .and_then(|o| row_key(o, r.rowid, &r.payload, enc));
-        if let Some(k) = &key {
-            all_keys.insert(k.clone());
-        }
-        prelim.push((a, key));
-    }
-    for (t, k, h) in changes_log {
-        if !all_keys.contains(&k) {
-            continue;
-        }
-        key_seen.insert((t.clone(), k.clone()));
-        if let Some(h) = h {
-            present.entry((t, k)).or_default().insert(h);
-        }
-    }
-    // Base versions of the wanted keys, table by table.
+    // Pass 2: decode the ignored frames; attribute and deduplicate.
+    let mut cands: Vec<Candidate> = Vec::new();
+    let mut index: HashMap<(Option<String>, Option<RowKey>, u64), usize> = HashMap::new();
+    let mut notes = Vec::new();
+    let mut decoded = 0u64;
+    let mut index_entries = 0u64;
+    scan_groups(
+        fx,
+        &s.groups,
+        usable,
+        &mut notes,
+        |_, _| true,
+        |r| {
+            decoded += 1;
+            let a = attribute(&hist, &r, enc);
+            if a.how == "index" {
+                index_entries += 1;
+                return;
+            }
+            let key = a
+                .table
+                .as_ref()
+                .and_then(|t| hist.tables.get(t))
+                .and_then(|o| row_key(o, r.rowid, &r.payload, enc));
+            let h = hash_bytes(&r.payload);
+            let slot = (a.table.clone(), key.clone(), h);
+            if let Some(&i) = index.get(&slot) {
+                if let Some(c) = cands.get_mut(i) {
+                    c.frames.push(r.frame);
+                }
+                return;
+            }
+            index.insert(slot, cands.len());
+            cands.push(Candidate {
+                attribution: a,
+                key,
+                payload_hash: h,
+                group: r.group,
+                frames: vec![r.frame],
+                page: r.page,
+                at: (r.frame, r.cell),
+                complete: r.complete,
+                uncertain: r.uncertain,
+            });
+        },
+    );
+    drop(index);
+    s.cells_decoded = decoded;
+    s.index_entries = index_entries;
+    // Pass 3: the database file's versions of the candidate keys, table by table.
     let base = fx.snapshot(fx.base());
     let base_cat = Catalog::read(&base, &mut Budget::default());
     let mut wanted_by_table: BTreeMap<String, HashSet<RowKey>> = BTreeMap::new();
-    for (a, k) in &prelim {
-        if let (Some(t), Some(k)) = (&a.table, k) {
+    for c in &cands {
+        if let (Some(t), Some(k)) = (&c.attribution.table, &c.key) {
             wanted_by_table.entry(t.clone()).or_default().insert(k.clone());
         }
     }
     let mut budget = Budget::default();
-    for (t, keys) in &wanted_by_table {
+    for (t, wanted) in &wanted_by_table {
         let Some(obj) = base_cat.by_name(t) else { continue };
-        if !obj.without_rowid() && keys.len() < 64 {
-            for k in keys {
+        if !obj.without_rowid() && wanted.len() < 64 {
+            for k in wanted {
                 if let RowKey::Rowid(r) = k {
                     let mut n = Vec::new();
                     if let Some(c) = find_rowid(&base, obj.root, *r, &mut n, &mut budget) {
-                        present
-                            .entry((t.clone(), k.clone()))
-                            .or_default()
-                            .insert(hash_bytes(&c.payload));
+                        let tk = (t.as_str(), k);
+                        keys.insert(hash_of(&tk));
+                        versions.insert(hash_of(&(tk, hash_bytes(&c.payload))));
                     }
                 }
             }
         } else {
-            let mut kc =
-                KeyCollector { obj, enc, wanted: keys, out: &mut present, notes: Vec::new() };
+            let mut kc = KeyCollector {
+                obj,
+                enc,
+                wanted,
+                versions: &mut versions,
+                keys: &mut keys,
+                notes: Vec::new(),
+            };
             walk_tree(&base, obj.root, &mut kc, &mut budget);
         }
     }
-    // Pass 3: keep the versions no current snapshot holds, deduplicated.
-    let mut index: HashMap<(Option<String>, Option<RowKey>, u64), usize> = HashMap::new();
-    for (r, (a, key)) in found.into_iter().zip(prelim) {
-        let h = hash_bytes(&r.payload);
-        let pk = a.table.clone().zip(key.clone());
-        if let Some(pk) = &pk
-            && present.get(pk).is_some_and(|s| s.contains(&h))
-        {
-            s.already_current += 1;
-            continue;
+    // Pass 4: keep the versions no visible state holds; re-read their payloads.
+    let mut keep: Vec<Candidate> = Vec::new();
+    for c in cands {
+        let current = match (&c.attribution.table, &c.key) {
+            (Some(t), Some(k)) => versions.contains(&hash_of(&((t.as_str(), k), c.payload_hash))),
+            _ => false,
+        };
+        if current {
+            s.already_current += c.frames.len() as u64;
+        } else {
+            keep.push(c);
         }
-        let slot = (a.table.clone(), key.clone(), h);
-        if let Some(&i) = index.get(&slot) {
-            if let Some(e) = s.rows.get_mut(i) {
-                e.frames.push(r.frame);
+    }
+    let readers: Vec<GroupReader<'_, '_, '_>> =
+        s.groups.iter().enumerate().map(|(i, g)| GroupReader::new(fx, g, i, usable)).collect();
+    let mut by_frame: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, c) in keep.iter().enumerate() {
+        by_frame.entry(c.at.0).or_default().push(i);
+    }
+    let mut payloads: HashMap<usize, Vec<u8>> = HashMap::new();
+    for (fr, idx) in &by_frame {
+        let Some(g) = keep.get(idx.first().copied().unwrap_or(0)).map(|c| c.group) else {
+            continue;
+        };
+        let Some(reader) = readers.get(g) else { continue };
+        let cells: HashSet<usize> =
+            idx.iter().filter_map(|&i| keep.get(i).map(|c| c.at.1)).collect();
+        let rows = reader.cells(*fr, &mut notes, &|_, _, i| cells.contains(&i));
+        for &i in idx {
+            if let Some(c) = keep.get(i) {
+                if let Some(r) = rows.iter().find(|r| r.cell == c.at.1) {
+                    payloads.insert(i, r.payload.clone());
+                }
             }
-            continue;
         }
-        let key_current =
-            pk.as_ref().is_some_and(|pk| present.contains_key(pk) || key_seen.contains(pk));
-        let committed_in_group = s.groups.get(r.group).is_some_and(|g| g.committed(r.frame));
-        index.insert(slot, s.rows.len());
+    }
+    for (i, c) in keep.into_iter().enumerate() {
+        let key_current = match (&c.attribution.table, &c.key) {
+            (Some(t), Some(k)) => keys.contains(&hash_of(&(t.as_str(), k))),
+            _ => false,
+        };
+        let committed_in_group = s.groups.get(c.group).is_some_and(|g| g.committed(c.at.0));
         s.rows.push(SalvagedRow {
-            attribution: a,
-            key,
-            payload: r.payload,
-            group: r.group,
-            frames: vec![r.frame],
-            page: r.page,
-            complete: r.complete,
-            uncertain: r.uncertain,
+            attribution: c.attribution,
+            key: c.key,
+            payload: payloads.remove(&i).unwrap_or_default(),
+            group: c.group,
+            frames: c.frames,
+            page: c.page,
+            complete: c.complete,
+            uncertain: c.uncertain,
             key_current,
             committed_in_group,
         });

@@ -654,6 +654,8 @@ pub struct SalvageSummaryReport {
     pub cells_decoded: u64,
     pub rows: usize,
     pub already_current: u64,
+    /// Cells of pages that belonged to an index: entries, not rows (not listed).
+    pub index_entries: u64,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -737,6 +739,7 @@ impl SalvageReport {
                 cells_decoded: s.cells_decoded,
                 rows: s.rows.len(),
                 already_current: s.already_current,
+                index_entries: s.index_entries,
             },
             rows,
             notes: notes(&s.notes),
