@@ -339,10 +339,10 @@ pub fn track_with_owners(
     let tracker = Tracker::new(fx, opts);
     hist.add_catalog(tracker.catalog());
     for (&p, o) in &tracker.own.pages {
-        if let OwnerKind::Tree(r) = o.kind {
-            if let Some(obj) = tracker.own.catalog.objects.get(&r) {
-                hist.page_owners.entry(p).or_default().insert(obj.name.clone());
-            }
+        if let OwnerKind::Tree(r) = o.kind
+            && let Some(obj) = tracker.own.catalog.objects.get(&r)
+        {
+            hist.page_owners.entry(p).or_default().insert(obj.name.clone());
         }
     }
     let base_notes = tracker.base_notes.clone();
@@ -474,12 +474,12 @@ impl Visitor for KeyCollector<'_> {
         }
     }
     fn cell(&mut self, c: CellData) {
-        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc) {
-            if self.wanted.contains(&k) {
-                let tk = (self.obj.name.as_str(), &k);
-                self.keys.insert(hash_of(&tk));
-                self.versions.insert(hash_of(&(tk, hash_bytes(&c.payload))));
-            }
+        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc)
+            && self.wanted.contains(&k)
+        {
+            let tk = (self.obj.name.as_str(), &k);
+            self.keys.insert(hash_of(&tk));
+            self.versions.insert(hash_of(&(tk, hash_bytes(&c.payload))));
         }
     }
     fn note(&mut self, n: Note) {
@@ -634,10 +634,10 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
             idx.iter().filter_map(|&i| keep.get(i).map(|c| c.at.1)).collect();
         let rows = reader.cells(*fr, &mut notes, &|_, _, i| cells.contains(&i));
         for &i in idx {
-            if let Some(c) = keep.get(i) {
-                if let Some(r) = rows.iter().find(|r| r.cell == c.at.1) {
-                    payloads.insert(i, r.payload.clone());
-                }
+            if let Some(c) = keep.get(i)
+                && let Some(r) = rows.iter().find(|r| r.cell == c.at.1)
+            {
+                payloads.insert(i, r.payload.clone());
             }
         }
     }
