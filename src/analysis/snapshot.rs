@@ -524,6 +524,18 @@ impl<'a> Forensics<'a> {
         })
     }
 
+    /// Set up page access over opened evidence and its analysis (what the CLI and the TUI
+    /// use; tests and fuzzers can use [`Forensics::new`] with byte slices).
+    pub fn from_evidence(
+        ev: &'a crate::source::Evidence,
+        analysis: &'a Analysis,
+    ) -> Result<Self, NoSnapshot> {
+        let r = |f: Option<&'a crate::source::EvidenceFile>| {
+            f.map(|f| (&f.file as &'a dyn ReadAt, f.len()))
+        };
+        Self::new(analysis, r(ev.db.as_ref()), r(ev.wal.as_ref()))
+    }
+
     pub fn wal(&self) -> Option<&'a WalAnalysis> {
         self.analysis.wal.as_ref()
     }

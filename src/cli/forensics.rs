@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use super::{Failure, emit_json, exit_code, load, write_out};
+use crate::analysis::Analysis;
 use crate::analysis::findings;
 use crate::analysis::history::{KeySpec, history};
 use crate::analysis::salvage::salvage;
 use crate::analysis::snapshot::Forensics;
 use crate::analysis::timeline::{TrackOptions, Tracker, frame_owners};
-use crate::analysis::{Analysis, ReadAt};
 use crate::report::forensics::{
     CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END,
     TimelineReport, render_commit, render_history, render_salvage, render_timeline_head,
@@ -17,16 +17,9 @@ use crate::report::forensics::{
 use crate::report::{DumpReport, Files};
 use crate::source::Evidence;
 
-type Reader<'a> = Option<(&'a dyn ReadAt, u64)>;
-
-fn reader(f: Option<&crate::source::EvidenceFile>) -> Reader<'_> {
-    f.map(|f| (&f.file as &dyn ReadAt, f.len()))
-}
-
 /// Set up snapshot access over opened evidence.
 pub fn forensics<'a>(ev: &'a Evidence, a: &'a Analysis) -> Result<Forensics<'a>, Failure> {
-    let (db, wal) = (reader(ev.db.as_ref()), reader(ev.wal.as_ref()));
-    Forensics::new(a, db, wal)
+    Forensics::from_evidence(ev, a)
         .map_err(|e| Failure::Fatal(format!("{}: {e}", ev.paths.get(ev.paths.named).display())))
 }
 
