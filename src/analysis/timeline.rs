@@ -631,9 +631,11 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 }
             }
         }
-        let refresh_freelist = changed.contains(&1)
+        // Every freelist change moves the header's head or count, or rewrites a trunk (a leaf
+        // leaving the list is rewritten too): otherwise the list is the same and is not re-read.
+        let refresh_freelist = (changed.contains(&1) && snap_old.freelist() != snap_new.freelist())
             || changed.iter().any(|p| self.freelist.contains(p))
-            || new_spec.db_pages != old_spec.db_pages;
+            || new_spec.db_pages < old_spec.db_pages;
         if refresh_freelist {
             for p in self.freelist.drain() {
                 if self.own.pages.get(&p).is_some_and(|o| o.kind == OwnerKind::Freelist) {
