@@ -52,6 +52,21 @@ impl Serialize for ValueReport {
     }
 }
 
+/// A value for text output: long text and blobs are cut (the JSON always has them whole).
+fn short(v: &Value) -> String {
+    const MAX: usize = 48;
+    match v {
+        Value::Blob(b) if b.len() > MAX / 2 => {
+            format!("X'{}…' ({} bytes)", hex(b.get(..MAX / 2).unwrap_or(b)), b.len())
+        }
+        Value::Text(t) if t.chars().count() > MAX => {
+            let cut: String = t.chars().take(MAX).collect();
+            format!("'{}…' ({} chars)", cut.replace('\'', "''"), t.chars().count())
+        }
+        other => other.to_string(),
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 2);
     for x in b {
@@ -85,7 +100,7 @@ impl KeyReport {
         match self {
             Self::Rowid(r) => r.to_string(),
             Self::Pk(v) => {
-                format!("({})", v.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(", "))
+                format!("({})", v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", "))
             }
         }
     }
@@ -402,10 +417,7 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
                             .map(|v| {
                                 format!(
                                     "({})",
-                                    v.iter()
-                                        .map(|x| x.0.to_string())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
+                                    v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", ")
                                 )
                             })
                             .unwrap_or_default()
@@ -581,7 +593,7 @@ pub fn render_history(r: &HistoryReport) -> String {
             format!(" frame(s) {}", ranges(&v.source.frames))
         };
         let vals = v.values.as_ref().map_or("(deleted)".to_string(), |x| {
-            format!("({})", x.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(", "))
+            format!("({})", x.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", "))
         });
         let flags = [
             (v.current, "current"),
@@ -589,6 +601,7 @@ pub fn render_history(r: &HistoryReport) -> String {
             (!v.sqlite_visible, "not shown by SQLite"),
             (v.uncertain, "uncertain"),
             (!v.complete, "incomplete"),
+            (v.equals_visible_version, "same bytes as a visible version"),
         ]
         .iter()
         .filter(|x| x.0)
@@ -775,7 +788,7 @@ pub fn render_salvage(r: &SalvageReport) -> String {
     }
     for row in &r.rows {
         let key = row.key.as_ref().map_or("?".to_string(), KeyReport::text);
-        let vals = row.values.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(", ");
+        let vals = row.values.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", ");
         let _ = writeln!(
             s,
             "  {} {key} ({vals})  [{} via {}; frames {}; {}{}]",
