@@ -428,6 +428,24 @@ pub fn walk_freelist(
     notes: &mut Vec<Note>,
     budget: &mut Budget,
 ) -> (Vec<u32>, Vec<u32>) {
+    let mut own = Vec::new();
+    let r = walk_freelist_inner(snap, &mut own, budget);
+    let n = own.len();
+    notes.extend(own.into_iter().take(MAX_NOTES_PER_WALK));
+    if n > MAX_NOTES_PER_WALK {
+        notes.push(Note::new(
+            "walk.notes_capped",
+            format!("{} more notes about the freelist were not listed", n - MAX_NOTES_PER_WALK),
+        ));
+    }
+    r
+}
+
+fn walk_freelist_inner(
+    snap: &Snapshot<'_>,
+    notes: &mut Vec<Note>,
+    budget: &mut Budget,
+) -> (Vec<u32>, Vec<u32>) {
     let (first, count) = snap.freelist();
     let mut trunks = Vec::new();
     let mut leaves = Vec::new();
