@@ -5,7 +5,14 @@
 
 pub mod db;
 pub mod findings;
+pub mod history;
+pub mod ownership;
+pub mod salvage;
+pub mod schema;
 pub mod shm;
+pub mod snapshot;
+pub mod timeline;
+pub mod walk;
 pub mod wal;
 
 use std::io;

@@ -2,6 +2,8 @@
 //! exit codes (0 = no finding at or above `--fail-on`, 1 = findings at or above it,
 //! 2 = usage error or input that cannot be analysed). A closed stdout pipe ends quietly.
 
+mod forensics;
+
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -95,6 +97,9 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.dump", see docs/json-schema.md).
         #[arg(long)]
         json: bool,
+        /// Add each valid frame's owning table or index (walks the b-trees; see docs/forensics.md).
+        #[arg(long)]
+        owners: bool,
     },
     /// Diagnose: list findings with stable codes, severities and locations.
     #[command(after_help = AFTER_HELP)]
@@ -153,6 +158,51 @@ pub enum Command {
     DemoWriter {
         /// The scratch directory.
         dir: PathBuf,
+    },
+    /// One entry per commit: frames, size, pages written grouped by owning object, and with
+    /// --rows the rows each commit inserted, updated and deleted.
+    #[command(after_help = AFTER_HELP)]
+    Timeline {
+        /// Database file, or its -wal or -shm.
+        path: PathBuf,
+        /// Print one JSON document (schema "walinspect.timeline", see docs/forensics.md).
+        #[arg(long)]
+        json: bool,
+        /// Diff the changed b-trees: rowids (or primary keys) inserted, updated, deleted.
+        #[arg(long)]
+        rows: bool,
+        /// With the old and new values of each changed row (implies --rows).
+        #[arg(long)]
+        values: bool,
+    },
+    /// Every version of one row found anywhere: database file, commits, uncommitted tail,
+    /// earlier WAL generations, frames after a checksum break.
+    #[command(after_help = AFTER_HELP)]
+    History {
+        /// Database file, or its -wal or -shm.
+        path: PathBuf,
+        /// The table.
+        #[arg(long)]
+        table: String,
+        /// The rowid (rowid tables).
+        #[arg(long, conflicts_with = "key")]
+        rowid: Option<i64>,
+        /// A primary-key value of a WITHOUT ROWID table, once per key column in key order.
+        #[arg(long)]
+        key: Vec<String>,
+        /// Print one JSON document (schema "walinspect.history").
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rows held only by frames SQLite ignores (earlier generations, after a checksum break,
+    /// the uncommitted tail, a torn frame), with their provenance.
+    #[command(after_help = AFTER_HELP)]
+    Salvage {
+        /// Database file, or its -wal or -shm.
+        path: PathBuf,
+        /// Print one JSON document (schema "walinspect.salvage").
+        #[arg(long)]
+        json: bool,
     },
     /// Print a shell completion script.
     Completions {
@@ -230,10 +280,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
     };
     match command {
-        Command::Dump { path, json } => {
+        Command::Dump { path, json, owners } => {
             let (ev, a) = load(&path)?;
             let f = findings::check(&a);
-            let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
+            let mut r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
+            if owners {
+                forensics::add_owners(&ev, &a, &mut r);
+            }
             emit(&r, json, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
@@ -294,6 +347,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
+        Command::Timeline { path, json, rows, values } => forensics::timeline(&path, json, rows, values, g.fail_on),
+        Command::History { path, table, rowid, key, json } => forensics::row_history(&path, &table, rowid, &key, json, g.fail_on),
+        Command::Salvage { path, json } => forensics::salvage_rows(&path, json, g.fail_on),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);

@@ -9,11 +9,16 @@
 //! Semantics follow SQLite's `src/wal.c`, `src/btree.c` and `src/pager.c`; see
 //! `../shared/format-reference.md` for the distilled rules and test vectors.
 
+pub mod btree;
 pub mod bytes;
 pub mod checksum;
 pub mod db_header;
 pub mod error;
+pub mod freelist;
+pub mod ptrmap;
+pub mod record;
 pub mod shm;
+pub mod varint;
 pub mod wal;
 
 pub use checksum::{FrameChecksummer, WordOrder, wal_checksum};

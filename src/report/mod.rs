@@ -5,6 +5,7 @@
 //! none is ever renamed or retyped. `docs/json-schema.md` documents every field.
 
 pub mod repair;
+pub mod forensics;
 pub mod text;
 
 use serde::Serialize;
@@ -278,6 +279,10 @@ pub struct FrameReport {
     pub state: &'static str,
     /// Stale frames: how many WAL resets ago they were written.
     pub generations_ago: Option<u32>,
+    /// With `dump --owners`: the object owning the frame's page at the end of its
+    /// transaction (valid frames only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<forensics::FrameOwnerReport>,
 }
 
 #[derive(Serialize, Clone, Debug, Default)]
@@ -382,6 +387,7 @@ impl WalReport {
                     checksum_valid: f.link_valid,
                     state: f.state.name(),
                     generations_ago: f.generations_ago,
+                    owner: None,
                 })
                 .collect(),
             read_error: w.read_error.clone(),

@@ -1,0 +1,361 @@
+//! Every version of one row found anywhere: the database file, each commit of the current
+//! WAL generation, the uncommitted tail, frames of earlier generations, frames after a checksum
+//! break, frames with foreign salts and a torn last frame — in time order, each labelled with
+//! its source and whether SQLite would show it.
+//!
+//! Current versions come from the incremental timeline (restricted to the table), so the cost
+//! is that of the timeline; salvaged versions come from decoding the frames SQLite ignores
+//! (see [`super::salvage`]).
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::ownership::{Catalog, ObjectInfo};
+use super::salvage::{GroupKind, attribute, frame_groups, scan_groups, track_with_owners};
+use super::schema::TableDef;
+use super::snapshot::{Forensics, Note};
+use super::timeline::{RowKey, TrackOptions, key_values, row_key};
+use super::walk::{Budget, CellData, Visitor, find_rowid, walk_tree};
+use crate::format::db_header::PageType;
+use crate::format::record::{TextEncoding, Value};
+
+/// Which row: a rowid, or primary-key values of a WITHOUT ROWID table (matched by their text
+/// form: `7`, `abc`, `2.5`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySpec {
+    Rowid(i64),
+    Pk(Vec<String>),
+}
+
+/// Where a version was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionSource {
+    /// "db_file", "commit", "uncommitted", "stale", "after_break", "foreign", "torn".
+    pub kind: &'static str,
+    /// Commit number (kind "commit").
+    pub commit: Option<u32>,
+    /// Frames holding this version (the leaf page's frame; several for salvaged copies).
+    pub frames: Vec<u32>,
+    /// The page holding the cell.
+    pub page: Option<u32>,
+    pub salts: Option<[u32; 2]>,
+    pub generations_ago: Option<u32>,
+}
+
+/// One version of the row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowVersion {
+    pub source: VersionSource,
+    /// "present" (found as is), "insert", "update", "delete" (timeline events).
+    pub op: &'static str,
+    /// Raw record bytes; None for a deletion.
+    pub payload: Option<Vec<u8>>,
+    /// SQLite shows this version to a reader of some commit (or of the database file alone).
+    pub sqlite_visible: bool,
+    /// This is the version SQLite shows now.
+    pub current: bool,
+    /// Salvaged copies: the transaction ends with a commit frame in its generation.
+    pub committed_in_generation: Option<bool>,
+    /// Salvaged copies: some current version has the same bytes.
+    pub equals_visible_version: bool,
+    pub complete: bool,
+    /// Overflow content taken from outside the frame's generation.
+    pub uncertain: bool,
+}
+
+/// The row's history.
+#[derive(Clone, Debug)]
+pub struct History {
+    pub table: String,
+    pub def: Arc<TableDef>,
+    pub versions: Vec<RowVersion>,
+    pub notes: Vec<Note>,
+    pub encoding: TextEncoding,
+}
+
+impl History {
+    /// Column names for the values of [`History::values`].
+    pub fn columns(&self) -> Vec<String> {
+        let n = self
+            .versions
+            .iter()
+            .filter_map(|v| v.payload.as_deref())
+            .map(|p| crate::format::record::decode_record(p, self.encoding).values.len())
+            .max()
+            .unwrap_or(0);
+        self.def.column_names(n)
+    }
+    /// Decoded values of a version.
+    pub fn values(&self, v: &RowVersion, key: &RowKey) -> Option<(Vec<Value>, Option<String>)> {
+        v.payload.as_deref().map(|p| super::timeline::row_values(&self.def, key, p, self.encoding))
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(r) => r.to_string(),
+        Value::Null => "NULL".into(),
+        Value::Blob(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+    }
+}
+
+fn matches(
+    spec: &KeySpec,
+    def: &TableDef,
+    key: &RowKey,
+    payload: Option<&[u8]>,
+    enc: TextEncoding,
+) -> bool {
+    match (spec, key) {
+        (KeySpec::Rowid(r), RowKey::Rowid(k)) => r == k,
+        (KeySpec::Pk(want), RowKey::Pk(_)) => {
+            let got: Vec<String> =
+                key_values(def, key, payload, enc).iter().map(value_text).collect();
+            &got == want
+        }
+        _ => false,
+    }
+}
+
+struct PkFinder<'k> {
+    obj: &'k ObjectInfo,
+    spec: &'k KeySpec,
+    enc: TextEncoding,
+    found: Vec<(RowKey, CellData)>,
+    notes: Vec<Note>,
+}
+
+impl Visitor for PkFinder<'_> {
+    fn wants_cells(&self) -> bool {
+        true
+    }
+    fn cell(&mut self, c: CellData) {
+        let Some(def) = self.obj.table.as_deref() else { return };
+        if let Some(k) = row_key(self.obj, c.rowid, &c.payload, self.enc)
+            && matches(self.spec, def, &k, Some(&c.payload), self.enc)
+        {
+            self.found.push((k, c));
+        }
+    }
+    fn note(&mut self, n: Note) {
+        self.notes.push(n);
+    }
+}
+
+/// Every version of `table`'s row `spec`. Errors when the table is unknown in every snapshot
+/// read, or the key form does not fit the table.
+pub fn history(
+    fx: &Forensics<'_>,
+    table: &str,
+    spec: &KeySpec,
+) -> Result<(History, Option<RowKey>), String> {
+    let mut notes = Vec::new();
+    let base = fx.snapshot(fx.base());
+    let latest = fx.snapshot(fx.latest());
+    let enc = latest.encoding;
+    let mut budget = Budget::default();
+    let base_cat = Catalog::read(&base, &mut budget);
+    let latest_cat = Catalog::read(&latest, &mut budget);
+    let obj = latest_cat.by_name(table).or_else(|| base_cat.by_name(table)).cloned();
+    let mut versions: Vec<RowVersion> = Vec::new();
+    let mut the_key: Option<RowKey> = None;
+    // The database file.
+    if let Some(o) = base_cat.by_name(table) {
+        let def = o.table.clone().unwrap_or_default();
+        match (spec, o.without_rowid()) {
+            (KeySpec::Rowid(r), false) => {
+                if let Some(c) = find_rowid(&base, o.root, *r, &mut notes, &mut budget) {
+                    the_key = Some(RowKey::Rowid(*r));
+                    versions.push(visible_version("db_file", None, &c, false));
+                }
+            }
+            (KeySpec::Pk(_), true) => {
+                let mut f = PkFinder { obj: o, spec, enc, found: Vec::new(), notes: Vec::new() };
+                walk_tree(&base, o.root, &mut f, &mut budget);
+                notes.append(&mut f.notes);
+                if let Some((k, c)) = f.found.into_iter().next() {
+                    the_key = Some(k);
+                    versions.push(visible_version("db_file", None, &c, false));
+                }
+            }
+            _ => return Err(key_form_error(table, def.without_rowid)),
+        }
+    }
+    // The timeline, restricted to this table.
+    let mut def: Option<Arc<TableDef>> = obj.as_ref().and_then(|o| o.table.clone());
+    let (hist, base_notes) = track_with_owners(
+        fx,
+        TrackOptions { rows: true, only_table: Some(table.to_string()), budget: 0 },
+        |ch| {
+            for t in ch.tables.iter().filter(|t| t.name.eq_ignore_ascii_case(table)) {
+                for rc in &t.changes {
+                    let payload = rc.new.as_deref().or(rc.old.as_deref());
+                    if !matches(spec, &t.table, &rc.key, payload, enc) {
+                        continue;
+                    }
+                    the_key.get_or_insert_with(|| rc.key.clone());
+                    def.get_or_insert_with(|| t.table.clone());
+                    versions.push(RowVersion {
+                        source: VersionSource {
+                            kind: if ch.committed { "commit" } else { "uncommitted" },
+                            commit: ch.number,
+                            frames: rc.origin.frame().into_iter().collect(),
+                            page: Some(rc.page),
+                            salts: fx.wal().and_then(|w| w.header).map(|h| h.salts()),
+                            generations_ago: None,
+                        },
+                        op: rc.op(),
+                        payload: rc.new.clone(),
+                        sqlite_visible: ch.committed,
+                        current: false,
+                        committed_in_generation: None,
+                        equals_visible_version: false,
+                        complete: true,
+                        uncertain: false,
+                    });
+                }
+            }
+        },
+    );
+    notes.extend(base_notes);
+    let Some(def) = def.or_else(|| hist.tables.get(table).and_then(|o| o.table.clone())) else {
+        return Err(format!("no table named {table} in the database file or in any commit"));
+    };
+    if matches!(spec, KeySpec::Rowid(_)) == def.without_rowid {
+        return Err(key_form_error(table, def.without_rowid));
+    }
+    // The version SQLite shows now: the last visible one, unless deleted.
+    if let Some(v) = versions.iter_mut().rev().find(|v| v.sqlite_visible) {
+        v.current = v.payload.is_some();
+    }
+    let visible: HashSet<Vec<u8>> =
+        versions.iter().filter(|v| v.sqlite_visible).filter_map(|v| v.payload.clone()).collect();
+    // Frames SQLite ignores (the uncommitted tail is already covered by the timeline).
+    let mut salvaged: Vec<RowVersion> = Vec::new();
+    if let Some(w) = fx.wal() {
+        let groups: Vec<_> =
+            frame_groups(w).into_iter().filter(|g| g.kind != GroupKind::Uncommitted).collect();
+        let want_type = if def.without_rowid { PageType::IndexLeaf } else { PageType::TableLeaf };
+        let rowid = match spec {
+            KeySpec::Rowid(r) => Some(*r),
+            KeySpec::Pk(_) => None,
+        };
+        let mut scan_notes = Vec::new();
+        scan_groups(
+            fx,
+            &groups,
+            latest.usable,
+            &mut scan_notes,
+            |t, r| {
+                (t == want_type || (def.without_rowid && t == PageType::IndexInterior))
+                    && (rowid.is_none() || r == rowid)
+            },
+            |found| {
+                let a = attribute(&hist, &found, enc);
+                let named = a.table.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(table));
+                let candidate =
+                    a.table.is_none() && a.candidates.iter().any(|c| c.eq_ignore_ascii_case(table));
+                if !named && !candidate {
+                    return;
+                }
+                let Some(o) = hist.tables.get(a.table.as_deref().unwrap_or(table)).or(obj.as_ref())
+                else {
+                    return;
+                };
+                let Some(k) = row_key(o, found.rowid, &found.payload, enc) else { return };
+                if !matches(spec, &def, &k, Some(&found.payload), enc) {
+                    return;
+                }
+                the_key.get_or_insert(k);
+                let Some(g) = groups.get(found.group) else { return };
+                if let Some(prev) = salvaged.iter_mut().find(|v| {
+                    v.payload.as_deref() == Some(found.payload.as_slice())
+                        && v.source.salts == Some(g.salts)
+                        && v.source.kind == g.kind.name()
+                }) {
+                    prev.source.frames.push(found.frame);
+                    return;
+                }
+                salvaged.push(RowVersion {
+                    source: VersionSource {
+                        kind: g.kind.name(),
+                        commit: None,
+                        frames: vec![found.frame],
+                        page: Some(found.page),
+                        salts: Some(g.salts),
+                        generations_ago: g.generations_ago,
+                    },
+                    op: "present",
+                    equals_visible_version: visible.contains(&found.payload),
+                    payload: Some(found.payload),
+                    sqlite_visible: false,
+                    current: false,
+                    committed_in_generation: Some(g.committed(found.frame)),
+                    complete: found.complete,
+                    uncertain: found.uncertain,
+                });
+            },
+        );
+        notes.extend(scan_notes);
+    }
+    // Time order: older generations, foreign salts, the file and commits, the tail, then what
+    // was written after the checksum break and the torn frame.
+    let rank = |v: &RowVersion| match v.source.kind {
+        "stale" => 0,
+        "foreign" => 1,
+        "db_file" | "commit" => 2,
+        "uncommitted" => 3,
+        "after_break" => 4,
+        _ => 5,
+    };
+    versions.extend(salvaged);
+    versions.sort_by_key(|v| {
+        (
+            rank(v),
+            std::cmp::Reverse(v.source.generations_ago),
+            v.source.commit.unwrap_or(0),
+            v.source.frames.first().copied().unwrap_or(0),
+        )
+    });
+    Ok((History { table: table.to_string(), def, versions, notes, encoding: enc }, the_key))
+}
+
+fn visible_version(
+    kind: &'static str,
+    commit: Option<u32>,
+    c: &CellData,
+    _uncertain: bool,
+) -> RowVersion {
+    RowVersion {
+        source: VersionSource {
+            kind,
+            commit,
+            frames: c.origin.frame().into_iter().collect(),
+            page: Some(c.page),
+            salts: None,
+            generations_ago: None,
+        },
+        op: "present",
+        payload: Some(c.payload.clone()),
+        sqlite_visible: true,
+        current: false,
+        committed_in_generation: None,
+        equals_visible_version: false,
+        complete: c.complete,
+        uncertain: false,
+    }
+}
+
+fn key_form_error(table: &str, without_rowid: bool) -> String {
+    if without_rowid {
+        format!(
+            "{table} is a WITHOUT ROWID table: give its primary key with --key (once per key column)"
+        )
+    } else {
+        format!("{table} is a rowid table: give --rowid")
+    }
+}

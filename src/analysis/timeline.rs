@@ -1,0 +1,922 @@
+//! The per-commit change timeline, computed incrementally.
+//!
+//! The tracker builds page ownership once, for the database file (the state before the first
+//! commit), and then applies the commits of the current WAL generation in order. For each
+//! commit it only looks at the b-trees whose pages the commit wrote:
+//!
+//! 1. `S` = the pages the commit's frames write. A page of `S` owned by b-tree `T` makes `T`
+//!    affected; the page and its ancestors (from the parent links kept in the ownership map)
+//!    are *dirty*.
+//! 2. `T` is walked in the new snapshot, entering a child only when it is in `S`, dirty, or
+//!    was not part of `T` before; every other child is an unchanged subtree (same bytes, same
+//!    descendants) and is skipped — this is the sharing of unchanged subtrees by page identity.
+//! 3. `T` is walked in the old snapshot, entering a child when it is dirty or was not skipped
+//!    by the new walk (so pages that left the tree without being rewritten — freed pages keep
+//!    their bytes — are still seen).
+//! 4. The cells of the entered pages are compared by key (rowid, or the primary key of a
+//!    WITHOUT ROWID table): a key only in the old walk was deleted, only in the new walk
+//!    inserted, in both with different payload bytes (overflow included) updated. A row
+//!    cannot hide in a skipped subtree on one side only, since skipped subtrees are identical
+//!    on both sides.
+//! 5. Ownership is updated from the two walks; the freelist is re-read when the header page or
+//!    a freelist page changed; `sqlite_schema` changes rebuild the catalog (created, dropped
+//!    and moved b-trees are walked whole).
+//!
+//! Work per commit is proportional to the pages it wrote times the tree depth, never to the
+//! database size (except for schema changes that create, drop or move a b-tree).
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::ownership::{Catalog, ObjectInfo, ObjectKind, OwnerKind, Ownership, PageOwner, claim};
+use super::schema::{SchemaEntry, TableDef};
+use super::snapshot::{
+    Forensics, Note, Origin, PageHash, PageMap, PageSet, Snapshot, SnapshotSpec,
+};
+use super::walk::{Budget, CellData, PageVisit, Visitor, walk_tree};
+use crate::format::record::{TextEncoding, Value, decode_record};
+
+/// Identity of a row within its table.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowKey {
+    Rowid(i64),
+    /// Canonical bytes of the primary-key values (WITHOUT ROWID tables).
+    Pk(Vec<u8>),
+}
+
+/// One row's change in a commit. Payloads are the raw record bytes (overflow included).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowChange {
+    pub key: RowKey,
+    pub old: Option<Vec<u8>>,
+    pub new: Option<Vec<u8>>,
+    /// Where the new (or, for a deletion, the old) version of the row lives.
+    pub page: u32,
+    pub origin: Origin,
+}
+
+impl RowChange {
+    pub fn op(&self) -> &'static str {
+        match (&self.old, &self.new) {
+            (None, Some(_)) => "insert",
+            (Some(_), None) => "delete",
+            _ => "update",
+        }
+    }
+}
+
+/// The row changes of one table in one commit, sorted by key.
+#[derive(Clone, Debug)]
+pub struct TableDiff {
+    pub root: u32,
+    pub name: String,
+    pub table: Arc<TableDef>,
+    pub changes: Vec<RowChange>,
+}
+
+/// A b-tree created, dropped or moved by a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaChange {
+    /// "create", "drop" or "move".
+    pub op: &'static str,
+    /// "table" or "index".
+    pub kind: &'static str,
+    pub name: String,
+    pub root: u32,
+    pub old_root: Option<u32>,
+}
+
+/// A page a commit wrote and who owns it afterwards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrittenPage {
+    pub page: u32,
+    /// The last frame of the commit that writes it.
+    pub frame: u32,
+    pub owner: String,
+    /// "table", "index", "schema", "freelist", "ptrmap", "lock_byte", "orphan", "beyond".
+    pub kind: &'static str,
+    pub role: &'static str,
+}
+
+/// Everything one commit changed.
+#[derive(Clone, Debug)]
+pub struct CommitChanges {
+    /// 1-based commit number; None for the uncommitted tail.
+    pub number: Option<u32>,
+    pub committed: bool,
+    pub first_frame: u32,
+    pub frame: u32,
+    pub spec: SnapshotSpec,
+    pub pages: Vec<WrittenPage>,
+    pub schema_changes: Vec<SchemaChange>,
+    /// Tables with row changes (only when rows are tracked; sqlite_schema always).
+    pub tables: Vec<TableDiff>,
+    pub notes: Vec<Note>,
+}
+
+/// What the tracker collects.
+#[derive(Clone, Debug, Default)]
+pub struct TrackOptions {
+    /// Compare rows of tables (sqlite_schema's rows are always compared).
+    pub rows: bool,
+    /// Only compare rows of this table (by name, case-insensitive).
+    pub only_table: Option<String>,
+    /// Work budget in page reads (0 = default).
+    pub budget: u64,
+}
+
+/// The key of a row with this payload in this object, when the object has rows.
+pub fn row_key(
+    obj: &ObjectInfo,
+    rowid: Option<i64>,
+    payload: &[u8],
+    enc: TextEncoding,
+) -> Option<RowKey> {
+    let t = obj.table.as_ref()?;
+    if !t.without_rowid {
+        return rowid.map(RowKey::Rowid);
+    }
+    let rec = decode_record(payload, enc);
+    let mut k = Vec::new();
+    for v in rec.values.iter().take(t.pk_len().max(1)) {
+        v.key_bytes(&mut k);
+    }
+    Some(RowKey::Pk(k))
+}
+
+/// Decode a row's values in its table's column order (see [`TableDef::row_values`]); the
+/// second element describes damage, if any.
+pub fn row_values(
+    table: &TableDef,
+    key: &RowKey,
+    payload: &[u8],
+    enc: TextEncoding,
+) -> (Vec<Value>, Option<String>) {
+    let rec = decode_record(payload, enc);
+    let rowid = match key {
+        RowKey::Rowid(r) => Some(*r),
+        RowKey::Pk(_) => None,
+    };
+    let problem = rec.error.filter(|_| !rec.is_intact()).map(|e| e.to_string());
+    (table.row_values(&rec.values, rowid), problem)
+}
+
+/// The primary-key values of a WITHOUT ROWID row (record prefix), or the rowid.
+pub fn key_values(
+    table: &TableDef,
+    key: &RowKey,
+    payload: Option<&[u8]>,
+    enc: TextEncoding,
+) -> Vec<Value> {
+    match key {
+        RowKey::Rowid(r) => vec![Value::Integer(*r)],
+        RowKey::Pk(_) => payload
+            .map(|p| decode_record(p, enc).values.into_iter().take(table.pk_len().max(1)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+struct Collected {
+    payload: Vec<u8>,
+    page: u32,
+    origin: Origin,
+}
+
+/// What a walk entered: pages (with parents and roles) and the children it skipped.
+struct WalkResult {
+    pages: Vec<PageVisit>,
+    skipped: PageMap<u32>,
+    notes: Vec<Note>,
+}
+
+/// A walk that records the pages it enters and, optionally, the rows.
+struct DiffWalker<'w> {
+    root: u32,
+    mode: WalkMode<'w>,
+    pages: Vec<PageVisit>,
+    skipped: PageMap<u32>,
+    rows: Option<(&'w ObjectInfo, TextEncoding)>,
+    collected: HashMap<RowKey, Collected, PageHash>,
+    notes: Vec<Note>,
+    /// (parent, parent rewritten, parent entered by the new walk), cached across siblings.
+    parent_facts: (u32, bool, bool),
+}
+
+enum WalkMode<'w> {
+    /// Enter everything.
+    Full,
+    /// New snapshot: enter children changed, dirty or new to the tree.
+    New { changed: &'w PageSet, dirty: &'w PageSet, own: &'w PageMap<PageOwner> },
+    /// Old snapshot: enter children dirty, or not skipped by the new walk (see `descend`).
+    Old {
+        changed: &'w PageSet,
+        dirty: &'w PageSet,
+        skipped_new: &'w PageMap<u32>,
+        new_entered: &'w PageSet,
+    },
+}
+
+impl Visitor for DiffWalker<'_> {
+    fn descend(&mut self, child: u32, parent: u32) -> bool {
+        // Facts about the parent are the same for all its children: compute them once.
+        if self.parent_facts.0 != parent {
+            let (changed_parent, entered_parent) = match &self.mode {
+                WalkMode::Full => (false, false),
+                WalkMode::New { changed, .. } => (changed.contains(&parent), false),
+                WalkMode::Old { changed, new_entered, .. } => {
+                    (changed.contains(&parent), new_entered.contains(&parent))
+                }
+            };
+            self.parent_facts = (parent, changed_parent, entered_parent);
+        }
+        let (_, changed_parent, entered_parent) = self.parent_facts;
+        match &self.mode {
+            WalkMode::Full => true,
+            WalkMode::New { dirty, own, .. } => {
+                // A rewritten page of this tree is dirty; a rewritten page from elsewhere is
+                // not owned by this tree: both are entered.
+                let enter = dirty.contains(&child)
+                    || own.get(&child).map(|o| o.kind) != Some(OwnerKind::Tree(self.root));
+                // Only a rewritten parent can have a new child list: the children of the
+                // others keep their parents, so only these skips need recording.
+                if !enter && changed_parent {
+                    self.skipped.insert(child, parent);
+                }
+                enter
+            }
+            WalkMode::Old { dirty, skipped_new, new_entered, .. } => {
+                if dirty.contains(&child) {
+                    true
+                } else if changed_parent {
+                    // The child list changed: a child the new walk did not skip left the tree.
+                    !skipped_new.contains_key(&child)
+                } else if entered_parent {
+                    // Same child list on both sides: mirror the new walk.
+                    new_entered.contains(&child)
+                } else {
+                    // The parent left the tree: so did its subtree.
+                    true
+                }
+            }
+        }
+    }
+    fn page(&mut self, v: PageVisit) {
+        self.pages.push(v);
+    }
+    fn wants_cells(&self) -> bool {
+        self.rows.is_some()
+    }
+    fn cell(&mut self, c: CellData) {
+        let Some((obj, enc)) = self.rows else { return };
+        let Some(key) = row_key(obj, c.rowid, &c.payload, enc) else { return };
+        if !c.complete {
+            self.notes.push(
+                Note::new(
+                    "row.incomplete",
+                    format!(
+                        "row {key:?} of {}: payload incomplete (overflow chain broken)",
+                        obj.name
+                    ),
+                )
+                .at_page(c.page, c.origin),
+            );
+        }
+        if self
+            .collected
+            .insert(key.clone(), Collected { payload: c.payload, page: c.page, origin: c.origin })
+            .is_some()
+        {
+            self.notes.push(
+                Note::new(
+                    "row.duplicate_key",
+                    format!("key {key:?} appears twice in {}", obj.name),
+                )
+                .at_page(c.page, c.origin),
+            );
+        }
+    }
+    fn note(&mut self, n: Note) {
+        self.notes.push(n);
+    }
+}
+
+/// Applies commits one after another, keeping page ownership current.
+pub struct Tracker<'f, 'a> {
+    fx: &'f Forensics<'a>,
+    opts: TrackOptions,
+    /// Ownership of the current state.
+    pub own: Ownership,
+    /// sqlite_schema rows of the current state, by rowid.
+    schema_rows: BTreeMap<i64, Vec<u8>>,
+    freelist: PageSet,
+    /// The current state.
+    pub spec: SnapshotSpec,
+    budget: Budget,
+    /// Notes about the starting state.
+    pub base_notes: Vec<Note>,
+}
+
+struct SchemaRows {
+    rows: BTreeMap<i64, Vec<u8>>,
+    notes: Vec<Note>,
+}
+
+impl Visitor for SchemaRows {
+    fn wants_cells(&self) -> bool {
+        true
+    }
+    fn cell(&mut self, c: CellData) {
+        if let Some(r) = c.rowid {
+            self.rows.insert(r, c.payload);
+        }
+    }
+    fn note(&mut self, n: Note) {
+        self.notes.push(n);
+    }
+}
+
+impl<'f, 'a> Tracker<'f, 'a> {
+    /// Start from the database file (walks it whole, once).
+    pub fn new(fx: &'f Forensics<'a>, opts: TrackOptions) -> Self {
+        let spec = fx.base();
+        let mut budget = Budget::new(if opts.budget == 0 { 1 << 36 } else { opts.budget });
+        let snap = fx.snapshot(spec);
+        let own = Ownership::build(&snap, &mut budget);
+        let mut sr = SchemaRows { rows: BTreeMap::new(), notes: Vec::new() };
+        if spec.db_pages > 0 {
+            walk_tree(&snap, 1, &mut sr, &mut budget);
+        }
+        let freelist = own
+            .pages
+            .iter()
+            .filter(|(_, o)| o.kind == OwnerKind::Freelist)
+            .map(|(&p, _)| p)
+            .collect();
+        let mut base_notes = own.notes.clone();
+        base_notes.extend(own.catalog.notes.iter().cloned());
+        let commits_pages: BTreeSet<u32> = fx
+            .wal()
+            .map(|w| {
+                w.frames
+                    .iter()
+                    .filter(|f| f.index <= w.chain_valid_frames)
+                    .map(|f| f.header.page)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let uncertain =
+            fx.uncertain_pages(spec, commits_pages.into_iter().filter(|&p| p <= spec.db_pages));
+        if !uncertain.is_empty() {
+            base_notes.push(Note::new(
+                "snapshot.base_uncertain",
+                format!(
+                    "{} page(s) of the database file may already hold content of later frames (checkpointed): the state before the first commit, and rows diffed against it, are uncertain for pages {:?}",
+                    uncertain.len(),
+                    uncertain.iter().take(20).collect::<Vec<_>>()
+                ),
+            ));
+        }
+        Self { fx, opts, own, schema_rows: sr.rows, freelist, spec, budget, base_notes }
+    }
+
+    /// The catalog of the current state.
+    pub fn catalog(&self) -> &Catalog {
+        &self.own.catalog
+    }
+
+    fn wants_rows(&self, obj: &ObjectInfo) -> bool {
+        if obj.kind == ObjectKind::Schema {
+            return true;
+        }
+        if !self.opts.rows || !obj.has_rows() {
+            return false;
+        }
+        self.opts.only_table.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&obj.name))
+    }
+
+    /// Apply every commit, then the uncommitted tail, calling `f` after each.
+    pub fn run(self, mut f: impl FnMut(&Self, CommitChanges)) -> Self {
+        self.run_while(|t, c| {
+            f(t, c);
+            true
+        })
+    }
+
+    /// Like [`Tracker::run`], stopping as soon as `f` returns false.
+    pub fn run_while(mut self, mut f: impl FnMut(&Self, CommitChanges) -> bool) -> Self {
+        let commits = self.fx.commits().to_vec();
+        for c in commits {
+            let ch = self.apply(
+                Some(c.number),
+                c.first_frame,
+                c.frame,
+                SnapshotSpec { upto: c.frame, db_pages: c.db_pages },
+            );
+            if !f(&self, ch) {
+                return self;
+            }
+        }
+        if let Some((first, last, spec)) = self.fx.tail() {
+            let ch = self.apply(None, first, last, spec);
+            f(&self, ch);
+        }
+        self
+    }
+
+    /// Apply the frames `first..=last` as one commit producing state `new_spec`.
+    pub fn apply(
+        &mut self,
+        number: Option<u32>,
+        first: u32,
+        last: u32,
+        new_spec: SnapshotSpec,
+    ) -> CommitChanges {
+        let fx = self.fx;
+        let old_spec = self.spec;
+        let snap_old = fx.snapshot(old_spec);
+        let snap_new = fx.snapshot(new_spec);
+        let enc = snap_new.encoding;
+        let mut notes = Vec::new();
+        // 1. Pages written (last frame per page).
+        let mut written: BTreeMap<u32, u32> = BTreeMap::new();
+        if let Some(w) = fx.wal() {
+            for i in first..=last {
+                if let Some(f) = w.frame(i) {
+                    written.insert(f.header.page, i);
+                }
+            }
+        }
+        let changed: PageSet = written.keys().copied().collect();
+        // 2. Affected trees and dirty pages.
+        let mut affected: BTreeSet<u32> = BTreeSet::new();
+        let mut dirty: PageMap<PageSet> = HashMap::default();
+        let mut full: PageSet = PageSet::default();
+        if changed.contains(&1) {
+            affected.insert(1);
+        }
+        for &p in &changed {
+            if let Some(PageOwner { kind: OwnerKind::Tree(r), .. }) =
+                self.own.pages.get(&p).copied()
+            {
+                affected.insert(r);
+                let d = dirty.entry(r).or_default();
+                if !mark_dirty(&self.own.pages, p, r, d) {
+                    full.insert(r);
+                }
+            }
+        }
+        let empty = PageSet::default();
+        // 3. sqlite_schema first: it decides which trees exist.
+        let old_objects = self.own.catalog.objects.clone();
+        let mut tree_results: Vec<(u32, WalkResult, Vec<u32>)> = Vec::new();
+        let mut schema_changes = Vec::new();
+        let mut tables = Vec::new();
+        let mut new_catalog: Option<Catalog> = None;
+        if affected.contains(&1) {
+            let obj = old_objects.get(&1).cloned();
+            if let Some(obj) = obj {
+                let (newer, old_pages, diff) = self.diff_tree(
+                    &snap_old,
+                    &snap_new,
+                    &obj,
+                    &obj,
+                    &changed,
+                    dirty.get(&1).unwrap_or(&empty),
+                    full.contains(&1),
+                    true,
+                );
+                if !diff.changes.is_empty() {
+                    for ch in &diff.changes {
+                        if let RowKey::Rowid(r) = ch.key {
+                            match &ch.new {
+                                Some(p) => {
+                                    self.schema_rows.insert(r, p.clone());
+                                }
+                                None => {
+                                    self.schema_rows.remove(&r);
+                                }
+                            }
+                        }
+                    }
+                    let entries: Vec<SchemaEntry> = self
+                        .schema_rows
+                        .values()
+                        .filter_map(|p| SchemaEntry::from_record(&decode_record(p, enc).values))
+                        .collect();
+                    let cat = Catalog::from_entries(entries, new_spec.db_pages);
+                    notes.extend(cat.notes.iter().cloned());
+                    new_catalog = Some(cat);
+                }
+                if self.wants_rows(&obj) && !diff.changes.is_empty() {
+                    tables.push(diff);
+                }
+                tree_results.push((1, newer, old_pages));
+            }
+        }
+        let new_objects = new_catalog.as_ref().map_or(&old_objects, |c| &c.objects);
+        // Created, dropped, moved b-trees.
+        let mut dropped: Vec<u32> = Vec::new();
+        let mut walk_whole: Vec<(ObjectInfo, Option<ObjectInfo>)> = Vec::new();
+        if new_catalog.is_some() {
+            let find = |objs: &BTreeMap<u32, ObjectInfo>, o: &ObjectInfo| {
+                objs.values().find(|n| n.name == o.name && n.kind == o.kind).map(|n| n.root)
+            };
+            // A rename keeps the b-tree: the old name is gone, the new one is new, same root.
+            let renamed: BTreeSet<u32> = old_objects
+                .iter()
+                .filter(|&(r, o)| {
+                    *r != 1
+                        && find(new_objects, o).is_none()
+                        && new_objects
+                            .get(r)
+                            .is_some_and(|n| n.kind == o.kind && find(&old_objects, n).is_none())
+                })
+                .map(|(r, _)| *r)
+                .collect();
+            for (r, o) in &old_objects {
+                if *r == 1 {
+                    continue;
+                }
+                if renamed.contains(r) {
+                    if let Some(n) = new_objects.get(r) {
+                        schema_changes.push(SchemaChange {
+                            op: "rename",
+                            kind: n.kind.name(),
+                            name: n.name.clone(),
+                            root: *r,
+                            old_root: None,
+                        });
+                    }
+                    continue;
+                }
+                match find(new_objects, o) {
+                    Some(nr) if nr == *r => {}
+                    Some(_) => dropped.push(*r),
+                    None => {
+                        dropped.push(*r);
+                        schema_changes.push(SchemaChange {
+                            op: "drop",
+                            kind: o.kind.name(),
+                            name: o.name.clone(),
+                            root: *r,
+                            old_root: None,
+                        });
+                    }
+                }
+            }
+            for (r, n) in new_objects {
+                if *r == 1 || renamed.contains(r) {
+                    continue;
+                }
+                let before = old_objects.get(&find(&old_objects, n).unwrap_or(0)).cloned();
+                if before.as_ref().is_some_and(|b| b.root == *r) {
+                    continue;
+                }
+                schema_changes.push(SchemaChange {
+                    op: if before.is_some() { "move" } else { "create" },
+                    kind: n.kind.name(),
+                    name: n.name.clone(),
+                    root: *r,
+                    old_root: before.as_ref().map(|b| b.root),
+                });
+                walk_whole.push((n.clone(), before));
+            }
+        }
+        // 4. Affected trees that exist on both sides.
+        let whole: BTreeSet<u32> = walk_whole.iter().map(|(o, _)| o.root).collect();
+        for &r in &affected {
+            if r == 1 || dropped.contains(&r) || whole.contains(&r) {
+                continue;
+            }
+            let Some(obj) = new_objects.get(&r).cloned() else { continue };
+            let (newer, old_pages, diff) = self.diff_tree(
+                &snap_old,
+                &snap_new,
+                &obj,
+                &obj,
+                &changed,
+                dirty.get(&r).unwrap_or(&empty),
+                full.contains(&r),
+                false,
+            );
+            if !diff.changes.is_empty() && self.wants_rows(&obj) {
+                tables.push(diff);
+            }
+            tree_results.push((r, newer, old_pages));
+        }
+        // Created and moved trees: whole walks.
+        for (obj, before) in &walk_whole {
+            let old_obj = before.clone().unwrap_or_else(|| obj.clone());
+            let (newer, diff) =
+                self.diff_tree_whole(&snap_old, &snap_new, &old_obj, obj, before.is_some());
+            if !diff.changes.is_empty() && self.wants_rows(obj) {
+                tables.push(diff);
+            }
+            tree_results.push((obj.root, newer, Vec::new()));
+        }
+        // 5. Ownership: releases first, then claims.
+        for &r in &dropped {
+            self.own.pages.retain(|_, o| o.kind != OwnerKind::Tree(r));
+        }
+        for (r, newer, old_pages) in &tree_results {
+            let entered: PageSet = newer.pages.iter().map(|v| v.page).collect();
+            for p in old_pages {
+                if !entered.contains(p)
+                    && !newer.skipped.contains_key(p)
+                    && self.own.pages.get(p).is_some_and(|o| o.kind == OwnerKind::Tree(*r))
+                {
+                    self.own.pages.remove(p);
+                }
+            }
+        }
+        // Every freelist change moves the header's head or count, or rewrites a trunk (a leaf
+        // leaving the list is rewritten too): otherwise the list is the same and is not re-read.
+        let refresh_freelist = (changed.contains(&1) && snap_old.freelist() != snap_new.freelist())
+            || changed.iter().any(|p| self.freelist.contains(p))
+            || new_spec.db_pages < old_spec.db_pages;
+        if refresh_freelist {
+            for p in self.freelist.drain() {
+                if self.own.pages.get(&p).is_some_and(|o| o.kind == OwnerKind::Freelist) {
+                    self.own.pages.remove(&p);
+                }
+            }
+        }
+        if new_spec.db_pages < old_spec.db_pages {
+            let n = new_spec.db_pages;
+            self.own.pages.retain(|&p, _| p <= n);
+        }
+        if let Some(cat) = new_catalog {
+            self.own.catalog = cat;
+        }
+        let names = self.own.catalog.objects.clone();
+        for (r, newer, _) in &tree_results {
+            for v in &newer.pages {
+                let owner = PageOwner { kind: OwnerKind::Tree(*r), role: v.role, parent: v.parent };
+                match self.own.pages.get(&v.page).copied() {
+                    Some(prev) if prev.kind == owner.kind => {
+                        self.own.pages.insert(v.page, owner);
+                    }
+                    _ => {
+                        claim(&mut self.own.pages, &mut notes, &names, v.page, owner, v.origin);
+                    }
+                }
+            }
+            for (&c, &parent) in &newer.skipped {
+                if let Some(o) = self.own.pages.get_mut(&c)
+                    && o.kind == OwnerKind::Tree(*r)
+                {
+                    o.parent = parent;
+                }
+            }
+        }
+        for (_, mut newer, _) in tree_results {
+            notes.append(&mut newer.notes);
+        }
+        self.own.db_pages = new_spec.db_pages;
+        if new_spec.db_pages > old_spec.db_pages {
+            self.own
+                .claim_fixed(&snap_new, old_spec.db_pages.saturating_add(1)..=new_spec.db_pages);
+        }
+        if refresh_freelist {
+            let before = self.own.notes.len();
+            let fl = self.own.claim_freelist(&snap_new, &mut self.budget, &names);
+            self.freelist = fl.into_iter().collect();
+            notes.extend(self.own.notes.drain(before..));
+        }
+        notes.append(&mut self.own.notes);
+        self.spec = new_spec;
+        // 6. Describe the written pages with their new owners.
+        let pages: Vec<WrittenPage> = written
+            .iter()
+            .map(|(&page, &frame)| {
+                let (owner, kind, role) = self.own.describe(page);
+                WrittenPage { page, frame, owner, kind, role }
+            })
+            .collect();
+        let orphans: Vec<u32> =
+            pages.iter().filter(|p| p.kind == "orphan").map(|p| p.page).collect();
+        if !orphans.is_empty() {
+            let why = if number.is_some() {
+                "no b-tree, freelist or pointer map of the new state reaches them"
+            } else {
+                "the transaction is incomplete (pages spilled before its parents were written); `salvage` decodes their rows"
+            };
+            notes.push(Note::new(
+                "pages.unreachable",
+                format!(
+                    "{} page(s) written here are reachable from nothing: {why}: {:?}",
+                    orphans.len(),
+                    orphans.iter().take(20).collect::<Vec<_>>()
+                ),
+            ));
+        }
+        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        CommitChanges {
+            number,
+            committed: number.is_some(),
+            first_frame: first,
+            frame: last,
+            spec: new_spec,
+            pages,
+            schema_changes,
+            tables,
+            notes,
+        }
+    }
+
+    /// Diff one tree between the two snapshots (incremental walks).
+    #[allow(clippy::too_many_arguments)]
+    fn diff_tree(
+        &mut self,
+        snap_old: &Snapshot<'_>,
+        snap_new: &Snapshot<'_>,
+        old_obj: &ObjectInfo,
+        obj: &ObjectInfo,
+        changed: &PageSet,
+        dirty: &PageSet,
+        full: bool,
+        force_rows: bool,
+    ) -> (WalkResult, Vec<u32>, TableDiff) {
+        let want = force_rows || self.wants_rows(obj);
+        let r = obj.root;
+        let own = &self.own.pages;
+        let mut newer = DiffWalker {
+            root: r,
+            mode: if full { WalkMode::Full } else { WalkMode::New { changed, dirty, own } },
+            pages: Vec::new(),
+            skipped: HashMap::default(),
+            rows: want.then_some((obj, snap_new.encoding)),
+            collected: HashMap::default(),
+            notes: Vec::new(),
+            parent_facts: (0, false, false),
+        };
+        if r <= snap_new.spec.db_pages {
+            walk_tree(snap_new, r, &mut newer, &mut self.budget);
+        }
+        let skipped_new = std::mem::take(&mut newer.skipped);
+        let new_entered: PageSet = newer.pages.iter().map(|v| v.page).collect();
+        let mut older = DiffWalker {
+            root: old_obj.root,
+            mode: if full {
+                WalkMode::Full
+            } else {
+                WalkMode::Old {
+                    changed,
+                    dirty,
+                    skipped_new: &skipped_new,
+                    new_entered: &new_entered,
+                }
+            },
+            pages: Vec::new(),
+            skipped: HashMap::default(),
+            rows: want.then_some((old_obj, snap_old.encoding)),
+            collected: HashMap::default(),
+            notes: Vec::new(),
+            parent_facts: (0, false, false),
+        };
+        if old_obj.root <= snap_old.spec.db_pages {
+            walk_tree(snap_old, old_obj.root, &mut older, &mut self.budget);
+        }
+        // Notes of the old walk describe a state already reported; only the new ones are kept.
+        let old_pages: Vec<u32> = older.pages.iter().map(|v| v.page).collect();
+        let diff = compare(obj, older.collected, newer.collected);
+        (
+            WalkResult { pages: newer.pages, skipped: skipped_new, notes: newer.notes },
+            old_pages,
+            diff,
+        )
+    }
+
+    /// Diff a created (or moved) tree: the whole new tree against the whole old one (nothing
+    /// for a created tree).
+    fn diff_tree_whole(
+        &mut self,
+        snap_old: &Snapshot<'_>,
+        snap_new: &Snapshot<'_>,
+        old_obj: &ObjectInfo,
+        obj: &ObjectInfo,
+        existed: bool,
+    ) -> (WalkResult, TableDiff) {
+        let rows = self.wants_rows(obj);
+        let mut newer = DiffWalker {
+            root: obj.root,
+            mode: WalkMode::Full,
+            pages: Vec::new(),
+            skipped: HashMap::default(),
+            rows: rows.then_some((obj, snap_new.encoding)),
+            collected: HashMap::default(),
+            notes: Vec::new(),
+            parent_facts: (0, false, false),
+        };
+        walk_tree(snap_new, obj.root, &mut newer, &mut self.budget);
+        let mut older = DiffWalker {
+            root: old_obj.root,
+            mode: WalkMode::Full,
+            pages: Vec::new(),
+            skipped: HashMap::default(),
+            rows: rows.then_some((old_obj, snap_old.encoding)),
+            collected: HashMap::default(),
+            notes: Vec::new(),
+            parent_facts: (0, false, false),
+        };
+        if existed && old_obj.root <= snap_old.spec.db_pages {
+            walk_tree(snap_old, old_obj.root, &mut older, &mut self.budget);
+        }
+        let diff = compare(obj, older.collected, newer.collected);
+        (WalkResult { pages: newer.pages, skipped: HashMap::default(), notes: newer.notes }, diff)
+    }
+}
+
+/// Mark `p` and its ancestors in tree `r` dirty. False when the parent chain does not lead to
+/// the root (then the caller walks the tree whole).
+fn mark_dirty(own: &PageMap<PageOwner>, p: u32, r: u32, dirty: &mut PageSet) -> bool {
+    let mut q = p;
+    for _ in 0..64 {
+        if !dirty.insert(q) {
+            return true;
+        }
+        if q == r {
+            return true;
+        }
+        match own.get(&q) {
+            Some(o) if o.kind == OwnerKind::Tree(r) && o.parent != 0 => q = o.parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+fn compare(
+    obj: &ObjectInfo,
+    mut old: HashMap<RowKey, Collected, PageHash>,
+    mut new: HashMap<RowKey, Collected, PageHash>,
+) -> TableDiff {
+    let mut changes = Vec::new();
+    for (k, o) in old.drain() {
+        match new.remove(&k) {
+            None => changes.push(RowChange {
+                key: k,
+                old: Some(o.payload),
+                new: None,
+                page: o.page,
+                origin: o.origin,
+            }),
+            Some(n) if n.payload != o.payload => changes.push(RowChange {
+                key: k,
+                old: Some(o.payload),
+                new: Some(n.payload),
+                page: n.page,
+                origin: n.origin,
+            }),
+            Some(_) => {}
+        }
+    }
+    for (k, n) in new.drain() {
+        changes.push(RowChange {
+            key: k,
+            old: None,
+            new: Some(n.payload),
+            page: n.page,
+            origin: n.origin,
+        });
+    }
+    changes.sort_by(|a, b| a.key.cmp(&b.key));
+    TableDiff {
+        root: obj.root,
+        name: obj.name.clone(),
+        table: obj.table.clone().unwrap_or_default(),
+        changes,
+    }
+}
+
+/// Full timeline: every commit, then the uncommitted tail.
+pub fn timeline(
+    fx: &Forensics<'_>,
+    opts: TrackOptions,
+) -> (Vec<Note>, Vec<CommitChanges>, Catalog) {
+    let mut out = Vec::new();
+    let t = Tracker::new(fx, opts);
+    let base_notes = t.base_notes.clone();
+    let t = t.run(|_, c| out.push(c));
+    (base_notes, out, t.own.catalog.clone())
+}
+
+/// Owner of the page each valid frame writes, as of the end of its transaction (frame → page).
+pub fn frame_owners(fx: &Forensics<'_>) -> HashMap<u32, WrittenPage> {
+    let mut out = HashMap::default();
+    let t = Tracker::new(fx, TrackOptions::default());
+    let _ = t.run(|_, c| {
+        let by_page: HashMap<u32, &WrittenPage> = c.pages.iter().map(|p| (p.page, p)).collect();
+        if let Some(w) = fx.wal() {
+            for i in c.first_frame..=c.frame {
+                let Some(f) = w.frame(i) else { continue };
+                if let Some(wp) = by_page.get(&f.header.page) {
+                    out.insert(i, WrittenPage { frame: i, ..(*wp).clone() });
+                }
+            }
+        }
+    });
+    out
+}

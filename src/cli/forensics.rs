@@ -1,0 +1,136 @@
+//! The forensic commands: `timeline`, `history`, `salvage`, and `dump --owners`.
+
+use std::path::Path;
+
+use super::{Failure, emit_json, exit_code, load, write_out};
+use crate::analysis::Analysis;
+use crate::analysis::findings;
+use crate::analysis::history::{KeySpec, history};
+use crate::analysis::salvage::salvage;
+use crate::analysis::snapshot::Forensics;
+use crate::analysis::timeline::{TrackOptions, Tracker, frame_owners};
+use crate::report::forensics::{
+    CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END,
+    TimelineReport, render_commit, render_history, render_salvage, render_timeline_head,
+    timeline_json_commit,
+};
+use crate::report::{DumpReport, Files};
+use crate::source::Evidence;
+
+/// Set up snapshot access over opened evidence.
+pub fn forensics<'a>(ev: &'a Evidence, a: &'a Analysis) -> Result<Forensics<'a>, Failure> {
+    Forensics::from_evidence(ev, a)
+        .map_err(|e| Failure::Fatal(format!("{}: {e}", ev.paths.get(ev.paths.named).display())))
+}
+
+/// `walinspect timeline`. Streams: each commit is written as soon as it is computed, so
+/// memory stays proportional to the frame count whatever the output size.
+pub fn timeline(
+    path: &Path,
+    json: bool,
+    rows: bool,
+    values: bool,
+    fail_on: super::FailOn,
+) -> Result<u8, Failure> {
+    use std::io::Write;
+    let (ev, a) = load(path)?;
+    let fx = forensics(&ev, &a)?;
+    let rows = rows || values;
+    let t = Tracker::new(&fx, TrackOptions { rows, ..TrackOptions::default() });
+    let files = Files::of(&ev);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let ser = |e: serde_json::Error| Failure::Fatal(format!("cannot serialise: {e}"));
+    let head = if json {
+        TimelineReport::json_head(&files, fx.base_pages, &t.base_notes).map_err(ser)?
+    } else {
+        render_timeline_head(fx.base_pages, &notes_of(&t.base_notes))
+    };
+    out.write_all(head.as_bytes())?;
+    let mut failure: Option<Failure> = None;
+    let mut first = true;
+    let _ = t.run_while(|_, c| {
+        let enc = fx.snapshot(c.spec).encoding;
+        let entry = CommitEntryReport::build(&c, rows, values, enc);
+        let text = if json {
+            timeline_json_commit(&entry, first).map_err(ser)
+        } else {
+            Ok(render_commit(&entry))
+        };
+        first = false;
+        match text.and_then(|s| out.write_all(s.as_bytes()).map_err(Failure::from)) {
+            Ok(()) => true,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        }
+    });
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if json {
+        out.write_all(if first { "]\n}\n" } else { TIMELINE_JSON_END }.as_bytes())?;
+    }
+    out.flush()?;
+    Ok(exit_code(&findings::check(&a), fail_on))
+}
+
+fn notes_of(n: &[crate::analysis::snapshot::Note]) -> Vec<crate::report::forensics::NoteReport> {
+    n.iter().map(crate::report::forensics::NoteReport::from).collect()
+}
+
+/// `walinspect history`.
+pub fn row_history(
+    path: &Path,
+    table: &str,
+    rowid: Option<i64>,
+    key: &[String],
+    json: bool,
+    fail_on: super::FailOn,
+) -> Result<u8, Failure> {
+    let spec = match (rowid, key.is_empty()) {
+        (Some(r), true) => KeySpec::Rowid(r),
+        (None, false) => KeySpec::Pk(key.to_vec()),
+        _ => {
+            return Err(Failure::Fatal(
+                "give either --rowid R or --key VALUE (once per primary-key column)".into(),
+            ));
+        }
+    };
+    let (ev, a) = load(path)?;
+    let fx = forensics(&ev, &a)?;
+    let (h, k) = history(&fx, table, &spec).map_err(Failure::Fatal)?;
+    let r = HistoryReport::build(Files::of(&ev), &h, k.as_ref());
+    if json {
+        emit_json(&r)?
+    } else {
+        write_out(&render_history(&r))?
+    }
+    Ok(exit_code(&findings::check(&a), fail_on))
+}
+
+/// `walinspect salvage`.
+pub fn salvage_rows(path: &Path, json: bool, fail_on: super::FailOn) -> Result<u8, Failure> {
+    let (ev, a) = load(path)?;
+    let fx = forensics(&ev, &a)?;
+    let s = salvage(&fx);
+    let r = SalvageReport::build(Files::of(&ev), &s);
+    if json {
+        emit_json(&r)?
+    } else {
+        write_out(&render_salvage(&r))?
+    }
+    Ok(exit_code(&findings::check(&a), fail_on))
+}
+
+/// Fill the `owner` of every valid frame of a dump (runs the timeline without rows).
+pub fn add_owners(ev: &Evidence, a: &Analysis, r: &mut DumpReport) {
+    let Ok(fx) = forensics(ev, a) else { return };
+    let owners = frame_owners(&fx);
+    if let Some(w) = r.wal.as_mut() {
+        for f in &mut w.frames {
+            f.owner = owners.get(&f.frame).map(FrameOwnerReport::from);
+        }
+    }
+}

@@ -1,0 +1,811 @@
+//! The JSON contract of `timeline`, `history` and `salvage` (documented field by field in
+//! `docs/forensics.md`), the `owner` of `dump` frames, and their text rendering.
+//!
+//! Values: SQL NULL is `null`, integers are numbers, reals are numbers (non-finite reals are
+//! `{"real": "inf"}` / `"-inf"`), text is a string, blobs are `{"hex": "..."}`. Keys: a rowid is a
+//! number; a WITHOUT ROWID primary key is an array of values.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Serialize, Serializer};
+
+use super::{Files, SCHEMA_VERSION, Tool};
+use crate::analysis::history::History;
+use crate::analysis::salvage::Salvage;
+use crate::analysis::snapshot::Note;
+use crate::analysis::timeline::{CommitChanges, RowKey, WrittenPage, key_values, row_values};
+use crate::format::record::{TextEncoding, Value};
+
+/// A column value in JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueReport(pub Value);
+
+impl Serialize for ValueReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match &self.0 {
+            Value::Null => s.serialize_none(),
+            Value::Integer(i) => s.serialize_i64(*i),
+            Value::Real(r) if r.is_finite() => s.serialize_f64(*r),
+            Value::Real(r) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry(
+                    "real",
+                    if r.is_nan() {
+                        "nan"
+                    } else if *r > 0.0 {
+                        "inf"
+                    } else {
+                        "-inf"
+                    },
+                )?;
+                m.end()
+            }
+            Value::Text(t) => s.serialize_str(t),
+            Value::Blob(b) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("hex", &hex(b))?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// A value for text output: long text and blobs are cut (the JSON always has them whole).
+fn short(v: &Value) -> String {
+    const MAX: usize = 48;
+    match v {
+        Value::Blob(b) if b.len() > MAX / 2 => {
+            format!("X'{}…' ({} bytes)", hex(b.get(..MAX / 2).unwrap_or(b)), b.len())
+        }
+        Value::Text(t) if t.chars().count() > MAX => {
+            let cut: String = t.chars().take(MAX).collect();
+            format!("'{}…' ({} chars)", cut.replace('\'', "''"), t.chars().count())
+        }
+        other => other.to_string(),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
+
+fn values(v: Vec<Value>) -> Vec<ValueReport> {
+    v.into_iter().map(ValueReport).collect()
+}
+
+/// A row key: a rowid (number) or primary-key values (array).
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyReport {
+    Rowid(i64),
+    Pk(Vec<ValueReport>),
+}
+
+impl Serialize for KeyReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Rowid(r) => s.serialize_i64(*r),
+            Self::Pk(v) => v.serialize(s),
+        }
+    }
+}
+
+impl KeyReport {
+    fn text(&self) -> String {
+        match self {
+            Self::Rowid(r) => r.to_string(),
+            Self::Pk(v) => {
+                format!("({})", v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", "))
+            }
+        }
+    }
+}
+
+/// A note: a stable code, a message and where.
+#[derive(Serialize, Clone, Debug)]
+pub struct NoteReport {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+impl From<&Note> for NoteReport {
+    fn from(n: &Note) -> Self {
+        Self {
+            code: n.code,
+            message: n.message.clone(),
+            page: n.page,
+            frame: n.frame,
+            offset: n.offset,
+        }
+    }
+}
+
+fn notes(n: &[Note]) -> Vec<NoteReport> {
+    n.iter().map(NoteReport::from).collect()
+}
+
+/// The owner of a frame's page, added to `dump --owners` frames.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct FrameOwnerReport {
+    pub name: String,
+    /// "table", "index", "schema", "freelist", "ptrmap", "lock_byte", "orphan", "beyond".
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// "root", "interior", "leaf", "overflow", "freelist_trunk", "freelist_leaf", "ptrmap",
+    /// "lock_byte", "corrupt", "none".
+    pub role: &'static str,
+}
+
+impl From<&WrittenPage> for FrameOwnerReport {
+    fn from(w: &WrittenPage) -> Self {
+        Self { name: w.owner.clone(), kind: w.kind, role: w.role }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// timeline
+
+#[derive(Serialize, Clone, Debug)]
+pub struct ObjectPagesReport {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub pages: Vec<u32>,
+    /// Role of each page in `pages` (same order).
+    pub roles: Vec<&'static str>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct SchemaChangeReport {
+    /// "create", "drop", "move" (new root page), "rename".
+    pub op: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: String,
+    pub root: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_root: Option<u32>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct RowValuesReport {
+    /// "insert", "update", "delete".
+    pub op: &'static str,
+    pub key: KeyReport,
+    pub old: Option<Vec<ValueReport>>,
+    pub new: Option<Vec<ValueReport>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Serialize, Clone, Debug, Default)]
+pub struct TableRowsReport {
+    pub inserted: Vec<KeyReport>,
+    pub updated: Vec<KeyReport>,
+    pub deleted: Vec<KeyReport>,
+    /// With `--values`: the column names of `values[].old`/`new`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// With `--values`: every change with the old and new values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<RowValuesReport>>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct CommitEntryReport {
+    /// 1-based commit number; null for the uncommitted tail.
+    pub commit: Option<u32>,
+    pub committed: bool,
+    /// The commit frame (the tail's last frame).
+    pub frame: u32,
+    pub first_frame: u32,
+    pub db_pages: u32,
+    pub objects: Vec<ObjectPagesReport>,
+    pub schema_changes: Vec<SchemaChangeReport>,
+    /// With `--rows`: TABLE -> changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<BTreeMap<String, TableRowsReport>>,
+    pub notes: Vec<NoteReport>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct TimelineReport {
+    pub schema: &'static str,
+    pub version: u32,
+    pub tool: Tool,
+    pub files: Files,
+    /// Size of the starting state (the database file alone).
+    pub base_db_pages: u32,
+    /// Notes about the starting state.
+    pub notes: Vec<NoteReport>,
+    pub commits: Vec<CommitEntryReport>,
+}
+
+fn key_report(
+    def: &crate::analysis::schema::TableDef,
+    key: &RowKey,
+    payload: Option<&[u8]>,
+    enc: TextEncoding,
+) -> KeyReport {
+    match key {
+        RowKey::Rowid(r) => KeyReport::Rowid(*r),
+        RowKey::Pk(_) => KeyReport::Pk(values(key_values(def, key, payload, enc))),
+    }
+}
+
+impl CommitEntryReport {
+    /// Convert one commit's changes. `rows`: include row keys; `with_values`: and values.
+    pub fn build(c: &CommitChanges, rows: bool, with_values: bool, enc: TextEncoding) -> Self {
+        let mut objects: BTreeMap<(String, &'static str), ObjectPagesReport> = BTreeMap::new();
+        for p in &c.pages {
+            let e = objects.entry((p.owner.clone(), p.kind)).or_insert_with(|| ObjectPagesReport {
+                name: p.owner.clone(),
+                kind: p.kind,
+                pages: Vec::new(),
+                roles: Vec::new(),
+            });
+            e.pages.push(p.page);
+            e.roles.push(p.role);
+        }
+        let rows = rows.then(|| {
+            let mut m = BTreeMap::new();
+            for t in &c.tables {
+                let mut r = TableRowsReport::default();
+                let mut vals = Vec::new();
+                let mut width = 0;
+                for ch in &t.changes {
+                    let payload = ch.new.as_deref().or(ch.old.as_deref());
+                    let k = key_report(&t.table, &ch.key, payload, enc);
+                    match ch.op() {
+                        "insert" => r.inserted.push(k.clone()),
+                        "delete" => r.deleted.push(k.clone()),
+                        _ => r.updated.push(k.clone()),
+                    }
+                    if with_values {
+                        let old = ch.old.as_deref().map(|p| row_values(&t.table, &ch.key, p, enc));
+                        let new = ch.new.as_deref().map(|p| row_values(&t.table, &ch.key, p, enc));
+                        let problem = new
+                            .as_ref()
+                            .and_then(|x| x.1.clone())
+                            .or_else(|| old.as_ref().and_then(|x| x.1.clone()));
+                        width = width
+                            .max(old.as_ref().map_or(0, |x| x.0.len()))
+                            .max(new.as_ref().map_or(0, |x| x.0.len()));
+                        vals.push(RowValuesReport {
+                            op: ch.op(),
+                            key: k,
+                            old: old.map(|x| values(x.0)),
+                            new: new.map(|x| values(x.0)),
+                            problem,
+                        });
+                    }
+                }
+                if with_values {
+                    r.columns = Some(t.table.column_names(width));
+                    r.values = Some(vals);
+                }
+                m.insert(t.name.clone(), r);
+            }
+            m
+        });
+        Self {
+            commit: c.number,
+            committed: c.committed,
+            frame: c.frame,
+            first_frame: c.first_frame,
+            db_pages: c.spec.db_pages,
+            objects: objects.into_values().collect(),
+            schema_changes: c
+                .schema_changes
+                .iter()
+                .map(|s| SchemaChangeReport {
+                    op: s.op,
+                    kind: s.kind,
+                    name: s.name.clone(),
+                    root: s.root,
+                    old_root: s.old_root,
+                })
+                .collect(),
+            rows,
+            notes: notes(&c.notes),
+        }
+    }
+}
+
+impl TimelineReport {
+    pub fn new(
+        files: Files,
+        base_db_pages: u32,
+        commits: Vec<CommitEntryReport>,
+        base_notes: &[Note],
+    ) -> Self {
+        Self {
+            schema: "walinspect.timeline",
+            version: SCHEMA_VERSION,
+            tool: Tool::this(),
+            files,
+            base_db_pages,
+            notes: notes(base_notes),
+            commits,
+        }
+    }
+
+    /// The document's text up to the opening bracket of `commits` (for streaming: then each
+    /// commit from [`timeline_json_commit`], then [`TIMELINE_JSON_END`]).
+    pub fn json_head(
+        files: &Files,
+        base_db_pages: u32,
+        base_notes: &[Note],
+    ) -> Result<String, serde_json::Error> {
+        let r = Self::new(files.clone(), base_db_pages, Vec::new(), base_notes);
+        let full = serde_json::to_string_pretty(&r)?;
+        // `"commits": []` is the last field: cut it open.
+        let cut = full.rfind("\"commits\": []").unwrap_or(full.len());
+        Ok(format!("{}\"commits\": [", full.get(..cut).unwrap_or("")))
+    }
+}
+
+/// One commit of a streamed timeline document (`first`: no leading comma).
+pub fn timeline_json_commit(
+    c: &CommitEntryReport,
+    first: bool,
+) -> Result<String, serde_json::Error> {
+    let body = serde_json::to_string_pretty(c)?.replace('\n', "\n    ");
+    Ok(format!("{}\n    {body}", if first { "" } else { "," }))
+}
+
+/// The end of a streamed timeline document.
+pub const TIMELINE_JSON_END: &str = "\n  ]\n}\n";
+
+/// Text rendering of a timeline.
+pub fn render_timeline(r: &TimelineReport) -> String {
+    let mut s = render_timeline_head(r.base_db_pages, &r.notes);
+    for c in &r.commits {
+        s.push_str(&render_commit(c));
+    }
+    s
+}
+
+/// The first lines of a timeline's text.
+pub fn render_timeline_head(base_db_pages: u32, notes: &[NoteReport]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "database file: {base_db_pages} pages");
+    for n in notes {
+        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+    }
+    s
+}
+
+/// One commit of a timeline, as text.
+pub fn render_commit(c: &CommitEntryReport) -> String {
+    let mut s = String::new();
+    let head = match c.commit {
+        Some(n) => format!("commit {n}"),
+        None => "uncommitted tail".to_string(),
+    };
+    let _ = writeln!(s, "\n{head}: frames {}-{}, {} pages", c.first_frame, c.frame, c.db_pages);
+    for sc in &c.schema_changes {
+        let _ = writeln!(s, "  schema: {} {} {} (root {})", sc.op, sc.kind, sc.name, sc.root);
+    }
+    for o in &c.objects {
+        let _ = writeln!(s, "  {} ({}): {}", o.name, o.kind, ranges(&o.pages));
+    }
+    if let Some(rows) = &c.rows {
+        for (t, tr) in rows {
+            let _ = writeln!(
+                s,
+                "  rows {t}: +{} ~{} -{}",
+                tr.inserted.len(),
+                tr.updated.len(),
+                tr.deleted.len()
+            );
+            match &tr.values {
+                Some(vals) => {
+                    let show = |x: &Option<Vec<ValueReport>>| {
+                        x.as_ref()
+                            .map(|v| {
+                                format!(
+                                    "({})",
+                                    v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", ")
+                                )
+                            })
+                            .unwrap_or_default()
+                    };
+                    for v in vals {
+                        let _ = match v.op {
+                            "insert" => writeln!(s, "    + {} {}", v.key.text(), show(&v.new)),
+                            "delete" => writeln!(s, "    - {} {}", v.key.text(), show(&v.old)),
+                            _ => writeln!(
+                                s,
+                                "    ~ {} {} -> {}",
+                                v.key.text(),
+                                show(&v.old),
+                                show(&v.new)
+                            ),
+                        };
+                    }
+                }
+                None => {
+                    for (sign, keys) in
+                        [("+", &tr.inserted), ("~", &tr.updated), ("-", &tr.deleted)]
+                    {
+                        if !keys.is_empty() {
+                            let more = if keys.len() > 50 { " ..." } else { "" };
+                            let _ = writeln!(
+                                s,
+                                "    {sign} {}{more}",
+                                keys.iter()
+                                    .take(50)
+                                    .map(KeyReport::text)
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for n in &c.notes {
+        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+    }
+    s
+}
+
+/// "3-5 9 12-13"
+fn ranges(p: &[u32]) -> String {
+    let mut v = p.to_vec();
+    v.sort_unstable();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&start) = v.get(i) {
+        let mut end = start;
+        while v.get(i + 1) == Some(&(end + 1)) {
+            end += 1;
+            i += 1;
+        }
+        out.push(if end == start { start.to_string() } else { format!("{start}-{end}") });
+        i += 1;
+    }
+    out.join(" ")
+}
+
+// ----------------------------------------------------------------------------------------------
+// history
+
+#[derive(Serialize, Clone, Debug)]
+pub struct SourceReport {
+    /// "db_file", "commit", "uncommitted", "stale", "after_break", "foreign", "torn".
+    pub kind: &'static str,
+    pub commit: Option<u32>,
+    pub frames: Vec<u32>,
+    pub page: Option<u32>,
+    /// [salt1, salt2] of the frames' generation (null for the database file).
+    pub salts: Option<[u32; 2]>,
+    pub generations_ago: Option<u32>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct VersionReport {
+    pub source: SourceReport,
+    /// "present", "insert", "update", "delete".
+    pub op: &'static str,
+    pub sqlite_visible: bool,
+    pub current: bool,
+    pub committed_in_generation: Option<bool>,
+    pub equals_visible_version: bool,
+    pub complete: bool,
+    pub uncertain: bool,
+    /// Null for a deletion.
+    pub values: Option<Vec<ValueReport>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct HistoryReport {
+    pub schema: &'static str,
+    pub version: u32,
+    pub tool: Tool,
+    pub files: Files,
+    pub table: String,
+    pub key: Option<KeyReport>,
+    pub columns: Vec<String>,
+    pub versions: Vec<VersionReport>,
+    pub notes: Vec<NoteReport>,
+}
+
+impl HistoryReport {
+    pub fn build(files: Files, h: &History, key: Option<&RowKey>) -> Self {
+        let enc = h.encoding;
+        let versions = h
+            .versions
+            .iter()
+            .map(|v| {
+                let decoded = key.and_then(|k| h.values(v, k));
+                VersionReport {
+                    source: SourceReport {
+                        kind: v.source.kind,
+                        commit: v.source.commit,
+                        frames: v.source.frames.clone(),
+                        page: v.source.page,
+                        salts: v.source.salts,
+                        generations_ago: v.source.generations_ago,
+                    },
+                    op: v.op,
+                    sqlite_visible: v.sqlite_visible,
+                    current: v.current,
+                    committed_in_generation: v.committed_in_generation,
+                    equals_visible_version: v.equals_visible_version,
+                    complete: v.complete,
+                    uncertain: v.uncertain,
+                    problem: decoded.as_ref().and_then(|d| d.1.clone()),
+                    values: decoded.map(|d| values(d.0)),
+                }
+            })
+            .collect();
+        let payload = h.versions.iter().find_map(|v| v.payload.as_deref());
+        Self {
+            schema: "walinspect.history",
+            version: SCHEMA_VERSION,
+            tool: Tool::this(),
+            files,
+            table: h.table.clone(),
+            key: key.map(|k| key_report(&h.def, k, payload, enc)),
+            columns: h.columns(),
+            versions,
+            notes: notes(&h.notes),
+        }
+    }
+}
+
+pub fn render_history(r: &HistoryReport) -> String {
+    let mut s = String::new();
+    let key = r.key.as_ref().map_or("(not found)".to_string(), KeyReport::text);
+    let _ = writeln!(s, "{} {}: {} version(s)", r.table, key, r.versions.len());
+    let _ = writeln!(s, "columns: {}", r.columns.join(", "));
+    for v in &r.versions {
+        let src = match v.source.kind {
+            "commit" => format!("commit {}", v.source.commit.unwrap_or(0)),
+            "db_file" => "database file".to_string(),
+            k => format!(
+                "{k}{}",
+                v.source
+                    .generations_ago
+                    .map(|g| format!(" ({g} reset(s) ago)"))
+                    .unwrap_or_default()
+            ),
+        };
+        let frames = if v.source.frames.is_empty() {
+            String::new()
+        } else {
+            format!(" frame(s) {}", ranges(&v.source.frames))
+        };
+        let vals = v.values.as_ref().map_or("(deleted)".to_string(), |x| {
+            format!("({})", x.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", "))
+        });
+        let flags = [
+            (v.current, "current"),
+            (v.sqlite_visible, "visible"),
+            (!v.sqlite_visible, "not shown by SQLite"),
+            (v.uncertain, "uncertain"),
+            (!v.complete, "incomplete"),
+            (v.equals_visible_version, "same bytes as a visible version"),
+        ]
+        .iter()
+        .filter(|x| x.0)
+        .map(|x| x.1)
+        .collect::<Vec<_>>()
+        .join(", ");
+        let _ = writeln!(s, "  {src:<28} {:<7} {vals}  [{flags}]{frames}", v.op);
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+    }
+    s
+}
+
+// ----------------------------------------------------------------------------------------------
+// salvage
+
+#[derive(Serialize, Clone, Debug)]
+pub struct FrameRangeReport {
+    pub first: u32,
+    pub last: u32,
+    pub count: usize,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct GroupReport {
+    pub id: usize,
+    /// "uncommitted", "after_break", "stale", "foreign", "torn".
+    pub kind: &'static str,
+    pub salt1: u32,
+    pub salt2: u32,
+    pub generations_ago: Option<u32>,
+    pub frames: FrameRangeReport,
+    pub commit_frames: Vec<u32>,
+    /// Frames whose checksum does not verify from their predecessor in the group.
+    pub broken_links: Vec<u32>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct SalvagedRowReport {
+    pub table: Option<String>,
+    /// "page_owner", "shape", "ambiguous", "unknown".
+    pub attribution: &'static str,
+    pub candidates: Vec<String>,
+    pub key: Option<KeyReport>,
+    pub columns: Vec<String>,
+    pub values: Vec<ValueReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    pub group: usize,
+    pub kind: &'static str,
+    pub frames: Vec<u32>,
+    pub page: u32,
+    /// The key exists in some current snapshot (this is another version of a known row).
+    pub key_current: bool,
+    pub committed_in_generation: bool,
+    pub complete: bool,
+    pub uncertain: bool,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct SalvageSummaryReport {
+    pub cells_decoded: u64,
+    pub rows: usize,
+    pub already_current: u64,
+    /// Cells of pages that belonged to an index: entries, not rows (not listed).
+    pub index_entries: u64,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct SalvageReport {
+    pub schema: &'static str,
+    pub version: u32,
+    pub tool: Tool,
+    pub files: Files,
+    pub groups: Vec<GroupReport>,
+    pub summary: SalvageSummaryReport,
+    pub rows: Vec<SalvagedRowReport>,
+    pub notes: Vec<NoteReport>,
+}
+
+impl SalvageReport {
+    pub fn build(files: Files, s: &Salvage) -> Self {
+        let enc = s.encoding;
+        let rows = s
+            .rows
+            .iter()
+            .map(|r| {
+                let obj = r.attribution.table.as_ref().and_then(|t| s.history.tables.get(t));
+                let def = obj.and_then(|o| o.table.clone()).unwrap_or_default();
+                let (vals, problem) = match &r.key {
+                    Some(k) => row_values(&def, k, &r.payload, enc),
+                    None => {
+                        let rec = crate::format::record::decode_record(&r.payload, enc);
+                        let p = rec.error.filter(|_| !rec.is_intact()).map(|e| e.to_string());
+                        (rec.values, p)
+                    }
+                };
+                let columns = if r.key.is_some() {
+                    def.column_names(vals.len())
+                } else {
+                    (0..vals.len()).map(|i| format!("_col{i}")).collect()
+                };
+                SalvagedRowReport {
+                    table: r.attribution.table.clone(),
+                    attribution: r.attribution.how,
+                    candidates: r.attribution.candidates.clone(),
+                    key: r.key.as_ref().map(|k| key_report(&def, k, Some(&r.payload), enc)),
+                    columns,
+                    values: values(vals),
+                    problem,
+                    group: r.group,
+                    kind: s.groups.get(r.group).map_or("unknown", |g| g.kind.name()),
+                    frames: r.frames.clone(),
+                    page: r.page,
+                    key_current: r.key_current,
+                    committed_in_generation: r.committed_in_group,
+                    complete: r.complete,
+                    uncertain: r.uncertain,
+                }
+            })
+            .collect();
+        Self {
+            schema: "walinspect.salvage",
+            version: SCHEMA_VERSION,
+            tool: Tool::this(),
+            files,
+            groups: s
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(id, g)| GroupReport {
+                    id,
+                    kind: g.kind.name(),
+                    salt1: g.salts[0],
+                    salt2: g.salts[1],
+                    generations_ago: g.generations_ago,
+                    frames: FrameRangeReport {
+                        first: g.frames.first().copied().unwrap_or(0),
+                        last: g.frames.last().copied().unwrap_or(0),
+                        count: g.frames.len(),
+                    },
+                    commit_frames: g.commit_frames.clone(),
+                    broken_links: g.broken_links.clone(),
+                })
+                .collect(),
+            summary: SalvageSummaryReport {
+                cells_decoded: s.cells_decoded,
+                rows: s.rows.len(),
+                already_current: s.already_current,
+                index_entries: s.index_entries,
+            },
+            rows,
+            notes: notes(&s.notes),
+        }
+    }
+}
+
+pub fn render_salvage(r: &SalvageReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} frame group(s) SQLite does not show; {} cells decoded, {} row version(s) found nowhere else ({} copies equal a visible version)",
+        r.groups.len(),
+        r.summary.cells_decoded,
+        r.summary.rows,
+        r.summary.already_current
+    );
+    for g in &r.groups {
+        let _ = writeln!(
+            s,
+            "  group {}: {} frames {}-{} ({}), salts {:08x} {:08x}{}, {} commit frame(s), {} broken link(s)",
+            g.id,
+            g.kind,
+            g.frames.first,
+            g.frames.last,
+            g.frames.count,
+            g.salt1,
+            g.salt2,
+            g.generations_ago.map(|k| format!(", {k} reset(s) ago")).unwrap_or_default(),
+            g.commit_frames.len(),
+            g.broken_links.len()
+        );
+    }
+    for row in &r.rows {
+        let key = row.key.as_ref().map_or("?".to_string(), KeyReport::text);
+        let vals = row.values.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(
+            s,
+            "  {} {key} ({vals})  [{} via {}; frames {}; {}{}]",
+            row.table.as_deref().unwrap_or("(unattributed)"),
+            row.kind,
+            row.attribution,
+            ranges(&row.frames),
+            if row.key_current {
+                "older version of a known row"
+            } else {
+                "row absent from every visible state"
+            },
+            if row.uncertain { "; overflow uncertain" } else { "" }
+        );
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+    }
+    s
+}
