@@ -4,7 +4,9 @@
 //! byte slices, so tests and fuzzers can feed bytes.
 
 pub mod db;
+pub mod env;
 pub mod findings;
+pub mod locks;
 pub mod shm;
 pub mod wal;
 

@@ -14,6 +14,7 @@ use crate::report::text::{self, Style};
 use crate::report::{DumpReport, Files};
 use crate::source::{Evidence, Role, SourceError};
 
+pub mod locks;
 pub mod samples;
 
 const AFTER_HELP: &str = "\
@@ -43,6 +44,10 @@ pub struct GlobalArgs {
     /// Exit with status 1 when a finding of this severity or worse is present.
     #[arg(long, value_enum, default_value_t = FailOn::Error, global = true)]
     pub fail_on: FailOn,
+    /// Do not probe the live system (lock holders, filesystem, permissions): analyse the files
+    /// alone (for evidence copies, or reproducible output).
+    #[arg(long, global = true)]
+    pub no_live: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +99,26 @@ pub enum Command {
     Info {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
+    },
+    /// Who holds the database's locks, what they are doing (writer, checkpoint, readers and
+    /// their snapshots, starvation) and environment hazards; never takes a lock.
+    #[command(after_help = AFTER_HELP)]
+    Locks {
+        /// Database file, or its -wal or -shm.
+        path: PathBuf,
+        /// Print one JSON document (schema "walinspect.locks", see docs/locks.md); with
+        /// --watch, one document per line at every refresh.
+        #[arg(long)]
+        json: bool,
+        /// Probe again at every interval until interrupted (or --count refreshes).
+        #[arg(long)]
+        watch: bool,
+        /// Milliseconds between refreshes with --watch.
+        #[arg(long, default_value_t = 500, requires = "watch")]
+        interval: u64,
+        /// Stop after this many refreshes with --watch.
+        #[arg(long, requires = "watch")]
+        count: Option<u64>,
     },
     /// Run `info` (or `dump --json`) on a sample state embedded in walinspect: no setup needed.
     #[command(after_help = AFTER_HELP)]
@@ -181,14 +206,14 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     match command {
         Command::Dump { path, json } => {
             let (ev, a) = load(&path)?;
-            let f = findings::check(&a);
+            let f = locks::findings_for(&ev, &a, &g);
             let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
             emit(&r, json, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Check { path, json } => {
             let (ev, a) = load(&path)?;
-            let f = findings::check(&a);
+            let f = locks::findings_for(&ev, &a, &g);
             let r = DumpReport::build("walinspect.check", Files::of(&ev), &a, &f);
             if json {
                 emit_json(&r)?;
@@ -199,11 +224,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Info { path } => {
             let (ev, a) = load(&path)?;
-            let f = findings::check(&a);
+            let f = locks::findings_for(&ev, &a, &g);
             let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
             write_out(&text::render_info(&r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
+        Command::Locks { path, json, watch, interval, count } => locks::run(&path, json, watch, interval, count, &g),
         Command::Sample { name, json, list } => {
             if list {
                 let mut o = String::new();
@@ -258,6 +284,13 @@ fn emit(r: &DumpReport, json: bool, render: impl Fn(&DumpReport) -> String) -> R
 
 fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| Failure::Fatal(format!("cannot serialise: {e}")))?;
+    s.push('\n');
+    write_out(&s)
+}
+
+/// One compact JSON document on one line (JSON Lines, for streams).
+fn emit_json_line<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
+    let mut s = serde_json::to_string(v).map_err(|e| Failure::Fatal(format!("cannot serialise: {e}")))?;
     s.push('\n');
     write_out(&s)
 }
