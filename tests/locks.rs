@@ -308,6 +308,7 @@ fn idle_connection() {
     assert_eq!(holder["lock"], "read");
     assert_eq!(holder["pid_namespace"], "same");
     assert!(v["probe"]["consistent"].as_bool().unwrap());
+    assert_eq!(v["probe"]["proc_locks"], "read");
     assert_eq!(v["probe"]["matched"]["db"], "device_and_inode");
 }
 
@@ -1046,6 +1047,38 @@ fn assert_unlocked_names_the_holders() {
     drop(a);
     drop(b);
     assert_eq!(assert_unlocked(&paths), Ok(()));
+    // Nothing locked: /proc/locks is not even read.
+    let v = locks_json(&db);
+    assert_eq!(v["probe"]["proc_locks"], "skipped");
+    assert_eq!(v["state"]["mode"], "unused");
+    assert!(
+        v["locks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["state"] == "free")
+    );
+}
+
+#[test]
+fn rollback_journal_writer() {
+    let d = tempdir();
+    let db = d.path().join("r.db");
+    let mut a = Sql::open(s(&db));
+    a.ok("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+    a.ok("BEGIN IMMEDIATE");
+    let v = locks_json(&db);
+    assert_eq!(v["locks"].as_array().unwrap().len(), 3);
+    assert_table(
+        &v,
+        &[
+            ("db", "reserved", "exclusive", &[a.pid]),
+            ("db", "shared", "shared", &[a.pid]),
+        ],
+    );
+    assert_eq!(v["state"]["mode"], "rollback");
+    assert_eq!(pids(&v["state"]["writer"]["by"]), vec![a.pid]);
+    assert!(live_codes(&v).is_empty(), "{:?}", codes(&v));
 }
 
 #[test]

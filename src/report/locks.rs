@@ -34,10 +34,12 @@ pub struct LocksReport {
 pub struct ProbeReport {
     /// "F_OFD_GETLK" or "F_GETLK"; null when no file could be queried.
     pub method: Option<&'static str>,
-    /// `/proc/locks` was read (holders are named from it).
-    pub proc_locks: bool,
+    /// "read" (holders are named from it), "skipped" (nothing was locked), "incomplete"
+    /// (reading stopped at its time budget) or "unreadable".
+    pub proc_locks: &'static str,
+    /// Why it is incomplete or unreadable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub proc_locks_error: Option<String>,
+    pub proc_locks_note: Option<String>,
     /// How the files' `/proc/locks` lines were matched, per file: "device_and_inode",
     /// "inode_only" or "none" (no line names the file).
     pub matched: Matched,
@@ -378,8 +380,8 @@ impl LocksReport {
             probed_at_unix_ms,
             probe: ProbeReport {
                 method: probe.method.map(|m| m.name()),
-                proc_locks: probe.proc_locks_error.is_none(),
-                proc_locks_error: probe.proc_locks_error.clone(),
+                proc_locks: probe.proc_locks.name(),
+                proc_locks_note: probe.proc_locks.note().map(str::to_string),
                 matched: Matched {
                     db: matched(probe.db.as_ref()),
                     shm: matched(probe.shm.as_ref()),
@@ -505,18 +507,18 @@ pub fn render(r: &LocksReport, st: Style, timing: bool) -> String {
             "  (probed in {:.2} ms with {}{})",
             r.probe.elapsed_us as f64 / 1000.0,
             r.probe.method.unwrap_or("no query"),
-            if r.probe.proc_locks {
-                " and /proc/locks"
-            } else {
+            if r.probe.proc_locks == "skipped" {
                 ""
+            } else {
+                " and /proc/locks"
             }
         );
     }
     let _ = writeln!(o);
-    if let Some(e) = &r.probe.proc_locks_error {
+    if let Some(e) = &r.probe.proc_locks_note {
         let _ = writeln!(
             o,
-            "  /proc/locks unreadable ({e}): holders are named from F_GETLK only"
+            "  {e} (each held lock still names the holder F_GETLK reports)"
         );
     }
     let _ = writeln!(

@@ -509,8 +509,8 @@ pub struct LockProbe {
     pub method: Option<GetlkMethod>,
     pub db: Option<FileLocks>,
     pub shm: Option<FileLocks>,
-    /// Why `/proc/locks` could not be read (holders are then named from `F_GETLK` only).
-    pub proc_locks_error: Option<String>,
+    /// Whether `/proc/locks` was read whole (it names every holder).
+    pub proc_locks: ProcLocksStatus,
     /// Every process named as a holder, by pid.
     pub processes: BTreeMap<i64, ProcessInfo>,
     pub own_pid: i64,
@@ -537,6 +537,90 @@ impl LockProbe {
 const MAX_ROUNDS: u32 = 3;
 /// `/proc/locks` beyond this is not read (a host with millions of locks).
 const MAX_PROC_LOCKS: usize = 64 << 20;
+/// Longest time spent reading `/proc/locks` in one probe. The kernel rebuilds the text page by
+/// page, walking the machine's whole lock list from the start for every page while it blocks
+/// lock operations: cheap with the usual tens of locks, seconds with 100,000.
+pub const PROC_LOCKS_BUDGET: Duration = Duration::from_millis(250);
+
+/// What became of `/proc/locks` in a probe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProcLocksStatus {
+    /// Read whole.
+    Read,
+    /// Not read: `F_GETLK` found no lock at all, so there was no holder to name.
+    Skipped,
+    /// Reading stopped at the time or size budget: holders may be missing (each held lock
+    /// still has the one holder `F_GETLK` names).
+    Incomplete(String),
+    /// Could not be read: holders come from `F_GETLK` only.
+    Unreadable(String),
+}
+
+impl ProcLocksStatus {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Skipped => "skipped",
+            Self::Incomplete(_) => "incomplete",
+            Self::Unreadable(_) => "unreadable",
+        }
+    }
+    pub fn note(&self) -> Option<&str> {
+        match self {
+            Self::Incomplete(n) | Self::Unreadable(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// Read `/proc/locks` for at most `budget` (and [`MAX_PROC_LOCKS`] bytes), whole lines only.
+pub fn read_proc_locks(budget: Duration) -> (String, ProcLocksStatus) {
+    use std::io::Read;
+    let t0 = Instant::now();
+    let mut f = match File::open("/proc/locks") {
+        Ok(f) => f,
+        Err(e) => {
+            return (
+                String::new(),
+                ProcLocksStatus::Unreadable(format!("/proc/locks unreadable: {e}")),
+            );
+        }
+    };
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let n = match f.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return (
+                    String::new(),
+                    ProcLocksStatus::Unreadable(format!("/proc/locks unreadable: {e}")),
+                );
+            }
+        };
+        if n == 0 {
+            return (
+                String::from_utf8_lossy(&buf).into_owned(),
+                ProcLocksStatus::Read,
+            );
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if buf.len() >= MAX_PROC_LOCKS || t0.elapsed() > budget {
+            let keep = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+            buf.truncate(keep);
+            let lines = buf.iter().filter(|&&b| b == b'\n').count();
+            let note = format!(
+                "stopped reading /proc/locks after {} ms and {lines} lines (the machine holds many locks, and the kernel builds this list slowly): some holders may be missing",
+                t0.elapsed().as_millis()
+            );
+            return (
+                String::from_utf8_lossy(&buf).into_owned(),
+                ProcLocksStatus::Incomplete(note),
+            );
+        }
+    }
+}
 
 /// An `F_GETLK` answer, or the error text.
 pub type Answer = Result<Option<Conflict>, String>;
@@ -575,17 +659,27 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
     .collect();
     let mut rounds = 0;
     let mut consistent = false;
-    let mut first_pass = Vec::new();
-    let mut text = Err(String::new());
+    let mut first_pass: Vec<(Vec<(LockSpec, Answer)>, Answer)> = Vec::new();
+    let mut text = String::new();
+    let mut status = ProcLocksStatus::Skipped;
     while rounds < MAX_ROUNDS {
         rounds += 1;
         first_pass = targets
             .iter()
             .map(|(w, f, _, _)| query_file(f, *w, &mut method))
             .collect();
-        text = read_capped(Path::new("/proc/locks"), MAX_PROC_LOCKS)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| e.to_string());
+        if first_pass
+            .iter()
+            .all(|(c, any)| any == &Ok(None) && c.iter().all(|(_, a)| a == &Ok(None)))
+        {
+            // Nothing is locked: no holder to name, and /proc/locks costs every process's
+            // lock operations a moment.
+            consistent = true;
+            status = ProcLocksStatus::Skipped;
+            text.clear();
+            break;
+        }
+        (text, status) = read_proc_locks(PROC_LOCKS_BUDGET);
         let second: Vec<_> = targets
             .iter()
             .map(|(w, f, _, _)| query_file(f, *w, &mut method))
@@ -596,7 +690,7 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
         }
         first_pass = second;
     }
-    let all = text.as_deref().map(parse_proc_locks).unwrap_or_default();
+    let all = parse_proc_locks(&text);
     let mut files: Vec<FileLocks> = targets
         .iter()
         .zip(first_pass)
@@ -635,7 +729,7 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
         method,
         db: db_locks,
         shm: shm_locks,
-        proc_locks_error: text.err(),
+        proc_locks: status,
         processes,
         own_pid: i64::from(std::process::id()),
         own: OwnNamespaces::current(),
@@ -712,12 +806,9 @@ impl std::fmt::Display for Holder {
 /// replace a file should do so with one `rename(2)` immediately after the check, and say so.
 pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
     let mut holders = Vec::new();
-    let proc_text = read_capped(Path::new("/proc/locks"), MAX_PROC_LOCKS)
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let all = proc_text
-        .as_deref()
-        .map(parse_proc_locks)
-        .unwrap_or_default();
+    // A one-off safety check: allow /proc/locks more time than a probe.
+    let (proc_text, proc_status) = read_proc_locks(PROC_LOCKS_BUDGET * 20);
+    let all = parse_proc_locks(&proc_text);
     let unverified = |file: LockFile, path: &Path, why: String| Holder {
         pid: None,
         command: None,
@@ -778,14 +869,16 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
                 }) =>
             {
                 // The kernel sees a lock that /proc/locks does not show us.
-                let note = match &proc_text {
-                    Err(e) => format!("/proc/locks unreadable: {e}"),
-                    Ok(_) => "not visible in /proc/locks: another PID namespace or another machine"
+                let why = match &proc_status {
+                    ProcLocksStatus::Unreadable(e) => e.clone(),
+                    ProcLocksStatus::Incomplete(n) => n.clone(),
+                    _ => "not listed in /proc/locks: another PID namespace or another machine"
                         .to_string(),
                 };
+                let pid = (c.pid > 0).then_some(i64::from(c.pid));
                 holders.push(Holder {
-                    pid: None,
-                    command: None,
+                    pid,
+                    command: pid.and_then(|p| process_info(p).command),
                     file: which,
                     path: path.clone(),
                     kind: Some(c.kind),
@@ -795,11 +888,7 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
                     } else {
                         Some(c.start + c.len - 1)
                     },
-                    note: Some(if c.pid > 0 {
-                        format!("{note}; the kernel reports pid {}", c.pid)
-                    } else {
-                        note
-                    }),
+                    note: Some(format!("reported by F_GETLK; {why}")),
                 });
             }
             Ok(_) => {}
