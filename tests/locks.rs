@@ -464,6 +464,53 @@ fn checkpoint_starved_by_a_reader() {
 }
 
 #[test]
+fn checkpoint_starved_by_a_slot0_reader() {
+    let d = tempdir();
+    let (db, mut a) = wal_db(d.path());
+    // Everything checkpointed: a new reader reads the database file alone, through slot 0.
+    let r = a.ok("PRAGMA wal_checkpoint(PASSIVE)");
+    assert_eq!(r[0][1], r[0][2], "{r}");
+    let mut b = Sql::open(s(&db));
+    b.ok("BEGIN");
+    b.ok("SELECT count(*) FROM t");
+    assert_eq!(read_slots(&locks_json(&db)), vec![(0, vec![b.pid])]);
+    // New commits restart the WAL; a slot-0 reader lets no checkpoint copy anything.
+    grow(&mut a, 5);
+    let r = a.ok("PRAGMA wal_checkpoint(PASSIVE)");
+    let log = r[0][1].as_u64().unwrap();
+    assert_eq!(
+        r[0][2], 0,
+        "SQLite copies nothing while a slot-0 reader reads: {r}"
+    );
+    let v = locks_json(&db);
+    let st = v["state"]["starvation"].as_array().unwrap();
+    assert_eq!(st.len(), 1, "{st:?}");
+    assert_eq!(
+        (
+            st[0]["slot"].as_u64(),
+            st[0]["read_mark"].as_u64(),
+            st[0]["frames_held_back"].as_u64()
+        ),
+        (Some(0), Some(0), Some(log))
+    );
+    assert_eq!(pids(&st[0]["readers"]), vec![b.pid]);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "lock.checkpoint_starved")
+        .unwrap();
+    assert_eq!(f["offset"], 96, "slot 0's cap is nBackfill");
+    b.ok("COMMIT");
+    assert!(
+        locks_json(&db)["state"]["starvation"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
 fn full_checkpoint_blocked_by_a_reader() {
     let d = tempdir();
     let (db, mut a) = wal_db(d.path());

@@ -595,7 +595,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
         } else {
             format!("read slot {}", s.slot)
         };
-        let wal = s.wal_size.map(|w| format!(" The WAL is {} and cannot restart, so it keeps growing while this read transaction lasts.", bytes(w))).unwrap_or_default();
+        let wal = s.wal_size.map(|w| format!(" The WAL ({}) cannot restart, so it keeps growing while this read transaction lasts.", bytes(w))).unwrap_or_default();
         let ckpt = if s.checkpointers.is_empty() {
             format!(
                 " Checkpoints have copied everything up to its snapshot (nBackfill {}) and can go no further.",

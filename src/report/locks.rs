@@ -138,7 +138,7 @@ impl Activity {
 pub struct ReaderReport {
     /// 0..4.
     pub slot: u8,
-    /// The snapshot's last frame: aReadMark[slot]; for slot 0, nBackfill (the database file).
+    /// The snapshot's last frame: `aReadMark[slot]`; for slot 0, nBackfill (the database file).
     pub read_mark: Option<u32>,
     pub frames_behind: Option<u32>,
     pub readers: Vec<ProcessReport>,
