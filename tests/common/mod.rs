@@ -12,10 +12,7 @@ use rusqlite::Connection;
 pub use tempfile::TempDir;
 
 pub fn tempdir() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("walinspect-test")
-        .tempdir()
-        .expect("tempdir")
+    tempfile::Builder::new().prefix("walinspect-test").tempdir().expect("tempdir")
 }
 
 pub fn sibling(db: &Path, suffix: &str) -> PathBuf {
@@ -27,10 +24,8 @@ pub fn sibling(db: &Path, suffix: &str) -> PathBuf {
 /// A fresh WAL-mode database with automatic checkpoints off.
 pub fn wal_db(path: &Path, page_size: u32) -> Connection {
     let c = Connection::open(path).expect("open");
-    c.execute_batch(&format!(
-        "PRAGMA page_size={page_size}; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
-    ))
-    .expect("pragmas");
+    c.execute_batch(&format!("PRAGMA page_size={page_size}; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"))
+        .expect("pragmas");
     c
 }
 
@@ -57,38 +52,19 @@ impl Unchanged {
         let mut entries = Vec::new();
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let p = sibling(db, suffix);
-            let e = fs::metadata(&p).ok().map(|m| {
-                (
-                    fs::read(&p).expect("read"),
-                    m.ino(),
-                    m.mtime(),
-                    m.mtime_nsec(),
-                )
-            });
+            let e = fs::metadata(&p).ok().map(|m| (fs::read(&p).expect("read"), m.ino(), m.mtime(), m.mtime_nsec()));
             entries.push((p, e));
         }
         Self { entries }
     }
     pub fn assert(&self) {
         for (p, before) in &self.entries {
-            let now = fs::metadata(p).ok().map(|m| {
-                (
-                    fs::read(p).expect("read"),
-                    m.ino(),
-                    m.mtime(),
-                    m.mtime_nsec(),
-                )
-            });
+            let now = fs::metadata(p).ok().map(|m| (fs::read(p).expect("read"), m.ino(), m.mtime(), m.mtime_nsec()));
             match (before, &now) {
                 (None, None) => {}
                 (Some(b), Some(n)) => {
                     assert!(b.0 == n.0, "{} changed content", p.display());
-                    assert_eq!(
-                        (b.1, b.2, b.3),
-                        (n.1, n.2, n.3),
-                        "{} changed inode or mtime",
-                        p.display()
-                    );
+                    assert_eq!((b.1, b.2, b.3), (n.1, n.2, n.3), "{} changed inode or mtime", p.display());
                 }
                 _ => panic!("{} appeared or disappeared", p.display()),
             }
@@ -123,25 +99,13 @@ pub fn sqlite_verdict(db: &Path) -> Option<SqliteVerdict> {
     }
     let c = Connection::open(&copy).ok()?;
     // A read forces recovery of the WAL index.
-    let _: i64 = c
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-        .ok()?;
+    let _: i64 = c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).ok()?;
     let shm = fs::read(sibling(&copy, "-shm")).unwrap_or_default();
-    let u32le = |o: usize| {
-        shm.get(o..o + 4)
-            .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
-    };
-    let u32be = |o: usize| {
-        shm.get(o..o + 4)
-            .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()))
-    };
+    let u32le = |o: usize| shm.get(o..o + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()));
+    let u32be = |o: usize| shm.get(o..o + 4).map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()));
     // wal_checkpoint(PASSIVE) returns (busy, frames in log, frames checkpointed); the log count
     // is mxFrame. Read it via a read-only look first: the PASSIVE checkpoint does not change it.
-    let (_, log, _): (i64, i64, i64) = c
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .ok()?;
+    let (_, log, _): (i64, i64, i64) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).ok()?;
     let page_size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0)).ok()?;
     Some(SqliteVerdict {
         mx_frame: log,
@@ -163,12 +127,11 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Run walinspect on the files alone: `--no-live` keeps the live probe's environment findings
+/// (`env.overlay_filesystem` when the temporary directory is a container's overlay, ...) out of
+/// the tests about file contents. `tests/locks.rs` runs the live probe itself.
 pub fn run(args: &[&str]) -> Run {
-    let out = Command::new(bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run walinspect");
+    let out = Command::new(bin()).args(args).arg("--no-live").env("NO_COLOR", "1").output().expect("run walinspect");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -181,25 +144,14 @@ pub fn dump(path: &Path) -> (i32, serde_json::Value) {
     let guard = Unchanged::record(&db_of(path));
     let r = run(&["dump", path.to_str().unwrap(), "--json"]);
     guard.assert();
-    assert!(
-        r.code == 0 || r.code == 1,
-        "dump failed ({}): {}",
-        r.code,
-        r.stderr
-    );
-    let v: serde_json::Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", r.stdout));
+    assert!(r.code == 0 || r.code == 1, "dump failed ({}): {}", r.code, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", r.stdout));
     (r.code, v)
 }
 
 /// Finding codes from a dump/check document, sorted.
 pub fn codes(v: &serde_json::Value) -> Vec<String> {
-    let mut c: Vec<String> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect();
+    let mut c: Vec<String> = v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect();
     c.sort();
     c.dedup();
     c
@@ -207,12 +159,7 @@ pub fn codes(v: &serde_json::Value) -> Vec<String> {
 
 pub fn db_of(p: &Path) -> PathBuf {
     let s = p.to_string_lossy();
-    PathBuf::from(
-        s.strip_suffix("-wal")
-            .or_else(|| s.strip_suffix("-shm"))
-            .unwrap_or(&s)
-            .to_string(),
-    )
+    PathBuf::from(s.strip_suffix("-wal").or_else(|| s.strip_suffix("-shm")).unwrap_or(&s).to_string())
 }
 
 // ---- damage helpers -------------------------------------------------------------------------
@@ -236,15 +183,9 @@ pub fn cksum(big: bool, data: &[u8], seed: [u32; 2]) -> [u32; 2] {
     let [mut s0, mut s1] = seed;
     for p in data.chunks_exact(8) {
         let (a, b) = if big {
-            (
-                u32::from_be_bytes(p[..4].try_into().unwrap()),
-                u32::from_be_bytes(p[4..].try_into().unwrap()),
-            )
+            (u32::from_be_bytes(p[..4].try_into().unwrap()), u32::from_be_bytes(p[4..].try_into().unwrap()))
         } else {
-            (
-                u32::from_le_bytes(p[..4].try_into().unwrap()),
-                u32::from_le_bytes(p[4..].try_into().unwrap()),
-            )
+            (u32::from_le_bytes(p[..4].try_into().unwrap()), u32::from_le_bytes(p[4..].try_into().unwrap()))
         };
         s0 = s0.wrapping_add(a).wrapping_add(s1);
         s1 = s1.wrapping_add(b).wrapping_add(s0);
@@ -274,13 +215,8 @@ pub fn rewrite_big_endian(wal: &mut [u8]) {
 
 /// Insert `n` rows in separate commits.
 pub fn commits(c: &Connection, n: usize) {
-    c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT)")
-        .unwrap();
+    c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v TEXT)").unwrap();
     for i in 0..n {
-        c.execute(
-            "INSERT INTO t(v) VALUES (?1)",
-            [format!("row {i} {}", "x".repeat(i % 50))],
-        )
-        .unwrap();
+        c.execute("INSERT INTO t(v) VALUES (?1)", [format!("row {i} {}", "x".repeat(i % 50))]).unwrap();
     }
 }
