@@ -128,6 +128,16 @@ pub const CODES: &[&str] = &[
     "shm.read_mark_beyond_end",
     "shm.read_mark0_nonzero",
     "shm.checkpoint_interrupted",
+    // Live probe (`check_with_live`): the environment and the locks of a database in use.
+    "env.network_filesystem",
+    "env.overlay_filesystem",
+    "env.readonly_directory",
+    "env.shm_not_writable",
+    "lock.checkpoint_starved",
+    "lock.detached_connection",
+    "lock.cross_namespace",
+    "lock.unidentified_holder",
+    "lock.exclusive",
 ];
 
 /// Produce every finding for an analysis, most severe first (stable order within a severity).
@@ -139,6 +149,16 @@ pub fn check(a: &Analysis) -> Vec<Finding> {
     }
     check_shm(a, &mut out);
     out.sort_by(|x, y| y.severity.cmp(&x.severity));
+    out
+}
+
+/// [`check`] plus the findings only a live probe can raise (`env.*`, `lock.*`, see
+/// `analysis::locks::live_findings`), most severe first; within a severity the file findings
+/// come first, then the live ones.
+pub fn check_with_live(a: &Analysis, live: &super::locks::LiveFacts) -> Vec<Finding> {
+    let mut out = check(a);
+    out.extend(super::locks::live_findings(live));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 

@@ -4,11 +4,13 @@
 //! byte slices, so tests and fuzzers can feed bytes.
 
 pub mod db;
+pub mod env;
 pub mod findings;
 pub mod history;
 pub mod ownership;
 pub mod salvage;
 pub mod schema;
+pub mod locks;
 pub mod shm;
 pub mod snapshot;
 pub mod timeline;

@@ -17,6 +17,7 @@ use crate::report::{DumpReport, Files};
 use crate::source::{Evidence, Role, SourceError};
 
 pub mod repair_cmd;
+pub mod locks;
 pub mod samples;
 
 const AFTER_HELP: &str = "\
@@ -58,6 +59,10 @@ pub struct GlobalArgs {
     /// with exit status 2.
     #[arg(long, global = true)]
     pub mmap: bool,
+    /// Do not probe the live system (lock holders, filesystem, permissions): analyse the files
+    /// alone (for evidence copies, or reproducible output).
+    #[arg(long, global = true)]
+    pub no_live: bool,
 }
 
 /// Set once from `--mmap` before any analysis (the flag is global to every command).
@@ -115,6 +120,26 @@ pub enum Command {
     Info {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
+    },
+    /// Who holds the database's locks, what they are doing (writer, checkpoint, readers and
+    /// their snapshots, starvation) and environment hazards; never takes a lock.
+    #[command(after_help = AFTER_HELP)]
+    Locks {
+        /// Database file, or its -wal or -shm.
+        path: PathBuf,
+        /// Print one JSON document (schema "walinspect.locks", see docs/locks.md); with
+        /// --watch, one document per line at every refresh.
+        #[arg(long)]
+        json: bool,
+        /// Probe again at every interval until interrupted (or --count refreshes).
+        #[arg(long)]
+        watch: bool,
+        /// Milliseconds between refreshes with --watch.
+        #[arg(long, default_value_t = 500, requires = "watch")]
+        interval: u64,
+        /// Stop after this many refreshes with --watch.
+        #[arg(long, requires = "watch")]
+        count: Option<u64>,
     },
     /// Open a sample state embedded in walinspect (the terminal UI on a terminal, else `info`,
     /// or `dump --json`): no setup needed.
@@ -282,7 +307,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     match command {
         Command::Dump { path, json, owners } => {
             let (ev, a) = load(&path)?;
-            let f = findings::check(&a);
+            let f = locks::findings_for(&ev, &a, &g);
             let mut r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
             if owners {
                 forensics::add_owners(&ev, &a, &mut r);
@@ -292,7 +317,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Check { path, json } => {
             let (ev, a) = load(&path)?;
-            let f = findings::check(&a);
+            let f = locks::findings_for(&ev, &a, &g);
             let r = DumpReport::build_with("walinspect.check", Files::of(&ev), &a, &f, json);
             if json {
                 emit_json(&r)?;
@@ -303,11 +328,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Info { path } => {
             let (ev, a) = load(&path)?;
-            let f = findings::check(&a);
+            let f = locks::findings_for(&ev, &a, &g);
             let r = DumpReport::build_with("walinspect.dump", Files::of(&ev), &a, &f, false);
             write_out(&text::render_info(&r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
+        Command::Locks { path, json, watch, interval, count } => locks::run(&path, json, watch, interval, count, &g),
         Command::Sample { name, json, list } => {
             if list {
                 let mut o = String::new();
@@ -375,6 +401,13 @@ fn emit(r: &DumpReport, json: bool, render: impl Fn(&DumpReport) -> String) -> R
 
 fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| Failure::Fatal(format!("cannot serialise: {e}")))?;
+    s.push('\n');
+    write_out(&s)
+}
+
+/// One compact JSON document on one line (JSON Lines, for streams).
+fn emit_json_line<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
+    let mut s = serde_json::to_string(v).map_err(|e| Failure::Fatal(format!("cannot serialise: {e}")))?;
     s.push('\n');
     write_out(&s)
 }

@@ -6,6 +6,7 @@
 
 pub mod repair;
 pub mod forensics;
+pub mod locks;
 pub mod text;
 
 use serde::Serialize;

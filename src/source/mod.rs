@@ -14,6 +14,9 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+pub mod env;
+pub mod locks;
+
 /// Which of the three files a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
