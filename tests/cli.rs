@@ -43,9 +43,13 @@ fn bad_input_is_exit_2_with_one_line() {
         fatal(&["dump", &p("locked.db")], "permission denied");
     }
     // Nothing was created next to any of them.
-    let names: Vec<String> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> =
+        fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert!(names.iter().all(|n| !n.ends_with("-shm") || n == "lonely.db-shm"), "{names:?}");
-    assert!(names.iter().all(|n| !n.ends_with("-wal") || n.starts_with("garbage") || n.starts_with("hdr")), "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.ends_with("-wal") || n.starts_with("garbage") || n.starts_with("hdr")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -92,18 +96,57 @@ fn json_stdout_is_pure_and_complete() {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["tool"]["name"], "walinspect");
-    for key in ["page_size", "write_version", "read_version", "reserved_bytes", "change_counter", "page_count", "freelist_trunk",
-        "freelist_count", "schema_cookie", "schema_format", "text_encoding", "user_version", "application_id", "version_valid_for",
-        "sqlite_version_number"] {
+    for key in [
+        "page_size",
+        "write_version",
+        "read_version",
+        "reserved_bytes",
+        "change_counter",
+        "page_count",
+        "freelist_trunk",
+        "freelist_count",
+        "schema_cookie",
+        "schema_format",
+        "text_encoding",
+        "user_version",
+        "application_id",
+        "version_valid_for",
+        "sqlite_version_number",
+    ] {
         assert!(v["database"]["header"].get(key).is_some(), "database.header.{key}");
     }
-    for key in ["magic", "checksum_order", "format_version", "page_size", "checkpoint_seq", "salt1", "salt2", "checksum1", "checksum2", "checksum_valid"] {
+    for key in [
+        "magic",
+        "checksum_order",
+        "format_version",
+        "page_size",
+        "checkpoint_seq",
+        "salt1",
+        "salt2",
+        "checksum1",
+        "checksum2",
+        "checksum_valid",
+    ] {
         assert!(v["wal"]["header"].get(key).is_some(), "wal.header.{key}");
     }
-    for key in ["frames_total", "trailing_bytes", "chain_valid_frames", "valid_frames", "first_invalid", "commits", "frames"] {
+    for key in
+        ["frames_total", "trailing_bytes", "chain_valid_frames", "valid_frames", "first_invalid", "commits", "frames"]
+    {
         assert!(v["wal"].get(key).is_some(), "wal.{key}");
     }
-    for key in ["frame", "offset", "page", "commit_db_pages", "salt1", "salt2", "checksum1", "checksum2", "salt_match", "checksum_valid", "state"] {
+    for key in [
+        "frame",
+        "offset",
+        "page",
+        "commit_db_pages",
+        "salt1",
+        "salt2",
+        "checksum1",
+        "checksum2",
+        "salt_match",
+        "checksum_valid",
+        "state",
+    ] {
         assert!(v["wal"]["frames"][0].get(key).is_some(), "frame.{key}");
     }
     for key in ["commit", "frame", "db_pages"] {
@@ -112,7 +155,20 @@ fn json_stdout_is_pure_and_complete() {
     for key in ["headers", "headers_identical", "backfill", "backfill_attempted", "read_marks", "segments", "index"] {
         assert!(v["shm"].get(key).is_some(), "shm.{key}");
     }
-    for key in ["version", "change", "is_init", "big_endian_checksum", "page_size", "mx_frame", "db_pages", "frame_checksum", "salt1", "salt2", "checksum", "checksum_valid"] {
+    for key in [
+        "version",
+        "change",
+        "is_init",
+        "big_endian_checksum",
+        "page_size",
+        "mx_frame",
+        "db_pages",
+        "frame_checksum",
+        "salt1",
+        "salt2",
+        "checksum",
+        "checksum_valid",
+    ] {
         assert!(v["shm"]["headers"][1].get(key).is_some(), "shm.headers[].{key}");
     }
 }

@@ -24,7 +24,12 @@ fn readme_examples_are_current() {
     let readme = std::fs::read_to_string("README.md").unwrap();
     for args in [&["info", "samples/damaged/app.db"][..], &["check", "samples/crashed/app.db"][..]] {
         let r = common::run(args);
-        assert!(readme.contains(&r.stdout), "README.md's example of `walinspect {}` is out of date:\n{}", args.join(" "), r.stdout);
+        assert!(
+            readme.contains(&r.stdout),
+            "README.md's example of `walinspect {}` is out of date:\n{}",
+            args.join(" "),
+            r.stdout
+        );
     }
     // The README's first two commands, and CI runs the README's test command exactly.
     let first: Vec<&str> = readme.lines().filter(|l| l.starts_with("cargo ")).take(2).collect();

@@ -88,9 +88,9 @@ fn large_wal_with_random_damage_agrees() {
             let o = 32 + (f - 1) * 1048;
             match rnd(4) {
                 0 => w[o + 24 + rnd(1024)] ^= 1 << rnd(8),       // page data
-                1 => w[o + 8 + rnd(8)] ^= 1 << rnd(8),            // salts
+                1 => w[o + 8 + rnd(8)] ^= 1 << rnd(8),           // salts
                 2 => w[o..o + 4].copy_from_slice(&[0, 0, 0, 0]), // page zero
-                _ => w[o + 16 + rnd(8)] ^= 1 << rnd(8),           // stored checksum
+                _ => w[o + 16 + rnd(8)] ^= 1 << rnd(8),          // stored checksum
             }
         }
         if round % 4 == 3 {

@@ -94,10 +94,7 @@ fn timeline_rows_equal_sqlite_at_every_commit() {
             assert!(c.notes.is_empty(), "commit {k}: {:?}", c.notes);
             // Incremental ownership equals a full walk of the same snapshot.
             let full = Ownership::build(&snap, &mut Budget::default());
-            assert_eq!(
-                tr.own.pages, full.pages,
-                "commit {k}: incremental ownership differs from a full walk"
-            );
+            assert_eq!(tr.own.pages, full.pages, "commit {k}: incremental ownership differs from a full walk");
             assert!(full.orphans().is_empty(), "commit {k}: orphans {:?}", full.orphans());
         });
         assert_eq!(n, commits);
@@ -157,10 +154,7 @@ fn ownership_agrees_with_dbstat_and_integrity_check() {
                 match kind {
                     "freelist" => our_free += 1,
                     "table" | "index" | "schema" => {
-                        ours.insert(
-                            p,
-                            (name, if role == "overflow" { "overflow" } else { "btree" }),
-                        );
+                        ours.insert(p, (name, if role == "overflow" { "overflow" } else { "btree" }));
                     }
                     other => panic!("commit {k}: page {p} is {other}"),
                 }
@@ -192,10 +186,7 @@ fn build_generations() -> (Fixture, Vec<String>) {
     let mut gen1_values = Vec::new();
     for n in 1..=40 {
         let v = format!("gen1-{n}");
-        fx.tx(&format!(
-            "UPDATE h SET v = '{v}' WHERE id = 7; UPDATE h SET v = v || 'x' WHERE id = {}",
-            20 + n % 10
-        ));
+        fx.tx(&format!("UPDATE h SET v = '{v}' WHERE id = 7; UPDATE h SET v = v || 'x' WHERE id = {}", 20 + n % 10));
         gen1_values.push(v);
         if n == 30 {
             fx.tx("INSERT INTO h VALUES(999, 'ghost row', X'00ff')");
@@ -205,10 +196,8 @@ fn build_generations() -> (Fixture, Vec<String>) {
         }
     }
     // Backfill everything; the next writer resets the WAL (new salts) and overwrites its start.
-    let (busy, log, ckpt): (i64, i64, i64) = fx
-        .conn
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap();
+    let (busy, log, ckpt): (i64, i64, i64) =
+        fx.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
     assert_eq!((busy, log), (0, ckpt));
     fx.snap(); // copies[0]: the database file after the checkpoint
     fx.commit("UPDATE h SET v = 'gen2-a' WHERE id = 7");
@@ -229,17 +218,11 @@ fn history_includes_versions_only_stale_frames_hold() {
         assert_eq!(f.commits().len(), 3);
         assert!(w.count(walinspect::analysis::wal::FrameState::Stale) > 50, "gen 1 frames remain");
         // The timeline of gen 2 matches SQLite.
-        let (_, changes, _) = walinspect::analysis::timeline::timeline(
-            f,
-            TrackOptions { rows: true, ..Default::default() },
-        );
+        let (_, changes, _) =
+            walinspect::analysis::timeline::timeline(f, TrackOptions { rows: true, ..Default::default() });
         for c in changes.iter().filter(|c| c.committed) {
             let k = c.number.unwrap() as usize;
-            assert_same(
-                k,
-                &our_diff(c, f.snapshot(c.spec).encoding),
-                &sqlite_diff(&contents[k - 1], &contents[k]),
-            );
+            assert_same(k, &our_diff(c, f.snapshot(c.spec).encoding), &sqlite_diff(&contents[k - 1], &contents[k]));
         }
         let (h, key) = history(f, "h", &KeySpec::Rowid(7)).unwrap();
         assert_eq!(key, Some(RowKey::Rowid(7)));
@@ -260,8 +243,7 @@ fn history_includes_versions_only_stale_frames_hold() {
         assert_eq!(visible, vec!["gen1-40", "gen2-a", "gen2-b"], "{vals:?}");
         assert!(h.versions.iter().filter(|v| v.sqlite_visible).all(|v| v.source.kind != "stale"));
         // Versions only stale frames hold: every one is a value SQLite showed during gen 1.
-        let stale: Vec<&str> =
-            vals.iter().filter(|v| v.0 == "stale").map(|v| v.1.as_str()).collect();
+        let stale: Vec<&str> = vals.iter().filter(|v| v.0 == "stale").map(|v| v.1.as_str()).collect();
         assert!(stale.len() >= 20, "most of gen 1's versions survive: {stale:?}");
         for s in &stale {
             assert!(gen1.iter().any(|g| g == s), "{s} was never a gen-1 value");
@@ -270,17 +252,15 @@ fn history_includes_versions_only_stale_frames_hold() {
             assert!(stale.contains(&late), "{late} missing from {stale:?}");
         }
         assert!(
-            h.versions.iter().filter(|v| v.source.kind == "stale").all(|v| v
-                .source
-                .generations_ago
-                == Some(1)
-                && !v.sqlite_visible)
+            h.versions
+                .iter()
+                .filter(|v| v.source.kind == "stale")
+                .all(|v| v.source.generations_ago == Some(1) && !v.sqlite_visible)
         );
         // Only the newest version is current.
         assert_eq!(h.versions.iter().filter(|v| v.current).count(), 1);
         assert_eq!(
-            h.values(h.versions.iter().find(|v| v.current).unwrap(), &key)
-                .map(|(x, _)| text_of(&x[1])),
+            h.values(h.versions.iter().find(|v| v.current).unwrap(), &key).map(|(x, _)| text_of(&x[1])),
             Some("gen2-b".into())
         );
 
@@ -288,9 +268,7 @@ fn history_includes_versions_only_stale_frames_hold() {
         let s = walinspect::analysis::salvage::salvage(f);
         let ghost: Vec<_> = s.rows.iter().filter(|r| r.key == Some(RowKey::Rowid(999))).collect();
         assert!(!ghost.is_empty(), "ghost row salvaged");
-        assert!(
-            ghost.iter().all(|r| r.attribution.table.as_deref() == Some("h") && !r.key_current)
-        );
+        assert!(ghost.iter().all(|r| r.attribution.table.as_deref() == Some("h") && !r.key_current));
         assert!(s.rows.iter().filter(|r| r.key == Some(RowKey::Rowid(7))).count() >= 20);
         assert!(s.rows.iter().filter(|r| r.key == Some(RowKey::Rowid(7))).all(|r| r.key_current));
         let g = s.groups.iter().find(|g| g.kind.name() == "stale").unwrap();
@@ -329,27 +307,17 @@ fn flipped_byte_timeline_stops_where_sqlite_does_and_salvage_finds_the_rest() {
     let contents: Vec<Contents> = fx.copies.iter().map(|c| sqlite_contents(c)).collect();
     with_forensics(&ev, |f, a| {
         assert_eq!(a.wal.as_ref().unwrap().first_invalid.map(|x| x.frame), Some(first6));
-        let (_, changes, _) = walinspect::analysis::timeline::timeline(
-            f,
-            TrackOptions { rows: true, ..Default::default() },
-        );
+        let (_, changes, _) =
+            walinspect::analysis::timeline::timeline(f, TrackOptions { rows: true, ..Default::default() });
         assert_eq!(changes.len(), 5);
         for c in &changes {
             let k = c.number.unwrap() as usize;
-            assert_same(
-                k,
-                &our_diff(c, f.snapshot(c.spec).encoding),
-                &sqlite_diff(&contents[k - 1], &contents[k]),
-            );
+            assert_same(k, &our_diff(c, f.snapshot(c.spec).encoding), &sqlite_diff(&contents[k - 1], &contents[k]));
         }
         let s = walinspect::analysis::salvage::salvage(f);
         let g = s.groups.iter().find(|g| g.kind.name() == "after_break").unwrap();
         assert_eq!(g.frames.first(), Some(&first6));
-        assert!(
-            g.broken_links.is_empty(),
-            "only the damaged frame breaks its link: {:?}",
-            g.broken_links
-        );
+        assert!(g.broken_links.is_empty(), "only the damaged frame breaks its link: {:?}", g.broken_links);
         for n in 7..=10 {
             assert!(
                 s.rows.iter().any(|r| r.key == Some(RowKey::Rowid(n))

@@ -81,11 +81,7 @@ fn timeline_json_contract() {
     // Text.
     let (code, out, _) = run(&["timeline", p, "--values"]);
     assert_eq!(code, 0);
-    assert!(
-        out.contains("commit 2")
-            && out.contains("~ 2 (2, 'two', 2.5, NULL) -> (2, 'TWO', 2.5, NULL)"),
-        "{out}"
-    );
+    assert!(out.contains("commit 2") && out.contains("~ 2 (2, 'two', 2.5, NULL) -> (2, 'TWO', 2.5, NULL)"), "{out}");
     assert_eq!(before, fingerprint(&ev));
 }
 
@@ -136,10 +132,7 @@ fn dump_owners_is_opt_in() {
     assert!(!frames.is_empty());
     for f in frames {
         let o = &f["owner"];
-        assert!(
-            ["t", "w", "sqlite_schema", "(freelist)"].contains(&o["name"].as_str().unwrap()),
-            "{o}"
-        );
+        assert!(["t", "w", "sqlite_schema", "(freelist)"].contains(&o["name"].as_str().unwrap()), "{o}");
         assert!(o["type"].is_string() && o["role"].is_string());
     }
 }

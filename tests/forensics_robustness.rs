@@ -104,8 +104,7 @@ fn every_truncation_and_bit_flip_of_real_pages_is_safe() {
     let (_fx, ev) = real_db();
     let db = std::fs::read(&ev).unwrap();
     let wal = std::fs::read(format!("{}-wal", ev.display())).unwrap();
-    let mut pages: Vec<(u32, Vec<u8>)> =
-        db.chunks(1024).enumerate().map(|(i, c)| (i as u32 + 1, c.to_vec())).collect();
+    let mut pages: Vec<(u32, Vec<u8>)> = db.chunks(1024).enumerate().map(|(i, c)| (i as u32 + 1, c.to_vec())).collect();
     for (i, f) in wal[32..].chunks(1048).enumerate() {
         if f.len() == 1048 {
             pages.push((u32::from_be_bytes(f[..4].try_into().unwrap()), f[24..].to_vec()));
@@ -152,9 +151,8 @@ fn schema_parser_survives_garbage_and_truncation() {
     let mut rng = Rng(7);
     let alphabet = b"CREATE TABLE ( ) , \" ' ` [ ] -- /* */ PRIMARY KEY INTEGER WITHOUT ROWID a b DEFAULT 1 AS";
     for _ in 0..2000 {
-        let s: String = (0..rng.below(80))
-            .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char)
-            .collect();
+        let s: String =
+            (0..rng.below(80)).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char).collect();
         let _ = parse_create_table("t", &s);
     }
 }
@@ -178,8 +176,7 @@ fn run_all(db: &[u8], wal: &[u8]) -> Vec<&'static str> {
     let mut codes = Vec::new();
     let own = Ownership::build(&fx.snapshot(fx.latest()), &mut Budget::new(1_000_000));
     codes.extend(own.notes.iter().map(|n| n.code));
-    let (base, changes, _) =
-        timeline(&fx, TrackOptions { rows: true, budget: 5_000_000, ..Default::default() });
+    let (base, changes, _) = timeline(&fx, TrackOptions { rows: true, budget: 5_000_000, ..Default::default() });
     codes.extend(base.iter().map(|n| n.code));
     for c in &changes {
         codes.extend(c.notes.iter().map(|n| n.code));
@@ -228,9 +225,8 @@ fn cycles_in_overflow_chains_btrees_and_freelists_are_notes() {
     // A database file only (no WAL): a table with one overflow row, a two-level b-tree, and a
     // freelist.
     let mut fx = Fixture::new(1024);
-    let mut sql = String::from(
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB); INSERT INTO t VALUES(1, zeroblob(6000));",
-    );
+    let mut sql =
+        String::from("CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB); INSERT INTO t VALUES(1, zeroblob(6000));");
     for i in 2..200 {
         sql.push_str(&format!("INSERT INTO t VALUES({i}, zeroblob(30));"));
     }
@@ -240,13 +236,11 @@ fn cycles_in_overflow_chains_btrees_and_freelists_are_notes() {
     let ev = fx.evidence("ev");
     let db = std::fs::read(&ev).unwrap();
     let wal: Vec<u8> = Vec::new();
-    let a =
-        analyze(&Inputs { db: Some((&db as &dyn ReadAt, db.len() as u64)), wal: None, shm: None });
+    let a = analyze(&Inputs { db: Some((&db as &dyn ReadAt, db.len() as u64)), wal: None, shm: None });
     let fx0 = Forensics::new(&a, Some((&db as &dyn ReadAt, db.len() as u64)), None).unwrap();
     let own = Ownership::build(&fx0.snapshot(fx0.latest()), &mut Budget::default());
     assert!(own.notes.is_empty(), "{:?}", own.notes);
-    let overflow: Vec<u32> =
-        (1..=own.db_pages).filter(|&p| own.describe(p).2 == "overflow").collect();
+    let overflow: Vec<u32> = (1..=own.db_pages).filter(|&p| own.describe(p).2 == "overflow").collect();
     assert!(overflow.len() >= 4);
     let root = own.catalog.by_name("t").unwrap().root;
     let trunk = (1..=own.db_pages).find(|&p| own.describe(p).2 == "freelist_trunk").unwrap();
@@ -275,9 +269,7 @@ fn cycles_in_overflow_chains_btrees_and_freelists_are_notes() {
     assert!(codes.contains(&"freelist.cycle"), "{codes:?}");
     // 4. A cell claiming an absurd payload length with an overflow pointer to itself.
     let mut d = db.clone();
-    let leaf = (1..=own.db_pages)
-        .find(|&p| own.describe(p).0 == "t" && own.describe(p).2 == "leaf")
-        .unwrap();
+    let leaf = (1..=own.db_pages).find(|&p| own.describe(p).0 == "t" && own.describe(p).2 == "leaf").unwrap();
     let pg = page_of(&mut d, leaf);
     let ptr = u16::from_be_bytes([pg[8], pg[9]]) as usize;
     pg[ptr..ptr + 9].copy_from_slice(&[0xff; 9]);
@@ -291,18 +283,14 @@ fn damaged_pointer_map_entries_are_reported() {
     let mut fx = Fixture::with(1024, "PRAGMA auto_vacuum = FULL;");
     let mut sql = String::from("CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);");
     for i in 0..60 {
-        sql.push_str(&format!(
-            "INSERT INTO t VALUES({i}, zeroblob({}));",
-            if i % 9 == 0 { 2500 } else { 40 }
-        ));
+        sql.push_str(&format!("INSERT INTO t VALUES({i}, zeroblob({}));", if i % 9 == 0 { 2500 } else { 40 }));
     }
     fx.tx(&sql);
     fx.checkpoint_truncate();
     let ev = fx.evidence("ev");
     let db = std::fs::read(&ev).unwrap();
     let build = |d: &Vec<u8>| {
-        let a =
-            analyze(&Inputs { db: Some((d as &dyn ReadAt, d.len() as u64)), wal: None, shm: None });
+        let a = analyze(&Inputs { db: Some((d as &dyn ReadAt, d.len() as u64)), wal: None, shm: None });
         let fx = Forensics::new(&a, Some((d as &dyn ReadAt, d.len() as u64)), None).unwrap();
         let own = Ownership::build(&fx.snapshot(fx.latest()), &mut Budget::default());
         (own.notes.iter().map(|n| n.code).collect::<Vec<_>>(), own.describe(2).1)

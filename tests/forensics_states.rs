@@ -31,20 +31,13 @@ fn workload(fx: &mut Fixture, big: usize) {
            CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;");
     let mut sql = String::new();
     for i in 1..=150 {
-        sql.push_str(&format!(
-            "INSERT INTO t VALUES({i}, 'héllo wörld {i} ✓', {});",
-            hexblob(i % 40, i as u8)
-        ));
+        sql.push_str(&format!("INSERT INTO t VALUES({i}, 'héllo wörld {i} ✓', {});", hexblob(i % 40, i as u8)));
         sql.push_str(&format!("INSERT INTO w VALUES('κλειδί{i}', {i});"));
     }
     fx.tx(&sql);
     fx.checkpoint_truncate();
     fx.snap();
-    fx.commit(&format!(
-        "INSERT INTO t VALUES(1000, '{}', {})",
-        "长".repeat(big / 3),
-        hexblob(big, 9)
-    ));
+    fx.commit(&format!("INSERT INTO t VALUES(1000, '{}', {})", "长".repeat(big / 3), hexblob(big, 9)));
     fx.commit("UPDATE t SET s = s || ' ünïcode' WHERE id % 9 = 0");
     fx.commit("DELETE FROM t WHERE id BETWEEN 20 AND 120");
     fx.commit(&format!("UPDATE t SET b = {} WHERE id = 1000", hexblob(big, 10)));
@@ -75,13 +68,7 @@ fn check_ownership(ev: &std::path::Path, copies: &[std::path::PathBuf]) {
                 .query_map([], |r| {
                     let n: String = r.get(0)?;
                     let t: String = r.get(2)?;
-                    Ok((
-                        r.get(1)?,
-                        (
-                            if n == "sqlite_master" { "sqlite_schema".into() } else { n },
-                            t == "overflow",
-                        ),
-                    ))
+                    Ok((r.get(1)?, (if n == "sqlite_master" { "sqlite_schema".into() } else { n }, t == "overflow")))
                 })
                 .unwrap()
                 .map(|r| r.unwrap())
@@ -113,9 +100,7 @@ fn utf16_databases_decode_like_sqlite() {
         workload(&mut fx, 3000);
         let ev = fx.evidence("ev");
         let before = fingerprint(&ev);
-        with_forensics(&ev, |f, _| {
-            assert_eq!(f.snapshot(f.latest()).encoding.name(), enc.to_ascii_lowercase())
-        });
+        with_forensics(&ev, |f, _| assert_eq!(f.snapshot(f.latest()).encoding.name(), enc.to_ascii_lowercase()));
         assert_eq!(check_timeline_against_copies(&ev, &fx.copies), 6, "{enc}");
         check_ownership(&ev, &fx.copies);
         assert_eq!(before, fingerprint(&ev));
@@ -124,12 +109,9 @@ fn utf16_databases_decode_like_sqlite() {
 
 #[test]
 fn page_sizes_and_auto_vacuum_match_sqlite() {
-    for (ps, first) in [
-        (512, ""),
-        (65536, ""),
-        (1024, "PRAGMA auto_vacuum = FULL;"),
-        (4096, "PRAGMA auto_vacuum = INCREMENTAL;"),
-    ] {
+    for (ps, first) in
+        [(512, ""), (65536, ""), (1024, "PRAGMA auto_vacuum = FULL;"), (4096, "PRAGMA auto_vacuum = INCREMENTAL;")]
+    {
         let mut fx = Fixture::with(ps, first);
         let big = if ps == 65536 { 150_000 } else { 5000 };
         workload(&mut fx, big);
@@ -179,16 +161,14 @@ fn uncommitted_tail_is_listed_and_salvaged() {
         assert!(last.notes.iter().any(|n| n.code == "pages.unreachable"), "{:?}", last.notes);
         assert!(last.pages.iter().any(|p| p.kind == "orphan"));
         let s = salvage(f);
-        let tail_rows: Vec<_> =
-            s.rows.iter().filter(|r| s.groups[r.group].kind.name() == "uncommitted").collect();
+        let tail_rows: Vec<_> = s.rows.iter().filter(|r| s.groups[r.group].kind.name() == "uncommitted").collect();
         assert!(tail_rows.len() > 10);
-        assert!(tail_rows.iter().all(|r| !r.committed_in_group
-            && !r.key_current
-            && r.attribution.table.as_deref() == Some("u")));
         assert!(
-            s.rows.iter().all(|r| r.key != Some(RowKey::Rowid(1))),
-            "the committed row is not salvage"
+            tail_rows
+                .iter()
+                .all(|r| !r.committed_in_group && !r.key_current && r.attribution.table.as_deref() == Some("u"))
         );
+        assert!(s.rows.iter().all(|r| r.key != Some(RowKey::Rowid(1))), "the committed row is not salvage");
     });
     assert_eq!(before, fingerprint(&ev));
 }
@@ -214,8 +194,7 @@ fn torn_last_frame_is_salvaged() {
         assert_eq!(f.commits().len(), 3);
         let s = salvage(f);
         let torn = s.groups.iter().position(|g| g.kind.name() == "torn").unwrap();
-        let row4: Vec<_> =
-            s.rows.iter().filter(|r| r.group == torn && r.key == Some(RowKey::Rowid(4))).collect();
+        let row4: Vec<_> = s.rows.iter().filter(|r| r.group == torn && r.key == Some(RowKey::Rowid(4))).collect();
         assert_eq!(row4.len(), 1, "{:?}", s.rows);
         assert!(!row4[0].key_current);
     });
@@ -225,15 +204,17 @@ fn torn_last_frame_is_salvaged() {
 #[test]
 fn without_rowid_history_spans_generations() {
     let mut fx = Fixture::new(1024);
-    let mut sql =
-        String::from("CREATE TABLE kv(a TEXT, b INT, v TEXT, PRIMARY KEY(a, b)) WITHOUT ROWID;");
+    let mut sql = String::from("CREATE TABLE kv(a TEXT, b INT, v TEXT, PRIMARY KEY(a, b)) WITHOUT ROWID;");
     for i in 0..60 {
         sql.push_str(&format!("INSERT INTO kv VALUES('key', {i}, 'start');"));
     }
     fx.tx(&sql);
     fx.checkpoint_truncate();
     for n in 1..=30 {
-        fx.tx(&format!("UPDATE kv SET v = 'g1-{n}' WHERE a = 'key' AND b = 5; UPDATE kv SET v = v || '.' WHERE b = {}", 30 + n % 20));
+        fx.tx(&format!(
+            "UPDATE kv SET v = 'g1-{n}' WHERE a = 'key' AND b = 5; UPDATE kv SET v = v || '.' WHERE b = {}",
+            30 + n % 20
+        ));
     }
     fx.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
     fx.snap();
@@ -256,13 +237,8 @@ fn without_rowid_history_spans_generations() {
                 )
             })
             .collect();
-        let visible: Vec<&str> = h
-            .versions
-            .iter()
-            .zip(&v)
-            .filter(|(x, _)| x.sqlite_visible)
-            .map(|(_, v)| v.1.as_str())
-            .collect();
+        let visible: Vec<&str> =
+            h.versions.iter().zip(&v).filter(|(x, _)| x.sqlite_visible).map(|(_, v)| v.1.as_str()).collect();
         assert_eq!(visible, vec!["g1-30", "g2"]);
         let stale: Vec<&str> = v.iter().filter(|x| x.0 == "stale").map(|x| x.1.as_str()).collect();
         assert!(stale.len() >= 10 && stale.iter().all(|s| s.starts_with("g1-")), "{stale:?}");
@@ -284,22 +260,14 @@ fn checkpointed_wal_makes_the_starting_state_uncertain() {
     with_forensics(&ev, |f, _| {
         assert_eq!(f.backfill, Some(2));
         let t = Tracker::new(f, TrackOptions::default());
-        assert!(
-            t.base_notes.iter().any(|n| n.code == "snapshot.base_uncertain"),
-            "{:?}",
-            t.base_notes
-        );
+        assert!(t.base_notes.iter().any(|n| n.code == "snapshot.base_uncertain"), "{:?}", t.base_notes);
     });
     // Without the -shm, the same is found by comparing bytes.
     std::fs::remove_file(format!("{}-shm", ev.display())).unwrap();
     with_forensics(&ev, |f, _| {
         assert_eq!(f.backfill, None);
         let t = Tracker::new(f, TrackOptions::default());
-        assert!(
-            t.base_notes.iter().any(|n| n.code == "snapshot.base_uncertain"),
-            "{:?}",
-            t.base_notes
-        );
+        assert!(t.base_notes.iter().any(|n| n.code == "snapshot.base_uncertain"), "{:?}", t.base_notes);
     });
 }
 
@@ -335,10 +303,21 @@ fn random_workloads_match_sqlite_at_every_commit() {
                 let id = rng.below(400);
                 let size = [0u64, 10, 100, 1500, 6000][rng.below(5) as usize];
                 match rng.below(9) {
-                    0..=2 => sql.push_str(&format!("INSERT OR REPLACE INTO a VALUES({id}, 't{}', {}.25, zeroblob({size}));", rng.below(50), rng.below(1000))),
-                    3 => sql.push_str(&format!("UPDATE a SET t = t || 'u', b = zeroblob({size}) WHERE id BETWEEN {id} AND {};", id + rng.below(20))),
+                    0..=2 => sql.push_str(&format!(
+                        "INSERT OR REPLACE INTO a VALUES({id}, 't{}', {}.25, zeroblob({size}));",
+                        rng.below(50),
+                        rng.below(1000)
+                    )),
+                    3 => sql.push_str(&format!(
+                        "UPDATE a SET t = t || 'u', b = zeroblob({size}) WHERE id BETWEEN {id} AND {};",
+                        id + rng.below(20)
+                    )),
                     4 => sql.push_str(&format!("DELETE FROM a WHERE id BETWEEN {id} AND {};", id + rng.below(30))),
-                    5 => sql.push_str(&format!("INSERT OR REPLACE INTO k VALUES('x{}', {}, zeroblob({size}));", rng.below(30), rng.below(10))),
+                    5 => sql.push_str(&format!(
+                        "INSERT OR REPLACE INTO k VALUES('x{}', {}, zeroblob({size}));",
+                        rng.below(30),
+                        rng.below(10)
+                    )),
                     6 => sql.push_str(&format!("DELETE FROM k WHERE y = {};", rng.below(10))),
                     7 => sql.push_str(&format!("INSERT INTO plain VALUES({id}, 'q{id}');")),
                     _ => sql.push_str(&format!("DELETE FROM plain WHERE rowid % {} = 0;", 2 + rng.below(5))),

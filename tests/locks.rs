@@ -51,11 +51,7 @@ for line in sys.stdin:
 
 /// A Python every user can run (the setuid tests drop to another uid).
 fn python() -> &'static str {
-    if Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
-    }
+    if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }
 }
 
 fn lines_of(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
@@ -86,30 +82,19 @@ impl Sql {
     }
 
     fn spawn(cmd: &mut Command) -> Self {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn python3");
+        let mut child =
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn python3");
         let stdin = child.stdin.take().unwrap();
         let out = lines_of(child.stdout.take().unwrap());
         let pid = i64::from(child.id());
-        let mut s = Self {
-            child,
-            stdin,
-            out,
-            pid,
-        };
+        let mut s = Self { child, stdin, out, pid };
         let ready = s.line();
         assert!(ready.starts_with("ready "), "driver did not start: {ready}");
         s
     }
 
     fn line(&mut self) -> String {
-        self.out
-            .recv_timeout(Duration::from_secs(60))
-            .expect("no answer from the SQLite child within 60 s")
+        self.out.recv_timeout(Duration::from_secs(60)).expect("no answer from the SQLite child within 60 s")
     }
 
     fn send(&mut self, cmd: &str) {
@@ -125,22 +110,15 @@ impl Sql {
     /// Run SQL that must succeed; its rows.
     fn ok(&mut self, sql: &str) -> Value {
         let r = self.q(sql);
-        let rows = r
-            .strip_prefix("ok ")
-            .unwrap_or_else(|| panic!("{sql}: {r}"));
+        let rows = r.strip_prefix("ok ").unwrap_or_else(|| panic!("{sql}: {r}"));
         serde_json::from_str(rows).unwrap()
     }
 
     /// Run `sql` in a loop for `ms` milliseconds: (iterations, errors, first error).
     fn run_loop_result(&mut self) -> (u64, u64, String) {
         let r = self.line();
-        let v: Value =
-            serde_json::from_str(r.strip_prefix("loop ").unwrap_or_else(|| panic!("{r}"))).unwrap();
-        (
-            v["n"].as_u64().unwrap(),
-            v["errors"].as_u64().unwrap(),
-            v["first"].as_str().unwrap().to_string(),
-        )
+        let v: Value = serde_json::from_str(r.strip_prefix("loop ").unwrap_or_else(|| panic!("{r}"))).unwrap();
+        (v["n"].as_u64().unwrap(), v["errors"].as_u64().unwrap(), v["first"].as_str().unwrap().to_string())
     }
 }
 
@@ -153,11 +131,7 @@ impl Drop for Sql {
 
 /// Run walinspect with the live probe (unlike `common::run`).
 fn run_live(args: &[&str]) -> common::Run {
-    let out = Command::new(bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run walinspect");
+    let out = Command::new(bin()).args(args).env("NO_COLOR", "1").output().expect("run walinspect");
     common::Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -173,10 +147,7 @@ fn s(p: &Path) -> &str {
 fn wal_db(dir: &Path) -> (PathBuf, Sql) {
     let db = dir.join("app.db");
     let mut a = Sql::open(s(&db));
-    assert_eq!(
-        a.ok("PRAGMA journal_mode=WAL"),
-        serde_json::json!([["wal"]])
-    );
+    assert_eq!(a.ok("PRAGMA journal_mode=WAL"), serde_json::json!([["wal"]]));
     a.ok("PRAGMA wal_autocheckpoint=0");
     a.ok("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
     for _ in 0..3 {
@@ -186,16 +157,8 @@ fn wal_db(dir: &Path) -> (PathBuf, Sql) {
 }
 
 fn locks_json(db: &Path) -> Value {
-    let out = Command::new(bin())
-        .args(["locks", s(db), "--json"])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "locks failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(bin()).args(["locks", s(db), "--json"]).env("NO_COLOR", "1").output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "locks failed: {}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(v["schema"], "walinspect.locks");
@@ -210,17 +173,9 @@ fn table(v: &Value) -> BTreeMap<(String, String), (String, BTreeSet<i64>)> {
         .unwrap()
         .iter()
         .map(|l| {
-            let pids = l["holders"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| h["pid"].as_i64().unwrap_or(0))
-                .collect();
+            let pids = l["holders"].as_array().unwrap().iter().map(|h| h["pid"].as_i64().unwrap_or(0)).collect();
             (
-                (
-                    l["file"].as_str().unwrap().to_string(),
-                    l["name"].as_str().unwrap().to_string(),
-                ),
+                (l["file"].as_str().unwrap().to_string(), l["name"].as_str().unwrap().to_string()),
                 (l["state"].as_str().unwrap().to_string(), pids),
             )
         })
@@ -235,33 +190,18 @@ fn assert_table(v: &Value, held: &[(&str, &str, &str, &[i64])]) {
         match held.iter().find(|(f, n, _, _)| f == file && n == name) {
             Some((_, _, st, want)) => {
                 assert_eq!(state, st, "{file}.{name}: {t:?}");
-                assert_eq!(
-                    pids,
-                    &want.iter().copied().collect::<BTreeSet<_>>(),
-                    "{file}.{name} holders: {t:?}"
-                );
+                assert_eq!(pids, &want.iter().copied().collect::<BTreeSet<_>>(), "{file}.{name} holders: {t:?}");
             }
-            None => assert!(
-                state == "free" && pids.is_empty(),
-                "{file}.{name} should be free: {t:?}"
-            ),
+            None => assert!(state == "free" && pids.is_empty(), "{file}.{name} should be free: {t:?}"),
         }
     }
     for (f, n, _, _) in held {
-        assert!(
-            t.contains_key(&(f.to_string(), n.to_string())),
-            "{f}.{n} missing from {t:?}"
-        );
+        assert!(t.contains_key(&(f.to_string(), n.to_string())), "{f}.{n} missing from {t:?}");
     }
 }
 
 fn codes(v: &Value) -> Vec<String> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
+    v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
 }
 
 fn live_codes(v: &Value) -> Vec<String> {
@@ -270,19 +210,12 @@ fn live_codes(v: &Value) -> Vec<String> {
     let local = v["environment"]["filesystem"]["class"] == "local";
     codes(v)
         .into_iter()
-        .filter(|c| {
-            c.starts_with("lock.")
-                || (c.starts_with("env.") && (local || !c.ends_with("_filesystem")))
-        })
+        .filter(|c| c.starts_with("lock.") || (c.starts_with("env.") && (local || !c.ends_with("_filesystem"))))
         .collect()
 }
 
 fn pids(v: &Value) -> Vec<i64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["pid"].as_i64().unwrap_or(0))
-        .collect()
+    v.as_array().unwrap().iter().map(|p| p["pid"].as_i64().unwrap_or(0)).collect()
 }
 
 /// The read slots (0..4) a document shows held shared, with their holders.
@@ -303,28 +236,15 @@ fn idle_connection() {
     let guard = Unchanged::record(&db);
     let v = locks_json(&db);
     guard.assert();
-    assert_table(
-        &v,
-        &[
-            ("db", "shared", "shared", &[a.pid]),
-            ("shm", "dms", "shared", &[a.pid]),
-        ],
-    );
-    assert_eq!(
-        v["locks"].as_array().unwrap().len(),
-        12,
-        "3 database locks and 9 -shm locks"
-    );
+    assert_table(&v, &[("db", "shared", "shared", &[a.pid]), ("shm", "dms", "shared", &[a.pid])]);
+    assert_eq!(v["locks"].as_array().unwrap().len(), 12, "3 database locks and 9 -shm locks");
     assert_eq!(v["state"]["mode"], "wal");
     assert_eq!(pids(&v["state"]["connections"]), vec![a.pid]);
     assert_eq!(v["state"]["writer"]["running"], false);
     assert!(read_slots(&v).is_empty());
     assert!(live_codes(&v).is_empty(), "{:?}", codes(&v));
     let holder = &v["locks"][2]["holders"][0];
-    assert!(
-        holder["command"].as_str().unwrap().contains("python"),
-        "{holder}"
-    );
+    assert!(holder["command"].as_str().unwrap().contains("python"), "{holder}");
     assert_eq!(holder["lock"], "read");
     assert_eq!(holder["pid_namespace"], "same");
     assert!(v["probe"]["consistent"].as_bool().unwrap());
@@ -344,10 +264,7 @@ fn reader_inside_a_transaction() {
     assert_eq!(slots.len(), 1, "one read slot in use: {slots:?}");
     let (slot, holders) = &slots[0];
     assert_eq!(holders, &vec![b.pid]);
-    assert!(
-        (1..=4).contains(slot),
-        "a reader of a WAL with content uses slot 1..4, not {slot}"
-    );
+    assert!((1..=4).contains(slot), "a reader of a WAL with content uses slot 1..4, not {slot}");
     let name = format!("read{slot}");
     assert_table(
         &v,
@@ -390,11 +307,13 @@ fn writer_inside_begin_immediate() {
     );
     assert_eq!(v["state"]["writer"]["running"], true);
     assert_eq!(pids(&v["state"]["writer"]["by"]), vec![a.pid]);
-    assert!(v["state"]["summary"].as_array().unwrap().iter().any(|l| {
-        l.as_str()
+    assert!(
+        v["state"]["summary"]
+            .as_array()
             .unwrap()
-            .contains(&format!("Writer active: pid {}", a.pid))
-    }));
+            .iter()
+            .any(|l| { l.as_str().unwrap().contains(&format!("Writer active: pid {}", a.pid)) })
+    );
     assert!(live_codes(&v).is_empty(), "{:?}", codes(&v));
     drop(b);
     a.ok("COMMIT");
@@ -427,29 +346,15 @@ fn checkpoint_starved_by_a_reader() {
     let st = v["state"]["starvation"].as_array().unwrap();
     assert_eq!(st.len(), 1, "{st:?}");
     let s0 = &st[0];
-    assert_eq!(
-        pids(&s0["readers"]),
-        vec![b.pid],
-        "the starving reader is b"
-    );
+    assert_eq!(pids(&s0["readers"]), vec![b.pid], "the starving reader is b");
     assert_eq!(s0["read_mark"].as_u64(), Some(done));
     assert_eq!(s0["frames_held_back"].as_u64(), Some(log - done));
     let page = v["state"]["page_size"].as_u64().unwrap();
-    assert_eq!(
-        s0["bytes_held_back"].as_u64(),
-        Some((log - done) * (page + 24))
-    );
-    assert_eq!(
-        s0["wal_size"].as_u64(),
-        Some(std::fs::metadata(sibling(&db, "-wal")).unwrap().len())
-    );
+    assert_eq!(s0["bytes_held_back"].as_u64(), Some((log - done) * (page + 24)));
+    assert_eq!(s0["wal_size"].as_u64(), Some(std::fs::metadata(sibling(&db, "-wal")).unwrap().len()));
     // The finding names the reader, the mark, the frames and the bytes.
-    let f: Vec<&Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "lock.checkpoint_starved")
-        .collect();
+    let f: Vec<&Value> =
+        v["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "lock.checkpoint_starved").collect();
     assert_eq!(f.len(), 1);
     let msg = f[0]["message"].as_str().unwrap();
     assert!(
@@ -466,11 +371,7 @@ fn checkpoint_starved_by_a_reader() {
     assert_eq!(c.code, 0, "{}", c.stderr);
     assert!(c.stdout.contains("lock.checkpoint_starved"));
     assert_eq!(run_live(&["check", s(&db), "--fail-on", "warning"]).code, 1);
-    assert!(
-        !run_live(&["check", s(&db), "--json", "--no-live"])
-            .stdout
-            .contains("lock.checkpoint_starved")
-    );
+    assert!(!run_live(&["check", s(&db), "--json", "--no-live"]).stdout.contains("lock.checkpoint_starved"));
     // The reader ends: nothing starves any more, and the next checkpoint completes.
     b.ok("COMMIT");
     let v = locks_json(&db);
@@ -495,36 +396,19 @@ fn checkpoint_starved_by_a_slot0_reader() {
     grow(&mut a, 5);
     let r = a.ok("PRAGMA wal_checkpoint(PASSIVE)");
     let log = r[0][1].as_u64().unwrap();
-    assert_eq!(
-        r[0][2], 0,
-        "SQLite copies nothing while a slot-0 reader reads: {r}"
-    );
+    assert_eq!(r[0][2], 0, "SQLite copies nothing while a slot-0 reader reads: {r}");
     let v = locks_json(&db);
     let st = v["state"]["starvation"].as_array().unwrap();
     assert_eq!(st.len(), 1, "{st:?}");
     assert_eq!(
-        (
-            st[0]["slot"].as_u64(),
-            st[0]["read_mark"].as_u64(),
-            st[0]["frames_held_back"].as_u64()
-        ),
+        (st[0]["slot"].as_u64(), st[0]["read_mark"].as_u64(), st[0]["frames_held_back"].as_u64()),
         (Some(0), Some(0), Some(log))
     );
     assert_eq!(pids(&st[0]["readers"]), vec![b.pid]);
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "lock.checkpoint_starved")
-        .unwrap();
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["code"] == "lock.checkpoint_starved").unwrap();
     assert_eq!(f["offset"], 96, "slot 0's cap is nBackfill");
     b.ok("COMMIT");
-    assert!(
-        locks_json(&db)["state"]["starvation"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(locks_json(&db)["state"]["starvation"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -547,36 +431,23 @@ fn full_checkpoint_blocked_by_a_reader() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert_eq!(
-        pids(&v["state"]["checkpoint"]["by"]),
-        vec![c.pid],
-        "{}",
-        v["state"]
-    );
+    assert_eq!(pids(&v["state"]["checkpoint"]["by"]), vec![c.pid], "{}", v["state"]);
     // FULL takes the writer lock too, and waits for the reader's slot.
     assert_eq!(pids(&v["state"]["writer"]["by"]), vec![c.pid]);
     let st = v["state"]["starvation"].as_array().unwrap();
     assert_eq!(st.len(), 1, "{st:?}");
     assert_eq!(pids(&st[0]["readers"]), vec![b.pid]);
     assert_eq!(pids(&st[0]["checkpoint_waiting"]), vec![c.pid]);
-    let msg = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "lock.checkpoint_starved")
-        .unwrap()["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        msg.contains(&format!("A checkpoint by pid {}", c.pid)),
-        "{msg}"
-    );
+    let msg =
+        v["findings"].as_array().unwrap().iter().find(|f| f["code"] == "lock.checkpoint_starved").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    assert!(msg.contains(&format!("A checkpoint by pid {}", c.pid)), "{msg}");
     // The reader ends: the checkpoint completes.
     b.ok("COMMIT");
     let r = c.line();
-    let rows: Value =
-        serde_json::from_str(r.strip_prefix("ok ").unwrap_or_else(|| panic!("{r}"))).unwrap();
+    let rows: Value = serde_json::from_str(r.strip_prefix("ok ").unwrap_or_else(|| panic!("{r}"))).unwrap();
     assert_eq!(rows[0][0], 0, "not busy: {rows}");
     assert_eq!(rows[0][1], rows[0][2], "everything checkpointed: {rows}");
 }
@@ -589,42 +460,20 @@ fn exclusive_locking_mode() {
     e.ok("PRAGMA locking_mode=EXCLUSIVE");
     e.ok("SELECT count(*) FROM t");
     e.ok("INSERT INTO t(v) VALUES (1)");
-    assert!(
-        !sibling(&db, "-shm").exists(),
-        "exclusive mode keeps the wal-index in memory"
-    );
+    assert!(!sibling(&db, "-shm").exists(), "exclusive mode keeps the wal-index in memory");
     let v = locks_json(&db);
-    assert_eq!(
-        v["locks"].as_array().unwrap().len(),
-        3,
-        "no -shm: database locks only"
-    );
-    assert_table(
-        &v,
-        &[
-            ("db", "pending", "exclusive", &[e.pid]),
-            ("db", "shared", "exclusive", &[e.pid]),
-        ],
-    );
+    assert_eq!(v["locks"].as_array().unwrap().len(), 3, "no -shm: database locks only");
+    assert_table(&v, &[("db", "pending", "exclusive", &[e.pid]), ("db", "shared", "exclusive", &[e.pid])]);
     assert_eq!(v["state"]["mode"], "exclusive_locking_mode");
     assert_eq!(pids(&v["state"]["exclusive"]), vec![e.pid]);
     assert_eq!(live_codes(&v), vec!["lock.exclusive".to_string()]);
     assert_eq!(
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["code"] == "lock.exclusive")
-            .unwrap()["severity"],
+        v["findings"].as_array().unwrap().iter().find(|f| f["code"] == "lock.exclusive").unwrap()["severity"],
         "info"
     );
     // The lock is real: another connection is refused.
     let mut other = Sql::open(s(&db));
-    assert!(
-        other
-            .q("SELECT count(*) FROM t")
-            .starts_with("err SQLITE_BUSY")
-    );
+    assert!(other.q("SELECT count(*) FROM t").starts_with("err SQLITE_BUSY"));
 }
 
 #[test]
@@ -649,10 +498,7 @@ fn probing_never_makes_sqlite_busy() {
     k.ok("BEGIN IMMEDIATE");
     w.send("loop 200 INSERT INTO t(v) VALUES (randomblob(50))");
     let (_, errors, first) = w.run_loop_result();
-    assert!(
-        errors > 0 && first.starts_with("SQLITE_BUSY"),
-        "the control must see SQLITE_BUSY: {errors} {first}"
-    );
+    assert!(errors > 0 && first.starts_with("SQLITE_BUSY"), "the control must see SQLITE_BUSY: {errors} {first}");
     k.ok("COMMIT");
     w.ok("PRAGMA wal_autocheckpoint=100");
     // Now write and read continuously while walinspect probes as fast as it can.
@@ -662,52 +508,23 @@ fn probing_never_makes_sqlite_busy() {
     let t0 = Instant::now();
     let mut probes = 0;
     while t0.elapsed() < Duration::from_millis(2500) {
-        let out = Command::new(bin())
-            .args(["locks", s(&db), "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let c = Command::new(bin())
-            .args(["check", s(&db)])
-            .output()
-            .unwrap();
-        assert!(
-            matches!(c.status.code(), Some(0 | 1)),
-            "{}",
-            String::from_utf8_lossy(&c.stderr)
-        );
+        let out = Command::new(bin()).args(["locks", s(&db), "--json"]).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+        let c = Command::new(bin()).args(["check", s(&db)]).output().unwrap();
+        assert!(matches!(c.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&c.stderr));
         probes += 2;
     }
     let watch = Command::new(bin())
-        .args([
-            "locks",
-            s(&db),
-            "--watch",
-            "--interval",
-            "10",
-            "--count",
-            "20",
-            "--json",
-        ])
+        .args(["locks", s(&db), "--watch", "--interval", "10", "--count", "20", "--json"])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&watch.stdout).lines().count(), 20);
     let (wn, we, wf) = w.run_loop_result();
     let (rn, re, rf) = r.run_loop_result();
     let (kn, ke, kf) = k.run_loop_result();
-    eprintln!(
-        "{probes} probes + 20 watch refreshes during {wn} writes, {rn} reads, {kn} checkpoints"
-    );
+    eprintln!("{probes} probes + 20 watch refreshes during {wn} writes, {rn} reads, {kn} checkpoints");
     assert!(wn > 0 && rn > 0 && kn > 0);
-    assert_eq!(
-        (we, re, ke),
-        (0, 0, 0),
-        "SQLite saw errors while walinspect probed: {wf} / {rf} / {kf}"
-    );
+    assert_eq!((we, re, ke), (0, 0, 0), "SQLite saw errors while walinspect probed: {wf} / {rf} / {kf}");
 }
 
 #[test]
@@ -721,21 +538,12 @@ fn watch_reports_each_change_within_one_refresh() {
         .unwrap();
     let out = lines_of(child.stdout.take().unwrap());
     let next = |out: &Receiver<String>| -> Value {
-        serde_json::from_str(
-            &out.recv_timeout(Duration::from_secs(20))
-                .expect("watch line"),
-        )
-        .unwrap()
+        serde_json::from_str(&out.recv_timeout(Duration::from_secs(20)).expect("watch line")).unwrap()
     };
     let first = next(&out);
     assert_eq!(first["state"]["writer"]["running"], false);
     let writer = |v: &Value| pids(&v["state"]["writer"]["by"]);
-    let now_ms = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
-    };
+    let now_ms = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     for (sql, want) in [("BEGIN IMMEDIATE", vec![a.pid]), ("COMMIT", vec![])] {
         a.ok(sql);
         let changed = now_ms();
@@ -760,37 +568,19 @@ fn text_output_and_errors() {
     let r = run_live(&["locks", s(&db)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.starts_with("Locks on "), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("Writer active: pid {}", a.pid)), "{}", r.stdout);
     assert!(
-        r.stdout.contains(&format!("Writer active: pid {}", a.pid)),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.lines().any(|l| l.contains("write")
-            && l.contains("exclusive")
-            && l.contains(&a.pid.to_string())),
+        r.stdout.lines().any(|l| l.contains("write") && l.contains("exclusive") && l.contains(&a.pid.to_string())),
         "{}",
         r.stdout
     );
     // Text --watch on a pipe prints a block only when something changed.
-    let w = run_live(&[
-        "locks",
-        s(&db),
-        "--watch",
-        "--interval",
-        "10",
-        "--count",
-        "5",
-    ]);
+    let w = run_live(&["locks", s(&db), "--watch", "--interval", "10", "--count", "5"]);
     assert_eq!(w.stdout.matches("--- +").count(), 1, "{}", w.stdout);
     // Bad input is exit 2, as for every command.
     let r = run_live(&["locks", s(&d.path().join("nope.db"))]);
     assert_eq!(r.code, 2);
-    assert_eq!(
-        run_live(&["locks", s(&db), "--interval", "5"]).code,
-        2,
-        "--interval needs --watch"
-    );
+    assert_eq!(run_live(&["locks", s(&db), "--interval", "5"]).code, 2, "--interval needs --watch");
 }
 
 /// Run `python3 -c script args` as `uid` (root only), returning stdout.
@@ -798,24 +588,12 @@ fn python_as(uid: Option<u32>, script: &str, args: &[&str]) -> String {
     let mut cmd = match uid {
         Some(u) => {
             let mut c = Command::new("setpriv");
-            c.args([
-                "--reuid",
-                &u.to_string(),
-                "--regid",
-                &u.to_string(),
-                "--clear-groups",
-                python(),
-            ]);
+            c.args(["--reuid", &u.to_string(), "--regid", &u.to_string(), "--clear-groups", python()]);
             c
         }
         None => Command::new(python()),
     };
-    let out = cmd
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("run python");
+    let out = cmd.arg("-c").arg(script).args(args).output().expect("run python");
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
@@ -878,9 +656,7 @@ fn readonly_directory_for_real() {
     // `nobody`, and SQLite runs as `nobody` to show what the owner would get.
     let owner = if is_root() {
         if Command::new("setpriv").arg("--help").output().is_err() {
-            eprintln!(
-                "skipping the SQLite side of readonly_directory_for_real: running as root without setpriv"
-            );
+            eprintln!("skipping the SQLite side of readonly_directory_for_real: running as root without setpriv");
             None
         } else {
             chown(&db, NOBODY);
@@ -929,10 +705,8 @@ fn shm_not_writable_for_real() {
     let (db, mut a) = wal_db(&dir);
     grow(&mut a, 2);
     // Keep copies of the live files (a crashed writer's leftovers), then let them go.
-    let saved: Vec<(PathBuf, Vec<u8>)> = ["", "-wal", "-shm"]
-        .iter()
-        .map(|x| (sibling(&db, x), std::fs::read(sibling(&db, x)).unwrap()))
-        .collect();
+    let saved: Vec<(PathBuf, Vec<u8>)> =
+        ["", "-wal", "-shm"].iter().map(|x| (sibling(&db, x), std::fs::read(sibling(&db, x)).unwrap())).collect();
     drop(a);
     for (p, b) in &saved {
         std::fs::write(p, b).unwrap();
@@ -947,10 +721,7 @@ fn shm_not_writable_for_real() {
     assert!(!check_codes(&db).contains(&"env.shm_not_writable".to_string()));
     chmod(&sibling(&db, "-shm"), 0o444);
     assert!(check_codes(&db).contains(&"env.shm_not_writable".to_string()));
-    assert_eq!(
-        locks_json(&db)["environment"]["shm_writable_by_owner"],
-        false
-    );
+    assert_eq!(locks_json(&db)["environment"]["shm_writable_by_owner"], false);
     // SQLite agrees: the owner reads, but cannot write.
     let r = python_as(owner, READ_ONE, &[s(&db), "write"]);
     assert!(r.starts_with("ERR SQLITE_READONLY"), "{r}");
@@ -968,13 +739,7 @@ fn detached_connection_after_the_shm_was_deleted() {
     b.ok("SELECT count(*) FROM sqlite_schema");
     let v = locks_json(&db);
     assert_eq!(pids(&v["state"]["detached"]), vec![a.pid], "{}", v["state"]);
-    assert_table(
-        &v,
-        &[
-            ("db", "shared", "shared", &[a.pid, b.pid]),
-            ("shm", "dms", "shared", &[b.pid]),
-        ],
-    );
+    assert_table(&v, &[("db", "shared", "shared", &[a.pid, b.pid]), ("shm", "dms", "shared", &[b.pid])]);
     assert!(codes(&v).contains(&"lock.detached_connection".to_string()));
     drop(a);
     assert!(!codes(&locks_json(&db)).contains(&"lock.detached_connection".to_string()));
@@ -984,20 +749,9 @@ fn detached_connection_after_the_shm_was_deleted() {
 fn unshare_prefix() -> Option<Vec<&'static str>> {
     for p in [
         vec!["unshare", "--pid", "--fork", "--mount-proc"],
-        vec![
-            "unshare",
-            "--user",
-            "--map-root-user",
-            "--pid",
-            "--fork",
-            "--mount-proc",
-        ],
+        vec!["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc"],
     ] {
-        let ok = Command::new(p[0])
-            .args(&p[1..])
-            .args(["true"])
-            .output()
-            .is_ok_and(|o| o.status.success());
+        let ok = Command::new(p[0]).args(&p[1..]).args(["true"]).output().is_ok_and(|o| o.status.success());
         if ok {
             return Some(p);
         }
@@ -1008,32 +762,19 @@ fn unshare_prefix() -> Option<Vec<&'static str>> {
 #[test]
 fn holders_in_other_pid_namespaces() {
     let Some(prefix) = unshare_prefix() else {
-        eprintln!(
-            "skipping holders_in_other_pid_namespaces: unshare cannot create PID namespaces here"
-        );
+        eprintln!("skipping holders_in_other_pid_namespaces: unshare cannot create PID namespaces here");
         return;
     };
     let d = tempdir();
     let (db, a) = wal_db(d.path());
     // A second connection in a new PID and mount namespace (a "container").
-    let mut c = Sql::spawn(Command::new(prefix[0]).args(&prefix[1..]).args([
-        python(),
-        "-c",
-        DRIVER,
-        s(&db),
-    ]));
+    let mut c = Sql::spawn(Command::new(prefix[0]).args(&prefix[1..]).args([python(), "-c", DRIVER, s(&db)]));
     c.ok("SELECT count(*) FROM t");
     // Its pid here: the child of the `unshare` process.
     let inner = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", c.pid)).unwrap();
     let cpid: i64 = inner.split_whitespace().next().unwrap().parse().unwrap();
     let v = locks_json(&db);
-    assert_table(
-        &v,
-        &[
-            ("db", "shared", "shared", &[a.pid, cpid]),
-            ("shm", "dms", "shared", &[a.pid, cpid]),
-        ],
-    );
+    assert_table(&v, &[("db", "shared", "shared", &[a.pid, cpid]), ("shm", "dms", "shared", &[a.pid, cpid])]);
     let outside = &v["state"]["namespaces"]["outside"];
     assert_eq!(pids(outside), vec![cpid]);
     assert_eq!(outside[0]["pid_namespace"], "other");
@@ -1048,41 +789,17 @@ fn holders_in_other_pid_namespaces() {
     assert_eq!(f["severity"], "warning");
     // Seen from inside a namespace of its own, walinspect cannot name the holders: the lock
     // states stay right, the holders are unidentified.
-    let out = Command::new(prefix[0])
-        .args(&prefix[1..])
-        .args([bin(), "locks", s(&db), "--json"])
-        .output()
-        .unwrap();
-    let inside: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let shared = inside["locks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == "shared")
-        .unwrap();
+    let out = Command::new(prefix[0]).args(&prefix[1..]).args([bin(), "locks", s(&db), "--json"]).output().unwrap();
+    let inside: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let shared = inside["locks"].as_array().unwrap().iter().find(|l| l["name"] == "shared").unwrap();
     assert_eq!(shared["state"], "shared");
-    assert!(
-        shared["holders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|h| h["pid"].is_null()),
-        "{shared}"
-    );
-    assert!(
-        codes(&inside).contains(&"lock.unidentified_holder".to_string()),
-        "{:?}",
-        codes(&inside)
-    );
+    assert!(shared["holders"].as_array().unwrap().iter().all(|h| h["pid"].is_null()), "{shared}");
+    assert!(codes(&inside).contains(&"lock.unidentified_holder".to_string()), "{:?}", codes(&inside));
     // Only one holder left, in the other namespace: no longer mixed.
     drop(a);
     let v = locks_json(&db);
-    assert!(
-        !codes(&v).contains(&"lock.cross_namespace".to_string()),
-        "{:?}",
-        codes(&v)
-    );
+    assert!(!codes(&v).contains(&"lock.cross_namespace".to_string()), "{:?}", codes(&v));
 }
 
 #[test]
@@ -1098,14 +815,12 @@ fn assert_unlocked_names_the_holders() {
     let holders = assert_unlocked(&paths).unwrap_err();
     let by: BTreeSet<i64> = holders.iter().filter_map(|h| h.pid).collect();
     assert_eq!(by, BTreeSet::from([a.pid, b.pid]), "{holders:#?}");
-    assert!(holders.iter().any(|h| h.pid == Some(a.pid)
-        && h.start == 120
-        && h.kind == Some(walinspect::source::locks::LockType::Write)));
     assert!(
-        holders
-            .iter()
-            .all(|h| h.command.as_deref().is_some_and(|c| c.contains("python")))
+        holders.iter().any(|h| h.pid == Some(a.pid)
+            && h.start == 120
+            && h.kind == Some(walinspect::source::locks::LockType::Write))
     );
+    assert!(holders.iter().all(|h| h.command.as_deref().is_some_and(|c| c.contains("python"))));
     assert!(holders[0].to_string().starts_with("pid "));
     a.ok("COMMIT");
     drop(a);
@@ -1115,13 +830,7 @@ fn assert_unlocked_names_the_holders() {
     let v = locks_json(&db);
     assert_eq!(v["probe"]["proc_locks"], "skipped");
     assert_eq!(v["state"]["mode"], "unused");
-    assert!(
-        v["locks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|l| l["state"] == "free")
-    );
+    assert!(v["locks"].as_array().unwrap().iter().all(|l| l["state"] == "free"));
 }
 
 #[test]
@@ -1133,13 +842,7 @@ fn rollback_journal_writer() {
     a.ok("BEGIN IMMEDIATE");
     let v = locks_json(&db);
     assert_eq!(v["locks"].as_array().unwrap().len(), 3);
-    assert_table(
-        &v,
-        &[
-            ("db", "reserved", "exclusive", &[a.pid]),
-            ("db", "shared", "shared", &[a.pid]),
-        ],
-    );
+    assert_table(&v, &[("db", "reserved", "exclusive", &[a.pid]), ("db", "shared", "shared", &[a.pid])]);
     assert_eq!(v["state"]["mode"], "rollback");
     assert_eq!(pids(&v["state"]["writer"]["by"]), vec![a.pid]);
     assert!(live_codes(&v).is_empty(), "{:?}", codes(&v));
@@ -1151,31 +854,19 @@ fn local_filesystems_raise_no_hazard() {
     // container's overlay, which is then reported, rightly, and not asserted on).
     let mut dirs = vec![tempdir()];
     if Path::new("/dev/shm").is_dir() {
-        dirs.push(
-            tempfile::Builder::new()
-                .prefix("walinspect-test")
-                .tempdir_in("/dev/shm")
-                .unwrap(),
-        );
+        dirs.push(tempfile::Builder::new().prefix("walinspect-test").tempdir_in("/dev/shm").unwrap());
     }
     for d in &dirs {
         let (db, _a) = wal_db(d.path());
         let v = locks_json(&db);
         let fs = &v["environment"]["filesystem"];
         if fs["class"] != "local" && !d.path().starts_with("/dev/shm") {
-            eprintln!(
-                "not asserting on {}: it is on {} ({})",
-                d.path().display(),
-                fs["name"],
-                fs["class"]
-            );
+            eprintln!("not asserting on {}: it is on {} ({})", d.path().display(), fs["name"], fs["class"]);
             continue;
         }
         assert_eq!(fs["class"], "local", "{}", v["environment"]);
-        let live: Vec<String> = codes(&v)
-            .into_iter()
-            .filter(|c| c.starts_with("env.") || c.starts_with("lock."))
-            .collect();
+        let live: Vec<String> =
+            codes(&v).into_iter().filter(|c| c.starts_with("env.") || c.starts_with("lock.")).collect();
         assert!(live.is_empty(), "{live:?}");
     }
 }
@@ -1183,48 +874,27 @@ fn local_filesystems_raise_no_hazard() {
 #[test]
 fn overlay_filesystem_for_real() {
     let d = tempdir();
-    let (lower, upper, work, merged) = (
-        d.path().join("lower"),
-        d.path().join("upper"),
-        d.path().join("work"),
-        d.path().join("merged"),
-    );
+    let (lower, upper, work, merged) =
+        (d.path().join("lower"), d.path().join("upper"), d.path().join("work"), d.path().join("merged"));
     for p in [&lower, &upper, &work, &merged] {
         std::fs::create_dir(p).unwrap();
     }
-    let opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        s(&lower),
-        s(&upper),
-        s(&work)
-    );
+    let opts = format!("lowerdir={},upperdir={},workdir={}", s(&lower), s(&upper), s(&work));
     let mounted = Command::new("mount")
         .args(["-t", "overlay", "overlay", "-o", &opts, s(&merged)])
         .output()
         .is_ok_and(|o| o.status.success());
     if !mounted {
-        eprintln!(
-            "skipping overlay_filesystem_for_real: cannot mount an overlay here (needs root)"
-        );
+        eprintln!("skipping overlay_filesystem_for_real: cannot mount an overlay here (needs root)");
         return;
     }
     let result = std::panic::catch_unwind(|| {
         let (db, a) = wal_db(&merged);
         let v = locks_json(&db);
         assert_eq!(v["environment"]["filesystem"]["class"], "overlay");
-        assert!(
-            codes(&v).contains(&"env.overlay_filesystem".to_string()),
-            "{:?}",
-            codes(&v)
-        );
+        assert!(codes(&v).contains(&"env.overlay_filesystem".to_string()), "{:?}", codes(&v));
         // The locks are still found through the overlay.
-        assert_table(
-            &v,
-            &[
-                ("db", "shared", "shared", &[a.pid]),
-                ("shm", "dms", "shared", &[a.pid]),
-            ],
-        );
+        assert_table(&v, &[("db", "shared", "shared", &[a.pid]), ("shm", "dms", "shared", &[a.pid])]);
         drop(a);
     });
     let _ = Command::new("umount").arg(s(&merged)).status();
@@ -1253,10 +923,7 @@ fn probe_latency() {
         })
         .collect();
     us.sort_unstable();
-    let lines = std::fs::read_to_string("/proc/locks")
-        .unwrap()
-        .lines()
-        .count();
+    let lines = std::fs::read_to_string("/proc/locks").unwrap().lines().count();
     eprintln!(
         "probe latency over 300 probes ({lines} lines in /proc/locks): median {} µs, p90 {} µs, max {} µs",
         us[150], us[270], us[299]

@@ -22,13 +22,10 @@ struct Recorder {
 
 impl Recorder {
     fn start(c: &Connection) -> Self {
-        Self {
-            states: vec![dump_conn(c)],
-        }
+        Self { states: vec![dump_conn(c)] }
     }
     fn commit(&mut self, c: &Connection, sql: &str) {
-        c.execute_batch(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         self.states.push(dump_conn(c));
     }
     fn last(&self) -> u32 {
@@ -42,27 +39,15 @@ fn commits_in(db: &Path) -> u32 {
 }
 
 fn ckpt(c: &Connection, mode: &str) -> (i64, i64, i64) {
-    c.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })
-    .unwrap()
+    c.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap()
 }
 
 /// A mixed workload: tables, an index, overflow pages, updates, deletes, a drop, an ALTER.
 fn workload(c: &Connection, rec: &mut Recorder) {
-    rec.commit(
-        c,
-        "CREATE TABLE a(id INTEGER PRIMARY KEY, name TEXT, n REAL, b BLOB)",
-    );
+    rec.commit(c, "CREATE TABLE a(id INTEGER PRIMARY KEY, name TEXT, n REAL, b BLOB)");
     rec.commit(c, "CREATE INDEX a_name ON a(name)");
     for i in 0..6 {
-        rec.commit(
-            c,
-            &format!(
-                "INSERT INTO a(name, n, b) VALUES ('row{i}', {i}.5, zeroblob({}))",
-                10 + i * 300
-            ),
-        );
+        rec.commit(c, &format!("INSERT INTO a(name, n, b) VALUES ('row{i}', {i}.5, zeroblob({}))", 10 + i * 300));
     }
     rec.commit(
         c,
@@ -87,11 +72,7 @@ fn every_commit_of_a_mixed_workload_is_exact() {
     let mut rec = Recorder::start(&c);
     workload(&c, &mut rec);
     let ev = snapshot(&f.db, f.dir.path(), "ev.db");
-    assert_eq!(
-        commits_in(&ev),
-        rec.last(),
-        "one commit per recorded statement"
-    );
+    assert_eq!(commits_in(&ev), rec.last(), "one commit per recorded statement");
     assert_eq!(sqlite_view(&ev), *rec.states.last().unwrap());
     for n in 0..=rec.last() {
         let r = extract_equals(&ev, Some(n), &rec.states[n as usize]);
@@ -139,18 +120,10 @@ fn provenance_report_accounts_for_every_page_and_frame() {
     }
     assert_eq!(next - 1, db_pages);
     let c = &r["page_counts"];
-    assert_eq!(
-        c["wal"].as_u64().unwrap() + c["database_file"].as_u64().unwrap(),
-        db_pages
-    );
+    assert_eq!(c["wal"].as_u64().unwrap() + c["database_file"].as_u64().unwrap(), db_pages);
     // Every frame is used once or ignored with a reason.
     let used = c["wal"].as_u64().unwrap();
-    let ignored: u64 = r["frames_ignored_counts"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
+    let ignored: u64 = r["frames_ignored_counts"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(used + ignored, frames_total);
     assert!(r["frames_ignored_counts"]["after_commit"].as_u64().unwrap() > 0);
     assert!(r["frames_ignored_counts"]["superseded"].as_u64().unwrap() > 0);
@@ -160,17 +133,10 @@ fn provenance_report_accounts_for_every_page_and_frame() {
     let e = extract(&ev, f.dir.path(), Some(n), &[]);
     let b = fs::read(&e.out).unwrap();
     assert_eq!((b[18], b[19]), (1, 1));
-    assert_eq!(
-        u32::from_be_bytes(b[28..32].try_into().unwrap()) as u64,
-        db_pages
-    );
+    assert_eq!(u32::from_be_bytes(b[28..32].try_into().unwrap()) as u64, db_pages);
     assert_eq!(b[24..28], b[92..96]);
     assert_eq!(b.len() as u64, db_pages * 1024);
-    assert!(
-        e.run.stderr.contains(&format!("commit {n} of")),
-        "{}",
-        e.run.stderr
-    );
+    assert!(e.run.stderr.contains(&format!("commit {n} of")), "{}", e.run.stderr);
     // --keep-wal-mode keeps bytes 18/19.
     let k = extract(&ev, f.dir.path(), Some(n), &["--keep-wal-mode"]);
     assert_eq!(k.run.code, 0, "{}", k.run.stderr);
@@ -186,7 +152,10 @@ fn provenance_report_accounts_for_every_page_and_frame() {
 fn partial_checkpoint_refuses_what_it_overwrote_and_keeps_what_it_skipped() {
     let f = Fixture::new();
     let c = wal_db(&f.db, 1024);
-    c.execute_batch("CREATE TABLE t1(x); CREATE TABLE t2(y); INSERT INTO t1 VALUES ('a'); INSERT INTO t2 VALUES ('b');").unwrap();
+    c.execute_batch(
+        "CREATE TABLE t1(x); CREATE TABLE t2(y); INSERT INTO t1 VALUES ('a'); INSERT INTO t2 VALUES ('b');",
+    )
+    .unwrap();
     let _ = ckpt(&c, "TRUNCATE"); // everything in the database file; a new WAL generation
     let mut rec = Recorder::start(&c);
     rec.commit(&c, "INSERT INTO t1 VALUES ('c1')"); // page 2
@@ -194,15 +163,10 @@ fn partial_checkpoint_refuses_what_it_overwrote_and_keeps_what_it_skipped() {
     rec.commit(&c, "INSERT INTO t1 VALUES ('c3')"); // page 2
     let reader = Connection::open(&f.db).unwrap();
     reader.execute_batch("BEGIN").unwrap();
-    let _: i64 = reader
-        .query_row("SELECT count(*) FROM t1", [], |r| r.get(0))
-        .unwrap(); // pinned at commit 3
+    let _: i64 = reader.query_row("SELECT count(*) FROM t1", [], |r| r.get(0)).unwrap(); // pinned at commit 3
     rec.commit(&c, "INSERT INTO t2 VALUES ('c4')"); // page 3 again, beyond the reader
     let (_, log, done) = ckpt(&c, "PASSIVE");
-    assert!(
-        done > 0 && done < log,
-        "partial checkpoint: {done} of {log}"
-    );
+    assert!(done > 0 && done < log, "partial checkpoint: {done} of {log}");
     rec.commit(&c, "INSERT INTO t1 VALUES ('c5')");
     let ev = snapshot(&f.db, f.dir.path(), "ev.db");
     let (_, d) = dump(&ev);
@@ -212,11 +176,7 @@ fn partial_checkpoint_refuses_what_it_overwrote_and_keeps_what_it_skipped() {
     // Commit 0 needs page 2 as it was before commit 1; the checkpoint copied commit 3's.
     let e = extract(&ev, f.dir.path(), Some(0), &[]);
     assert_eq!(e.run.code, 2, "{}", e.run.stderr);
-    assert!(
-        e.run.stderr.contains("cannot be rebuilt exactly") && e.run.stderr.contains("page 2"),
-        "{}",
-        e.run.stderr
-    );
+    assert!(e.run.stderr.contains("cannot be rebuilt exactly") && e.run.stderr.contains("page 2"), "{}", e.run.stderr);
     let e = extract(&ev, f.dir.path(), Some(0), &["--allow-inexact"]);
     assert_eq!(e.run.code, 1, "{}", e.run.stderr);
     let r = e.report.unwrap();
@@ -247,7 +207,8 @@ fn partial_checkpoint_refuses_what_it_overwrote_and_keeps_what_it_skipped() {
 fn full_checkpoint_makes_earlier_commits_inexact_but_the_last_exact() {
     let f = Fixture::new();
     let c = wal_db(&f.db, 4096);
-    c.execute_batch("CREATE TABLE t1(x); CREATE TABLE t2(y); INSERT INTO t1 VALUES (0); INSERT INTO t2 VALUES (0);").unwrap();
+    c.execute_batch("CREATE TABLE t1(x); CREATE TABLE t2(y); INSERT INTO t1 VALUES (0); INSERT INTO t2 VALUES (0);")
+        .unwrap();
     let _ = ckpt(&c, "TRUNCATE");
     let mut rec = Recorder::start(&c);
     rec.commit(&c, "INSERT INTO t1 VALUES (1)"); // page 2
@@ -261,18 +222,10 @@ fn full_checkpoint_makes_earlier_commits_inexact_but_the_last_exact() {
     extract_equals(&ev, Some(2), &rec.states[2]);
     let e = extract(&ev, f.dir.path(), Some(1), &[]);
     assert_eq!(e.run.code, 2, "{}", e.run.stderr);
-    assert!(
-        e.run.stderr.contains("1 page(s) (page 3)"),
-        "{}",
-        e.run.stderr
-    );
+    assert!(e.run.stderr.contains("1 page(s) (page 3)"), "{}", e.run.stderr);
     let e = extract(&ev, f.dir.path(), Some(0), &[]);
     assert_eq!(e.run.code, 2, "{}", e.run.stderr);
-    assert!(
-        e.run.stderr.contains("2 page(s) (page 2-3)"),
-        "{}",
-        e.run.stderr
-    );
+    assert!(e.run.stderr.contains("2 page(s) (page 2-3)"), "{}", e.run.stderr);
     // --allow-inexact writes it, names the pages and the frames the file holds instead.
     let e = extract(&ev, f.dir.path(), Some(1), &["--allow-inexact"]);
     assert_eq!(e.run.code, 1, "{}", e.run.stderr);
@@ -301,10 +254,7 @@ fn vacuum_that_shrinks_the_database() {
     let after = extract_equals(&ev, Some(4), &rec.states[4]);
     assert!(after["snapshot"]["db_pages"].as_u64() < before["snapshot"]["db_pages"].as_u64());
     assert!(
-        after["frames_ignored_counts"]["beyond_db_size"]
-            .as_u64()
-            .unwrap()
-            > 0,
+        after["frames_ignored_counts"]["beyond_db_size"].as_u64().unwrap() > 0,
         "{}",
         after["frames_ignored_counts"]
     );
@@ -331,8 +281,7 @@ fn page_sizes_and_reserved_bytes() {
             };
             assert_eq!(rc, 0);
         }
-        c.execute_batch("VACUUM; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;")
-            .unwrap();
+        c.execute_batch("VACUUM; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;").unwrap();
         let mut rec = Recorder::start(&c);
         workload(&c, &mut rec);
         let ev = snapshot(&f.db, f.dir.path(), "ev.db");
@@ -351,17 +300,12 @@ fn page_sizes_and_reserved_bytes() {
 fn more_than_8200_frames() {
     let f = Fixture::new();
     let c = wal_db(&f.db, 512);
-    c.execute_batch("CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT)")
-        .unwrap();
+    c.execute_batch("CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT)").unwrap();
     let mut middle = None;
     for b in 0..700 {
         c.execute_batch("BEGIN").unwrap();
         for i in 0..50 {
-            c.execute(
-                "INSERT INTO big(v) VALUES (?1)",
-                [format!("{b}-{i}-{}", "z".repeat(90))],
-            )
-            .unwrap();
+            c.execute("INSERT INTO big(v) VALUES (?1)", [format!("{b}-{i}-{}", "z".repeat(90))]).unwrap();
         }
         c.execute_batch("COMMIT").unwrap();
         if b == 349 {
@@ -383,11 +327,7 @@ fn big_endian_checksums() {
     workload(&c, &mut rec);
     let ev = snapshot(&f.db, f.dir.path(), "ev.db");
     patch(&sibling(&ev, "-wal"), |w| rewrite_big_endian(w));
-    assert_eq!(
-        sqlite_view(&ev),
-        rec.states[rec.last() as usize],
-        "SQLite accepts the big-endian WAL"
-    );
+    assert_eq!(sqlite_view(&ev), rec.states[rec.last() as usize], "SQLite accepts the big-endian WAL");
     let r = extract_equals(&ev, None, &rec.states[rec.last() as usize]);
     assert_eq!(r["snapshot"]["checksum_order"], "big");
     extract_equals(&ev, Some(5), &rec.states[5]);
@@ -413,33 +353,18 @@ fn damaged_wals_extract_what_sqlite_shows() {
     assert!(r["frames_ignored_counts"]["invalid"].as_u64().unwrap() > 0);
     let e = extract(&flipped, f.dir.path(), Some(last as u32 + 1), &[]);
     assert_eq!(e.run.code, 2);
-    assert!(
-        e.run
-            .stderr
-            .contains(&format!("valid commits are 0..={last}")),
-        "{}",
-        e.run.stderr
-    );
+    assert!(e.run.stderr.contains(&format!("valid commits are 0..={last}")), "{}", e.run.stderr);
     // Torn last frame.
     let torn = snapshot(&f.db, f.dir.path(), "torn.db");
     let wal = sibling(&torn, "-wal");
     let len = fs::metadata(&wal).unwrap().len();
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&wal)
-        .unwrap()
-        .set_len(len - 500)
-        .unwrap();
+    fs::OpenOptions::new().write(true).open(&wal).unwrap().set_len(len - 500).unwrap();
     rebuild_matches_sqlite(&torn);
     extract_equals(&torn, None, &sqlite_view(&torn));
     // Uncommitted tail from a writer that spilled its cache.
     c.execute_batch("PRAGMA cache_size=2; BEGIN;").unwrap();
     for i in 0..300 {
-        c.execute(
-            "INSERT INTO a(name) VALUES (?1)",
-            [format!("{i}{}", "u".repeat(300))],
-        )
-        .unwrap();
+        c.execute("INSERT INTO a(name) VALUES (?1)", [format!("{i}{}", "u".repeat(300))]).unwrap();
     }
     let crashed = snapshot(&f.db, f.dir.path(), "crashed.db");
     c.execute_batch("ROLLBACK").unwrap();
@@ -459,11 +384,7 @@ fn restart_leftovers_are_stale_not_used() {
     let ev = snapshot(&f.db, f.dir.path(), "ev.db");
     rebuild_matches_sqlite(&ev);
     let r = extract_equals(&ev, None, &rec.states[rec.last() as usize]);
-    assert!(
-        r["frames_ignored_counts"]["stale"].as_u64().unwrap() > 0,
-        "{}",
-        r["frames_ignored_counts"]
-    );
+    assert!(r["frames_ignored_counts"]["stale"].as_u64().unwrap() > 0, "{}", r["frames_ignored_counts"]);
     assert_eq!(r["snapshot"]["commits_available"], 1);
     assert_eq!(r["snapshot"]["checkpoint_seq"], 1);
     // Commit 0 of this generation: the database file after the checkpoint.
@@ -476,8 +397,7 @@ fn databases_without_a_usable_wal() {
     // Rollback mode, no -wal: a plain byte copy.
     let rb = f.path("rollback.db");
     let c = Connection::open(&rb).unwrap();
-    c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2);")
-        .unwrap();
+    c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2);").unwrap();
     let expected = dump_conn(&c);
     drop(c);
     let e = extract(&rb, f.dir.path(), None, &[]);
@@ -497,10 +417,7 @@ fn databases_without_a_usable_wal() {
     assert!(!sibling(&w, "-wal").exists());
     let e = extract(&w, f.dir.path(), None, &[]);
     assert_eq!(e.run.code, 0, "{}", e.run.stderr);
-    assert_eq!(
-        e.report.as_ref().unwrap()["snapshot"]["kind"],
-        "database_file"
-    );
+    assert_eq!(e.report.as_ref().unwrap()["snapshot"]["kind"], "database_file");
     assert_eq!(open_extracted(&e.out), expected);
 
     // A WAL with valid frames but no commit: the database file's own state, said so.
@@ -511,11 +428,7 @@ fn databases_without_a_usable_wal() {
     let expected = dump_conn(&c);
     c.execute_batch("PRAGMA cache_size=2; BEGIN;").unwrap();
     for i in 0..300 {
-        c.execute(
-            "INSERT INTO t(v) VALUES (?1)",
-            [format!("{i}{}", "q".repeat(400))],
-        )
-        .unwrap();
+        c.execute("INSERT INTO t(v) VALUES (?1)", [format!("{i}{}", "q".repeat(400))]).unwrap();
     }
     let ev = snapshot(&g.db, g.dir.path(), "ev.db");
     c.execute_batch("ROLLBACK").unwrap();
@@ -541,26 +454,16 @@ fn only_the_wal_survived() {
     // Every page of a database born in this WAL generation has a frame.
     extract_equals(&wal, None, &rec.states[rec.last() as usize]);
     extract_equals(&wal, Some(4), &rec.states[4]);
-    assert_eq!(
-        extract(&wal, f.dir.path(), Some(0), &[]).run.code,
-        2,
-        "no database file for commit 0"
-    );
+    assert_eq!(extract(&wal, f.dir.path(), Some(0), &[]).run.code, 2, "no database file for commit 0");
 
     // After a checkpoint and restart, pages that live only in the database file are missing.
     let _ = ckpt(&c, "TRUNCATE");
-    c.execute_batch("INSERT INTO a(name) VALUES ('late')")
-        .unwrap();
+    c.execute_batch("INSERT INTO a(name) VALUES ('late')").unwrap();
     let ev2 = snapshot(&f.db, f.dir.path(), "ev2.db");
     fs::remove_file(&ev2).unwrap();
     let e = extract(&sibling(&ev2, "-wal"), f.dir.path(), None, &[]);
     assert_eq!(e.run.code, 2, "{}", e.run.stderr);
-    let e = extract(
-        &sibling(&ev2, "-wal"),
-        f.dir.path(),
-        None,
-        &["--allow-inexact"],
-    );
+    let e = extract(&sibling(&ev2, "-wal"), f.dir.path(), None, &["--allow-inexact"]);
     assert_ne!(e.run.code, 0, "{}", e.run.stderr);
 }
 
@@ -579,23 +482,11 @@ fn outputs_are_never_inputs_and_never_clobbered() {
     // Through a symlinked directory and a hard link.
     let linkdir = f.path("linkdir");
     std::os::unix::fs::symlink(f.dir.path(), &linkdir).unwrap();
-    let r = run_guarded(
-        &ev,
-        &[
-            "extract",
-            p,
-            "-o",
-            linkdir.join("ev.db-wal").to_str().unwrap(),
-            "--force",
-        ],
-    );
+    let r = run_guarded(&ev, &["extract", p, "-o", linkdir.join("ev.db-wal").to_str().unwrap(), "--force"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let hard = f.path("hard.db");
     fs::hard_link(&ev, &hard).unwrap();
-    let r = run_guarded(
-        &ev,
-        &["extract", p, "-o", hard.to_str().unwrap(), "--force"],
-    );
+    let r = run_guarded(&ev, &["extract", p, "-o", hard.to_str().unwrap(), "--force"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     // Existing output: untouched without --force, replaced with it.
     let out = f.path("out.db");
@@ -609,50 +500,21 @@ fn outputs_are_never_inputs_and_never_clobbered() {
     assert_eq!(open_extracted(&out), sqlite_view(&ev));
     // The report may not be the output, nor an input; an existing report needs --force.
     let out2 = f.path("out2.db");
-    let r = run_guarded(
-        &ev,
-        &[
-            "extract",
-            p,
-            "-o",
-            out2.to_str().unwrap(),
-            "--report",
-            out2.to_str().unwrap(),
-        ],
-    );
+    let r = run_guarded(&ev, &["extract", p, "-o", out2.to_str().unwrap(), "--report", out2.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    let r = run_guarded(
-        &ev,
-        &[
-            "extract",
-            p,
-            "-o",
-            out2.to_str().unwrap(),
-            "--report",
-            &format!("{p}-wal"),
-            "--force",
-        ],
-    );
+    let r = run_guarded(&ev, &["extract", p, "-o", out2.to_str().unwrap(), "--report", &format!("{p}-wal"), "--force"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(!out2.exists());
     // A -wal beside the output would be read by SQLite with it.
     fs::write(f.path("out3.db-wal"), b"x").unwrap();
-    let r = run_guarded(
-        &ev,
-        &["extract", p, "-o", f.path("out3.db").to_str().unwrap()],
-    );
+    let r = run_guarded(&ev, &["extract", p, "-o", f.path("out3.db").to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(!f.path("out3.db").exists());
     assert_no_temp_files(f.dir.path());
     // Unusable input: exit 2, one line, nothing written.
     let junk = f.path("junk.db");
     fs::write(&junk, vec![9u8; 4096]).unwrap();
-    let r = run(&[
-        "extract",
-        junk.to_str().unwrap(),
-        "-o",
-        f.path("j.db").to_str().unwrap(),
-    ]);
+    let r = run(&["extract", junk.to_str().unwrap(), "-o", f.path("j.db").to_str().unwrap()]);
     assert_eq!(r.code, 2);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(!f.path("j.db").exists());
@@ -680,15 +542,7 @@ fn stock_sqlite3_shell_agrees() {
         String::from_utf8(o.stdout).unwrap()
     };
     let ours = shell(&["-readonly", e.out.to_str().unwrap(), ".dump"]);
-    assert_eq!(
-        shell(&[
-            "-readonly",
-            e.out.to_str().unwrap(),
-            "PRAGMA integrity_check"
-        ])
-        .trim(),
-        "ok"
-    );
+    assert_eq!(shell(&["-readonly", e.out.to_str().unwrap(), "PRAGMA integrity_check"]).trim(), "ok");
     let copy = snapshot(&ev, f.dir.path(), "shellcopy.db");
     let theirs = shell(&[copy.to_str().unwrap(), ".dump"]);
     assert_eq!(ours, theirs);

@@ -31,27 +31,13 @@ fn exercise(db: &[u8], wal: &[u8], shm: Option<&[u8]>) {
         }
     }
     let src = Sources {
-        db: Some(Source {
-            path: Path::new("db"),
-            reader: db,
-            len: db.len() as u64,
-        }),
-        wal: Some(Source {
-            path: Path::new("wal"),
-            reader: wal,
-            len: wal.len() as u64,
-        }),
+        db: Some(Source { path: Path::new("db"), reader: db, len: db.len() as u64 }),
+        wal: Some(Source { path: Path::new("wal"), reader: wal, len: wal.len() as u64 }),
     };
     let commits = a.wal.as_ref().map_or(0, |w| w.commits.len() as u32);
     for commit in [None, Some(0), Some(commits / 2), Some(commits + 1)] {
-        let Ok(plan) = extract::plan(
-            &a,
-            Some(db.len() as u64),
-            &ExtractOptions {
-                commit,
-                keep_wal_mode: false,
-            },
-        ) else {
+        let Ok(plan) = extract::plan(&a, Some(db.len() as u64), &ExtractOptions { commit, keep_wal_mode: false })
+        else {
             continue;
         };
         let Ok(v) = extract::verify(&plan, &a, &src) else {
@@ -71,8 +57,7 @@ fn it_does_not_panic_on_truncated_or_flipped_inputs() {
     let db = d.path().join("live.db");
     let c = wal_db(&db, 512);
     commits(&c, 30);
-    c.execute_batch("UPDATE t SET v = v || 'more' WHERE id % 2 = 0")
-        .unwrap();
+    c.execute_batch("UPDATE t SET v = v || 'more' WHERE id % 2 = 0").unwrap();
     let ev = snapshot(&db, d.path(), "ev.db");
     let dbb = std::fs::read(&ev).unwrap();
     let walb = std::fs::read(sibling(&ev, "-wal")).unwrap();

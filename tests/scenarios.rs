@@ -18,7 +18,11 @@ fn agrees_with_sqlite(db: &Path, v: &Value) {
     assert_eq!(wal["db_pages"].as_u64().unwrap(), u64::from(verdict.shm_db_pages), "nPage vs recovered -shm");
     if wal["header_accepted"].as_bool().unwrap() {
         let h = &wal["header"];
-        assert_eq!([h["salt1"].as_u64().unwrap() as u32, h["salt2"].as_u64().unwrap() as u32], verdict.shm_salts, "salts");
+        assert_eq!(
+            [h["salt1"].as_u64().unwrap() as u32, h["salt2"].as_u64().unwrap() as u32],
+            verdict.shm_salts,
+            "salts"
+        );
     }
     if let Some(ps) = v["database"]["header"]["page_size"].as_i64() {
         assert_eq!(ps, verdict.page_size, "page size");
@@ -158,7 +162,8 @@ fn wal_restart_leaves_older_generation() {
     let db = d.path().join("live.db");
     let c = wal_db(&db, 4096);
     commits(&c, 30);
-    let (_, log, done): (i64, i64, i64) = c.query_row("PRAGMA wal_checkpoint", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    let (_, log, done): (i64, i64, i64) =
+        c.query_row("PRAGMA wal_checkpoint", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
     assert_eq!(log, done);
     commits(&c, 3); // the first write after a full checkpoint resets the WAL
     let ev = snapshot(&db, d.path(), "ev.db");
@@ -170,7 +175,9 @@ fn wal_restart_leaves_older_generation() {
     assert_eq!(w["first_invalid"]["reason"], "salt_mismatch");
     let stale = count(&v, "stale");
     assert_eq!(stale as u64, w["frames_total"].as_u64().unwrap() - 3);
-    assert!(w["frames"].as_array().unwrap().iter().filter(|f| f["state"] == "stale").all(|f| f["generations_ago"] == 1));
+    assert!(
+        w["frames"].as_array().unwrap().iter().filter(|f| f["state"] == "stale").all(|f| f["generations_ago"] == 1)
+    );
     assert_eq!(codes(&v), vec!["wal.stale_frames"]);
     assert_eq!(code, 0);
 }
@@ -188,7 +195,8 @@ fn three_generations() {
     let ev = snapshot(&db, d.path(), "ev.db");
     let (_, v) = dump(&ev);
     agrees_with_sqlite(&ev, &v);
-    let mut gens: Vec<u64> = v["wal"]["frames"].as_array().unwrap().iter().filter_map(|f| f["generations_ago"].as_u64()).collect();
+    let mut gens: Vec<u64> =
+        v["wal"]["frames"].as_array().unwrap().iter().filter_map(|f| f["generations_ago"].as_u64()).collect();
     gens.dedup();
     assert_eq!(gens, vec![1, 2]);
     assert_eq!(v["wal"]["header"]["checkpoint_seq"], 2);
@@ -326,7 +334,12 @@ fn reserved_bytes_per_page() {
         let mut n: std::os::raw::c_int = 8;
         // SQLITE_FCNTL_RESERVE_BYTES = 38, then VACUUM rebuilds with the reserve.
         let rc = unsafe {
-            rusqlite::ffi::sqlite3_file_control(c.handle(), c"main".as_ptr(), 38, (&mut n as *mut std::os::raw::c_int).cast())
+            rusqlite::ffi::sqlite3_file_control(
+                c.handle(),
+                c"main".as_ptr(),
+                38,
+                (&mut n as *mut std::os::raw::c_int).cast(),
+            )
         };
         assert_eq!(rc, 0);
         c.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); VACUUM;").unwrap();
@@ -501,7 +514,8 @@ fn readers_and_checkpoints_are_clean() {
     let r = rusqlite::Connection::open(&db).unwrap();
     r.execute_batch("BEGIN; SELECT count(*) FROM t;").unwrap();
     commits(&c, 5);
-    let (_, log, done): (i64, i64, i64) = c.query_row("PRAGMA wal_checkpoint", [], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?))).unwrap();
+    let (_, log, done): (i64, i64, i64) =
+        c.query_row("PRAGMA wal_checkpoint", [], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?))).unwrap();
     assert!(done < log, "partial checkpoint");
     let ev = snapshot(&db, d.path(), "partial.db");
     let (code, v) = dump(&ev);

@@ -17,10 +17,7 @@ use walinspect::tui::live::Watcher;
 #[test]
 #[ignore]
 fn big_wal_refresh_costs() {
-    let mib: u64 = std::env::var("WALINSPECT_BENCH_MIB")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(256);
+    let mib: u64 = std::env::var("WALINSPECT_BENCH_MIB").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
     // WALINSPECT_BENCH_DIR keeps the files there (to try the binary on them afterwards).
     let tmp = tempfile::tempdir().unwrap();
     let keep = std::env::var_os("WALINSPECT_BENCH_DIR").map(std::path::PathBuf::from);
@@ -74,22 +71,14 @@ fn big_wal_refresh_costs() {
         refresh.push(t.elapsed());
         read.push(s.cost.wal.frames_read);
     }
-    eprintln!(
-        "refresh after one small commit: median {:?} (frames read {:?})",
-        median(refresh),
-        read
-    );
+    eprintln!("refresh after one small commit: median {:?} (frames read {:?})", median(refresh), read);
 
     let mut app = App::new("big.db", 250);
     app.handle(Event::Snapshot(Arc::new(w.poll(&mut |_, _| {}).unwrap_or(s))));
     let mut term = Terminal::new(TestBackend::new(160, 50)).unwrap();
-    for (view, keys) in [
-        ("overview", "1"),
-        ("frames (top)", "2"),
-        ("frames (end)", "G"),
-        ("shm", "4"),
-        ("findings", "5"),
-    ] {
+    for (view, keys) in
+        [("overview", "1"), ("frames (top)", "2"), ("frames (end)", "G"), ("shm", "4"), ("findings", "5")]
+    {
         for ch in keys.chars() {
             app.handle(Event::Key(crossterm::event::KeyEvent::new(
                 crossterm::event::KeyCode::Char(ch),
@@ -99,8 +88,7 @@ fn big_wal_refresh_costs() {
         let times: Vec<Duration> = (0..20)
             .map(|_| {
                 let t = Instant::now();
-                term.draw(|f| walinspect::tui::views::render(&app, f.area(), f.buffer_mut()))
-                    .unwrap();
+                term.draw(|f| walinspect::tui::views::render(&app, f.area(), f.buffer_mut())).unwrap();
                 t.elapsed()
             })
             .collect();

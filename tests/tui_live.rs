@@ -23,16 +23,11 @@ impl Tmux {
             .unwrap()
             .success();
         assert!(ok, "tmux new-session failed");
-        let _ = Command::new("tmux")
-            .args(["set-option", "-t", &session, "remain-on-exit", "on"])
-            .status();
+        let _ = Command::new("tmux").args(["set-option", "-t", &session, "remain-on-exit", "on"]).status();
         Self { session }
     }
     fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
     fn keys(&self, keys: &[&str]) {
@@ -44,13 +39,7 @@ impl Tmux {
     /// "1 0" when the process ended with status 0, "0 " while it runs.
     fn pane_state(&self) -> String {
         let out = Command::new("tmux")
-            .args([
-                "display-message",
-                "-p",
-                "-t",
-                &self.session,
-                "#{pane_dead} #{pane_dead_status}#{pane_dead_signal}",
-            ])
+            .args(["display-message", "-p", "-t", &self.session, "#{pane_dead} #{pane_dead_status}#{pane_dead_signal}"])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -64,11 +53,7 @@ impl Tmux {
                 return start.elapsed();
             }
             assert!(start.elapsed() < limit, "{what:?} did not appear within {limit:?}; screen:\n{s}");
-            assert!(
-                self.pane_state().starts_with('0'),
-                "the UI exited ({}); screen:\n{s}",
-                self.pane_state()
-            );
+            assert!(self.pane_state().starts_with('0'), "the UI exited ({}); screen:\n{s}", self.pane_state());
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -89,14 +74,12 @@ fn open_writer(db: &Path) -> Connection {
     c.busy_timeout(Duration::ZERO).unwrap();
     c.pragma_update(None, "journal_mode", "wal").unwrap();
     c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-    c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB)")
-        .unwrap();
+    c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB)").unwrap();
     c
 }
 
 fn commit(c: &Connection, n: usize) {
-    c.execute_batch("BEGIN IMMEDIATE")
-        .expect("the writer must never be blocked by the UI");
+    c.execute_batch("BEGIN IMMEDIATE").expect("the writer must never be blocked by the UI");
     for _ in 0..n {
         c.execute("INSERT INTO t(v) VALUES (randomblob(500))", []).unwrap();
     }
@@ -104,10 +87,7 @@ fn commit(c: &Connection, n: usize) {
 }
 
 fn checkpoint(c: &Connection, mode: &str) -> (i64, i64, i64) {
-    c.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })
-    .unwrap()
+    c.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap()
 }
 
 /// Bytes and identity of the three files and the directory listing.
@@ -191,9 +171,7 @@ fn live_ui_follows_a_writer_through_resets_and_deletion() {
     worst = worst.max(t.wait_for("commits   1 ·", Duration::from_secs(1)));
     // Every view and key while the files stand still: nothing of them changes.
     let before = fingerprint(dir.path());
-    t.keys(&[
-        "2", "G", "Enter", "l", "4", "5", "j", "Enter", "r", "/", "1", "Enter", "p", "p", "?", "x", "1",
-    ]);
+    t.keys(&["2", "G", "Enter", "l", "4", "5", "j", "Enter", "r", "/", "1", "Enter", "p", "p", "?", "x", "1"]);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(fingerprint(dir.path()), before, "the UI changed the files or created one");
     // The writer can still commit at once, and the UI shows it.

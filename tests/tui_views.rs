@@ -26,8 +26,7 @@ struct Fixture {
 fn rows(c: &Connection, from: i64, n: i64) {
     c.execute_batch("BEGIN").unwrap();
     for i in from..from + n {
-        c.execute("INSERT INTO t(id, v) VALUES (?1, printf('%.*c', 300, char(65 + ?1 % 26)))", [i])
-            .unwrap();
+        c.execute("INSERT INTO t(id, v) VALUES (?1, printf('%.*c', 300, char(65 + ?1 % 26)))", [i]).unwrap();
     }
     c.execute_batch("COMMIT").unwrap();
 }
@@ -53,14 +52,9 @@ fn fixture() -> Fixture {
     c.pragma_update(None, "cache_size", 2).unwrap();
     c.execute_batch("BEGIN").unwrap();
     for i in 300..330 {
-        c.execute("INSERT INTO t(id, v) VALUES (?1, printf('%.*c', 300, 'x'))", [i])
-            .unwrap();
+        c.execute("INSERT INTO t(id, v) VALUES (?1, printf('%.*c', 300, 'x'))", [i]).unwrap();
     }
-    Fixture {
-        dir,
-        _writer: c,
-        _reader: r,
-    }
+    Fixture { dir, _writer: c, _reader: r }
 }
 
 fn snapshot(f: &Fixture) -> (Watcher, Arc<Snapshot>) {
@@ -168,23 +162,14 @@ fn frame_detail_of_page_1_and_of_a_leaf() {
     keys(&mut app, &page1.to_string());
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
-    assert_eq!(
-        app.requests.drain(..).collect::<Vec<_>>(),
-        vec![walinspect::tui::app::Request::Frame(page1)]
-    );
+    assert_eq!(app.requests.drain(..).collect::<Vec<_>>(), vec![walinspect::tui::app::Request::Frame(page1)]);
     let screen_loading = screen(&app, 80, 24, f.dir.path());
     assert!(screen_loading.contains("reading…"), "{screen_loading}");
-    app.handle(Event::Frame {
-        frame: page1,
-        result: w.read_frame(page1).map_err(|e| e.to_string()),
-    });
+    app.handle(Event::Frame { frame: page1, result: w.read_frame(page1).map_err(|e| e.to_string()) });
     insta::assert_snapshot!("detail_page1_80x24", screen(&app, 80, 24, f.dir.path()));
     keys(&mut app, "l");
     let next = page1 + 1;
-    app.handle(Event::Frame {
-        frame: next,
-        result: w.read_frame(next).map_err(|e| e.to_string()),
-    });
+    app.handle(Event::Frame { frame: next, result: w.read_frame(next).map_err(|e| e.to_string()) });
     insta::assert_snapshot!("detail_next_100x30", screen(&app, 100, 30, f.dir.path()));
 }
 
@@ -199,11 +184,7 @@ fn shm_and_findings() {
     insta::assert_snapshot!("findings_100x24", screen(&app, 100, 24, f.dir.path()));
     keys(&mut app, "j");
     key(&mut app, KeyCode::Enter);
-    assert_eq!(
-        app.view,
-        walinspect::tui::views::ViewKind::Frames,
-        "Enter on a finding with a frame goes to it"
-    );
+    assert_eq!(app.view, walinspect::tui::views::ViewKind::Frames, "Enter on a finding with a frame goes to it");
 }
 
 #[test]
@@ -220,10 +201,7 @@ fn help_and_pin() {
     f._writer.execute_batch("COMMIT").unwrap();
     let s2 = Arc::new(w.poll(&mut |_, _| {}).unwrap());
     app.handle(Event::Snapshot(s2.clone()));
-    assert!(
-        Arc::ptr_eq(app.snap.as_ref().unwrap(), &s),
-        "pinned: the screen keeps the old state"
-    );
+    assert!(Arc::ptr_eq(app.snap.as_ref().unwrap(), &s), "pinned: the screen keeps the old state");
     insta::assert_snapshot!("pinned_80x24", screen(&app, 80, 24, f.dir.path()));
     keys(&mut app, "p");
     assert!(Arc::ptr_eq(app.snap.as_ref().unwrap(), &s2));
@@ -235,10 +213,7 @@ fn it_does_not_panic_on_tiny_or_empty_screens() {
     let f = fixture();
     let (w, s) = snapshot(&f);
     let mut app = app_with(&s);
-    app.handle(Event::Frame {
-        frame: 1,
-        result: w.read_frame(1).map_err(|e| e.to_string()),
-    });
+    app.handle(Event::Frame { frame: 1, result: w.read_frame(1).map_err(|e| e.to_string()) });
     for view in '1'..='5' {
         keys(&mut app, &view.to_string());
         for (wd, ht) in [(1, 1), (10, 3), (20, 5), (40, 10), (80, 4), (200, 60)] {

@@ -86,10 +86,7 @@ const MAGICS: &[(u32, &str, FsClass)] = &[
 
 /// Class and short name of a filesystem magic number, when known.
 pub fn class_of_magic(magic: u32) -> Option<(FsClass, &'static str)> {
-    MAGICS
-        .iter()
-        .find(|(m, _, _)| *m == magic)
-        .map(|(_, n, c)| (*c, *n))
+    MAGICS.iter().find(|(m, _, _)| *m == magic).map(|(_, n, c)| (*c, *n))
 }
 
 /// Class of a filesystem type name as `/proc/self/mountinfo` gives it ("nfs4", "fuse.sshfs").
@@ -118,24 +115,17 @@ pub fn class_of_name(name: &str) -> FsClass {
             "smbnetfs",
             "curlftpfs",
         ];
-        return if network.contains(&sub) {
-            FsClass::Network
-        } else {
-            FsClass::Fuse
-        };
+        return if network.contains(&sub) { FsClass::Network } else { FsClass::Fuse };
     }
     match name {
-        "nfs" | "nfs4" | "cifs" | "smb3" | "smbfs" | "smb2" | "9p" | "ceph" | "glusterfs"
-        | "afs" | "coda" | "ncpfs" | "lustre" | "gpfs" | "beegfs" | "ocfs2" | "gfs2"
-        | "orangefs" | "pvfs2" | "vboxsf" | "vmhgfs" | "virtiofs" | "davfs" | "moosefs"
-        | "lizardfs" => FsClass::Network,
+        "nfs" | "nfs4" | "cifs" | "smb3" | "smbfs" | "smb2" | "9p" | "ceph" | "glusterfs" | "afs" | "coda"
+        | "ncpfs" | "lustre" | "gpfs" | "beegfs" | "ocfs2" | "gfs2" | "orangefs" | "pvfs2" | "vboxsf" | "vmhgfs"
+        | "virtiofs" | "davfs" | "moosefs" | "lizardfs" => FsClass::Network,
         "fuse" | "fuseblk" => FsClass::Fuse,
         "overlay" | "overlayfs" | "aufs" | "unionfs" => FsClass::Overlay,
-        "ext2" | "ext3" | "ext4" | "xfs" | "btrfs" | "zfs" | "f2fs" | "bcachefs" | "tmpfs"
-        | "ramfs" | "vfat" | "exfat" | "ntfs" | "ntfs3" | "squashfs" | "iso9660" | "jfs"
-        | "reiserfs" | "hfs" | "hfsplus" | "ecryptfs" | "nilfs2" | "erofs" | "udf" => {
-            FsClass::Local
-        }
+        "ext2" | "ext3" | "ext4" | "xfs" | "btrfs" | "zfs" | "f2fs" | "bcachefs" | "tmpfs" | "ramfs" | "vfat"
+        | "exfat" | "ntfs" | "ntfs3" | "squashfs" | "iso9660" | "jfs" | "reiserfs" | "hfs" | "hfsplus" | "ecryptfs"
+        | "nilfs2" | "erofs" | "udf" => FsClass::Local,
         _ => FsClass::Unknown,
     }
 }
@@ -159,9 +149,7 @@ pub fn classify(fs: &crate::source::env::FsProbe) -> Option<Filesystem> {
     let by_magic = fs.magic.and_then(class_of_magic);
     let name = fs.mount.as_ref().map(|m| m.fs_type.clone());
     let class = match (by_magic, name.as_deref()) {
-        (Some((FsClass::Fuse, _)), Some(n)) if class_of_name(n) == FsClass::Network => {
-            FsClass::Network
-        }
+        (Some((FsClass::Fuse, _)), Some(n)) if class_of_name(n) == FsClass::Network => FsClass::Network,
         (Some((c, _)), _) => c,
         (None, Some(n)) => class_of_name(n),
         (None, None) if fs.magic.is_none() => return None,
@@ -169,10 +157,7 @@ pub fn classify(fs: &crate::source::env::FsProbe) -> Option<Filesystem> {
     };
     let name = name
         .or_else(|| by_magic.map(|(_, n)| n.to_string()))
-        .unwrap_or_else(|| {
-            fs.magic
-                .map_or_else(|| "unknown".into(), |m| format!("{m:#x}"))
-        });
+        .unwrap_or_else(|| fs.magic.map_or_else(|| "unknown".into(), |m| format!("{m:#x}")));
     Some(Filesystem {
         name,
         class,
@@ -186,13 +171,7 @@ pub fn classify(fs: &crate::source::env::FsProbe) -> Option<Filesystem> {
 /// Whether a process running as `uid` with `groups` may write to (and, for a directory, create
 /// entries in) a file with `meta`, by the permission bits. Root may always, except on a
 /// read-only filesystem. ACLs and capabilities other than root's are not considered.
-pub fn writable_by(
-    meta: &FileMeta,
-    is_dir: bool,
-    uid: u32,
-    groups: &[u32],
-    read_only_fs: bool,
-) -> bool {
+pub fn writable_by(meta: &FileMeta, is_dir: bool, uid: u32, groups: &[u32], read_only_fs: bool) -> bool {
     if read_only_fs {
         return false;
     }
@@ -253,16 +232,10 @@ pub fn assess(env: &EnvProbe, a: &Analysis) -> EnvAssessment {
     } else {
         env.owner_groups.clone()
     };
-    let dir_w = owner
-        .zip(env.dir_meta)
-        .map(|(u, d)| writable_by(&d, true, u, &groups, ro));
-    let shm_w = owner
-        .zip(env.shm)
-        .map(|(u, s)| writable_by(&s, false, u, &groups, ro));
+    let dir_w = owner.zip(env.dir_meta).map(|(u, d)| writable_by(&d, true, u, &groups, ro));
+    let shm_w = owner.zip(env.shm).map(|(u, s)| writable_by(&s, false, u, &groups, ro));
     let dir = env.dir.display().to_string();
-    let who = owner
-        .map(|u| owner_label(u, env.owner_name.as_deref()))
-        .unwrap_or_default();
+    let who = owner.map(|u| owner_label(u, env.owner_name.as_deref())).unwrap_or_default();
     let mut hazards = Vec::new();
     if let Some(fs) = &filesystem {
         let at = match (&fs.mount_point, &fs.source) {
@@ -288,11 +261,7 @@ pub fn assess(env: &EnvProbe, a: &Analysis) -> EnvAssessment {
         }
     }
     if wal_mode && env.shm.is_none() && env.db.is_some() && dir_w == Some(false) {
-        let why = if ro {
-            "the filesystem is mounted read-only"
-        } else {
-            "its permissions deny it"
-        };
+        let why = if ro { "the filesystem is mounted read-only" } else { "its permissions deny it" };
         hazards.push(Hazard {
             code: "env.readonly_directory",
             message: format!(
@@ -301,11 +270,7 @@ pub fn assess(env: &EnvProbe, a: &Analysis) -> EnvAssessment {
         });
     }
     if shm_w == Some(false) {
-        let why = if ro {
-            "the filesystem is mounted read-only"
-        } else {
-            "its permissions deny it"
-        };
+        let why = if ro { "the filesystem is mounted read-only" } else { "its permissions deny it" };
         hazards.push(Hazard {
             code: "env.shm_not_writable",
             message: format!(
@@ -333,48 +298,23 @@ mod tests {
     #[test]
     fn magic_numbers() {
         assert_eq!(class_of_magic(0x6969), Some((FsClass::Network, "nfs")));
-        assert_eq!(
-            class_of_magic(0xff53_4d42),
-            Some((FsClass::Network, "cifs"))
-        );
-        assert_eq!(
-            class_of_magic(0xfe53_4d42),
-            Some((FsClass::Network, "smb2"))
-        );
+        assert_eq!(class_of_magic(0xff53_4d42), Some((FsClass::Network, "cifs")));
+        assert_eq!(class_of_magic(0xfe53_4d42), Some((FsClass::Network, "smb2")));
         assert_eq!(class_of_magic(0x0102_1997), Some((FsClass::Network, "9p")));
         assert_eq!(class_of_magic(0x6573_5546), Some((FsClass::Fuse, "fuse")));
-        assert_eq!(
-            class_of_magic(0x794c_7630),
-            Some((FsClass::Overlay, "overlay"))
-        );
+        assert_eq!(class_of_magic(0x794c_7630), Some((FsClass::Overlay, "overlay")));
         assert_eq!(class_of_magic(0xef53), Some((FsClass::Local, "ext2/3/4")));
         assert_eq!(class_of_magic(0x0102_1994), Some((FsClass::Local, "tmpfs")));
         assert_eq!(class_of_magic(0x1234_5678), None);
         // No magic is listed twice with different classes.
         for (i, (m, _, c)) in MAGICS.iter().enumerate() {
-            assert!(
-                MAGICS
-                    .iter()
-                    .skip(i + 1)
-                    .all(|(m2, _, c2)| m2 != m || c2 == c),
-                "{m:#x}"
-            );
+            assert!(MAGICS.iter().skip(i + 1).all(|(m2, _, c2)| m2 != m || c2 == c), "{m:#x}");
         }
     }
 
     #[test]
     fn type_names() {
-        for n in [
-            "nfs",
-            "nfs4",
-            "cifs",
-            "smb3",
-            "9p",
-            "ceph",
-            "virtiofs",
-            "fuse.glusterfs",
-            "gfs2",
-        ] {
+        for n in ["nfs", "nfs4", "cifs", "smb3", "9p", "ceph", "virtiofs", "fuse.glusterfs", "gfs2"] {
             assert_eq!(class_of_name(n), FsClass::Network, "{n}");
         }
         for n in ["fuse", "fuseblk", "fuse.ntfs-3g", "fuse.somethingelse"] {
@@ -412,77 +352,32 @@ mod tests {
             Some((FsClass::Network, "nfs4".into()))
         );
         // virtiofs and sshfs report the FUSE magic; the subtype says it is a share.
-        assert_eq!(
-            classify(&fs(Some(0x6573_5546), Some("virtiofs"))).map(|f| f.class),
-            Some(FsClass::Network)
-        );
-        assert_eq!(
-            classify(&fs(Some(0x6573_5546), Some("fuse.sshfs"))).map(|f| f.class),
-            Some(FsClass::Network)
-        );
-        assert_eq!(
-            classify(&fs(Some(0x6573_5546), Some("fuse.ntfs-3g"))).map(|f| f.class),
-            Some(FsClass::Fuse)
-        );
+        assert_eq!(classify(&fs(Some(0x6573_5546), Some("virtiofs"))).map(|f| f.class), Some(FsClass::Network));
+        assert_eq!(classify(&fs(Some(0x6573_5546), Some("fuse.sshfs"))).map(|f| f.class), Some(FsClass::Network));
+        assert_eq!(classify(&fs(Some(0x6573_5546), Some("fuse.ntfs-3g"))).map(|f| f.class), Some(FsClass::Fuse));
         assert_eq!(
             classify(&fs(Some(0x6573_5546), None)).map(|f| (f.class, f.name)),
             Some((FsClass::Fuse, "fuse".into()))
         );
         // Unknown magic: the name decides.
-        assert_eq!(
-            classify(&fs(Some(0x1234), Some("glusterfs"))).map(|f| f.class),
-            Some(FsClass::Network)
-        );
+        assert_eq!(classify(&fs(Some(0x1234), Some("glusterfs"))).map(|f| f.class), Some(FsClass::Network));
         assert_eq!(
             classify(&fs(Some(0x1234), None)).map(|f| (f.class, f.name)),
             Some((FsClass::Unknown, "0x1234".into()))
         );
         assert_eq!(classify(&fs(None, None)), None);
-        assert_eq!(
-            classify(&fs(Some(0xef53), Some("ext4"))).map(|f| f.class),
-            Some(FsClass::Local)
-        );
+        assert_eq!(classify(&fs(Some(0xef53), Some("ext4"))).map(|f| f.class), Some(FsClass::Local));
     }
 
     #[test]
     fn permission_bits() {
-        let m = |uid, gid, mode| FileMeta {
-            uid,
-            gid,
-            mode,
-            dev: 0,
-            ino: 0,
-        };
+        let m = |uid, gid, mode| FileMeta { uid, gid, mode, dev: 0, ino: 0 };
         // Owner bits decide for the owner, even when group or other bits would allow.
-        assert!(!writable_by(
-            &m(1000, 1000, 0o40577),
-            true,
-            1000,
-            &[1000],
-            false
-        ));
-        assert!(writable_by(
-            &m(1000, 1000, 0o40755),
-            true,
-            1000,
-            &[1000],
-            false
-        ));
+        assert!(!writable_by(&m(1000, 1000, 0o40577), true, 1000, &[1000], false));
+        assert!(writable_by(&m(1000, 1000, 0o40755), true, 1000, &[1000], false));
         // A directory needs search permission too.
-        assert!(!writable_by(
-            &m(1000, 1000, 0o40655),
-            true,
-            1000,
-            &[],
-            false
-        ));
-        assert!(writable_by(
-            &m(1000, 1000, 0o100644),
-            false,
-            1000,
-            &[],
-            false
-        ));
+        assert!(!writable_by(&m(1000, 1000, 0o40655), true, 1000, &[], false));
+        assert!(writable_by(&m(1000, 1000, 0o100644), false, 1000, &[], false));
         // Group and other.
         assert!(writable_by(&m(0, 50, 0o40775), true, 1000, &[50], false));
         assert!(!writable_by(&m(0, 50, 0o40755), true, 1000, &[50], false));

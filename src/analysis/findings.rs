@@ -189,8 +189,18 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
         (Some(d), _) => {
             let h = &d.header;
             match h.page_size() {
-                None => out.push(Finding::new("db.bad_page_size", Error, Db,
-                    format!("page size field {} is not a power of two in 512..65536: SQLite refuses the file", h.page_size_raw)).offset(16)),
+                None => out.push(
+                    Finding::new(
+                        "db.bad_page_size",
+                        Error,
+                        Db,
+                        format!(
+                            "page size field {} is not a power of two in 512..65536: SQLite refuses the file",
+                            h.page_size_raw
+                        ),
+                    )
+                    .offset(16),
+                ),
                 Some(ps) => {
                     // In WAL mode the file alone is only consistent when every committed
                     // frame has been backfilled: a partial checkpoint copies page 1 (with the
@@ -211,19 +221,49 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                 }
             }
             if h.read_version > 2 {
-                out.push(Finding::new("db.unsupported_version", Error, Db,
-                    format!("the file-format read version is {}: SQLite refuses to read a database above version 2", h.read_version)).offset(19));
+                out.push(
+                    Finding::new(
+                        "db.unsupported_version",
+                        Error,
+                        Db,
+                        format!(
+                            "the file-format read version is {}: SQLite refuses to read a database above version 2",
+                            h.read_version
+                        ),
+                    )
+                    .offset(19),
+                );
             } else if h.write_version > 2 {
-                out.push(Finding::new("db.unsupported_version", Warning, Db,
-                    format!("the file-format write version is {}: SQLite opens the database read-only", h.write_version)).offset(18));
+                out.push(
+                    Finding::new(
+                        "db.unsupported_version",
+                        Warning,
+                        Db,
+                        format!(
+                            "the file-format write version is {}: SQLite opens the database read-only",
+                            h.write_version
+                        ),
+                    )
+                    .offset(18),
+                );
             }
             if h.usable_size().is_some_and(|u| u < 480) {
                 out.push(Finding::new("db.usable_size_too_small", Error, Db,
                     format!("{} reserved bytes leave {} usable bytes per page, below SQLite's minimum of 480: SQLite refuses the file", h.reserved_bytes, h.usable_size().unwrap_or(0))).offset(20));
             }
             if !h.payload_fractions_ok() {
-                out.push(Finding::new("db.bad_payload_fractions", Error, Db,
-                    format!("payload fractions are {}/{}/{}, not 64/32/32: SQLite refuses the file", h.max_payload_fraction, h.min_payload_fraction, h.leaf_payload_fraction)).offset(21));
+                out.push(
+                    Finding::new(
+                        "db.bad_payload_fractions",
+                        Error,
+                        Db,
+                        format!(
+                            "payload fractions are {}/{}/{}, not 64/32/32: SQLite refuses the file",
+                            h.max_payload_fraction, h.min_payload_fraction, h.leaf_payload_fraction
+                        ),
+                    )
+                    .offset(21),
+                );
             }
             if a.wal.is_some() && !h.is_wal_mode() {
                 out.push(Finding::new("db.rollback_header_with_wal", Warning, Db,
@@ -249,18 +289,44 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
     use FileKind::Wal;
     use Severity::*;
     if w.file_len == 0 {
-        out.push(Finding::new("wal.empty", Info, Wal, "the -wal is empty (0 bytes): normal after a TRUNCATE checkpoint; the database file alone is current".into()));
+        out.push(Finding::new(
+            "wal.empty",
+            Info,
+            Wal,
+            "the -wal is empty (0 bytes): normal after a TRUNCATE checkpoint; the database file alone is current"
+                .into(),
+        ));
         return;
     }
     if w.file_len < WAL_HEADER_LEN as u64 {
-        out.push(Finding::new("wal.truncated_header", Warning, Wal,
-            format!("the -wal is {} bytes, shorter than its 32-byte header: SQLite treats it as empty", w.file_len)).count(w.file_len));
+        out.push(
+            Finding::new(
+                "wal.truncated_header",
+                Warning,
+                Wal,
+                format!("the -wal is {} bytes, shorter than its 32-byte header: SQLite treats it as empty", w.file_len),
+            )
+            .count(w.file_len),
+        );
         return;
     }
     if w.file_len == WAL_HEADER_LEN as u64 {
-        out.push(Finding::new("wal.header_only", Info, Wal, "the -wal holds only its 32-byte header: SQLite treats it as empty".into()));
+        out.push(Finding::new(
+            "wal.header_only",
+            Info,
+            Wal,
+            "the -wal holds only its 32-byte header: SQLite treats it as empty".into(),
+        ));
         if w.header.is_some_and(|h| !h.magic_ok()) {
-            out.push(Finding::new("wal.bad_magic", Warning, Wal, "the 32-byte -wal does not start with a WAL magic number".into()).offset(0));
+            out.push(
+                Finding::new(
+                    "wal.bad_magic",
+                    Warning,
+                    Wal,
+                    "the 32-byte -wal does not start with a WAL magic number".into(),
+                )
+                .offset(0),
+            );
         }
         return;
     }
@@ -304,8 +370,15 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         }
     }
     if w.read_error.is_some() {
-        out.push(Finding::new("wal.changed_while_reading", Warning, Wal,
-            format!("the -wal changed while it was read ({}): the analysis describes a mix of two states", w.read_error.clone().unwrap_or_default())));
+        out.push(Finding::new(
+            "wal.changed_while_reading",
+            Warning,
+            Wal,
+            format!(
+                "the -wal changed while it was read ({}): the analysis describes a mix of two states",
+                w.read_error.clone().unwrap_or_default()
+            ),
+        ));
     }
     if !w.header_accepted() {
         return;
@@ -331,12 +404,33 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
             plural(commits_beyond, "commit", "commits")
         );
         match fi.reason {
-            InvalidReason::ChecksumMismatch => out.push(Finding::new("wal.checksum_mismatch", sev, Wal,
-                format!("the checksum chain breaks at frame {} (page {}): {tail}", fi.frame, first.map_or(0, |f| f.header.page)))
-                .frame(fi.frame).offset(frame_offset(fi.frame, ps)).page(first.map_or(0, |f| f.header.page)).count(frames_beyond)),
-            InvalidReason::PageZero => out.push(Finding::new("wal.page_zero", sev, Wal,
-                format!("frame {} has page number 0, which ends the valid log: {tail}", fi.frame))
-                .frame(fi.frame).offset(frame_offset(fi.frame, ps)).count(frames_beyond)),
+            InvalidReason::ChecksumMismatch => out.push(
+                Finding::new(
+                    "wal.checksum_mismatch",
+                    sev,
+                    Wal,
+                    format!(
+                        "the checksum chain breaks at frame {} (page {}): {tail}",
+                        fi.frame,
+                        first.map_or(0, |f| f.header.page)
+                    ),
+                )
+                .frame(fi.frame)
+                .offset(frame_offset(fi.frame, ps))
+                .page(first.map_or(0, |f| f.header.page))
+                .count(frames_beyond),
+            ),
+            InvalidReason::PageZero => out.push(
+                Finding::new(
+                    "wal.page_zero",
+                    sev,
+                    Wal,
+                    format!("frame {} has page number 0, which ends the valid log: {tail}", fi.frame),
+                )
+                .frame(fi.frame)
+                .offset(frame_offset(fi.frame, ps))
+                .count(frames_beyond),
+            ),
             InvalidReason::SaltMismatch => {
                 let stale = first.is_some_and(|f| f.state == FrameState::Stale);
                 // A break at a stale frame is the normal end of a shorter new generation,
@@ -393,8 +487,12 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
         return;
     }
     if s.endian != ShmEndian::host() {
-        out.push(Finding::new("shm.foreign_byte_order", Info, Shm,
-            "the -shm was written by a host of the other byte order".into()));
+        out.push(Finding::new(
+            "shm.foreign_byte_order",
+            Info,
+            Shm,
+            "the -shm was written by a host of the other byte order".into(),
+        ));
     }
     if !s.headers_identical {
         out.push(Finding::new("shm.header_copies_differ", Warning, Shm,
@@ -442,8 +540,15 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
                 }
                 if let Some(wp) = w.page_size {
                     if r.page_size() != wp {
-                        out.push(Finding::new("shm.page_size_mismatch", Warning, Shm,
-                            format!("the wal-index says page size {} but the WAL's is {wp}", r.page_size())).offset(base + 14));
+                        out.push(
+                            Finding::new(
+                                "shm.page_size_mismatch",
+                                Warning,
+                                Shm,
+                                format!("the wal-index says page size {} but the WAL's is {wp}", r.page_size()),
+                            )
+                            .offset(base + 14),
+                        );
                     }
                 }
             }
@@ -472,12 +577,30 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
     }
     if let Some(c) = ckpt {
         if c.backfill > r.mx_frame {
-            out.push(Finding::new("shm.backfill_beyond_end", Error, Shm,
-                format!("nBackfill is {} but mxFrame is {}: the checkpoint record claims frames that are not committed", c.backfill, r.mx_frame)).offset(96).count(u64::from(c.backfill)));
+            out.push(
+                Finding::new(
+                    "shm.backfill_beyond_end",
+                    Error,
+                    Shm,
+                    format!(
+                        "nBackfill is {} but mxFrame is {}: the checkpoint record claims frames that are not committed",
+                        c.backfill, r.mx_frame
+                    ),
+                )
+                .offset(96)
+                .count(u64::from(c.backfill)),
+            );
         }
         if c.read_marks[0] != 0 {
-            out.push(Finding::new("shm.read_mark0_nonzero", Warning, Shm,
-                format!("read mark 0 is {}, but SQLite always keeps it 0", c.read_marks[0])).offset(100));
+            out.push(
+                Finding::new(
+                    "shm.read_mark0_nonzero",
+                    Warning,
+                    Shm,
+                    format!("read mark 0 is {}, but SQLite always keeps it 0", c.read_marks[0]),
+                )
+                .offset(100),
+            );
         }
         for (k, &m) in c.read_marks.iter().enumerate().skip(1) {
             if m != READMARK_NOT_USED && m > r.mx_frame {

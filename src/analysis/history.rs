@@ -103,18 +103,11 @@ fn value_text(v: &Value) -> String {
     }
 }
 
-fn matches(
-    spec: &KeySpec,
-    def: &TableDef,
-    key: &RowKey,
-    payload: Option<&[u8]>,
-    enc: TextEncoding,
-) -> bool {
+fn matches(spec: &KeySpec, def: &TableDef, key: &RowKey, payload: Option<&[u8]>, enc: TextEncoding) -> bool {
     match (spec, key) {
         (KeySpec::Rowid(r), RowKey::Rowid(k)) => r == k,
         (KeySpec::Pk(want), RowKey::Pk(_)) => {
-            let got: Vec<String> =
-                key_values(def, key, payload, enc).iter().map(value_text).collect();
+            let got: Vec<String> = key_values(def, key, payload, enc).iter().map(value_text).collect();
             &got == want
         }
         _ => false,
@@ -148,11 +141,7 @@ impl Visitor for PkFinder<'_> {
 
 /// Every version of `table`'s row `spec`. Errors when the table is unknown in every snapshot
 /// read, or the key form does not fit the table.
-pub fn history(
-    fx: &Forensics<'_>,
-    table: &str,
-    spec: &KeySpec,
-) -> Result<(History, Option<RowKey>), String> {
+pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(History, Option<RowKey>), String> {
     let mut notes = Vec::new();
     let base = fx.snapshot(fx.base());
     let latest = fx.snapshot(fx.latest());
@@ -187,10 +176,8 @@ pub fn history(
     }
     // The timeline, restricted to this table.
     let mut def: Option<Arc<TableDef>> = obj.as_ref().and_then(|o| o.table.clone());
-    let (hist, base_notes) = track_with_owners(
-        fx,
-        TrackOptions { rows: true, only_table: Some(table.to_string()), budget: 0 },
-        |ch| {
+    let (hist, base_notes) =
+        track_with_owners(fx, TrackOptions { rows: true, only_table: Some(table.to_string()), budget: 0 }, |ch| {
             for t in ch.tables.iter().filter(|t| t.name.eq_ignore_ascii_case(table)) {
                 for rc in &t.changes {
                     let payload = rc.new.as_deref().or(rc.old.as_deref());
@@ -219,8 +206,7 @@ pub fn history(
                     });
                 }
             }
-        },
-    );
+        });
     notes.extend(base_notes);
     let Some(def) = def.or_else(|| hist.tables.get(table).and_then(|o| o.table.clone())) else {
         return Err(format!("no table named {table} in the database file or in any commit"));
@@ -237,8 +223,7 @@ pub fn history(
     // Frames SQLite ignores (the uncommitted tail is already covered by the timeline).
     let mut salvaged: Vec<RowVersion> = Vec::new();
     if let Some(w) = fx.wal() {
-        let groups: Vec<_> =
-            frame_groups(w).into_iter().filter(|g| g.kind != GroupKind::Uncommitted).collect();
+        let groups: Vec<_> = frame_groups(w).into_iter().filter(|g| g.kind != GroupKind::Uncommitted).collect();
         let want_type = if def.without_rowid { PageType::IndexLeaf } else { PageType::TableLeaf };
         let rowid = match spec {
             KeySpec::Rowid(r) => Some(*r),
@@ -257,13 +242,11 @@ pub fn history(
             |found| {
                 let a = attribute(&hist, &found, enc);
                 let named = a.table.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(table));
-                let candidate =
-                    a.table.is_none() && a.candidates.iter().any(|c| c.eq_ignore_ascii_case(table));
+                let candidate = a.table.is_none() && a.candidates.iter().any(|c| c.eq_ignore_ascii_case(table));
                 if !named && !candidate {
                     return;
                 }
-                let Some(o) = hist.tables.get(a.table.as_deref().unwrap_or(table)).or(obj.as_ref())
-                else {
+                let Some(o) = hist.tables.get(a.table.as_deref().unwrap_or(table)).or(obj.as_ref()) else {
                     return;
                 };
                 let Some(k) = row_key(o, found.rowid, &found.payload, enc) else { return };
@@ -324,12 +307,7 @@ pub fn history(
     Ok((History { table: table.to_string(), def, versions, notes, encoding: enc }, the_key))
 }
 
-fn visible_version(
-    kind: &'static str,
-    commit: Option<u32>,
-    c: &CellData,
-    _uncertain: bool,
-) -> RowVersion {
+fn visible_version(kind: &'static str, commit: Option<u32>, c: &CellData, _uncertain: bool) -> RowVersion {
     RowVersion {
         source: VersionSource {
             kind,
@@ -352,9 +330,7 @@ fn visible_version(
 
 fn key_form_error(table: &str, without_rowid: bool) -> String {
     if without_rowid {
-        format!(
-            "{table} is a WITHOUT ROWID table: give its primary key with --key (once per key column)"
-        )
+        format!("{table} is a WITHOUT ROWID table: give its primary key with --key (once per key column)")
     } else {
         format!("{table} is a rowid table: give --rowid")
     }

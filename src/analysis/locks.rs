@@ -101,9 +101,7 @@ impl Process {
             mount_namespace: rel(mnt_ns, probe.own.mnt),
             pid_ns,
             mnt_ns,
-            inner_pid: info
-                .filter(|i| i.ns_pids.len() > 1)
-                .and_then(|i| i.ns_pids.last().copied()),
+            inner_pid: info.filter(|i| i.ns_pids.len() > 1).and_then(|i| i.ns_pids.last().copied()),
             reported_pid: None,
         }
     }
@@ -135,10 +133,7 @@ fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
-        format!(
-            "{}…",
-            s.chars().take(max.saturating_sub(1)).collect::<String>()
-        )
+        format!("{}…", s.chars().take(max.saturating_sub(1)).collect::<String>())
     }
 }
 
@@ -285,19 +280,11 @@ pub struct LiveLocks {
 
 impl LiveLocks {
     pub fn entry(&self, file: LockFile, name: &str) -> Option<&LockEntry> {
-        self.entries
-            .iter()
-            .find(|e| e.spec.file == file && e.spec.name == name)
+        self.entries.iter().find(|e| e.spec.file == file && e.spec.name == name)
     }
     fn holders(&self, file: LockFile, name: &str, kind: Option<LockType>) -> Vec<Process> {
         self.entry(file, name)
-            .map(|e| {
-                e.holders
-                    .iter()
-                    .filter(|h| kind.is_none_or(|k| h.kind == k))
-                    .map(|h| h.process.clone())
-                    .collect()
-            })
+            .map(|e| e.holders.iter().filter(|h| kind.is_none_or(|k| h.kind == k)).map(|h| h.process.clone()).collect())
             .unwrap_or_default()
     }
 }
@@ -320,24 +307,16 @@ fn entry_for(spec: &LockSpec, probe: &LockProbe) -> Option<LockEntry> {
         .entries
         .iter()
         .filter(|e| {
-            !e.blocked
-                && matches!(e.class, LockClass::Posix | LockClass::Ofd)
-                && e.overlaps(spec.offset, spec.last())
+            !e.blocked && matches!(e.class, LockClass::Posix | LockClass::Ofd) && e.overlaps(spec.offset, spec.last())
         })
         .filter_map(|e| {
             let kind = e.kind?;
-            let process = if e.pid > 0 {
-                Process::identified(e.pid, probe)
-            } else {
-                Process::unidentified(e.pid)
-            };
+            let process = if e.pid > 0 { Process::identified(e.pid, probe) } else { Process::unidentified(e.pid) };
             Some(Holding { process, kind })
         })
         .collect();
     holders.sort_by_key(|h| (h.process.pid, h.kind));
-    holders.dedup_by(|a, b| {
-        a.process.pid.is_some() && a.process.pid == b.process.pid && a.kind == b.kind
-    });
+    holders.dedup_by(|a, b| a.process.pid.is_some() && a.process.pid == b.process.pid && a.kind == b.kind);
     if holders.is_empty()
         && let Some(c) = conflict
     {
@@ -348,10 +327,7 @@ fn entry_for(spec: &LockSpec, probe: &LockProbe) -> Option<LockEntry> {
         } else {
             Process::unidentified(pid)
         };
-        holders.push(Holding {
-            process,
-            kind: c.kind,
-        });
+        holders.push(Holding { process, kind: c.kind });
     }
     let state = if holders.iter().any(|h| h.kind == LockType::Write) {
         LockState::Exclusive
@@ -360,12 +336,7 @@ fn entry_for(spec: &LockSpec, probe: &LockProbe) -> Option<LockEntry> {
     } else {
         LockState::Shared
     };
-    Some(LockEntry {
-        spec: *spec,
-        state,
-        holders,
-        error,
-    })
+    Some(LockEntry { spec: *spec, state, holders, error })
 }
 
 fn union(lists: &[&[Process]]) -> Vec<Process> {
@@ -404,14 +375,8 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     let db_shared = state(LockFile::Db, "shared");
     let pending = state(LockFile::Db, "pending");
     let reserved = state(LockFile::Db, "reserved");
-    let shm_in_use = live
-        .entries
-        .iter()
-        .any(|e| e.spec.file == LockFile::Shm && e.state != LockState::Free);
-    let db_in_use = live
-        .entries
-        .iter()
-        .any(|e| e.spec.file == LockFile::Db && e.state != LockState::Free);
+    let shm_in_use = live.entries.iter().any(|e| e.spec.file == LockFile::Shm && e.state != LockState::Free);
+    let db_in_use = live.entries.iter().any(|e| e.spec.file == LockFile::Db && e.state != LockState::Free);
     live.mode = if db_shared == LockState::Exclusive {
         if shm_in_use {
             Mode::ExclusiveLock
@@ -429,17 +394,11 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     } else {
         Mode::Unused
     };
-    if matches!(
-        live.mode,
-        Mode::ExclusiveLockingMode | Mode::UnixExcl | Mode::ExclusiveLock
-    ) {
+    if matches!(live.mode, Mode::ExclusiveLockingMode | Mode::UnixExcl | Mode::ExclusiveLock) {
         live.exclusive = live.holders(LockFile::Db, "shared", Some(LockType::Write));
     }
-    let all: Vec<Vec<Process>> = live
-        .entries
-        .iter()
-        .map(|e| e.holders.iter().map(|h| h.process.clone()).collect())
-        .collect();
+    let all: Vec<Vec<Process>> =
+        live.entries.iter().map(|e| e.holders.iter().map(|h| h.process.clone()).collect()).collect();
     live.connections = union(&all.iter().map(Vec::as_slice).collect::<Vec<_>>());
     live.writer = if live.mode == Mode::Rollback {
         live.holders(LockFile::Db, "reserved", Some(LockType::Write))
@@ -455,9 +414,7 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     let ckpt = shm.and_then(|s| s.ckpt);
     live.mx_frame = hdr.map(|h| h.mx_frame);
     live.backfill = ckpt.map(|c| c.backfill);
-    live.page_size = hdr
-        .map(|h| h.page_size())
-        .or_else(|| a.wal.as_ref().and_then(|w| w.page_size));
+    live.page_size = hdr.map(|h| h.page_size()).or_else(|| a.wal.as_ref().and_then(|w| w.page_size));
     let frame_bytes = u64::from(live.page_size.unwrap_or(0)) + 24;
     for slot in 0..5u8 {
         let name = format!("read{slot}");
@@ -469,20 +426,10 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
         let read_mark = if slot == 0 {
             ckpt.map(|c| c.backfill)
         } else {
-            ckpt.and_then(|c| c.read_marks.get(usize::from(slot)).copied())
-                .filter(|&m| m != READMARK_NOT_USED)
+            ckpt.and_then(|c| c.read_marks.get(usize::from(slot)).copied()).filter(|&m| m != READMARK_NOT_USED)
         };
-        let frames_behind = live
-            .mx_frame
-            .zip(read_mark)
-            .map(|(mx, m)| mx.saturating_sub(m));
-        live.readers.push(ReaderSlot {
-            slot,
-            readers,
-            exclusive,
-            read_mark,
-            frames_behind,
-        });
+        let frames_behind = live.mx_frame.zip(read_mark).map(|(mx, m)| mx.saturating_sub(m));
+        live.readers.push(ReaderSlot { slot, readers, exclusive, read_mark, frames_behind });
     }
     // Starvation: a slot in use whose snapshot ends below mxFrame caps every checkpoint at its
     // mark; it starves checkpoints once they have reached that cap (nBackfill >= mark), or
@@ -509,11 +456,7 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     }
     // Connections attached to another -shm.
     if live.mode == Mode::Wal && probe.shm.is_some() {
-        let dms: BTreeSet<Option<i64>> = live
-            .holders(LockFile::Shm, "dms", None)
-            .iter()
-            .map(|p| p.pid)
-            .collect();
+        let dms: BTreeSet<Option<i64>> = live.holders(LockFile::Shm, "dms", None).iter().map(|p| p.pid).collect();
         live.detached = live
             .holders(LockFile::Db, "shared", Some(LockType::Read))
             .into_iter()
@@ -546,22 +489,8 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     live
 }
 
-fn finding(
-    code: &'static str,
-    severity: Severity,
-    file: Option<FileKind>,
-    message: String,
-) -> Finding {
-    Finding {
-        code,
-        severity,
-        message,
-        file,
-        offset: None,
-        frame: None,
-        page: None,
-        count: None,
-    }
+fn finding(code: &'static str, severity: Severity, file: Option<FileKind>, message: String) -> Finding {
+    Finding { code, severity, message, file, offset: None, frame: None, page: None, count: None }
 }
 
 fn bytes(n: u64) -> String {
@@ -590,22 +519,26 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
     for s in &l.starvation {
         let who = labels(&s.readers);
         let slot = if s.slot == 0 {
-            "read slot 0: it reads the database file alone, so no checkpoint may copy any frame"
-                .to_string()
+            "read slot 0: it reads the database file alone, so no checkpoint may copy any frame".to_string()
         } else {
             format!("read slot {}", s.slot)
         };
-        let wal = s.wal_size.map(|w| format!(" The WAL ({}) cannot restart, so it keeps growing while this read transaction lasts.", bytes(w))).unwrap_or_default();
+        let wal = s
+            .wal_size
+            .map(|w| {
+                format!(
+                    " The WAL ({}) cannot restart, so it keeps growing while this read transaction lasts.",
+                    bytes(w)
+                )
+            })
+            .unwrap_or_default();
         let ckpt = if s.checkpointers.is_empty() {
             format!(
                 " Checkpoints have copied everything up to its snapshot (nBackfill {}) and can go no further.",
                 s.backfill
             )
         } else {
-            format!(
-                " A checkpoint by {} is waiting for it now.",
-                labels(&s.checkpointers)
-            )
+            format!(" A checkpoint by {} is waiting for it now.", labels(&s.checkpointers))
         };
         let mut f = finding(
             "lock.checkpoint_starved",
@@ -621,11 +554,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
                 bytes(s.bytes_held_back)
             ),
         );
-        f.offset = Some(if s.slot == 0 {
-            96
-        } else {
-            100 + 4 * u64::from(s.slot)
-        });
+        f.offset = Some(if s.slot == 0 { 96 } else { 100 + 4 * u64::from(s.slot) });
         f.frame = Some(s.read_mark + 1);
         f.count = Some(u64::from(s.frames_held_back));
         out.push(f);
@@ -645,16 +574,9 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
     }
     let ns = &l.namespaces;
     if ns.pid_namespaces >= 2 || ns.mount_namespaces >= 2 {
-        let severity = if ns.pid_namespaces >= 2 {
-            Severity::Warning
-        } else {
-            Severity::Info
-        };
+        let severity = if ns.pid_namespaces >= 2 { Severity::Warning } else { Severity::Info };
         let kinds = match (ns.pid_namespaces >= 2, ns.mount_namespaces >= 2) {
-            (true, true) => format!(
-                "{} PID and {} mount namespaces",
-                ns.pid_namespaces, ns.mount_namespaces
-            ),
+            (true, true) => format!("{} PID and {} mount namespaces", ns.pid_namespaces, ns.mount_namespaces),
             (true, false) => format!("{} PID namespaces", ns.pid_namespaces),
             _ => format!("{} mount namespaces", ns.mount_namespaces),
         };

@@ -7,15 +7,15 @@ pub mod db;
 pub mod env;
 pub mod findings;
 pub mod history;
+pub mod locks;
 pub mod ownership;
 pub mod salvage;
 pub mod schema;
-pub mod locks;
 pub mod shm;
 pub mod snapshot;
 pub mod timeline;
-pub mod walk;
 pub mod wal;
+pub mod walk;
 
 use std::io;
 

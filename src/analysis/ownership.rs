@@ -15,9 +15,7 @@ use super::schema::{SchemaEntry, TableDef, parse_create_table};
 use super::snapshot::{Note, Origin, PageMap, Snapshot};
 use super::walk::{Budget, CellData, PageRole, PageVisit, Visitor, walk_freelist, walk_tree};
 use crate::format::btree::BtreePage;
-use crate::format::ptrmap::{
-    PtrmapType, is_ptrmap_page, lock_byte_page, ptrmap_entry, ptrmap_page_for,
-};
+use crate::format::ptrmap::{PtrmapType, is_ptrmap_page, lock_byte_page, ptrmap_entry, ptrmap_page_for};
 use crate::format::record::{Value, decode_record};
 
 /// What kind of object owns a b-tree.
@@ -112,11 +110,8 @@ impl Catalog {
             let rec = decode_record(payload, snap.encoding);
             if let Some(e) = rec.error.filter(|_| !rec.is_intact()) {
                 cat.notes.push(
-                    Note::new(
-                        "schema.bad_record",
-                        format!("sqlite_schema row {}: {e}", rowid.unwrap_or(0)),
-                    )
-                    .at_page(1, snap.origin(1)),
+                    Note::new("schema.bad_record", format!("sqlite_schema row {}: {e}", rowid.unwrap_or(0)))
+                        .at_page(1, snap.origin(1)),
                 );
             }
             if let Some(e) = SchemaEntry::from_record(&rec.values) {
@@ -155,14 +150,10 @@ impl Catalog {
             if e.rootpage <= 0 {
                 continue; // virtual tables
             }
-            let Some(root) = u32::try_from(e.rootpage).ok().filter(|&r| r <= db_pages && r != 1)
-            else {
+            let Some(root) = u32::try_from(e.rootpage).ok().filter(|&r| r <= db_pages && r != 1) else {
                 self.notes.push(Note::new(
                     "schema.bad_rootpage",
-                    format!(
-                        "{} {} has root page {} outside the database (1..={db_pages})",
-                        e.kind, e.name, e.rootpage
-                    ),
+                    format!("{} {} has root page {} outside the database (1..={db_pages})", e.kind, e.name, e.rootpage),
                 ));
                 continue;
             };
@@ -186,16 +177,8 @@ impl Catalog {
                 );
                 continue;
             }
-            self.objects.insert(
-                root,
-                ObjectInfo {
-                    root,
-                    name: e.name.clone(),
-                    kind,
-                    tbl_name: e.tbl_name.clone(),
-                    table,
-                },
-            );
+            self.objects
+                .insert(root, ObjectInfo { root, name: e.name.clone(), kind, tbl_name: e.tbl_name.clone(), table });
         }
     }
 
@@ -285,11 +268,7 @@ pub fn claim(
             notes.push(
                 Note::new(
                     "page.claimed_twice",
-                    format!(
-                        "page {p} is claimed by {a} ({}) and by {b} ({})",
-                        prev.role.name(),
-                        owner.role.name()
-                    ),
+                    format!("page {p} is claimed by {a} ({}) and by {b} ({})", prev.role.name(), owner.role.name()),
                 )
                 .at_page(p, origin),
             );
@@ -312,8 +291,7 @@ impl Ownership {
         let names = own.catalog.objects.clone();
         own.claim_fixed(snap, 1..=snap.spec.db_pages);
         for &root in names.keys() {
-            let mut c =
-                Claimer { root, pages: &mut own.pages, notes: &mut own.notes, names: &names };
+            let mut c = Claimer { root, pages: &mut own.pages, notes: &mut own.notes, names: &names };
             walk_tree(snap, root, &mut c, budget);
         }
         own.claim_freelist(snap, budget, &names);
@@ -329,12 +307,8 @@ impl Ownership {
         let (ps, usable) = (snap.page_size(), snap.usable);
         let mut map_page: Option<(u32, std::sync::Arc<[u8]>)> = None;
         let mut reported = 0usize;
-        let mut owned: Vec<(u32, PageOwner)> = self
-            .pages
-            .iter()
-            .filter(|&(&p, _)| p >= 2 && p <= self.db_pages)
-            .map(|(&p, &o)| (p, o))
-            .collect();
+        let mut owned: Vec<(u32, PageOwner)> =
+            self.pages.iter().filter(|&(&p, _)| p >= 2 && p <= self.db_pages).map(|(&p, &o)| (p, o)).collect();
         owned.sort_unstable_by_key(|&(p, _)| p);
         for (p, o) in owned {
             let expected = match (o.kind, o.role) {
@@ -342,16 +316,8 @@ impl Ownership {
                 (OwnerKind::Freelist, _) => (PtrmapType::FreePage, 0),
                 (OwnerKind::Tree(_), PageRole::Root) => (PtrmapType::RootPage, 0),
                 (OwnerKind::Tree(_), PageRole::Overflow) => {
-                    let prev_is_overflow =
-                        self.pages.get(&o.parent).is_some_and(|q| q.role == PageRole::Overflow);
-                    (
-                        if prev_is_overflow {
-                            PtrmapType::Overflow2
-                        } else {
-                            PtrmapType::Overflow1
-                        },
-                        o.parent,
-                    )
+                    let prev_is_overflow = self.pages.get(&o.parent).is_some_and(|q| q.role == PageRole::Overflow);
+                    (if prev_is_overflow { PtrmapType::Overflow2 } else { PtrmapType::Overflow1 }, o.parent)
                 }
                 (OwnerKind::Tree(_), _) => (PtrmapType::Btree, o.parent),
             };
@@ -369,9 +335,15 @@ impl Ownership {
                 if reported <= 100 {
                     let off = u64::from(p.saturating_sub(m).saturating_sub(1)) * 5;
                     self.notes.push(
-                        Note::new("ptrmap.mismatch", format!("pointer-map entry of page {p} is {got:?}; the walk found {expected:?} ({})", o.role.name()))
-                            .at_page(m, snap.origin(m))
-                            .offset(off),
+                        Note::new(
+                            "ptrmap.mismatch",
+                            format!(
+                                "pointer-map entry of page {p} is {got:?}; the walk found {expected:?} ({})",
+                                o.role.name()
+                            ),
+                        )
+                        .at_page(m, snap.origin(m))
+                        .offset(off),
                     );
                 }
             }
@@ -405,11 +377,7 @@ impl Ownership {
                             &mut self.notes,
                             &names,
                             q,
-                            PageOwner {
-                                kind: OwnerKind::Ptrmap,
-                                role: PageRole::Ptrmap,
-                                parent: 0,
-                            },
+                            PageOwner { kind: OwnerKind::Ptrmap, role: PageRole::Ptrmap, parent: 0 },
                             snap.origin(q),
                         );
                     }
@@ -512,11 +480,8 @@ pub fn page_cells(
             Ok(c) => {
                 let rec = (bt.page_type != crate::format::db_header::PageType::TableInterior)
                     .then(|| decode_record(c.local, enc));
-                let problem = rec
-                    .as_ref()
-                    .and_then(|r| r.error)
-                    .filter(|_| c.overflow.is_none())
-                    .map(|e| e.to_string());
+                let problem =
+                    rec.as_ref().and_then(|r| r.error).filter(|_| c.overflow.is_none()).map(|e| e.to_string());
                 out.push(CellSummary {
                     index: i,
                     offset: c.offset,

@@ -74,10 +74,7 @@ impl FrameGroup {
     /// after `f`, or the group's last frame.
     pub fn txn_end(&self, f: u32) -> u32 {
         let i = self.commit_frames.partition_point(|&c| c < f);
-        self.commit_frames
-            .get(i)
-            .copied()
-            .unwrap_or_else(|| self.frames.last().copied().unwrap_or(f))
+        self.commit_frames.get(i).copied().unwrap_or_else(|| self.frames.last().copied().unwrap_or(f))
     }
     /// True when frame `f`'s transaction ends with a commit frame inside the group.
     pub fn committed(&self, f: u32) -> bool {
@@ -94,9 +91,7 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
             FrameState::Committed => continue,
             FrameState::Uncommitted => GroupKind::Uncommitted,
             FrameState::Stale => GroupKind::Stale,
-            FrameState::Invalid if f.header.salts() == header_salts && w.header_accepted() => {
-                GroupKind::AfterBreak
-            }
+            FrameState::Invalid if f.header.salts() == header_salts && w.header_accepted() => GroupKind::AfterBreak,
             FrameState::Invalid => GroupKind::Foreign,
         };
         let g = map.entry((kind, f.header.salts())).or_insert_with(|| FrameGroup {
@@ -221,8 +216,7 @@ impl<'g, 'f, 'a> GroupReader<'g, 'f, 'a> {
         let end = self.group.txn_end(fr);
         let latest = self.fx.snapshot(self.fx.latest());
         let resolve = |p: u32| -> Option<(Arc<[u8]>, bool)> {
-            let in_group =
-                self.by_page.get(&p).and_then(|fs| fs.iter().rev().find(|&&x| x <= end).copied());
+            let in_group = self.by_page.get(&p).and_then(|fs| fs.iter().rev().find(|&&x| x <= end).copied());
             if let Some(x) = in_group {
                 return self.fx.store.read_frame(x, p).ok().map(|d| (d, true));
             }
@@ -230,9 +224,7 @@ impl<'g, 'f, 'a> GroupReader<'g, 'f, 'a> {
         };
         for i in 0..bt.cell_count() {
             let Ok(cell) = bt.cell(i) else { continue };
-            if cell.offset.saturating_add(cell.size) > valid_len
-                || !want(bt.page_type, cell.rowid, i)
-            {
+            if cell.offset.saturating_add(cell.size) > valid_len || !want(bt.page_type, cell.rowid, i) {
                 continue;
             }
             let (payload, complete, uncertain) = assemble(&cell, self.usable, &resolve);
@@ -275,16 +267,11 @@ pub fn scan_groups(
 
 /// Assemble a cell's payload through `resolve` (page → bytes, from-the-group flag), bounded by
 /// the page count the payload needs and a visited set.
-fn assemble(
-    cell: &Cell<'_>,
-    usable: u32,
-    resolve: &dyn Fn(u32) -> Option<(Arc<[u8]>, bool)>,
-) -> (Vec<u8>, bool, bool) {
+fn assemble(cell: &Cell<'_>, usable: u32, resolve: &dyn Fn(u32) -> Option<(Arc<[u8]>, bool)>) -> (Vec<u8>, bool, bool) {
     let mut out = cell.local.to_vec();
     let Some(first) = cell.overflow else { return (out, true, false) };
     let need = overflow_page_count(cell.payload_len, cell.local.len() as u32, usable);
-    let mut remaining =
-        cell.payload_len.min(super::walk::MAX_PAYLOAD).saturating_sub(cell.local.len() as u64);
+    let mut remaining = cell.payload_len.min(super::walk::MAX_PAYLOAD).saturating_sub(cell.local.len() as u64);
     let mut seen = HashSet::new();
     let mut p = first;
     let mut uncertain = false;
@@ -374,14 +361,12 @@ pub fn attribute(h: &OwnerHistory, row: &FoundRow, enc: TextEncoding) -> Attribu
     let table_tree = row.page_type == PageType::TableLeaf;
     let fits = |o: &ObjectInfo| o.without_rowid() != table_tree && o.has_rows();
     if let Some(names) = h.page_owners.get(&row.page) {
-        let c: Vec<String> =
-            names.iter().filter(|n| h.tables.get(*n).is_some_and(fits)).cloned().collect();
+        let c: Vec<String> = names.iter().filter(|n| h.tables.get(*n).is_some_and(fits)).cloned().collect();
         if c.len() == 1 {
             return Attribution { table: c.first().cloned(), how: "page_owner", candidates: c };
         }
         if c.is_empty() && !table_tree {
-            let idx: Vec<String> =
-                names.iter().filter(|n| h.indexes.contains(*n)).cloned().collect();
+            let idx: Vec<String> = names.iter().filter(|n| h.indexes.contains(*n)).cloned().collect();
             if !idx.is_empty() {
                 return Attribution { table: None, how: "index", candidates: idx };
             }
@@ -392,11 +377,7 @@ pub fn attribute(h: &OwnerHistory, row: &FoundRow, enc: TextEncoding) -> Attribu
         .tables
         .values()
         .filter(|o| fits(o) && o.kind != super::ownership::ObjectKind::Schema)
-        .filter(|o| {
-            o.table
-                .as_ref()
-                .is_some_and(|t| ncols >= 1 && ncols <= t.visible_columns().len().max(1))
-        })
+        .filter(|o| o.table.as_ref().is_some_and(|t| ncols >= 1 && ncols <= t.visible_columns().len().max(1)))
         .map(|o| o.name.clone())
         .collect();
     match c.len() {
@@ -505,21 +486,20 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
     // (table, key, version) the commits wrote.
     let mut versions: HashSet<u64> = HashSet::new();
     let mut keys: HashSet<u64> = HashSet::new();
-    let (hist, base_notes) =
-        track_with_owners(fx, TrackOptions { rows: true, ..TrackOptions::default() }, |ch| {
-            if !ch.committed {
-                return;
-            }
-            for t in &ch.tables {
-                for rc in &t.changes {
-                    let tk = (t.name.as_str(), &rc.key);
-                    keys.insert(hash_of(&tk));
-                    if let Some(p) = &rc.new {
-                        versions.insert(hash_of(&(tk, hash_bytes(p))));
-                    }
+    let (hist, base_notes) = track_with_owners(fx, TrackOptions { rows: true, ..TrackOptions::default() }, |ch| {
+        if !ch.committed {
+            return;
+        }
+        for t in &ch.tables {
+            for rc in &t.changes {
+                let tk = (t.name.as_str(), &rc.key);
+                keys.insert(hash_of(&tk));
+                if let Some(p) = &rc.new {
+                    versions.insert(hash_of(&(tk, hash_bytes(p))));
                 }
             }
-        });
+        }
+    });
     s.notes.extend(base_notes);
     // Pass 2: decode the ignored frames; attribute and deduplicate.
     let mut cands: Vec<Candidate> = Vec::new();
@@ -540,11 +520,8 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
                 index_entries += 1;
                 return;
             }
-            let key = a
-                .table
-                .as_ref()
-                .and_then(|t| hist.tables.get(t))
-                .and_then(|o| row_key(o, r.rowid, &r.payload, enc));
+            let key =
+                a.table.as_ref().and_then(|t| hist.tables.get(t)).and_then(|o| row_key(o, r.rowid, &r.payload, enc));
             let h = hash_bytes(&r.payload);
             let slot = (a.table.clone(), key.clone(), h);
             if let Some(&i) = index.get(&slot) {
@@ -594,14 +571,7 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
                 }
             }
         } else {
-            let mut kc = KeyCollector {
-                obj,
-                enc,
-                wanted,
-                versions: &mut versions,
-                keys: &mut keys,
-                notes: Vec::new(),
-            };
+            let mut kc = KeyCollector { obj, enc, wanted, versions: &mut versions, keys: &mut keys, notes: Vec::new() };
             walk_tree(&base, obj.root, &mut kc, &mut budget);
         }
     }
@@ -630,8 +600,7 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
             continue;
         };
         let Some(reader) = readers.get(g) else { continue };
-        let cells: HashSet<usize> =
-            idx.iter().filter_map(|&i| keep.get(i).map(|c| c.at.1)).collect();
+        let cells: HashSet<usize> = idx.iter().filter_map(|&i| keep.get(i).map(|c| c.at.1)).collect();
         let rows = reader.cells(*fr, &mut notes, &|_, _, i| cells.contains(&i));
         for &i in idx {
             if let Some(c) = keep.get(i)

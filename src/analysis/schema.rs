@@ -57,13 +57,10 @@ fn tokenize(sql: &str) -> Vec<Tok> {
             }
             i += 1;
             out.push(if ch == '\'' { Tok::Str(s) } else { Tok::Ident(s, true) });
-        } else if ch.is_ascii_digit()
-            || (ch == '.' && at(i + 1).is_some_and(|x| x.is_ascii_digit()))
-        {
+        } else if ch.is_ascii_digit() || (ch == '.' && at(i + 1).is_some_and(|x| x.is_ascii_digit())) {
             let mut s = String::new();
             while let Some(x) = at(i) {
-                let exp_sign =
-                    (x == '+' || x == '-') && s.ends_with(['e', 'E']) && !s.starts_with("0x");
+                let exp_sign = (x == '+' || x == '-') && s.ends_with(['e', 'E']) && !s.starts_with("0x");
                 if x.is_ascii_alphanumeric() || x == '.' || exp_sign {
                     s.push(x);
                     i += 1;
@@ -194,10 +191,7 @@ pub fn parse_create_table(name: &str, sql: &str) -> TableDef {
         i += 2;
     }
     if !punct(t(i), '(') {
-        def.problem = Some(
-            "no column list (CREATE TABLE ... AS SELECT is stored with its columns by SQLite)"
-                .into(),
-        );
+        def.problem = Some("no column list (CREATE TABLE ... AS SELECT is stored with its columns by SQLite)".into());
         return def;
     }
     i += 1;
@@ -244,19 +238,8 @@ pub fn parse_create_table(name: &str, sql: &str) -> TableDef {
 }
 
 const TABLE_CONSTRAINTS: &[&str] = &["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"];
-const COLUMN_CONSTRAINTS: &[&str] = &[
-    "CONSTRAINT",
-    "PRIMARY",
-    "NOT",
-    "NULL",
-    "UNIQUE",
-    "CHECK",
-    "DEFAULT",
-    "COLLATE",
-    "REFERENCES",
-    "GENERATED",
-    "AS",
-];
+const COLUMN_CONSTRAINTS: &[&str] =
+    &["CONSTRAINT", "PRIMARY", "NOT", "NULL", "UNIQUE", "CHECK", "DEFAULT", "COLLATE", "REFERENCES", "GENERATED", "AS"];
 
 fn ident_text(t: &Tok) -> Option<&str> {
     match t {
@@ -272,18 +255,14 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
         // PRIMARY alone (not PRIMARY KEY) or a quoted word is a column name, not a constraint.
         let primary_without_key = kw(first, "PRIMARY") && !kw(item.get(1), "KEY");
         let quoted = matches!(first, Some(Tok::Ident(_, true)));
-        let is_constraint =
-            TABLE_CONSTRAINTS.iter().any(|k| kw(first, k)) && !primary_without_key && !quoted;
+        let is_constraint = TABLE_CONSTRAINTS.iter().any(|k| kw(first, k)) && !primary_without_key && !quoted;
         if is_constraint {
             // CONSTRAINT name PRIMARY KEY (a, b) / PRIMARY KEY (...)
             let mut k = 0;
             if kw(item.get(k), "CONSTRAINT") {
                 k += 2;
             }
-            if kw(item.get(k), "PRIMARY")
-                && kw(item.get(k + 1), "KEY")
-                && punct(item.get(k + 2), '(')
-            {
+            if kw(item.get(k), "PRIMARY") && kw(item.get(k + 1), "KEY") && punct(item.get(k + 2), '(') {
                 k += 3;
                 let mut depth = 0usize;
                 let mut cur: Option<String> = None;
@@ -369,9 +348,7 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
                         col.pk_desc = true;
                     }
                 }
-                _ if kw(Some(tok), "DEFAULT") => {
-                    col.default = default_literal(item.get(k + 1..).unwrap_or(&[]))
-                }
+                _ if kw(Some(tok), "DEFAULT") => col.default = default_literal(item.get(k + 1..).unwrap_or(&[])),
                 _ if kw(Some(tok), "VIRTUAL") => col.stored = false,
                 _ if kw(Some(tok), "AS") => {
                     // Generated column: VIRTUAL unless STORED follows its expression.
@@ -383,15 +360,13 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
         }
         def.columns.push(col);
     }
-    let find =
-        |n: &str, cols: &[ColumnDef]| cols.iter().position(|c| c.name.eq_ignore_ascii_case(n));
+    let find = |n: &str, cols: &[ColumnDef]| cols.iter().position(|c| c.name.eq_ignore_ascii_case(n));
     if !table_pk.is_empty() {
         for (n, _) in &table_pk {
             match find(n, &def.columns) {
                 Some(ix) => def.pk.push(ix),
                 None => {
-                    def.problem
-                        .get_or_insert_with(|| format!("PRIMARY KEY names an unknown column {n}"));
+                    def.problem.get_or_insert_with(|| format!("PRIMARY KEY names an unknown column {n}"));
                 }
             }
         }
@@ -403,11 +378,7 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
         }
     } else if let Some(ix) = def.columns.iter().position(|c| c.pk_constraint) {
         def.pk.push(ix);
-        if def
-            .columns
-            .get(ix)
-            .is_some_and(|c| c.decl_type.eq_ignore_ascii_case("INTEGER") && !c.pk_desc)
-        {
+        if def.columns.get(ix).is_some_and(|c| c.decl_type.eq_ignore_ascii_case("INTEGER") && !c.pk_desc) {
             def.ipk = Some(ix);
         }
     }
@@ -491,8 +462,7 @@ impl TableDef {
     /// Names of the columns [`TableDef::row_values`] returns; `extra` more than the schema
     /// knows are named `_col{n}`.
     pub fn column_names(&self, record_len: usize) -> Vec<String> {
-        let mut names: Vec<String> =
-            self.visible_columns().iter().map(|c| c.name.clone()).collect();
+        let mut names: Vec<String> = self.visible_columns().iter().map(|c| c.name.clone()).collect();
         let n = names.len();
         for k in n..record_len {
             names.push(format!("_col{k}"));
@@ -502,9 +472,8 @@ impl TableDef {
 
     /// Record position of each stored column (declaration order → position in the record).
     fn record_order(&self) -> Vec<usize> {
-        let stored: Vec<usize> = (0..self.columns.len())
-            .filter(|&i| self.columns.get(i).is_some_and(|c| c.stored))
-            .collect();
+        let stored: Vec<usize> =
+            (0..self.columns.len()).filter(|&i| self.columns.get(i).is_some_and(|c| c.stored)).collect();
         if !self.without_rowid || self.pk.is_empty() {
             return stored;
         }
@@ -533,9 +502,7 @@ impl TableDef {
             }
             let v = by_col.get(i).cloned().flatten();
             let v = match v {
-                Some(Value::Null) | None if Some(i) == self.ipk => {
-                    rowid.map_or(Value::Null, Value::Integer)
-                }
+                Some(Value::Null) | None if Some(i) == self.ipk => rowid.map_or(Value::Null, Value::Integer),
                 Some(v) => v,
                 None => c.default.clone().unwrap_or(Value::Null),
             };
@@ -580,13 +547,7 @@ impl SchemaEntry {
             Some(Value::Real(r)) => *r as i64,
             _ => 0,
         };
-        Some(Self {
-            kind: text(0)?,
-            name: text(1)?,
-            tbl_name: text(2).unwrap_or_default(),
-            rootpage,
-            sql: text(4),
-        })
+        Some(Self { kind: text(0)?, name: text(1)?, tbl_name: text(2).unwrap_or_default(), rootpage, sql: text(4) })
     }
 }
 
@@ -597,10 +558,8 @@ mod tests {
 
     #[test]
     fn plain_and_ipk() {
-        let d = parse_create_table(
-            "t",
-            "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, v REAL DEFAULT 1.5)",
-        );
+        let d =
+            parse_create_table("t", "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, v REAL DEFAULT 1.5)");
         assert_eq!(d.columns.len(), 3);
         assert_eq!(d.ipk, Some(0));
         assert_eq!(d.columns[2].default, Some(Value::Real(1.5)));
@@ -612,46 +571,28 @@ mod tests {
     #[test]
     fn quirks() {
         // DESC column constraint: not an alias; table constraint: alias.
-        assert_eq!(
-            parse_create_table("t", "create table t(x INTEGER PRIMARY KEY DESC, y)").ipk,
-            None
-        );
-        assert_eq!(
-            parse_create_table("t", "create table t(x INTEGER, y, PRIMARY KEY(x DESC))").ipk,
-            Some(0)
-        );
+        assert_eq!(parse_create_table("t", "create table t(x INTEGER PRIMARY KEY DESC, y)").ipk, None);
+        assert_eq!(parse_create_table("t", "create table t(x INTEGER, y, PRIMARY KEY(x DESC))").ipk, Some(0));
         assert_eq!(parse_create_table("t", "create table t(x INT PRIMARY KEY, y)").ipk, None);
         let d = parse_create_table(
             "t",
             "CREATE TABLE \"we\"\"ird\" ([a b] varchar(10, 2) -- c\n, `c`, 'd' /* x */ DEFAULT -3, CONSTRAINT pk PRIMARY KEY (c, [a b])) WITHOUT ROWID",
         );
-        assert_eq!(
-            d.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
-            vec!["a b", "c", "d"]
-        );
+        assert_eq!(d.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["a b", "c", "d"]);
         assert_eq!(d.columns[0].decl_type, "varchar(10,2)");
         assert_eq!(d.columns[2].default, Some(Value::Integer(-3)));
         assert!(d.without_rowid);
         assert_eq!(d.pk, vec![1, 0]);
         // Record order c, a b, d -> declaration order.
-        let v = d.row_values(
-            &[Value::Text("C".into()), Value::Text("A".into()), Value::Integer(7)],
-            None,
-        );
+        let v = d.row_values(&[Value::Text("C".into()), Value::Text("A".into()), Value::Integer(7)], None);
         assert_eq!(v, vec![Value::Text("A".into()), Value::Text("C".into()), Value::Integer(7)]);
         let g = parse_create_table(
             "g",
             "create table g(x int, y int generated always as (x*2) virtual, z as (x*3) stored, w)",
         );
+        assert_eq!(g.columns.iter().map(|c| c.stored).collect::<Vec<_>>(), vec![true, false, true, true]);
         assert_eq!(
-            g.columns.iter().map(|c| c.stored).collect::<Vec<_>>(),
-            vec![true, false, true, true]
-        );
-        assert_eq!(
-            g.row_values(
-                &[Value::Integer(5), Value::Integer(15), Value::Text("W".into())],
-                Some(1)
-            ),
+            g.row_values(&[Value::Integer(5), Value::Integer(15), Value::Text("W".into())], Some(1)),
             vec![Value::Integer(5), Value::Integer(15), Value::Text("W".into())]
         );
     }

@@ -1,8 +1,7 @@
 //! The wal-index (`-shm`) decoded and checked against the WAL.
 
 use crate::format::shm::{
-    CheckpointInfo, HashSegment, INDEX_HEADER_LEN, NSLOT, SHM_HEADER_LEN, ShmEndian, WalIndexHeader,
-    hash_slot,
+    CheckpointInfo, HashSegment, INDEX_HEADER_LEN, NSLOT, SHM_HEADER_LEN, ShmEndian, WalIndexHeader, hash_slot,
 };
 
 use super::wal::{FrameState, WalAnalysis};
@@ -123,7 +122,9 @@ pub fn analyze_shm(shm: &[u8], wal: Option<&WalAnalysis>) -> ShmAnalysis {
     let ckpt = (shm.len() >= SHM_HEADER_LEN).then(|| CheckpointInfo::parse(shm, endian).ok()).flatten();
     // Use copy 0 when it is sound; else copy 1 (written first, so the newer one after a
     // crash) when it is sound; else none.
-    let sound = |i: usize| headers.is_some_and(|h| h.get(i).is_some_and(|x| x.is_init != 0) && checksum_valid.get(i) == Some(&true));
+    let sound = |i: usize| {
+        headers.is_some_and(|h| h.get(i).is_some_and(|x| x.is_init != 0) && checksum_valid.get(i) == Some(&true))
+    };
     let reference_header = if sound(0) && (headers_identical || !sound(1)) {
         Some(0)
     } else if sound(1) {
@@ -250,7 +251,11 @@ fn check_segment(seg: &HashSegment<'_>, mx: u32, wal: Option<&WalAnalysis>, a: &
         let wal_page = wal_frame.map(|f| f.header.page);
         if page == 0 {
             if frame <= mx {
-                push(a, &mut s, IndexMismatch { frame, segment: seg.index, kind: MismatchKind::Missing, shm_page: 0, wal_page });
+                push(
+                    a,
+                    &mut s,
+                    IndexMismatch { frame, segment: seg.index, kind: MismatchKind::Missing, shm_page: 0, wal_page },
+                );
             }
             continue;
         }

@@ -81,8 +81,7 @@ impl BuildHasher for PageHash {
     #[inline]
     fn build_hasher(&self) -> PageHasher {
         static SEED: OnceLock<u64> = OnceLock::new();
-        let seed = *SEED
-            .get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
+        let seed = *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
         PageHasher { h: seed }
     }
 }
@@ -199,11 +198,7 @@ pub struct PageStore<'a> {
 }
 
 impl<'a> PageStore<'a> {
-    pub fn new(
-        db: Option<(&'a dyn ReadAt, u64)>,
-        wal: Option<(&'a dyn ReadAt, u64)>,
-        page_size: u32,
-    ) -> Self {
+    pub fn new(db: Option<(&'a dyn ReadAt, u64)>, wal: Option<(&'a dyn ReadAt, u64)>, page_size: u32) -> Self {
         let capacity = CACHE_BYTES / page_size.max(512) as usize;
         Self {
             db,
@@ -235,8 +230,7 @@ impl<'a> PageStore<'a> {
             }
             Origin::Frame(f) => {
                 let Some((r, _)) = self.wal else {
-                    return Err(Note::new("page.unreadable", "no -wal to read the frame from")
-                        .at_page(page, origin));
+                    return Err(Note::new("page.unreadable", "no -wal to read the frame from").at_page(page, origin));
                 };
                 ((1u8, f), r, frame_offset(f, self.page_size) + FRAME_HEADER_LEN as u64)
             }
@@ -261,9 +255,7 @@ impl<'a> PageStore<'a> {
                 .at_page(page, origin));
             }
             Err(e) => {
-                return Err(
-                    Note::new("page.unreadable", format!("cannot read: {e}")).at_page(page, origin)
-                );
+                return Err(Note::new("page.unreadable", format!("cannot read: {e}")).at_page(page, origin));
             }
         }
         let data: Arc<[u8]> = buf.into();
@@ -285,8 +277,7 @@ impl<'a> PageStore<'a> {
             return None;
         }
         let page = crate::format::bytes::be_u32(&head, 0)?;
-        let avail = len.saturating_sub(off + FRAME_HEADER_LEN as u64).min(u64::from(self.page_size))
-            as usize;
+        let avail = len.saturating_sub(off + FRAME_HEADER_LEN as u64).min(u64::from(self.page_size)) as usize;
         let mut buf = vec![0u8; self.page_size as usize];
         let got = r.read_at_full(off + FRAME_HEADER_LEN as u64, buf.get_mut(..avail)?).ok()?;
         Some((page, buf, got))
@@ -305,10 +296,7 @@ impl FrameIndex {
         let mut by_page: Vec<(u32, u32)> = w
             .frames
             .iter()
-            .filter(|f| {
-                matches!(f.state, FrameState::Committed | FrameState::Uncommitted)
-                    && f.header.page != 0
-            })
+            .filter(|f| matches!(f.state, FrameState::Committed | FrameState::Uncommitted) && f.header.page != 0)
             .map(|f| (f.header.page, f.index))
             .collect();
         by_page.sort_unstable();
@@ -328,12 +316,7 @@ impl FrameIndex {
     /// Every indexed frame holding `page`, oldest first.
     pub fn frames_of(&self, page: u32) -> impl Iterator<Item = u32> + '_ {
         let start = self.by_page.partition_point(|&(p, _)| p < page);
-        self.by_page
-            .get(start..)
-            .unwrap_or(&[])
-            .iter()
-            .take_while(move |&&(p, _)| p == page)
-            .map(|&(_, f)| f)
+        self.by_page.get(start..).unwrap_or(&[]).iter().take_while(move |&&(p, _)| p == page).map(|&(_, f)| f)
     }
 
     pub fn len(&self) -> usize {
@@ -373,14 +356,7 @@ pub struct Snapshot<'s> {
 
 impl<'s> Snapshot<'s> {
     pub fn new(store: &'s PageStore<'s>, index: &'s FrameIndex, spec: SnapshotSpec) -> Self {
-        let mut s = Self {
-            store,
-            index,
-            spec,
-            header: None,
-            usable: store.page_size,
-            encoding: TextEncoding::Utf8,
-        };
+        let mut s = Self { store, index, spec, header: None, usable: store.page_size, encoding: TextEncoding::Utf8 };
         if spec.db_pages >= 1
             && let Ok(p1) = s.store.read(1, s.origin(1))
             && let Ok(h) = DbHeader::parse(&p1)
@@ -430,8 +406,7 @@ impl<'s> Snapshot<'s> {
     /// here, so a forged db-size field cannot make them run for billions of pages.
     pub fn extent(&self) -> u32 {
         let file_pages =
-            u32::try_from(self.store.db_len() / u64::from(self.store.page_size.max(1)))
-                .unwrap_or(u32::MAX);
+            u32::try_from(self.store.db_len() / u64::from(self.store.page_size.max(1))).unwrap_or(u32::MAX);
         file_pages.max(self.index.max_page()).min(self.spec.db_pages)
     }
 
@@ -476,8 +451,7 @@ impl<'a> Forensics<'a> {
         wal: Option<(&'a dyn ReadAt, u64)>,
     ) -> Result<Self, NoSnapshot> {
         let mut notes = Vec::new();
-        let wal_ps =
-            analysis.wal.as_ref().filter(|w| w.header_accepted()).and_then(|w| w.page_size);
+        let wal_ps = analysis.wal.as_ref().filter(|w| w.header_accepted()).and_then(|w| w.page_size);
         let db_ps = analysis.db.as_ref().and_then(|d| d.header.page_size());
         let page_size = match (wal_ps, db_ps) {
             (Some(w), Some(d)) if w != d => {
@@ -490,7 +464,9 @@ impl<'a> Forensics<'a> {
             (Some(w), _) => w,
             (None, Some(d)) => d,
             (None, None) => {
-                return Err(NoSnapshot("no usable page size: neither the database header nor an accepted WAL header gives one".into()));
+                return Err(NoSnapshot(
+                    "no usable page size: neither the database header nor an accepted WAL header gives one".into(),
+                ));
             }
         };
         let db = if analysis.db.is_some() { db } else { None };
@@ -499,11 +475,7 @@ impl<'a> Forensics<'a> {
             .as_ref()
             .map(|d| {
                 let by_file = d.file_len / u64::from(page_size);
-                let n = if d.header.page_count_valid() {
-                    u64::from(d.header.page_count)
-                } else {
-                    by_file
-                };
+                let n = if d.header.page_count_valid() { u64::from(d.header.page_count) } else { by_file };
                 u32::try_from(n).unwrap_or(u32::MAX)
             })
             .unwrap_or(0);
@@ -514,25 +486,13 @@ impl<'a> Forensics<'a> {
             (h.salt1 == w.salt1 && h.salt2 == w.salt2).then_some(s.ckpt?.backfill)
         });
         let wal = if analysis.wal.is_some() { wal } else { None };
-        Ok(Self {
-            store: PageStore::new(db, wal, page_size),
-            index,
-            analysis,
-            base_pages,
-            backfill,
-            notes,
-        })
+        Ok(Self { store: PageStore::new(db, wal, page_size), index, analysis, base_pages, backfill, notes })
     }
 
     /// Set up page access over opened evidence and its analysis (what the CLI and the TUI
     /// use; tests and fuzzers can use [`Forensics::new`] with byte slices).
-    pub fn from_evidence(
-        ev: &'a crate::source::Evidence,
-        analysis: &'a Analysis,
-    ) -> Result<Self, NoSnapshot> {
-        let r = |f: Option<&'a crate::source::EvidenceFile>| {
-            f.map(|f| (&f.file as &'a dyn ReadAt, f.len()))
-        };
+    pub fn from_evidence(ev: &'a crate::source::Evidence, analysis: &'a Analysis) -> Result<Self, NoSnapshot> {
+        let r = |f: Option<&'a crate::source::EvidenceFile>| f.map(|f| (&f.file as &'a dyn ReadAt, f.len()));
         Self::new(analysis, r(ev.db.as_ref()), r(ev.wal.as_ref()))
     }
 
@@ -558,9 +518,7 @@ impl<'a> Forensics<'a> {
 
     /// The state SQLite shows now: the last commit, else the database file.
     pub fn latest(&self) -> SnapshotSpec {
-        self.commits()
-            .last()
-            .map_or(self.base(), |c| SnapshotSpec { upto: c.frame, db_pages: c.db_pages })
+        self.commits().last().map_or(self.base(), |c| SnapshotSpec { upto: c.frame, db_pages: c.db_pages })
     }
 
     /// The uncommitted tail (valid frames after the last commit), as if it had committed:
@@ -574,8 +532,7 @@ impl<'a> Forensics<'a> {
         let first = w.valid_frames + 1;
         let last = w.chain_valid_frames;
         let base = self.latest().db_pages;
-        let max_page =
-            (first..=last).filter_map(|i| w.frame(i)).map(|f| f.header.page).max().unwrap_or(0);
+        let max_page = (first..=last).filter_map(|i| w.frame(i)).map(|f| f.header.page).max().unwrap_or(0);
         Some((first, last, SnapshotSpec { upto: last, db_pages: base.max(max_page) }))
     }
 
@@ -587,11 +544,7 @@ impl<'a> Forensics<'a> {
     /// overwritten it with a later frame's content: the page has a frame after `spec.upto`
     /// that is at or before nBackfill (unknown nBackfill: any later frame whose bytes equal
     /// the file's copy).
-    pub fn uncertain_pages(
-        &self,
-        spec: SnapshotSpec,
-        pages: impl Iterator<Item = u32>,
-    ) -> Vec<u32> {
+    pub fn uncertain_pages(&self, spec: SnapshotSpec, pages: impl Iterator<Item = u32>) -> Vec<u32> {
         let snap = self.snapshot(spec);
         let mut out = Vec::new();
         for p in pages {
@@ -603,9 +556,7 @@ impl<'a> Forensics<'a> {
             let uncertain = match self.backfill {
                 Some(b) => first_later <= b,
                 None => match self.store.read(p, Origin::Db) {
-                    Ok(db) => later
-                        .iter()
-                        .any(|&f| self.store.read(p, Origin::Frame(f)).is_ok_and(|d| d == db)),
+                    Ok(db) => later.iter().any(|&f| self.store.read(p, Origin::Frame(f)).is_ok_and(|d| d == db)),
                     Err(_) => true,
                 },
             };

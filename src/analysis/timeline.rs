@@ -32,9 +32,7 @@ use std::sync::Arc;
 
 use super::ownership::{Catalog, ObjectInfo, ObjectKind, OwnerKind, Ownership, PageOwner, claim};
 use super::schema::{SchemaEntry, TableDef};
-use super::snapshot::{
-    Forensics, Note, Origin, PageHash, PageMap, PageSet, Snapshot, SnapshotSpec,
-};
+use super::snapshot::{Forensics, Note, Origin, PageHash, PageMap, PageSet, Snapshot, SnapshotSpec};
 use super::walk::{Budget, CellData, PageVisit, Visitor, walk_tree};
 use crate::format::record::{TextEncoding, Value, decode_record};
 
@@ -128,12 +126,7 @@ pub struct TrackOptions {
 }
 
 /// The key of a row with this payload in this object, when the object has rows.
-pub fn row_key(
-    obj: &ObjectInfo,
-    rowid: Option<i64>,
-    payload: &[u8],
-    enc: TextEncoding,
-) -> Option<RowKey> {
+pub fn row_key(obj: &ObjectInfo, rowid: Option<i64>, payload: &[u8], enc: TextEncoding) -> Option<RowKey> {
     let t = obj.table.as_ref()?;
     if !t.without_rowid {
         return rowid.map(RowKey::Rowid);
@@ -148,12 +141,7 @@ pub fn row_key(
 
 /// Decode a row's values in its table's column order (see [`TableDef::row_values`]); the
 /// second element describes damage, if any.
-pub fn row_values(
-    table: &TableDef,
-    key: &RowKey,
-    payload: &[u8],
-    enc: TextEncoding,
-) -> (Vec<Value>, Option<String>) {
+pub fn row_values(table: &TableDef, key: &RowKey, payload: &[u8], enc: TextEncoding) -> (Vec<Value>, Option<String>) {
     let rec = decode_record(payload, enc);
     let rowid = match key {
         RowKey::Rowid(r) => Some(*r),
@@ -164,12 +152,7 @@ pub fn row_values(
 }
 
 /// The primary-key values of a WITHOUT ROWID row (record prefix), or the rowid.
-pub fn key_values(
-    table: &TableDef,
-    key: &RowKey,
-    payload: Option<&[u8]>,
-    enc: TextEncoding,
-) -> Vec<Value> {
+pub fn key_values(table: &TableDef, key: &RowKey, payload: Option<&[u8]>, enc: TextEncoding) -> Vec<Value> {
     match key {
         RowKey::Rowid(r) => vec![Value::Integer(*r)],
         RowKey::Pk(_) => payload
@@ -210,12 +193,7 @@ enum WalkMode<'w> {
     /// New snapshot: enter children changed, dirty or new to the tree.
     New { changed: &'w PageSet, dirty: &'w PageSet, own: &'w PageMap<PageOwner> },
     /// Old snapshot: enter children dirty, or not skipped by the new walk (see `descend`).
-    Old {
-        changed: &'w PageSet,
-        dirty: &'w PageSet,
-        skipped_new: &'w PageMap<u32>,
-        new_entered: &'w PageSet,
-    },
+    Old { changed: &'w PageSet, dirty: &'w PageSet, skipped_new: &'w PageMap<u32>, new_entered: &'w PageSet },
 }
 
 impl Visitor for DiffWalker<'_> {
@@ -237,8 +215,8 @@ impl Visitor for DiffWalker<'_> {
             WalkMode::New { dirty, own, .. } => {
                 // A rewritten page of this tree is dirty; a rewritten page from elsewhere is
                 // not owned by this tree: both are entered.
-                let enter = dirty.contains(&child)
-                    || own.get(&child).map(|o| o.kind) != Some(OwnerKind::Tree(self.root));
+                let enter =
+                    dirty.contains(&child) || own.get(&child).map(|o| o.kind) != Some(OwnerKind::Tree(self.root));
                 // Only a rewritten parent can have a new child list: the children of the
                 // others keep their parents, so only these skips need recording.
                 if !enter && changed_parent {
@@ -275,10 +253,7 @@ impl Visitor for DiffWalker<'_> {
             self.notes.push(
                 Note::new(
                     "row.incomplete",
-                    format!(
-                        "row {key:?} of {}: payload incomplete (overflow chain broken)",
-                        obj.name
-                    ),
+                    format!("row {key:?} of {}: payload incomplete (overflow chain broken)", obj.name),
                 )
                 .at_page(c.page, c.origin),
             );
@@ -289,11 +264,8 @@ impl Visitor for DiffWalker<'_> {
             .is_some()
         {
             self.notes.push(
-                Note::new(
-                    "row.duplicate_key",
-                    format!("key {key:?} appears twice in {}", obj.name),
-                )
-                .at_page(c.page, c.origin),
+                Note::new("row.duplicate_key", format!("key {key:?} appears twice in {}", obj.name))
+                    .at_page(c.page, c.origin),
             );
         }
     }
@@ -348,26 +320,14 @@ impl<'f, 'a> Tracker<'f, 'a> {
         if spec.db_pages > 0 {
             walk_tree(&snap, 1, &mut sr, &mut budget);
         }
-        let freelist = own
-            .pages
-            .iter()
-            .filter(|(_, o)| o.kind == OwnerKind::Freelist)
-            .map(|(&p, _)| p)
-            .collect();
+        let freelist = own.pages.iter().filter(|(_, o)| o.kind == OwnerKind::Freelist).map(|(&p, _)| p).collect();
         let mut base_notes = own.notes.clone();
         base_notes.extend(own.catalog.notes.iter().cloned());
         let commits_pages: BTreeSet<u32> = fx
             .wal()
-            .map(|w| {
-                w.frames
-                    .iter()
-                    .filter(|f| f.index <= w.chain_valid_frames)
-                    .map(|f| f.header.page)
-                    .collect()
-            })
+            .map(|w| w.frames.iter().filter(|f| f.index <= w.chain_valid_frames).map(|f| f.header.page).collect())
             .unwrap_or_default();
-        let uncertain =
-            fx.uncertain_pages(spec, commits_pages.into_iter().filter(|&p| p <= spec.db_pages));
+        let uncertain = fx.uncertain_pages(spec, commits_pages.into_iter().filter(|&p| p <= spec.db_pages));
         if !uncertain.is_empty() {
             base_notes.push(Note::new(
                 "snapshot.base_uncertain",
@@ -426,13 +386,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
     }
 
     /// Apply the frames `first..=last` as one commit producing state `new_spec`.
-    pub fn apply(
-        &mut self,
-        number: Option<u32>,
-        first: u32,
-        last: u32,
-        new_spec: SnapshotSpec,
-    ) -> CommitChanges {
+    pub fn apply(&mut self, number: Option<u32>, first: u32, last: u32, new_spec: SnapshotSpec) -> CommitChanges {
         let fx = self.fx;
         let old_spec = self.spec;
         let snap_old = fx.snapshot(old_spec);
@@ -457,9 +411,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
             affected.insert(1);
         }
         for &p in &changed {
-            if let Some(PageOwner { kind: OwnerKind::Tree(r), .. }) =
-                self.own.pages.get(&p).copied()
-            {
+            if let Some(PageOwner { kind: OwnerKind::Tree(r), .. }) = self.own.pages.get(&p).copied() {
                 affected.insert(r);
                 let d = dirty.entry(r).or_default();
                 if !mark_dirty(&self.own.pages, p, r, d) {
@@ -529,9 +481,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 .filter(|&(r, o)| {
                     *r != 1
                         && find(new_objects, o).is_none()
-                        && new_objects
-                            .get(r)
-                            .is_some_and(|n| n.kind == o.kind && find(&old_objects, n).is_none())
+                        && new_objects.get(r).is_some_and(|n| n.kind == o.kind && find(&old_objects, n).is_none())
                 })
                 .map(|(r, _)| *r)
                 .collect();
@@ -609,8 +559,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
         // Created and moved trees: whole walks.
         for (obj, before) in &walk_whole {
             let old_obj = before.clone().unwrap_or_else(|| obj.clone());
-            let (newer, diff) =
-                self.diff_tree_whole(&snap_old, &snap_new, &old_obj, obj, before.is_some());
+            let (newer, diff) = self.diff_tree_whole(&snap_old, &snap_new, &old_obj, obj, before.is_some());
             if !diff.changes.is_empty() && self.wants_rows(obj) {
                 tables.push(diff);
             }
@@ -676,8 +625,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
         }
         self.own.db_pages = new_spec.db_pages;
         if new_spec.db_pages > old_spec.db_pages {
-            self.own
-                .claim_fixed(&snap_new, old_spec.db_pages.saturating_add(1)..=new_spec.db_pages);
+            self.own.claim_fixed(&snap_new, old_spec.db_pages.saturating_add(1)..=new_spec.db_pages);
         }
         if refresh_freelist {
             let before = self.own.notes.len();
@@ -695,8 +643,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 WrittenPage { page, frame, owner, kind, role }
             })
             .collect();
-        let orphans: Vec<u32> =
-            pages.iter().filter(|p| p.kind == "orphan").map(|p| p.page).collect();
+        let orphans: Vec<u32> = pages.iter().filter(|p| p.kind == "orphan").map(|p| p.page).collect();
         if !orphans.is_empty() {
             let why = if number.is_some() {
                 "no b-tree, freelist or pointer map of the new state reaches them"
@@ -762,12 +709,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
             mode: if full {
                 WalkMode::Full
             } else {
-                WalkMode::Old {
-                    changed,
-                    dirty,
-                    skipped_new: &skipped_new,
-                    new_entered: &new_entered,
-                }
+                WalkMode::Old { changed, dirty, skipped_new: &skipped_new, new_entered: &new_entered }
             },
             pages: Vec::new(),
             skipped: HashMap::default(),
@@ -782,11 +724,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
         // Notes of the old walk describe a state already reported; only the new ones are kept.
         let old_pages: Vec<u32> = older.pages.iter().map(|v| v.page).collect();
         let diff = compare(obj, older.collected, newer.collected);
-        (
-            WalkResult { pages: newer.pages, skipped: skipped_new, notes: newer.notes },
-            old_pages,
-            diff,
-        )
+        (WalkResult { pages: newer.pages, skipped: skipped_new, notes: newer.notes }, old_pages, diff)
     }
 
     /// Diff a created (or moved) tree: the whole new tree against the whole old one (nothing
@@ -856,13 +794,7 @@ fn compare(
     let mut changes = Vec::new();
     for (k, o) in old.drain() {
         match new.remove(&k) {
-            None => changes.push(RowChange {
-                key: k,
-                old: Some(o.payload),
-                new: None,
-                page: o.page,
-                origin: o.origin,
-            }),
+            None => changes.push(RowChange { key: k, old: Some(o.payload), new: None, page: o.page, origin: o.origin }),
             Some(n) if n.payload != o.payload => changes.push(RowChange {
                 key: k,
                 old: Some(o.payload),
@@ -874,28 +806,14 @@ fn compare(
         }
     }
     for (k, n) in new.drain() {
-        changes.push(RowChange {
-            key: k,
-            old: None,
-            new: Some(n.payload),
-            page: n.page,
-            origin: n.origin,
-        });
+        changes.push(RowChange { key: k, old: None, new: Some(n.payload), page: n.page, origin: n.origin });
     }
     changes.sort_by(|a, b| a.key.cmp(&b.key));
-    TableDiff {
-        root: obj.root,
-        name: obj.name.clone(),
-        table: obj.table.clone().unwrap_or_default(),
-        changes,
-    }
+    TableDiff { root: obj.root, name: obj.name.clone(), table: obj.table.clone().unwrap_or_default(), changes }
 }
 
 /// Full timeline: every commit, then the uncommitted tail.
-pub fn timeline(
-    fx: &Forensics<'_>,
-    opts: TrackOptions,
-) -> (Vec<Note>, Vec<CommitChanges>, Catalog) {
+pub fn timeline(fx: &Forensics<'_>, opts: TrackOptions) -> (Vec<Note>, Vec<CommitChanges>, Catalog) {
     let mut out = Vec::new();
     let t = Tracker::new(fx, opts);
     let base_notes = t.base_notes.clone();

@@ -7,7 +7,9 @@
 //! whose salts match, whose page is non-zero and whose link verifies — SQLite's rule — while
 //! frames beyond the break (stale generations, orphans) can still be judged locally.
 
-use crate::format::wal::{FRAME_HEADER_LEN, FrameHeader, WAL_HEADER_LEN, WAL_VERSION, WalHeader, frame_checksum, frame_geometry};
+use crate::format::wal::{
+    FRAME_HEADER_LEN, FrameHeader, WAL_HEADER_LEN, WAL_VERSION, WalHeader, frame_checksum, frame_geometry,
+};
 use crate::format::{FrameChecksummer, WordOrder};
 
 use super::ReadAt;
@@ -322,7 +324,8 @@ impl WalScanner {
         self.in_chain = self.accepted;
         self.first_invalid = None;
         self.commits.retain(|c| c.frame <= to);
-        let stored = |i: u32| (i as usize).checked_sub(1).and_then(|k| self.frames.get(k)).map(|f| f.header.stored_checksum());
+        let stored =
+            |i: u32| (i as usize).checked_sub(1).and_then(|k| self.frames.get(k)).map(|f| f.header.stored_checksum());
         match self.commits.last().copied() {
             Some(c) => {
                 self.mx = c.frame;
@@ -531,7 +534,13 @@ fn shrank(read: u64, total: u64) -> String {
 }
 
 /// One thread, one reusable buffer.
-fn scan_serial<R: ReadAt + ?Sized>(r: &R, scanner: &mut WalScanner, frame_len: u64, frames_total: u64, _per_task: u64) -> Option<String> {
+fn scan_serial<R: ReadAt + ?Sized>(
+    r: &R,
+    scanner: &mut WalScanner,
+    frame_len: u64,
+    frames_total: u64,
+    _per_task: u64,
+) -> Option<String> {
     let mut buf = Vec::new();
     let mut error = None;
     let mut seen = 0u64;
@@ -775,7 +784,11 @@ mod tests {
             assert_eq!(r.finish(wal.len() as u64, 0, None), full, "rewound to {to}");
         }
         // Not beyond the chain-valid prefix.
-        let broken = { let mut b = wal.clone(); b[32 + 536 * 2 + 30] ^= 1; b };
+        let broken = {
+            let mut b = wal.clone();
+            b[32 + 536 * 2 + 30] ^= 1;
+            b
+        };
         let mut s = WalScanner::new(h, true);
         broken[32..].chunks_exact(536).for_each(|f| s.push(f));
         assert_eq!(s.chain_valid_frames(), 2);

@@ -184,25 +184,25 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
     while let Some((p, parent, depth)) = stack.pop() {
         if !budget.step() {
             v.note(
-                Note::new(
-                    "walk.budget_exceeded",
-                    "the work budget ran out; the walk is incomplete",
-                )
-                .at_page(p, Origin::Missing),
+                Note::new("walk.budget_exceeded", "the work budget ran out; the walk is incomplete")
+                    .at_page(p, Origin::Missing),
             );
             return;
         }
         if !visited.insert(p) {
-            v.note(Note::new("btree.cycle", format!("page {p} is reached twice in the b-tree rooted at {root} (from page {parent})")).at_page(p, snap.origin(p)));
+            v.note(
+                Note::new(
+                    "btree.cycle",
+                    format!("page {p} is reached twice in the b-tree rooted at {root} (from page {parent})"),
+                )
+                .at_page(p, snap.origin(p)),
+            );
             continue;
         }
         if depth > MAX_DEPTH {
             v.note(
-                Note::new(
-                    "btree.too_deep",
-                    format!("b-tree rooted at {root} deeper than {MAX_DEPTH} levels"),
-                )
-                .at_page(p, snap.origin(p)),
+                Note::new("btree.too_deep", format!("b-tree rooted at {root} deeper than {MAX_DEPTH} levels"))
+                    .at_page(p, snap.origin(p)),
             );
             continue;
         }
@@ -210,10 +210,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
             Ok(pr) => pr,
             Err(n) => {
                 v.note(Note {
-                    message: format!(
-                        "{} (child of page {parent} in the b-tree rooted at {root})",
-                        n.message
-                    ),
+                    message: format!("{} (child of page {parent} in the b-tree rooted at {root})", n.message),
                     ..n
                 });
                 continue;
@@ -277,10 +274,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
                     v.note(
                         Note::new(
                             "btree.child_out_of_range",
-                            format!(
-                                "page {p} points to child page {c}, outside 1..={}",
-                                snap.spec.db_pages
-                            ),
+                            format!("page {p} points to child page {c}, outside 1..={}", snap.spec.db_pages),
                         )
                         .at_page(p, pr.origin)
                         .offset(off),
@@ -290,7 +284,15 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
                 if c > extent {
                     // Neither the database file nor any frame holds this page: it can only
                     // read as zeros. Not entered, so forged pointers cannot grow the maps.
-                    v.note(Note::new("btree.child_missing", format!("page {p} points to child page {c}, which neither the database file nor the WAL holds")).at_page(p, pr.origin));
+                    v.note(
+                        Note::new(
+                            "btree.child_missing",
+                            format!(
+                                "page {p} points to child page {c}, which neither the database file nor the WAL holds"
+                            ),
+                        )
+                        .at_page(p, pr.origin),
+                    );
                     continue;
                 }
                 if v.descend(c, p) {
@@ -326,14 +328,7 @@ fn visit_cells(
         let mut payload = if want { Some(cell.local.to_vec()) } else { None };
         let complete = follow_overflow(snap, pr, &cell, v, visited, budget, payload.as_mut());
         if let Some(payload) = payload {
-            v.cell(CellData {
-                page: pr.page,
-                origin: pr.origin,
-                index: i,
-                rowid: cell.rowid,
-                payload,
-                complete,
-            });
+            v.cell(CellData { page: pr.page, origin: pr.origin, index: i, rowid: cell.rowid, payload, complete });
         }
     }
 }
@@ -384,10 +379,7 @@ pub fn follow_overflow(
             return false;
         }
         if !budget.step() {
-            v.note(at_cell(Note::new(
-                "walk.budget_exceeded",
-                "the work budget ran out inside an overflow chain",
-            )));
+            v.note(at_cell(Note::new("walk.budget_exceeded", "the work budget ran out inside an overflow chain")));
             return false;
         }
         let pr = match snap.page(p) {
@@ -411,10 +403,7 @@ pub fn follow_overflow(
     if n < need {
         v.note(at_cell(Note::new(
             "overflow.too_short",
-            format!(
-                "overflow chain of the cell at page {} ends after {n} of {need} pages",
-                holder.page
-            ),
+            format!("overflow chain of the cell at page {} ends after {n} of {need} pages", holder.page),
         )));
         return false;
     }
@@ -423,11 +412,7 @@ pub fn follow_overflow(
 
 /// Pages of the freelist: (trunk pages, leaf pages), with notes for anything odd. Bounded by
 /// a visited set and the database size.
-pub fn walk_freelist(
-    snap: &Snapshot<'_>,
-    notes: &mut Vec<Note>,
-    budget: &mut Budget,
-) -> (Vec<u32>, Vec<u32>) {
+pub fn walk_freelist(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut Budget) -> (Vec<u32>, Vec<u32>) {
     let mut own = Vec::new();
     let r = walk_freelist_inner(snap, &mut own, budget);
     let n = own.len();
@@ -441,11 +426,7 @@ pub fn walk_freelist(
     r
 }
 
-fn walk_freelist_inner(
-    snap: &Snapshot<'_>,
-    notes: &mut Vec<Note>,
-    budget: &mut Budget,
-) -> (Vec<u32>, Vec<u32>) {
+fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut Budget) -> (Vec<u32>, Vec<u32>) {
     let (first, count) = snap.freelist();
     let mut trunks = Vec::new();
     let mut leaves = Vec::new();
@@ -459,11 +440,7 @@ fn walk_freelist_inner(
                     "freelist.out_of_range",
                     format!(
                         "freelist trunk page {p} (from {}) is outside the database",
-                        if parent == 0 {
-                            "the header".to_string()
-                        } else {
-                            format!("trunk {parent}")
-                        }
+                        if parent == 0 { "the header".to_string() } else { format!("trunk {parent}") }
                     ),
                 )
                 .at_page(p, Origin::Missing),
@@ -478,8 +455,7 @@ fn walk_freelist_inner(
             break;
         }
         if !budget.step() {
-            notes
-                .push(Note::new("walk.budget_exceeded", "the work budget ran out in the freelist"));
+            notes.push(Note::new("walk.budget_exceeded", "the work budget ran out in the freelist"));
             break;
         }
         let pr = match snap.page(p) {
@@ -494,10 +470,7 @@ fn walk_freelist_inner(
             notes.push(
                 Note::new(
                     "freelist.bad_trunk",
-                    format!(
-                        "freelist trunk {p} claims {} leaves, more than SQLite accepts",
-                        t.leaf_count
-                    ),
+                    format!("freelist trunk {p} claims {} leaves, more than SQLite accepts", t.leaf_count),
                 )
                 .at_page(p, pr.origin)
                 .offset(4),
@@ -505,7 +478,16 @@ fn walk_freelist_inner(
         }
         trunks.push(p);
         if leaves.len() > snap.extent() as usize + 65536 {
-            notes.push(Note::new("freelist.too_long", format!("the freelist lists more leaves than the database can hold ({}); the rest is not read", leaves.len())).at_page(p, pr.origin));
+            notes.push(
+                Note::new(
+                    "freelist.too_long",
+                    format!(
+                        "the freelist lists more leaves than the database can hold ({}); the rest is not read",
+                        leaves.len()
+                    ),
+                )
+                .at_page(p, pr.origin),
+            );
             break;
         }
         for (k, &l) in t.leaves.iter().enumerate() {
@@ -520,12 +502,9 @@ fn walk_freelist_inner(
                 );
             } else if !seen.insert(l) {
                 notes.push(
-                    Note::new(
-                        "freelist.duplicate",
-                        format!("page {l} appears twice in the freelist"),
-                    )
-                    .at_page(p, pr.origin)
-                    .offset(8 + 4 * k as u64),
+                    Note::new("freelist.duplicate", format!("page {l} appears twice in the freelist"))
+                        .at_page(p, pr.origin)
+                        .offset(8 + 4 * k as u64),
                 );
             } else {
                 leaves.push(l);
@@ -574,11 +553,8 @@ pub fn find_rowid(
     for _ in 0..=MAX_DEPTH {
         if !seen.insert(p) || !budget.step() {
             notes.push(
-                Note::new(
-                    "btree.cycle",
-                    format!("page {p} reached twice while seeking rowid {rowid}"),
-                )
-                .at_page(p, snap.origin(p)),
+                Note::new("btree.cycle", format!("page {p} reached twice while seeking rowid {rowid}"))
+                    .at_page(p, snap.origin(p)),
             );
             return None;
         }
@@ -599,11 +575,8 @@ pub fn find_rowid(
                 return None;
             }
             Err(e) => {
-                notes.push(
-                    Note::new("btree.bad_page", format!("page {p}: {e}"))
-                        .at_page(p, pr.origin)
-                        .offset(e.offset),
-                );
+                notes
+                    .push(Note::new("btree.bad_page", format!("page {p}: {e}")).at_page(p, pr.origin).offset(e.offset));
                 return None;
             }
         };
@@ -614,15 +587,8 @@ pub fn find_rowid(
                     let mut sink = NoteSink::default();
                     let mut payload = cell.local.to_vec();
                     let mut visited = PageSet::default();
-                    let complete = follow_overflow(
-                        snap,
-                        &pr,
-                        &cell,
-                        &mut sink,
-                        &mut visited,
-                        budget,
-                        Some(&mut payload),
-                    );
+                    let complete =
+                        follow_overflow(snap, &pr, &cell, &mut sink, &mut visited, budget, Some(&mut payload));
                     notes.append(&mut sink.notes);
                     return Some(CellData {
                         page: p,
@@ -650,9 +616,6 @@ pub fn find_rowid(
             _ => return None,
         }
     }
-    notes.push(Note::new(
-        "btree.too_deep",
-        format!("seeking rowid {rowid} went deeper than {MAX_DEPTH} levels"),
-    ));
+    notes.push(Note::new("btree.too_deep", format!("seeking rowid {rowid} went deeper than {MAX_DEPTH} levels")));
     None
 }

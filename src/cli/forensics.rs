@@ -10,9 +10,8 @@ use crate::analysis::salvage::salvage;
 use crate::analysis::snapshot::Forensics;
 use crate::analysis::timeline::{TrackOptions, Tracker, frame_owners};
 use crate::report::forensics::{
-    CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END,
-    TimelineReport, render_commit, render_history, render_salvage, render_timeline_head,
-    timeline_json_commit,
+    CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END, TimelineReport,
+    render_commit, render_history, render_salvage, render_timeline_head, timeline_json_commit,
 };
 use crate::report::{DumpReport, Files};
 use crate::source::Evidence;
@@ -25,13 +24,7 @@ pub fn forensics<'a>(ev: &'a Evidence, a: &'a Analysis) -> Result<Forensics<'a>,
 
 /// `walinspect timeline`. Streams: each commit is written as soon as it is computed, so
 /// memory stays proportional to the frame count whatever the output size.
-pub fn timeline(
-    path: &Path,
-    json: bool,
-    rows: bool,
-    values: bool,
-    fail_on: super::FailOn,
-) -> Result<u8, Failure> {
+pub fn timeline(path: &Path, json: bool, rows: bool, values: bool, fail_on: super::FailOn) -> Result<u8, Failure> {
     use std::io::Write;
     let (ev, a) = load(path)?;
     let fx = forensics(&ev, &a)?;
@@ -52,11 +45,7 @@ pub fn timeline(
     let _ = t.run_while(|_, c| {
         let enc = fx.snapshot(c.spec).encoding;
         let entry = CommitEntryReport::build(&c, rows, values, enc);
-        let text = if json {
-            timeline_json_commit(&entry, first).map_err(ser)
-        } else {
-            Ok(render_commit(&entry))
-        };
+        let text = if json { timeline_json_commit(&entry, first).map_err(ser) } else { Ok(render_commit(&entry)) };
         first = false;
         match text.and_then(|s| out.write_all(s.as_bytes()).map_err(Failure::from)) {
             Ok(()) => true,
@@ -93,9 +82,7 @@ pub fn row_history(
         (Some(r), true) => KeySpec::Rowid(r),
         (None, false) => KeySpec::Pk(key.to_vec()),
         _ => {
-            return Err(Failure::Fatal(
-                "give either --rowid R or --key VALUE (once per primary-key column)".into(),
-            ));
+            return Err(Failure::Fatal("give either --rowid R or --key VALUE (once per primary-key column)".into()));
         }
     };
     let (ev, a) = load(path)?;

@@ -27,21 +27,15 @@ pub struct Live {
 
 impl Live {
     pub fn facts(&self) -> LiveFacts {
-        LiveFacts {
-            locks: Some(self.locks.clone()),
-            env: Some(self.env.clone()),
-        }
+        LiveFacts { locks: Some(self.locks.clone()), env: Some(self.env.clone()) }
     }
 }
 
 /// Probe the locks on the files as they were opened (the same inodes that were analysed), and
 /// the environment of the database's directory.
 pub fn probe_live(ev: &Evidence, a: &Analysis) -> Live {
-    let probe = crate::source::locks::probe(
-        ev.db.as_ref().map(|f| &f.file),
-        ev.shm.as_ref().map(|f| &f.file),
-        &ev.paths,
-    );
+    let probe =
+        crate::source::locks::probe(ev.db.as_ref().map(|f| &f.file), ev.shm.as_ref().map(|f| &f.file), &ev.paths);
     let locks = locks::derive(&probe, a);
     let env = env::assess(&crate::source::env::probe_env(&ev.paths), a);
     Live { probe, locks, env }
@@ -50,17 +44,11 @@ pub fn probe_live(ev: &Evidence, a: &Analysis) -> Live {
 /// The findings `check`, `info` and `dump` report: the files' findings plus the live ones,
 /// unless `--no-live`.
 pub fn findings_for(ev: &Evidence, a: &Analysis, g: &GlobalArgs) -> Vec<Finding> {
-    if g.no_live {
-        findings::check(a)
-    } else {
-        findings::check_with_live(a, &probe_live(ev, a).facts())
-    }
+    if g.no_live { findings::check(a) } else { findings::check_with_live(a, &probe_live(ev, a).facts()) }
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// One probe of the database at `path`: the report and its findings.
@@ -69,14 +57,7 @@ pub fn snapshot(path: &Path) -> Result<(LocksReport, Vec<Finding>), Failure> {
     let at = now_ms();
     let live = probe_live(&ev, &a);
     let f = findings::check_with_live(&a, &live.facts());
-    let r = LocksReport::build(
-        Files::of(&ev),
-        &live.probe,
-        &live.locks,
-        Some(&live.env),
-        &f,
-        at,
-    );
+    let r = LocksReport::build(Files::of(&ev), &live.probe, &live.locks, Some(&live.env), &f, at);
     Ok((r, f))
 }
 
@@ -118,10 +99,7 @@ pub fn run(
                 } else {
                     let text = render(&r, st, false);
                     if last.as_deref() != Some(text.as_str()) {
-                        write_out(&format!(
-                            "--- +{:.3} s\n{text}",
-                            start.elapsed().as_secs_f64()
-                        ))?;
+                        write_out(&format!("--- +{:.3} s\n{text}", start.elapsed().as_secs_f64()))?;
                         last = Some(text);
                     }
                 }

@@ -16,8 +16,8 @@ use crate::report::text::{self, Style};
 use crate::report::{DumpReport, Files};
 use crate::source::{Evidence, Role, SourceError};
 
-pub mod repair_cmd;
 pub mod locks;
+pub mod repair_cmd;
 pub mod samples;
 
 const AFTER_HELP: &str = "\
@@ -269,7 +269,11 @@ pub enum Failure {
 
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Self {
-        if e.kind() == io::ErrorKind::BrokenPipe { Self::BrokenPipe } else { Self::Fatal(format!("cannot write output: {e}")) }
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Self::BrokenPipe
+        } else {
+            Self::Fatal(format!("cannot write output: {e}"))
+        }
     }
 }
 
@@ -343,9 +347,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 write_out(&o)?;
                 return Ok(0);
             }
-            let s = samples::find(&name).ok_or_else(|| {
-                Failure::Fatal(format!("no sample named {name:?} (try --list)"))
-            })?;
+            let s =
+                samples::find(&name).ok_or_else(|| Failure::Fatal(format!("no sample named {name:?} (try --list)")))?;
             let dir = std::env::temp_dir().join(format!("walinspect-sample-{}-{}", s.name, std::process::id()));
             std::fs::create_dir_all(&dir).map_err(|e| Failure::Fatal(format!("{}: {e}", dir.display())))?;
             let result = samples::materialise(s, &dir)
@@ -354,12 +357,18 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     if !json && io::stdout().is_terminal() {
                         // On a terminal the sample opens in the UI (its files stay read-only).
                         let title = format!("sample \"{}\": {}", s.name, s.about);
-                        return crate::tui::run_paths(crate::tui::preflight(&db)?, title, std::time::Duration::from_millis(250));
+                        return crate::tui::run_paths(
+                            crate::tui::preflight(&db)?,
+                            title,
+                            std::time::Duration::from_millis(250),
+                        );
                     }
                     let (ev, a) = load(&db)?;
                     let f = findings::check(&a);
                     let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
-                    if json { emit_json(&r)? } else {
+                    if json {
+                        emit_json(&r)?
+                    } else {
                         write_out(&format!("Sample \"{}\": {}\n\n", s.name, s.about))?;
                         write_out(&text::render_info(&r, style(&g)))?;
                     }
@@ -374,7 +383,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
         Command::Timeline { path, json, rows, values } => forensics::timeline(&path, json, rows, values, g.fail_on),
-        Command::History { path, table, rowid, key, json } => forensics::row_history(&path, &table, rowid, &key, json, g.fail_on),
+        Command::History { path, table, rowid, key, json } => {
+            forensics::row_history(&path, &table, rowid, &key, json, g.fail_on)
+        }
         Command::Salvage { path, json } => forensics::salvage_rows(&path, json, g.fail_on),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -444,7 +455,11 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Failure> {
             if let Some(problem) = &a.db_problem {
                 let empty = ev.db.as_ref().is_some_and(|d| d.is_empty());
                 if !(empty && wal_has_frames) {
-                    return Err(SourceError::new(p, if empty { "empty file (0 bytes): not a database".to_string() } else { problem.clone() }).into());
+                    return Err(SourceError::new(
+                        p,
+                        if empty { "empty file (0 bytes): not a database".to_string() } else { problem.clone() },
+                    )
+                    .into());
                 }
             }
         }
@@ -454,10 +469,18 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Failure> {
             if !db_present {
                 let len = w.map_or(0, |w| w.file_len);
                 if len <= 32 {
-                    return Err(SourceError::new(p, format!("{len}-byte -wal holds no frames and there is no database file next to it")).into());
+                    return Err(SourceError::new(
+                        p,
+                        format!("{len}-byte -wal holds no frames and there is no database file next to it"),
+                    )
+                    .into());
                 }
                 if w.and_then(|w| w.header).is_some_and(|h| !h.magic_ok()) {
-                    return Err(SourceError::new(p, "not an SQLite WAL (bad magic) and there is no database file next to it").into());
+                    return Err(SourceError::new(
+                        p,
+                        "not an SQLite WAL (bad magic) and there is no database file next to it",
+                    )
+                    .into());
                 }
             }
         }

@@ -92,17 +92,13 @@ fn check_targets(
 }
 
 fn json_bytes<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
-    let mut b = serde_json::to_vec_pretty(v)
-        .map_err(|e| Failure::Fatal(format!("cannot serialise the report: {e}")))?;
+    let mut b =
+        serde_json::to_vec_pretty(v).map_err(|e| Failure::Fatal(format!("cannot serialise the report: {e}")))?;
     b.push(b'\n');
     Ok(b)
 }
 
-fn stage_report(
-    path: Option<&Path>,
-    force: bool,
-    bytes: &[u8],
-) -> Result<Option<AtomicOutput>, RepairError> {
+fn stage_report(path: Option<&Path>, force: bool, bytes: &[u8]) -> Result<Option<AtomicOutput>, RepairError> {
     let Some(p) = path else { return Ok(None) };
     let mut o = AtomicOutput::create(p, force)?;
     o.write_all(bytes)?;
@@ -110,10 +106,7 @@ fn stage_report(
 }
 
 fn output_ref(path: &Path, size: u64) -> OutputFile {
-    OutputFile {
-        path: path.display().to_string(),
-        size,
-    }
+    OutputFile { path: path.display().to_string(), size }
 }
 
 fn summary(s: &str) {
@@ -122,13 +115,7 @@ fn summary(s: &str) {
 
 pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
     let (ev, a) = load(&args.path)?;
-    check_targets(
-        &ev,
-        &args.output,
-        args.report.as_deref(),
-        args.force,
-        "rebuilt -shm",
-    )?;
+    check_targets(&ev, &args.output, args.report.as_deref(), args.force, "rebuilt -shm")?;
     let rebuilt = rebuild_index(a.wal.as_ref(), ShmEndian::host())?;
     let mut out = AtomicOutput::create(&args.output, args.force)?;
     out.write_all(&rebuilt.bytes)?;
@@ -140,10 +127,9 @@ pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
         frames_in_file,
     );
     if ev.wal.is_none() && a.db.as_ref().is_some_and(|d| !d.header.is_wal_mode()) {
-        report.notes.push(
-            "the database is in rollback mode and has no -wal: SQLite would not use a -shm at all"
-                .to_string(),
-        );
+        report
+            .notes
+            .push("the database is in rollback mode and has no -wal: SQLite would not use a -shm at all".to_string());
     }
     let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
     extract::inputs_unchanged(&ev, &a)?;
@@ -157,13 +143,7 @@ pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
 
 pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
     let (ev, a) = load(&args.path)?;
-    check_targets(
-        &ev,
-        &args.output,
-        args.report.as_deref(),
-        args.force,
-        "extracted database",
-    )?;
+    check_targets(&ev, &args.output, args.report.as_deref(), args.force, "extracted database")?;
     // A journal or WAL beside the output would be read by SQLite together with it.
     for suffix in ["-wal", "-journal", "-shm"] {
         let mut s = args.output.clone().into_os_string();
@@ -177,16 +157,10 @@ pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
                     p.display()
                 )));
             }
-            summary(&format!(
-                "walinspect: warning: {} exists beside the output; SQLite will use it\n",
-                p.display()
-            ));
+            summary(&format!("walinspect: warning: {} exists beside the output; SQLite will use it\n", p.display()));
         }
     }
-    let opts = ExtractOptions {
-        commit: args.commit,
-        keep_wal_mode: args.keep_wal_mode,
-    };
+    let opts = ExtractOptions { commit: args.commit, keep_wal_mode: args.keep_wal_mode };
     let plan = extract::plan(&a, ev.db.as_ref().map(|d| d.len()), &opts)?;
     let src = Sources::of(&ev);
     let verified = extract::verify(&plan, &a, &src)?;
@@ -209,12 +183,7 @@ pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
     if written != plan.output_len {
         return Err(RepairError::Changed(ev.paths.db.clone()).into());
     }
-    let report = ExtractReport::build(
-        Files::of(&ev),
-        output_ref(&args.output, written),
-        &plan,
-        &verified,
-    );
+    let report = ExtractReport::build(Files::of(&ev), output_ref(&args.output, written), &plan, &verified);
     let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
     extract::inputs_unchanged(&ev, &a)?;
     out.commit()?;

@@ -27,9 +27,7 @@ pub const MIN_USABLE_SIZE: u32 = 480;
 pub fn max_local(t: PageType, usable: u32) -> u32 {
     match t {
         PageType::TableLeaf | PageType::TableInterior => usable.saturating_sub(35),
-        PageType::IndexLeaf | PageType::IndexInterior => {
-            (usable.saturating_sub(12) * 64 / 255).saturating_sub(23)
-        }
+        PageType::IndexLeaf | PageType::IndexInterior => (usable.saturating_sub(12) * 64 / 255).saturating_sub(23),
     }
 }
 
@@ -113,17 +111,11 @@ impl<'a> BtreePage<'a> {
         let off = if is_page1 { DB_HEADER_LEN } else { 0 };
         let header = BtreePageHeader::parse(data, off)?;
         let Some(page_type) = header.page_type else {
-            return Err(ParseError::invalid(
-                off as u64,
-                "not a b-tree page (flag byte is not 2, 5, 10 or 13)",
-            ));
+            return Err(ParseError::invalid(off as u64, "not a b-tree page (flag byte is not 2, 5, 10 or 13)"));
         };
         let ptr_end = off + header.header_len() + 2 * usize::from(header.cell_count);
         if ptr_end > usable as usize {
-            return Err(ParseError::invalid(
-                off as u64 + 3,
-                "cell count: pointer array runs past the page",
-            ));
+            return Err(ParseError::invalid(off as u64 + 3, "cell count: pointer array runs past the page"));
         }
         Ok(Self { data, header, page_type, usable })
     }
@@ -167,10 +159,7 @@ impl<'a> BtreePage<'a> {
             return Err(ParseError::invalid(ptr_at as u64, "no such cell"));
         };
         if off < self.pointer_array_end() || off >= self.usable as usize {
-            return Err(ParseError::invalid(
-                ptr_at as u64,
-                "cell pointer outside the cell content area",
-            ));
+            return Err(ParseError::invalid(ptr_at as u64, "cell pointer outside the cell content area"));
         }
         parse_cell(self.data, off, self.page_type, self.usable)
     }
@@ -210,26 +199,16 @@ impl<'a> BtreePage<'a> {
         let usable = self.usable as usize;
         while at != 0 {
             if at < min_next || at.saturating_add(4) > usable {
-                return (
-                    out,
-                    Some(ParseError::invalid(
-                        at as u64,
-                        "freeblock offset out of order or past the page",
-                    )),
-                );
+                return (out, Some(ParseError::invalid(at as u64, "freeblock offset out of order or past the page")));
             }
-            let (Some(next), Some(size)) = (be_u16(self.data, at), be_u16(self.data, at + 2))
-            else {
+            let (Some(next), Some(size)) = (be_u16(self.data, at), be_u16(self.data, at + 2)) else {
                 return (out, Some(ParseError::truncated(at as u64, 4)));
             };
             let size = usize::from(size);
             if size < 4 || at + size > usable {
                 return (
                     out,
-                    Some(ParseError::invalid(
-                        at as u64 + 2,
-                        "freeblock size smaller than 4 or past the page",
-                    )),
+                    Some(ParseError::invalid(at as u64 + 2, "freeblock size smaller than 4 or past the page")),
                 );
             }
             out.push(Freeblock { offset: at, size });
@@ -245,12 +224,7 @@ impl<'a> BtreePage<'a> {
 
 /// Decode the cell at `off` of a page of type `t`. Every read is bounds-checked against the
 /// usable area; the local payload length follows SQLite's split rule.
-pub fn parse_cell(
-    data: &[u8],
-    off: usize,
-    t: PageType,
-    usable: u32,
-) -> Result<Cell<'_>, ParseError> {
+pub fn parse_cell(data: &[u8], off: usize, t: PageType, usable: u32) -> Result<Cell<'_>, ParseError> {
     let end_limit = (usable as usize).min(data.len());
     let area = data.get(..end_limit).unwrap_or(&[]);
     let trunc = |at: usize, n: usize| ParseError::truncated(at as u64, n);
@@ -295,15 +269,7 @@ pub fn parse_cell(
     } else {
         None
     };
-    Ok(Cell {
-        offset: off,
-        left_child,
-        rowid,
-        payload_len,
-        local,
-        overflow,
-        size: (p - off).max(4),
-    })
+    Ok(Cell { offset: off, left_child, rowid, payload_len, local, overflow, size: (p - off).max(4) })
 }
 
 /// The next-page pointer of an overflow page (0 on the last page).
@@ -357,10 +323,7 @@ mod tests {
         let b = BtreePage::parse(&p, false, 512).unwrap();
         assert_eq!(b.cell_count(), 2);
         let c = b.cell(0).unwrap();
-        assert_eq!(
-            (c.rowid, c.payload_len, c.local, c.overflow),
-            (Some(7), 3, &[2u8, 1, 5][..], None)
-        );
+        assert_eq!((c.rowid, c.payload_len, c.local, c.overflow), (Some(7), 3, &[2u8, 1, 5][..], None));
         assert_eq!(b.cell(1).unwrap().rowid, Some(9));
         assert!(b.cell(2).is_err());
         assert!(b.children().is_empty());

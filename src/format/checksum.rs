@@ -46,8 +46,8 @@ mod tests {
         assert_eq!(wal_checksum(WordOrder::Little, &w, [0, 0]), [0x0100_0000, 0x0300_0000]);
         // A real WAL header (magic 0x377f0682 => little-endian words).
         let hdr: [u8; 24] = [
-            0x37, 0x7f, 0x06, 0x82, 0x00, 0x2d, 0xe2, 0x18, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,
-            0x00, 0x02, 0x85, 0x5a, 0x7b, 0x97, 0x4f, 0x1a, 0xff, 0xfe,
+            0x37, 0x7f, 0x06, 0x82, 0x00, 0x2d, 0xe2, 0x18, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0x85, 0x5a,
+            0x7b, 0x97, 0x4f, 0x1a, 0xff, 0xfe,
         ];
         assert_eq!(wal_checksum(WordOrder::Little, &hdr, [0, 0]), [0x6e4a_5d98, 0x2725_4f8c]);
     }
@@ -55,8 +55,8 @@ mod tests {
     #[test]
     fn shm_header_vector() {
         let words: [u32; 10] = [
-            0x18e22d00, 0, 0x0b000000, 0x01000004, 0x02000000, 0x07000000, 0xc9abeb41,
-            0xd7e3fffd, 0x855a7b97, 0x4f1afffe,
+            0x18e22d00, 0, 0x0b000000, 0x01000004, 0x02000000, 0x07000000, 0xc9abeb41, 0xd7e3fffd, 0x855a7b97,
+            0x4f1afffe,
         ];
         let mut bytes = Vec::new();
         for w in words {
@@ -77,7 +77,10 @@ mod tests {
         let part = wal_checksum(WordOrder::Big, b, wal_checksum(WordOrder::Big, a, [7, 9]));
         assert_eq!(whole, part);
         // odd tail ignored
-        assert_eq!(wal_checksum(WordOrder::Big, &data[..67.min(data.len())], [0, 0]), wal_checksum(WordOrder::Big, &data, [0, 0]));
+        assert_eq!(
+            wal_checksum(WordOrder::Big, &data[..67.min(data.len())], [0, 0]),
+            wal_checksum(WordOrder::Big, &data, [0, 0])
+        );
     }
 }
 
@@ -255,7 +258,10 @@ mod linear_tests {
                     let frame = rnd(&mut s, 24 + ps as usize);
                     let seed = [s as u32, (s >> 32) as u32];
                     assert_eq!(fc.checksum(seed, &frame), frame_checksum(order, seed, &frame), "page {ps} {order:?}");
-                    assert_eq!(dot2_generic(order, &frame[24..], &fc.c0, &fc.c1), dot2(order, &frame[24..], &fc.c0, &fc.c1));
+                    assert_eq!(
+                        dot2_generic(order, &frame[24..], &fc.c0, &fc.c1),
+                        dot2(order, &frame[24..], &fc.c0, &fc.c1)
+                    );
                 }
                 // Wrong length: same answer as the serial form.
                 let short = rnd(&mut s, 100);

@@ -63,10 +63,8 @@ impl DbHeader {
     /// shorter than 100 bytes or the magic string is wrong; odd field values are kept as they
     /// are and judged by the accessors.
     pub fn parse(b: &[u8]) -> Result<Self, ParseError> {
-        let raw: [u8; DB_HEADER_LEN] = b
-            .get(..DB_HEADER_LEN)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(ParseError::truncated(0, DB_HEADER_LEN))?;
+        let raw: [u8; DB_HEADER_LEN] =
+            b.get(..DB_HEADER_LEN).and_then(|s| s.try_into().ok()).ok_or(ParseError::truncated(0, DB_HEADER_LEN))?;
         if raw.get(..16) != Some(&DB_MAGIC[..]) {
             return Err(ParseError::bad_magic(0));
         }
@@ -133,9 +131,7 @@ impl DbHeader {
 
     /// True when the payload fractions are the only legal values 64/32/32.
     pub fn payload_fractions_ok(&self) -> bool {
-        self.max_payload_fraction == 64
-            && self.min_payload_fraction == 32
-            && self.leaf_payload_fraction == 32
+        self.max_payload_fraction == 64 && self.min_payload_fraction == 32 && self.leaf_payload_fraction == 32
     }
 
     /// Bytes 72..92 must be zero.
@@ -206,9 +202,7 @@ impl BtreePageHeader {
     /// Decode the header at `offset` within `page`. An unknown flag byte still decodes (with
     /// `page_type` None) so a dump can show what is there.
     pub fn parse(page: &[u8], offset: usize) -> Result<Self, ParseError> {
-        let h = page
-            .get(offset..offset.saturating_add(8))
-            .ok_or(ParseError::truncated(offset as u64, 8))?;
+        let h = page.get(offset..offset.saturating_add(8)).ok_or(ParseError::truncated(offset as u64, 8))?;
         let flag = u8_or0(h, 0);
         let page_type = PageType::from_flag(flag);
         let right_child = match page_type {

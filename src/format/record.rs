@@ -56,24 +56,14 @@ impl TextEncoding {
             Self::Utf16le => {
                 let units: Vec<u16> = b
                     .chunks_exact(2)
-                    .map(|c| {
-                        u16::from_le_bytes([
-                            c.first().copied().unwrap_or(0),
-                            c.get(1).copied().unwrap_or(0),
-                        ])
-                    })
+                    .map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
                     .collect();
                 String::from_utf16_lossy(&units)
             }
             Self::Utf16be => {
                 let units: Vec<u16> = b
                     .chunks_exact(2)
-                    .map(|c| {
-                        u16::from_be_bytes([
-                            c.first().copied().unwrap_or(0),
-                            c.get(1).copied().unwrap_or(0),
-                        ])
-                    })
+                    .map(|c| u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
                     .collect();
                 String::from_utf16_lossy(&units)
             }
@@ -200,9 +190,7 @@ pub struct RecordError {
 impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind {
-            RecordErrorKind::BadHeaderLength => {
-                "record header length is missing or larger than the payload"
-            }
+            RecordErrorKind::BadHeaderLength => "record header length is missing or larger than the payload",
             RecordErrorKind::TruncatedHeader => "record header ends inside a serial type",
             RecordErrorKind::ReservedSerialType => "reserved serial type 10 or 11",
             RecordErrorKind::BodyPastEnd => "column body runs past the end of the payload",
@@ -224,8 +212,7 @@ pub struct Record {
 
 impl Record {
     pub fn is_intact(&self) -> bool {
-        self.error.is_none()
-            || matches!(self.error, Some(RecordError { kind: RecordErrorKind::TrailingBytes, .. }))
+        self.error.is_none() || matches!(self.error, Some(RecordError { kind: RecordErrorKind::TrailingBytes, .. }))
     }
 }
 
@@ -275,13 +262,11 @@ pub fn decode_record(payload: &[u8], enc: TextEncoding) -> Record {
     let mut body = h;
     while p < h_us {
         let Some((t, n)) = read_varint(payload.get(..h_us).unwrap_or(&[]), p) else {
-            r.error =
-                Some(RecordError { offset: p as u64, kind: RecordErrorKind::TruncatedHeader });
+            r.error = Some(RecordError { offset: p as u64, kind: RecordErrorKind::TruncatedHeader });
             return r;
         };
         let Some(size) = serial_type_len(t) else {
-            r.error =
-                Some(RecordError { offset: p as u64, kind: RecordErrorKind::ReservedSerialType });
+            r.error = Some(RecordError { offset: p as u64, kind: RecordErrorKind::ReservedSerialType });
             return r;
         };
         let end = body.saturating_add(size);
@@ -414,10 +399,7 @@ mod tests {
     #[test]
     fn lying_headers_are_errors_not_panics() {
         // Header length beyond payload.
-        assert_eq!(
-            decode_record(&[0x7f, 1], TextEncoding::Utf8).error.unwrap().kind,
-            RecordErrorKind::BadHeaderLength
-        );
+        assert_eq!(decode_record(&[0x7f, 1], TextEncoding::Utf8).error.unwrap().kind, RecordErrorKind::BadHeaderLength);
         // Body past end: one TEXT of 10 bytes, only 2 present.
         let r = decode_record(&[2, 33, b'a', b'b'], TextEncoding::Utf8);
         assert_eq!(r.error.unwrap().kind, RecordErrorKind::BodyPastEnd);
@@ -427,10 +409,7 @@ mod tests {
             RecordErrorKind::ReservedSerialType
         );
         // Truncated serial type varint inside the header.
-        assert_eq!(
-            decode_record(&[2, 0x81], TextEncoding::Utf8).error.unwrap().kind,
-            RecordErrorKind::TruncatedHeader
-        );
+        assert_eq!(decode_record(&[2, 0x81], TextEncoding::Utf8).error.unwrap().kind, RecordErrorKind::TruncatedHeader);
         // Huge blob type.
         let mut b = vec![10];
         b.extend(super::super::varint::write_varint(u64::MAX - 1));

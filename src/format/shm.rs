@@ -127,8 +127,7 @@ pub struct WalIndexHeader {
 impl WalIndexHeader {
     /// Decode one 48-byte copy.
     pub fn parse(b: &[u8], e: ShmEndian) -> Result<Self, ParseError> {
-        let raw: [u8; INDEX_HEADER_LEN] =
-            array_at(b, 0).ok_or(ParseError::truncated(0, INDEX_HEADER_LEN))?;
+        let raw: [u8; INDEX_HEADER_LEN] = array_at(b, 0).ok_or(ParseError::truncated(0, INDEX_HEADER_LEN))?;
         let r = &raw[..];
         let u = |off| e.u32_at(r, off).unwrap_or(0);
         let salt = |off| array_at::<4>(r, off).map(u32::from_be_bytes).unwrap_or(0);
@@ -242,11 +241,8 @@ impl<'a> HashSegment<'a> {
     pub fn get(shm: &'a [u8], k: u32, endian: ShmEndian) -> Option<Self> {
         let base = (k as usize).checked_mul(SEGMENT_LEN)?;
         let seg = shm.get(base..base.checked_add(SEGMENT_LEN)?)?;
-        let (pgno_start, capacity, i_zero) = if k == 0 {
-            (SHM_HEADER_LEN, NPAGE_ONE, 0)
-        } else {
-            (0, NPAGE, NPAGE_ONE + (k - 1).saturating_mul(NPAGE))
-        };
+        let (pgno_start, capacity, i_zero) =
+            if k == 0 { (SHM_HEADER_LEN, NPAGE_ONE, 0) } else { (0, NPAGE, NPAGE_ONE + (k - 1).saturating_mul(NPAGE)) };
         let pgno_array = seg.get(pgno_start..SEGMENT_LEN / 2)?;
         let hash_array = seg.get(SEGMENT_LEN / 2..)?;
         Some(Self { index: k, i_zero, capacity, pgno_array, hash_array, endian })

@@ -84,20 +84,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let cases = [
-            0u64,
-            1,
-            127,
-            128,
-            240,
-            2287,
-            16383,
-            16384,
-            1 << 35,
-            0x00ff_ffff_ffff_ffff,
-            1 << 56,
-            u64::MAX,
-        ];
+        let cases = [0u64, 1, 127, 128, 240, 2287, 16383, 16384, 1 << 35, 0x00ff_ffff_ffff_ffff, 1 << 56, u64::MAX];
         for v in cases {
             let e = write_varint(v);
             assert_eq!(e.len(), varint_len(v), "{v}");

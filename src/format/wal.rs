@@ -49,8 +49,7 @@ impl WalHeader {
     /// Decode the 32-byte header. Fails only on short input: a bad magic or checksum is a fact
     /// to report, not a reason to stop reading.
     pub fn parse(b: &[u8]) -> Result<Self, ParseError> {
-        let raw: [u8; WAL_HEADER_LEN] =
-            array_at(b, 0).ok_or(ParseError::truncated(0, WAL_HEADER_LEN))?;
+        let raw: [u8; WAL_HEADER_LEN] = array_at(b, 0).ok_or(ParseError::truncated(0, WAL_HEADER_LEN))?;
         let r = &raw[..];
         Ok(Self {
             raw,
@@ -165,8 +164,7 @@ pub fn frame_checksum(order: WordOrder, seed: [u32; 2], frame: &[u8]) -> [u32; 2
 
 /// Byte offset of the header of 1-based frame `i` for a page size.
 pub fn frame_offset(i: u32, page_size: u32) -> u64 {
-    WAL_HEADER_LEN as u64
-        + u64::from(i.saturating_sub(1)) * (u64::from(page_size) + FRAME_HEADER_LEN as u64)
+    WAL_HEADER_LEN as u64 + u64::from(i.saturating_sub(1)) * (u64::from(page_size) + FRAME_HEADER_LEN as u64)
 }
 
 /// Number of complete frames and the length of a trailing partial frame in a WAL of

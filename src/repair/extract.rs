@@ -255,16 +255,9 @@ pub struct Sources<'a> {
 impl<'a> Sources<'a> {
     pub fn of(ev: &'a Evidence) -> Self {
         let s = |f: &'a Option<crate::source::EvidenceFile>| {
-            f.as_ref().map(|f| Source {
-                path: &f.path,
-                reader: &f.file as &dyn ReadAt,
-                len: f.len(),
-            })
+            f.as_ref().map(|f| Source { path: &f.path, reader: &f.file as &dyn ReadAt, len: f.len() })
         };
-        Self {
-            db: s(&ev.db),
-            wal: s(&ev.wal),
-        }
+        Self { db: s(&ev.db), wal: s(&ev.wal) }
     }
 }
 
@@ -274,9 +267,7 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
     let wal = a.wal.as_ref();
     if let Some(w) = wal {
         if let Some(e) = &w.read_error {
-            return Err(RepairError::Input(format!(
-                "the -wal could not be read whole: {e}"
-            )));
+            return Err(RepairError::Input(format!("the -wal could not be read whole: {e}")));
         }
         if w.header_problem == Some(HeaderProblem::BadVersion) {
             return Err(RepairError::Input(format!(
@@ -298,9 +289,7 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
                 "there is no commit {commit}: the WAL holds no valid commit (only --commit 0, the database file, exists)"
             )
         } else {
-            format!(
-                "there is no commit {commit}: valid commits are 0..={commits_available} (0 = the database file)"
-            )
+            format!("there is no commit {commit}: valid commits are 0..={commits_available} (0 = the database file)")
         }));
     }
 
@@ -338,14 +327,9 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
                 p.name()
             ));
         } else if commits_available == 0 {
-            notes.push(
-                "the WAL holds no valid commit: extracting the database file's own state"
-                    .to_string(),
-            );
+            notes.push("the WAL holds no valid commit: extracting the database file's own state".to_string());
         } else if commit == 0 {
-            notes.push(
-                "commit 0: the database file as it was before this WAL generation".to_string(),
-            );
+            notes.push("commit 0: the database file as it was before this WAL generation".to_string());
         }
     } else if kind == SnapshotKind::PlainCopy {
         notes.push("not in WAL mode and no -wal: a plain copy of the database file".to_string());
@@ -370,13 +354,10 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         _ => {
             let Some(d) = a.db.as_ref() else {
                 return Err(RepairError::Input(match &a.db_problem {
-                    Some(p) => format!(
-                        "the database file's own state was asked for, but the database file is unusable: {p}"
-                    ),
-                    None => {
-                        "the database file's own state was asked for, but there is no database file"
-                            .to_string()
+                    Some(p) => {
+                        format!("the database file's own state was asked for, but the database file is unusable: {p}")
                     }
+                    None => "the database file's own state was asked for, but there is no database file".to_string(),
                 }));
             };
             d.effective_page_count().unwrap_or(0)
@@ -384,9 +365,7 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
     };
     // SQLite's checkpointer calls a database larger than the file plus the whole log plus the
     // lock-byte page corrupt; nothing could supply such pages.
-    let limit = db_len
-        .saturating_add(65536)
-        .saturating_add(u64::from(commit_frame).saturating_mul(ps));
+    let limit = db_len.saturating_add(65536).saturating_add(u64::from(commit_frame).saturating_mul(ps));
     let output_len = db_pages.saturating_mul(ps);
     if kind != SnapshotKind::PlainCopy && output_len > limit {
         return Err(RepairError::Input(format!(
@@ -395,12 +374,9 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         )));
     }
     if db_pages == 0 {
-        return Err(RepairError::Input(format!(
-            "commit {commit} has an empty database (0 pages): nothing to extract"
-        )));
+        return Err(RepairError::Input(format!("commit {commit} has an empty database (0 pages): nothing to extract")));
     }
-    let db_pages =
-        u32::try_from(db_pages).map_err(|_| RepairError::Input("database too large".into()))?;
+    let db_pages = u32::try_from(db_pages).map_err(|_| RepairError::Input("database too large".into()))?;
 
     // Newest frame ≤ C per page (all frames ≤ C ≤ mxFrame are valid).
     let mut newest: HashMap<u32, u32> = HashMap::new();
@@ -412,30 +388,19 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
 
     let mut runs = Vec::new();
     if kind == SnapshotKind::PlainCopy {
-        runs.push(PageRun {
-            first: 1,
-            last: db_pages,
-            source: PageSource::DbFile,
-        });
+        runs.push(PageRun { first: 1, last: db_pages, source: PageSource::DbFile });
     } else {
         let file_pages = db_len.div_ceil(ps);
         let lock_page = u32::try_from(0x4000_0000u64 / ps + 1).unwrap_or(u32::MAX);
-        let mut from_wal: Vec<(u32, u32)> = newest
-            .iter()
-            .filter(|(p, _)| **p <= db_pages)
-            .map(|(p, f)| (*p, *f))
-            .collect();
+        let mut from_wal: Vec<(u32, u32)> =
+            newest.iter().filter(|(p, _)| **p <= db_pages).map(|(p, f)| (*p, *f)).collect();
         from_wal.sort_unstable();
         let mut cursor = 1u32;
         for (p, f) in from_wal {
             if cursor < p {
                 gap(&mut runs, cursor, p - 1, file_pages, lock_page);
             }
-            runs.push(PageRun {
-                first: p,
-                last: p,
-                source: PageSource::Frame(f),
-            });
+            runs.push(PageRun { first: p, last: p, source: PageSource::Frame(f) });
             cursor = p.saturating_add(1);
         }
         if cursor <= db_pages && cursor != 0 {
@@ -474,12 +439,7 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         Some(w) if commit_frame < w.valid_frames => {
             let b = backfill_bound(a, w);
             let mut c: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-            for f in w
-                .frames
-                .iter()
-                .skip(commit_frame as usize)
-                .take(b.bound.saturating_sub(commit_frame) as usize)
-            {
+            for f in w.frames.iter().skip(commit_frame as usize).take(b.bound.saturating_sub(commit_frame) as usize) {
                 let p = f.header.page;
                 if p <= db_pages && !newest.contains_key(&p) {
                     c.entry(p).or_default().push(f.index);
@@ -488,12 +448,7 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
             (b, c)
         }
         _ => (
-            Backfill {
-                source: BackfillSource::NotNeeded,
-                backfill: None,
-                backfill_attempted: None,
-                bound: 0,
-            },
+            Backfill { source: BackfillSource::NotNeeded, backfill: None, backfill_attempted: None, bound: 0 },
             BTreeMap::new(),
         ),
     };
@@ -505,11 +460,7 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         commit_frame,
         page_size,
         db_pages,
-        output_len: if kind == SnapshotKind::PlainCopy {
-            db_len
-        } else {
-            u64::from(db_pages) * ps
-        },
+        output_len: if kind == SnapshotKind::PlainCopy { db_len } else { u64::from(db_pages) * ps },
         mx_frame: wal_ok.map_or(0, |w| w.valid_frames),
         chain_valid_frames: wal_ok.map_or(0, |w| w.chain_valid_frames),
         salts: wal.and_then(|w| w.header).map(|h| h.salts()),
@@ -532,11 +483,7 @@ fn gap(runs: &mut Vec<PageRun>, first: u32, last: u32, file_pages: u64, lock_pag
     if u64::from(first) <= in_file_last {
         push_page_run(runs, first, in_file_last as u32, PageSource::DbFile);
     }
-    let beyond = if u64::from(first) > file_pages {
-        first
-    } else {
-        (file_pages + 1).min(u64::from(u32::MAX)) as u32
-    };
+    let beyond = if u64::from(first) > file_pages { first } else { (file_pages + 1).min(u64::from(u32::MAX)) as u32 };
     if beyond > last || u64::from(beyond) <= file_pages {
         return;
     }
@@ -563,22 +510,13 @@ fn push_page_run(runs: &mut Vec<PageRun>, first: u32, last: u32, source: PageSou
         r.last = last;
         return;
     }
-    runs.push(PageRun {
-        first,
-        last,
-        source,
-    });
+    runs.push(PageRun { first, last, source });
 }
 
 /// The frames a checkpoint may have copied into the database file.
 fn backfill_bound(a: &Analysis, w: &WalAnalysis) -> Backfill {
     let mx = w.valid_frames;
-    let unknown = |source| Backfill {
-        source,
-        backfill: None,
-        backfill_attempted: None,
-        bound: mx,
-    };
+    let unknown = |source| Backfill { source, backfill: None, backfill_attempted: None, bound: mx };
     let Some(shm) = a.shm.as_ref() else {
         return unknown(BackfillSource::NoShm);
     };
@@ -597,10 +535,7 @@ fn backfill_bound(a: &Analysis, w: &WalAnalysis) -> Backfill {
 }
 
 fn read_page(src: &Source<'_>, offset: u64, buf: &mut [u8]) -> Result<(), RepairError> {
-    let n = src
-        .reader
-        .read_at_full(offset, buf)
-        .map_err(|e| RepairError::io(src.path, "read", e))?;
+    let n = src.reader.read_at_full(offset, buf).map_err(|e| RepairError::io(src.path, "read", e))?;
     if let Some(rest) = buf.get_mut(n..) {
         rest.fill(0);
     }
@@ -623,8 +558,7 @@ fn read_frame(
         .read_at_full(frame_offset(frame, plan.page_size), buf)
         .map_err(|e| RepairError::io(src.path, "read", e))?;
     let rec = w.frame(frame);
-    let hb: [u8; FRAME_HEADER_LEN] =
-        crate::format::bytes::array_at(buf, 0).unwrap_or([0; FRAME_HEADER_LEN]);
+    let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(buf, 0).unwrap_or([0; FRAME_HEADER_LEN]);
     let h = crate::format::wal::FrameHeader::parse(&hb);
     if n != buf.len() || rec.is_none_or(|r| r.header != h) {
         return Err(RepairError::Changed(src.path.to_path_buf()));
@@ -645,11 +579,7 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
         let mut db_page = vec![0u8; ps];
         let mut frame = Vec::new();
         for (&p, frames) in &plan.candidates {
-            let Some(dsrc) = src
-                .db
-                .as_ref()
-                .filter(|d| (u64::from(p) - 1) * (ps as u64) < d.len)
-            else {
+            let Some(dsrc) = src.db.as_ref().filter(|d| (u64::from(p) - 1) * (ps as u64) < d.len) else {
                 continue; // in no file: already a missing run
             };
             read_page(dsrc, (u64::from(p) - 1) * ps as u64, &mut db_page)?;
@@ -671,20 +601,10 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
         }
     }
     // Merge checkpointed pages and missing runs into one ordered list.
-    let mut events: Vec<UncertainRun> = checked
-        .iter()
-        .map(|(&p, &r)| UncertainRun {
-            first: p,
-            last: p,
-            reason: r,
-        })
-        .collect();
+    let mut events: Vec<UncertainRun> =
+        checked.iter().map(|(&p, &r)| UncertainRun { first: p, last: p, reason: r }).collect();
     for r in plan.runs.iter().filter(|r| r.source == PageSource::Missing) {
-        events.push(UncertainRun {
-            first: r.first,
-            last: r.last,
-            reason: UncertainReason::NotInFiles,
-        });
+        events.push(UncertainRun { first: r.first, last: r.last, reason: UncertainReason::NotInFiles });
     }
     events.sort_by_key(|r| r.first);
     for e in events {
@@ -725,21 +645,10 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
         let patch = patch_header(&mut p1, plan.db_pages, plan.keep_wal_mode, &before);
         (Some(p1), Some(patch))
     };
-    Ok(Verified {
-        uncertain,
-        uncertain_count,
-        verified_by_content,
-        header,
-        page1,
-    })
+    Ok(Verified { uncertain, uncertain_count, verified_by_content, header, page1 })
 }
 
-fn patch_header(
-    p1: &mut [u8],
-    db_pages: u32,
-    keep_wal_mode: bool,
-    before: &DbHeader,
-) -> HeaderPatch {
+fn patch_header(p1: &mut [u8], db_pages: u32, keep_wal_mode: bool, before: &DbHeader) -> HeaderPatch {
     let (mut w, mut r) = (before.write_version, before.read_version);
     if !keep_wal_mode {
         if w == 2 {
@@ -787,18 +696,12 @@ pub fn write(
     let werr = |e| RepairError::io(out_path, "write", e);
     let mut written = 0u64;
     if plan.kind == SnapshotKind::PlainCopy {
-        let d = src
-            .db
-            .as_ref()
-            .ok_or_else(|| RepairError::Input("no database file".into()))?;
+        let d = src.db.as_ref().ok_or_else(|| RepairError::Input("no database file".into()))?;
         let mut buf = vec![0u8; BLOCK as usize];
         while written < d.len {
             let n = (d.len - written).min(BLOCK) as usize;
             let b = buf.get_mut(..n).unwrap_or(&mut []);
-            let got = d
-                .reader
-                .read_at_full(written, b)
-                .map_err(|e| RepairError::io(d.path, "read", e))?;
+            let got = d.reader.read_at_full(written, b).map_err(|e| RepairError::io(d.path, "read", e))?;
             if got != n {
                 return Err(RepairError::Changed(d.path.to_path_buf()));
             }
@@ -826,9 +729,10 @@ pub fn write(
                 written += ps;
             }
             PageSource::DbFile => {
-                let d = src.db.as_ref().ok_or_else(|| {
-                    RepairError::Input("database-file source without a database file".into())
-                })?;
+                let d = src
+                    .db
+                    .as_ref()
+                    .ok_or_else(|| RepairError::Input("database-file source without a database file".into()))?;
                 let per = (BLOCK / ps).max(1);
                 let mut p = u64::from(r.first);
                 while p <= u64::from(r.last) {
@@ -836,8 +740,7 @@ pub fn write(
                     buf.resize((n * ps) as usize, 0);
                     read_page(d, (p - 1) * ps, &mut buf)?;
                     if p == 1
-                        && let (Some(p1), Some(dst)) =
-                            (v.page1.as_deref(), buf.get_mut(..ps as usize))
+                        && let (Some(p1), Some(dst)) = (v.page1.as_deref(), buf.get_mut(..ps as usize))
                     {
                         dst.copy_from_slice(p1);
                     }
@@ -865,10 +768,7 @@ pub fn write(
 pub fn inputs_unchanged(ev: &Evidence, a: &Analysis) -> Result<(), RepairError> {
     if let Some(f) = &ev.db {
         let now = f.file.metadata().map(|m| crate::source::FileStamp::of(&m));
-        if now
-            .ok()
-            .is_none_or(|s| s.len != f.stamp.len || s.mtime_ns != f.stamp.mtime_ns)
-        {
+        if now.ok().is_none_or(|s| s.len != f.stamp.len || s.mtime_ns != f.stamp.mtime_ns) {
             return Err(RepairError::Changed(f.path.clone()));
         }
     }
@@ -899,64 +799,26 @@ mod tests {
         assert_eq!(
             runs,
             vec![
-                PageRun {
-                    first: 1,
-                    last: 4,
-                    source: PageSource::DbFile
-                },
-                PageRun {
-                    first: 5,
-                    last: 7,
-                    source: PageSource::Missing
-                },
-                PageRun {
-                    first: 8,
-                    last: 8,
-                    source: PageSource::Zero
-                },
-                PageRun {
-                    first: 9,
-                    last: 10,
-                    source: PageSource::Missing
-                },
+                PageRun { first: 1, last: 4, source: PageSource::DbFile },
+                PageRun { first: 5, last: 7, source: PageSource::Missing },
+                PageRun { first: 8, last: 8, source: PageSource::Zero },
+                PageRun { first: 9, last: 10, source: PageSource::Missing },
             ]
         );
         let mut runs = Vec::new();
         gap(&mut runs, 5, 6, 10, 8);
-        assert_eq!(
-            runs,
-            vec![PageRun {
-                first: 5,
-                last: 6,
-                source: PageSource::DbFile
-            }]
-        );
+        assert_eq!(runs, vec![PageRun { first: 5, last: 6, source: PageSource::DbFile }]);
         let mut runs = Vec::new();
         gap(&mut runs, 3, 3, 0, 3);
-        assert_eq!(
-            runs,
-            vec![PageRun {
-                first: 3,
-                last: 3,
-                source: PageSource::Zero
-            }]
-        );
+        assert_eq!(runs, vec![PageRun { first: 3, last: 3, source: PageSource::Zero }]);
     }
 
     #[test]
     fn uncertain_pages_are_listed_up_to_a_limit() {
         let v = Verified {
             uncertain: vec![
-                UncertainRun {
-                    first: 2,
-                    last: 2,
-                    reason: UncertainReason::Checkpointed { frame: 9 },
-                },
-                UncertainRun {
-                    first: 5,
-                    last: 100,
-                    reason: UncertainReason::NotInFiles,
-                },
+                UncertainRun { first: 2, last: 2, reason: UncertainReason::Checkpointed { frame: 9 } },
+                UncertainRun { first: 5, last: 100, reason: UncertainReason::NotInFiles },
             ],
             uncertain_count: 97,
             verified_by_content: vec![],

@@ -29,28 +29,16 @@ pub enum RepairError {
     /// The output cannot be written where asked (exists, is one of the inputs, ...).
     Output(String),
     /// Reading the evidence or writing the output failed.
-    Io {
-        path: PathBuf,
-        doing: &'static str,
-        source: io::Error,
-    },
+    Io { path: PathBuf, doing: &'static str, source: io::Error },
     /// An input changed while it was being read (a live database): the result would mix states.
     Changed(PathBuf),
     /// Pages whose content at the chosen commit cannot be known from these files.
-    Inexact {
-        commit: u32,
-        pages: Vec<u32>,
-        count: u64,
-    },
+    Inexact { commit: u32, pages: Vec<u32>, count: u64 },
 }
 
 impl RepairError {
     pub fn io(path: &Path, doing: &'static str, source: io::Error) -> Self {
-        Self::Io {
-            path: path.to_path_buf(),
-            doing,
-            source,
-        }
+        Self::Io { path: path.to_path_buf(), doing, source }
     }
 }
 
@@ -58,21 +46,9 @@ impl fmt::Display for RepairError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Input(m) | Self::Output(m) => f.write_str(m),
-            Self::Io {
-                path,
-                doing,
-                source,
-            } => write!(f, "{}: cannot {doing}: {source}", path.display()),
-            Self::Changed(p) => write!(
-                f,
-                "{}: changed while it was being read; try again on a copy",
-                p.display()
-            ),
-            Self::Inexact {
-                commit,
-                pages,
-                count,
-            } => {
+            Self::Io { path, doing, source } => write!(f, "{}: cannot {doing}: {source}", path.display()),
+            Self::Changed(p) => write!(f, "{}: changed while it was being read; try again on a copy", p.display()),
+            Self::Inexact { commit, pages, count } => {
                 write!(
                     f,
                     "commit {commit} cannot be rebuilt exactly: {count} page(s) ({}) were overwritten by a checkpoint \
@@ -92,26 +68,15 @@ pub fn page_list(pages: &[u32], count: u64) -> String {
     let mut i = 0;
     while let Some(&first) = pages.get(i) {
         let mut last = first;
-        while pages
-            .get(i + 1)
-            .is_some_and(|&n| Some(n) == last.checked_add(1))
-        {
+        while pages.get(i + 1).is_some_and(|&n| Some(n) == last.checked_add(1)) {
             i += 1;
             last = pages.get(i).copied().unwrap_or(last);
         }
-        parts.push(if first == last {
-            format!("{first}")
-        } else {
-            format!("{first}-{last}")
-        });
+        parts.push(if first == last { format!("{first}") } else { format!("{first}-{last}") });
         i += 1;
     }
     let listed = pages.len() as u64;
-    let mut s = if parts.is_empty() {
-        String::new()
-    } else {
-        format!("page {}", parts.join(", "))
-    };
+    let mut s = if parts.is_empty() { String::new() } else { format!("page {}", parts.join(", ")) };
     if count > listed {
         if !s.is_empty() {
             s.push_str(", ");
@@ -169,11 +134,7 @@ pub(crate) fn push_run(runs: &mut Vec<FrameRun>, frame: u32, reason: IgnoredReas
         last.last = frame;
         return;
     }
-    runs.push(FrameRun {
-        first: frame,
-        last: frame,
-        reason,
-    });
+    runs.push(FrameRun { first: frame, last: frame, reason });
 }
 
 /// Per-reason totals of run-length encoded frame runs.
@@ -210,9 +171,6 @@ mod tests {
         }
         assert_eq!(r.len(), 3);
         assert_eq!((r[0].first, r[0].last), (1, 2));
-        assert_eq!(
-            run_counts(&r),
-            vec![(IgnoredReason::Superseded, 3), (IgnoredReason::Invalid, 1)]
-        );
+        assert_eq!(run_counts(&r), vec![(IgnoredReason::Superseded, 3), (IgnoredReason::Invalid, 1)]);
     }
 }

@@ -39,11 +39,7 @@ impl Protected {
         p.add(&ev.paths.shm, "the input's -shm");
         p.add(Path::new(&journal), "the input's rollback journal");
         for f in [&ev.db, &ev.wal, &ev.shm].into_iter().flatten() {
-            p.entries.push((
-                normalize(&f.path),
-                Some((f.stamp.dev, f.stamp.ino)),
-                "an input file",
-            ));
+            p.entries.push((normalize(&f.path), Some((f.stamp.dev, f.stamp.ino)), "an input file"));
         }
         p
     }
@@ -58,10 +54,7 @@ impl Protected {
     fn clash(&self, target: &Path) -> Option<&'static str> {
         let t = normalize(target);
         let tid = fs::metadata(target).ok().map(|m| (m.dev(), m.ino()));
-        self.entries
-            .iter()
-            .find(|(p, id, _)| *p == t || (tid.is_some() && *id == tid))
-            .map(|e| e.2)
+        self.entries.iter().find(|(p, id, _)| *p == t || (tid.is_some() && *id == tid)).map(|e| e.2)
     }
 }
 
@@ -71,41 +64,26 @@ pub fn normalize(p: &Path) -> PathBuf {
     let abs = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
     };
     if let Ok(c) = fs::canonicalize(&abs) {
         return c;
     }
     match (abs.parent(), abs.file_name()) {
-        (Some(dir), Some(name)) => fs::canonicalize(dir)
-            .unwrap_or_else(|_| dir.to_path_buf())
-            .join(name),
+        (Some(dir), Some(name)) => fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()).join(name),
         _ => abs,
     }
 }
 
 /// Check, before any work is done, that `target` may be written: not an input, not a
 /// directory, its directory exists, and it does not exist unless `force`.
-pub fn check_target(
-    target: &Path,
-    protected: &Protected,
-    force: bool,
-    what: &str,
-) -> Result<(), RepairError> {
+pub fn check_target(target: &Path, protected: &Protected, force: bool, what: &str) -> Result<(), RepairError> {
     if let Some(clash) = protected.clash(target) {
-        return Err(RepairError::Output(format!(
-            "{}: refusing to write the {what} over {clash}",
-            target.display()
-        )));
+        return Err(RepairError::Output(format!("{}: refusing to write the {what} over {clash}", target.display())));
     }
     match fs::symlink_metadata(target) {
         Ok(m) if m.is_dir() || fs::metadata(target).is_ok_and(|m| m.is_dir()) => {
-            return Err(RepairError::Output(format!(
-                "{}: is a directory",
-                target.display()
-            )));
+            return Err(RepairError::Output(format!("{}: is a directory", target.display())));
         }
         Ok(_) if !force => {
             return Err(RepairError::Output(format!(
@@ -117,10 +95,7 @@ pub fn check_target(
     }
     let dir = parent_dir(target);
     if !dir.is_dir() {
-        return Err(RepairError::Output(format!(
-            "{}: no such directory",
-            dir.display()
-        )));
+        return Err(RepairError::Output(format!("{}: no such directory", dir.display())));
     }
     Ok(())
 }
@@ -148,22 +123,14 @@ impl AtomicOutput {
     /// Create the temporary file (exclusively: an existing file of that name is never reused).
     pub fn create(target: &Path, force: bool) -> Result<Self, RepairError> {
         let dir = parent_dir(target);
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "output".into());
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
         let mut last_err = None;
         for _ in 0..100 {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let tmp = dir.join(format!(".{name}.walinspect-{}-{n}.tmp", std::process::id()));
             match OpenOptions::new().write(true).create_new(true).open(&tmp) {
                 Ok(file) => {
-                    return Ok(Self {
-                        target: target.to_path_buf(),
-                        tmp,
-                        file: Some(file),
-                        force,
-                    });
+                    return Ok(Self { target: target.to_path_buf(), tmp, file: Some(file), force });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
                 Err(e) => return Err(RepairError::io(&tmp, "create a temporary file", e)),
@@ -176,9 +143,7 @@ impl AtomicOutput {
     /// The file to write to.
     pub fn file(&mut self) -> Result<&mut File, RepairError> {
         let tmp = self.tmp.clone();
-        self.file
-            .as_mut()
-            .ok_or_else(|| RepairError::io(&tmp, "write", io::Error::other("already closed")))
+        self.file.as_mut().ok_or_else(|| RepairError::io(&tmp, "write", io::Error::other("already closed")))
     }
 
     /// Path of the temporary file.
@@ -190,17 +155,14 @@ impl AtomicOutput {
     pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), RepairError> {
         use std::io::Write;
         let tmp = self.tmp.clone();
-        self.file()?
-            .write_all(bytes)
-            .map_err(|e| RepairError::io(&tmp, "write", e))
+        self.file()?.write_all(bytes).map_err(|e| RepairError::io(&tmp, "write", e))
     }
 
     /// Sync and move into place. Without `force`, fails (leaving nothing) if the target exists.
     pub fn commit(mut self) -> Result<(), RepairError> {
         let file = self.file.take();
         if let Some(f) = file {
-            f.sync_all()
-                .map_err(|e| RepairError::io(&self.tmp, "sync", e))?;
+            f.sync_all().map_err(|e| RepairError::io(&self.tmp, "sync", e))?;
         }
         if self.force {
             fs::rename(&self.tmp, &self.target)
@@ -224,9 +186,8 @@ impl AtomicOutput {
                             self.target.display()
                         )));
                     }
-                    fs::rename(&self.tmp, &self.target).map_err(|e| {
-                        RepairError::io(&self.target, "rename the output into place", e)
-                    })?;
+                    fs::rename(&self.tmp, &self.target)
+                        .map_err(|e| RepairError::io(&self.target, "rename the output into place", e))?;
                 }
             }
         }
@@ -275,11 +236,7 @@ mod tests {
         o.write_all(b"three").unwrap();
         o.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"three");
-        assert_eq!(
-            fs::read_dir(d.path()).unwrap().count(),
-            1,
-            "no temporary file left"
-        );
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1, "no temporary file left");
     }
 
     #[test]
@@ -294,17 +251,11 @@ mod tests {
         assert!(check_target(&d.path().join("a.db-shm"), &p, true, "output").is_err());
         let link = d.path().join("link.db");
         fs::hard_link(&db, &link).unwrap();
-        assert!(
-            check_target(&link, &p, true, "output").is_err(),
-            "hard link to an input"
-        );
+        assert!(check_target(&link, &p, true, "output").is_err(), "hard link to an input");
         let spelled = d.path().join(".").join("a.db");
         assert!(check_target(&spelled, &p, true, "output").is_err());
         assert!(check_target(&d.path().join("new.db"), &p, false, "output").is_ok());
-        assert!(
-            check_target(d.path(), &p, true, "output").is_err(),
-            "directory"
-        );
+        assert!(check_target(d.path(), &p, true, "output").is_err(), "directory");
         assert!(check_target(&d.path().join("nodir/x.db"), &p, true, "output").is_err());
     }
 }

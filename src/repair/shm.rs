@@ -25,9 +25,8 @@ use super::{FrameRun, IgnoredReason, RepairError, push_run};
 use crate::analysis::wal::{FrameState, HeaderProblem, WalAnalysis};
 use crate::format::checksum::wal_checksum;
 use crate::format::shm::{
-    CheckpointInfo, INDEX_HEADER_LEN, INDEX_VERSION, N_READERS, NPAGE, NPAGE_ONE, NSLOT,
-    READMARK_NOT_USED, SEGMENT_LEN, SHM_HEADER_LEN, ShmEndian, WalIndexHeader, frame_segment,
-    hash_slot,
+    CheckpointInfo, INDEX_HEADER_LEN, INDEX_VERSION, N_READERS, NPAGE, NPAGE_ONE, NSLOT, READMARK_NOT_USED,
+    SEGMENT_LEN, SHM_HEADER_LEN, ShmEndian, WalIndexHeader, frame_segment, hash_slot,
 };
 
 /// What the WAL contributed.
@@ -68,10 +67,7 @@ pub struct RebuiltIndex {
 
 /// Rebuild the -shm SQLite's recovery would write for this WAL (`None`: no `-wal` file), with
 /// integers in `endian` (SQLite uses the host's order).
-pub fn rebuild_index(
-    wal: Option<&WalAnalysis>,
-    endian: ShmEndian,
-) -> Result<RebuiltIndex, RepairError> {
+pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<RebuiltIndex, RepairError> {
     let mut hdr = [0u8; INDEX_HEADER_LEN];
     let mut mx = 0u32;
     let mut indexed = 0u32;
@@ -80,9 +76,7 @@ pub fn rebuild_index(
     let mut frames_ignored = Vec::new();
     if let Some(w) = wal {
         if let Some(e) = &w.read_error {
-            return Err(RepairError::Input(format!(
-                "the -wal could not be read whole: {e}"
-            )));
+            return Err(RepairError::Input(format!("the -wal could not be read whole: {e}")));
         }
         wal_use = match w.header_problem {
             Some(p) => WalUse::Ignored(p),
@@ -97,10 +91,7 @@ pub fn rebuild_index(
         }
         // Recovery records bigEndCksum and the salts once magic and page size pass, before it
         // checks the header checksum.
-        if let Some(h) = w
-            .header
-            .filter(|h| w.file_len > 32 && h.magic_ok() && h.page_size_ok())
-        {
+        if let Some(h) = w.header.filter(|h| w.file_len > 32 && h.magic_ok() && h.page_size_ok()) {
             hdr[13] = (h.magic & 1) as u8;
             hdr[32..40].copy_from_slice(&h.raw[16..24]);
         }
@@ -118,11 +109,7 @@ pub fn rebuild_index(
             }
             // The last frame recovery reads: the one after the valid prefix, if the file has it.
             let in_file = u32::try_from(w.frames_total).unwrap_or(u32::MAX);
-            let last_read = if indexed < in_file {
-                indexed + 1
-            } else {
-                in_file
-            };
+            let last_read = if indexed < in_file { indexed + 1 } else { in_file };
             segments = frame_segment(last_read) + 1;
         }
         for f in &w.frames {
@@ -142,19 +129,13 @@ pub fn rebuild_index(
     hdr[40..44].copy_from_slice(&endian.put_u32(ck[0]));
     hdr[44..48].copy_from_slice(&endian.put_u32(ck[1]));
 
-    let len = (segments as usize)
-        .checked_mul(SEGMENT_LEN)
-        .ok_or_else(|| RepairError::Input("index too large".into()))?;
+    let len =
+        (segments as usize).checked_mul(SEGMENT_LEN).ok_or_else(|| RepairError::Input("index too large".into()))?;
     let mut bytes = vec![0u8; len];
     bytes[0..48].copy_from_slice(&hdr);
     bytes[48..96].copy_from_slice(&hdr);
-    let marks: [u32; N_READERS] = [
-        0,
-        if mx > 0 { mx } else { READMARK_NOT_USED },
-        READMARK_NOT_USED,
-        READMARK_NOT_USED,
-        READMARK_NOT_USED,
-    ];
+    let marks: [u32; N_READERS] =
+        [0, if mx > 0 { mx } else { READMARK_NOT_USED }, READMARK_NOT_USED, READMARK_NOT_USED, READMARK_NOT_USED];
     // nBackfill (96) stays 0.
     for (i, m) in marks.iter().enumerate() {
         bytes[100 + 4 * i..104 + 4 * i].copy_from_slice(&endian.put_u32(*m));
@@ -173,11 +154,7 @@ pub fn rebuild_index(
         // of it was valid.
         let stop = indexed.saturating_add(1);
         let k = frame_segment(stop);
-        let first_of_k = if k == 0 {
-            1
-        } else {
-            NPAGE_ONE + (k - 1) * NPAGE + 1
-        };
+        let first_of_k = if k == 0 { 1 } else { NPAGE_ONE + (k - 1) * NPAGE + 1 };
         let frames_in_file = u32::try_from(w.frames_total).unwrap_or(u32::MAX);
         let stopped_here = k + 1 == segments && stop == first_of_k;
         if stopped_here && k == 0 {
@@ -192,10 +169,8 @@ pub fn rebuild_index(
             copied_segment = Some((k, k - 1));
         }
     }
-    let header =
-        WalIndexHeader::parse(&bytes, endian).map_err(|e| RepairError::Input(e.to_string()))?;
-    let ckpt =
-        CheckpointInfo::parse(&bytes, endian).map_err(|e| RepairError::Input(e.to_string()))?;
+    let header = WalIndexHeader::parse(&bytes, endian).map_err(|e| RepairError::Input(e.to_string()))?;
+    let ckpt = CheckpointInfo::parse(&bytes, endian).map_err(|e| RepairError::Input(e.to_string()))?;
     Ok(RebuiltIndex {
         bytes,
         endian,
@@ -224,15 +199,11 @@ fn u16_bytes(e: ShmEndian, v: u16) -> [u8; 2] {
 fn append(bytes: &mut [u8], e: ShmEndian, frame: u32, page: u32) -> Result<(), RepairError> {
     let k = frame_segment(frame);
     let base = (k as usize) * SEGMENT_LEN;
-    let (pgno_start, i_zero) = if k == 0 {
-        (SHM_HEADER_LEN, 0)
-    } else {
-        (0, NPAGE_ONE + (k - 1) * NPAGE)
-    };
+    let (pgno_start, i_zero) = if k == 0 { (SHM_HEADER_LEN, 0) } else { (0, NPAGE_ONE + (k - 1) * NPAGE) };
     let idx = frame - i_zero;
-    let seg = bytes.get_mut(base..base + SEGMENT_LEN).ok_or_else(|| {
-        RepairError::Input(format!("frame {frame} lies beyond the index being built"))
-    })?;
+    let seg = bytes
+        .get_mut(base..base + SEGMENT_LEN)
+        .ok_or_else(|| RepairError::Input(format!("frame {frame} lies beyond the index being built")))?;
     let p = pgno_start + (idx as usize - 1) * 4;
     seg[p..p + 4].copy_from_slice(&e.put_u32(page));
     let hash = SEGMENT_LEN / 2;
@@ -245,9 +216,7 @@ fn append(bytes: &mut [u8], e: ShmEndian, frame: u32, page: u32) -> Result<(), R
         }
         slot = (slot + 1) & (NSLOT - 1);
     }
-    Err(RepairError::Input(format!(
-        "hash table of segment {k} is full"
-    )))
+    Err(RepairError::Input(format!("hash table of segment {k} is full")))
 }
 
 #[cfg(test)]
@@ -262,11 +231,7 @@ mod tests {
     fn wal(pages: &[u32], commit_every: usize, order: WordOrder) -> Vec<u8> {
         let ps = 512u32;
         let mut w = vec![0u8; 32];
-        let magic: u32 = if order == WordOrder::Big {
-            0x377f_0683
-        } else {
-            0x377f_0682
-        };
+        let magic: u32 = if order == WordOrder::Big { 0x377f_0683 } else { 0x377f_0682 };
         w[0..4].copy_from_slice(&magic.to_be_bytes());
         w[4..8].copy_from_slice(&3_007_000u32.to_be_bytes());
         w[8..12].copy_from_slice(&ps.to_be_bytes());
@@ -306,16 +271,7 @@ mod tests {
         assert_eq!(a.hash_errors, 0);
         assert_eq!(a.entries_beyond_mx_frame, 0);
         assert_eq!(r.header.page_size(), 512);
-        assert_eq!(
-            r.ckpt.read_marks,
-            [
-                0,
-                9000,
-                READMARK_NOT_USED,
-                READMARK_NOT_USED,
-                READMARK_NOT_USED
-            ]
-        );
+        assert_eq!(r.ckpt.read_marks, [0, 9000, READMARK_NOT_USED, READMARK_NOT_USED, READMARK_NOT_USED]);
         assert_eq!(r.ckpt.backfill_attempted, 9000);
     }
 
@@ -323,10 +279,7 @@ mod tests {
     fn uncommitted_frames_are_indexed_and_size_stays_unset_without_commit() {
         let w = analyze_wal_bytes(&wal(&[1, 2, 3], 100, WordOrder::Big));
         let r = rebuild_index(Some(&w), ShmEndian::Little).unwrap();
-        assert_eq!(
-            (r.mx_frame, r.frames_indexed, r.uncommitted_indexed),
-            (0, 3, 3)
-        );
+        assert_eq!((r.mx_frame, r.frames_indexed, r.uncommitted_indexed), (0, 3, 3));
         assert_eq!(r.header.page_size_raw, 0);
         assert_eq!(r.header.big_endian_checksum, 1);
         assert_eq!(r.header.salts(), [0x1122_3344, 0x5566_7788]);

@@ -121,13 +121,7 @@ pub struct NoteReport {
 
 impl From<&Note> for NoteReport {
     fn from(n: &Note) -> Self {
-        Self {
-            code: n.code,
-            message: n.message.clone(),
-            page: n.page,
-            frame: n.frame,
-            offset: n.offset,
-        }
+        Self { code: n.code, message: n.message.clone(), page: n.page, frame: n.frame, offset: n.offset }
     }
 }
 
@@ -275,13 +269,10 @@ impl CommitEntryReport {
                     if with_values {
                         let old = ch.old.as_deref().map(|p| row_values(&t.table, &ch.key, p, enc));
                         let new = ch.new.as_deref().map(|p| row_values(&t.table, &ch.key, p, enc));
-                        let problem = new
-                            .as_ref()
-                            .and_then(|x| x.1.clone())
-                            .or_else(|| old.as_ref().and_then(|x| x.1.clone()));
-                        width = width
-                            .max(old.as_ref().map_or(0, |x| x.0.len()))
-                            .max(new.as_ref().map_or(0, |x| x.0.len()));
+                        let problem =
+                            new.as_ref().and_then(|x| x.1.clone()).or_else(|| old.as_ref().and_then(|x| x.1.clone()));
+                        width =
+                            width.max(old.as_ref().map_or(0, |x| x.0.len())).max(new.as_ref().map_or(0, |x| x.0.len()));
                         vals.push(RowValuesReport {
                             op: ch.op(),
                             key: k,
@@ -324,12 +315,7 @@ impl CommitEntryReport {
 }
 
 impl TimelineReport {
-    pub fn new(
-        files: Files,
-        base_db_pages: u32,
-        commits: Vec<CommitEntryReport>,
-        base_notes: &[Note],
-    ) -> Self {
+    pub fn new(files: Files, base_db_pages: u32, commits: Vec<CommitEntryReport>, base_notes: &[Note]) -> Self {
         Self {
             schema: "walinspect.timeline",
             version: SCHEMA_VERSION,
@@ -343,11 +329,7 @@ impl TimelineReport {
 
     /// The document's text up to the opening bracket of `commits` (for streaming: then each
     /// commit from [`timeline_json_commit`], then [`TIMELINE_JSON_END`]).
-    pub fn json_head(
-        files: &Files,
-        base_db_pages: u32,
-        base_notes: &[Note],
-    ) -> Result<String, serde_json::Error> {
+    pub fn json_head(files: &Files, base_db_pages: u32, base_notes: &[Note]) -> Result<String, serde_json::Error> {
         let r = Self::new(files.clone(), base_db_pages, Vec::new(), base_notes);
         let full = serde_json::to_string_pretty(&r)?;
         // `"commits": []` is the last field: cut it open.
@@ -357,10 +339,7 @@ impl TimelineReport {
 }
 
 /// One commit of a streamed timeline document (`first`: no leading comma).
-pub fn timeline_json_commit(
-    c: &CommitEntryReport,
-    first: bool,
-) -> Result<String, serde_json::Error> {
+pub fn timeline_json_commit(c: &CommitEntryReport, first: bool) -> Result<String, serde_json::Error> {
     let body = serde_json::to_string_pretty(c)?.replace('\n', "\n    ");
     Ok(format!("{}\n    {body}", if first { "" } else { "," }))
 }
@@ -403,53 +382,30 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
     }
     if let Some(rows) = &c.rows {
         for (t, tr) in rows {
-            let _ = writeln!(
-                s,
-                "  rows {t}: +{} ~{} -{}",
-                tr.inserted.len(),
-                tr.updated.len(),
-                tr.deleted.len()
-            );
+            let _ = writeln!(s, "  rows {t}: +{} ~{} -{}", tr.inserted.len(), tr.updated.len(), tr.deleted.len());
             match &tr.values {
                 Some(vals) => {
                     let show = |x: &Option<Vec<ValueReport>>| {
                         x.as_ref()
-                            .map(|v| {
-                                format!(
-                                    "({})",
-                                    v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", ")
-                                )
-                            })
+                            .map(|v| format!("({})", v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", ")))
                             .unwrap_or_default()
                     };
                     for v in vals {
                         let _ = match v.op {
                             "insert" => writeln!(s, "    + {} {}", v.key.text(), show(&v.new)),
                             "delete" => writeln!(s, "    - {} {}", v.key.text(), show(&v.old)),
-                            _ => writeln!(
-                                s,
-                                "    ~ {} {} -> {}",
-                                v.key.text(),
-                                show(&v.old),
-                                show(&v.new)
-                            ),
+                            _ => writeln!(s, "    ~ {} {} -> {}", v.key.text(), show(&v.old), show(&v.new)),
                         };
                     }
                 }
                 None => {
-                    for (sign, keys) in
-                        [("+", &tr.inserted), ("~", &tr.updated), ("-", &tr.deleted)]
-                    {
+                    for (sign, keys) in [("+", &tr.inserted), ("~", &tr.updated), ("-", &tr.deleted)] {
                         if !keys.is_empty() {
                             let more = if keys.len() > 50 { " ..." } else { "" };
                             let _ = writeln!(
                                 s,
                                 "    {sign} {}{more}",
-                                keys.iter()
-                                    .take(50)
-                                    .map(KeyReport::text)
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
+                                keys.iter().take(50).map(KeyReport::text).collect::<Vec<_>>().join(" ")
                             );
                         }
                     }
@@ -579,19 +535,10 @@ pub fn render_history(r: &HistoryReport) -> String {
         let src = match v.source.kind {
             "commit" => format!("commit {}", v.source.commit.unwrap_or(0)),
             "db_file" => "database file".to_string(),
-            k => format!(
-                "{k}{}",
-                v.source
-                    .generations_ago
-                    .map(|g| format!(" ({g} reset(s) ago)"))
-                    .unwrap_or_default()
-            ),
+            k => format!("{k}{}", v.source.generations_ago.map(|g| format!(" ({g} reset(s) ago)")).unwrap_or_default()),
         };
-        let frames = if v.source.frames.is_empty() {
-            String::new()
-        } else {
-            format!(" frame(s) {}", ranges(&v.source.frames))
-        };
+        let frames =
+            if v.source.frames.is_empty() { String::new() } else { format!(" frame(s) {}", ranges(&v.source.frames)) };
         let vals = v.values.as_ref().map_or("(deleted)".to_string(), |x| {
             format!("({})", x.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", "))
         });
@@ -796,11 +743,7 @@ pub fn render_salvage(r: &SalvageReport) -> String {
             row.kind,
             row.attribution,
             ranges(&row.frames),
-            if row.key_current {
-                "older version of a known row"
-            } else {
-                "row absent from every visible state"
-            },
+            if row.key_current { "older version of a known row" } else { "row absent from every visible state" },
             if row.uncertain { "; overflow uncertain" } else { "" }
         );
     }

@@ -127,10 +127,7 @@ pub struct Activity {
 
 impl Activity {
     fn of(ps: &[Process]) -> Self {
-        Self {
-            running: !ps.is_empty(),
-            by: procs(ps),
-        }
+        Self { running: !ps.is_empty(), by: procs(ps) }
     }
 }
 
@@ -265,10 +262,7 @@ pub fn describe(l: &LiveLocks) -> Vec<String> {
     }
     match (l.writer.is_empty(), l.mode) {
         (false, Mode::Rollback) => o.push(format!("Writer (RESERVED): {}.", labels(&l.writer))),
-        (false, _) => o.push(format!(
-            "Writer active: {} holds the WAL write lock.",
-            labels(&l.writer)
-        )),
+        (false, _) => o.push(format!("Writer active: {} holds the WAL write lock.", labels(&l.writer))),
         (true, Mode::Wal) => o.push("No writer.".into()),
         _ => {}
     }
@@ -276,24 +270,18 @@ pub fn describe(l: &LiveLocks) -> Vec<String> {
         o.push(format!("Checkpoint running: {}.", labels(&l.checkpointer)));
     }
     if !l.recovery.is_empty() {
-        o.push(format!(
-            "Recovery running (the wal-index is being rebuilt): {}.",
-            labels(&l.recovery)
-        ));
+        o.push(format!("Recovery running (the wal-index is being rebuilt): {}.", labels(&l.recovery)));
     }
     if let (Some(mx), Some(b)) = (l.mx_frame, l.backfill) {
         o.push(format!(
             "WAL: last commit at frame {mx}, {b} frames copied into the database (nBackfill){}.",
-            l.wal_size
-                .map(|w| format!(", file {w} bytes"))
-                .unwrap_or_default()
+            l.wal_size.map(|w| format!(", file {w} bytes")).unwrap_or_default()
         ));
     }
     for r in &l.readers {
         if !r.readers.is_empty() {
             let snap = match (r.slot, r.read_mark) {
-                (0, _) => "reads the database file alone (nothing newer in the WAL when it began)"
-                    .to_string(),
+                (0, _) => "reads the database file alone (nothing newer in the WAL when it began)".to_string(),
                 (_, Some(m)) => format!("reads the snapshot ending at frame {m}"),
                 (_, None) => "reads a snapshot whose mark is unknown".to_string(),
             };
@@ -302,11 +290,7 @@ pub fn describe(l: &LiveLocks) -> Vec<String> {
                 .filter(|&f| f > 0)
                 .map(|f| format!(", {f} frames behind the last commit"))
                 .unwrap_or_default();
-            o.push(format!(
-                "Read slot {}: {} {snap}{behind}.",
-                r.slot,
-                labels(&r.readers)
-            ));
+            o.push(format!("Read slot {}: {} {snap}{behind}.", r.slot, labels(&r.readers)));
         }
         if !r.exclusive.is_empty() {
             o.push(format!(
@@ -330,23 +314,14 @@ pub fn describe(l: &LiveLocks) -> Vec<String> {
         ));
     }
     if !l.detached.is_empty() {
-        o.push(format!(
-            "Detached from the current -shm (using a deleted or replaced one): {}.",
-            labels(&l.detached)
-        ));
+        o.push(format!("Detached from the current -shm (using a deleted or replaced one): {}.", labels(&l.detached)));
     }
     let ns = &l.namespaces;
     if !ns.outside.is_empty() {
-        o.push(format!(
-            "Outside walinspect's PID namespace: {}.",
-            labels(&ns.outside)
-        ));
+        o.push(format!("Outside walinspect's PID namespace: {}.", labels(&ns.outside)));
     }
     if ns.pid_namespaces >= 2 || ns.mount_namespaces >= 2 {
-        o.push(format!(
-            "Holders span {} PID and {} mount namespaces.",
-            ns.pid_namespaces, ns.mount_namespaces
-        ));
+        o.push(format!("Holders span {} PID and {} mount namespaces.", ns.pid_namespaces, ns.mount_namespaces));
     }
     o
 }
@@ -382,10 +357,7 @@ impl LocksReport {
                 method: probe.method.map(|m| m.name()),
                 proc_locks: probe.proc_locks.name(),
                 proc_locks_note: probe.proc_locks.note().map(str::to_string),
-                matched: Matched {
-                    db: matched(probe.db.as_ref()),
-                    shm: matched(probe.shm.as_ref()),
-                },
+                matched: Matched { db: matched(probe.db.as_ref()), shm: matched(probe.shm.as_ref()) },
                 elapsed_us: u64::try_from(probe.elapsed.as_micros()).unwrap_or(u64::MAX),
                 rounds: probe.rounds,
                 consistent: probe.consistent,
@@ -405,10 +377,7 @@ impl LocksReport {
                     holders: e
                         .holders
                         .iter()
-                        .map(|h| HolderReport {
-                            process: (&h.process).into(),
-                            lock: h.kind.name(),
-                        })
+                        .map(|h| HolderReport { process: (&h.process).into(), lock: h.kind.name() })
                         .collect(),
                     error: e.error.clone(),
                 })
@@ -477,21 +446,14 @@ fn holder_text(h: &HolderReport) -> String {
         (Some(p), None) => p.to_string(),
         (None, _) => "? (unidentified)".to_string(),
     };
-    if h.process.pid_namespace == "other" {
-        format!("{who} [other PID namespace]")
-    } else {
-        who
-    }
+    if h.process.pid_namespace == "other" { format!("{who} [other PID namespace]") } else { who }
 }
 
 fn short(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
-        format!(
-            "{}…",
-            s.chars().take(max.saturating_sub(1)).collect::<String>()
-        )
+        format!("{}…", s.chars().take(max.saturating_sub(1)).collect::<String>())
     }
 }
 
@@ -507,42 +469,22 @@ pub fn render(r: &LocksReport, st: Style, timing: bool) -> String {
             "  (probed in {:.2} ms with {}{})",
             r.probe.elapsed_us as f64 / 1000.0,
             r.probe.method.unwrap_or("no query"),
-            if r.probe.proc_locks == "skipped" {
-                ""
-            } else {
-                " and /proc/locks"
-            }
+            if r.probe.proc_locks == "skipped" { "" } else { " and /proc/locks" }
         );
     }
     let _ = writeln!(o);
     if let Some(e) = &r.probe.proc_locks_note {
-        let _ = writeln!(
-            o,
-            "  {e} (each held lock still names the holder F_GETLK reports)"
-        );
+        let _ = writeln!(o, "  {e} (each held lock still names the holder F_GETLK reports)");
     }
-    let _ = writeln!(
-        o,
-        "  {:<4} {:<10} {:>10}  {:<9}  holders",
-        "file", "lock", "offset", "state"
-    );
+    let _ = writeln!(o, "  {:<4} {:<10} {:>10}  {:<9}  holders", "file", "lock", "offset", "state");
     for l in &r.locks {
         let state = match l.state {
             "exclusive" => st.bold(&format!("{:<9}", l.state)),
             "shared" => format!("{:<9}", l.state),
             _ => st.dim(&format!("{:<9}", l.state)),
         };
-        let holders = l
-            .holders
-            .iter()
-            .map(holder_text)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let _ = writeln!(
-            o,
-            "  {:<4} {:<10} {:>10}  {state}  {holders}",
-            l.file, l.name, l.offset
-        );
+        let holders = l.holders.iter().map(holder_text).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(o, "  {:<4} {:<10} {:>10}  {state}  {holders}", l.file, l.name, l.offset);
     }
     if r.files.shm.is_none() {
         let _ = writeln!(o, "  (no -shm file)");

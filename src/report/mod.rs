@@ -4,17 +4,17 @@
 //! Every document carries `schema`, `version` and `tool`. Fields may be added within a version;
 //! none is ever renamed or retyped. `docs/json-schema.md` documents every field.
 
-pub mod repair;
 pub mod forensics;
 pub mod locks;
+pub mod repair;
 pub mod text;
 
 use serde::Serialize;
 
+use crate::analysis::findings::{Finding, Severity};
 use crate::analysis::shm::ShmAnalysis;
 use crate::analysis::wal::{FrameState, WalAnalysis};
 use crate::analysis::{Analysis, DbAnalysis};
-use crate::analysis::findings::{Finding, Severity};
 use crate::format::db_header::BtreePageHeader;
 use crate::format::shm::{READMARK_NOT_USED, WalIndexHeader};
 use crate::source::Evidence;
@@ -369,7 +369,12 @@ impl WalReport {
             commits: w
                 .commits
                 .iter()
-                .map(|c| CommitReport { commit: c.number, frame: c.frame, first_frame: c.first_frame, db_pages: c.db_pages })
+                .map(|c| CommitReport {
+                    commit: c.number,
+                    frame: c.frame,
+                    first_frame: c.first_frame,
+                    db_pages: c.db_pages,
+                })
                 .collect(),
             frames: w
                 .frames
@@ -509,7 +514,9 @@ impl From<&ShmAnalysis> for ShmReport {
         let headers = s
             .headers
             .as_ref()
-            .map(|h| vec![ShmHeaderReport::of(&h[0], s.checksum_valid[0]), ShmHeaderReport::of(&h[1], s.checksum_valid[1])])
+            .map(|h| {
+                vec![ShmHeaderReport::of(&h[0], s.checksum_valid[0]), ShmHeaderReport::of(&h[1], s.checksum_valid[1])]
+            })
             .unwrap_or_default();
         Self {
             file_size: s.file_len,
@@ -554,7 +561,10 @@ impl From<&ShmAnalysis> for ShmReport {
             index: IndexValidationReport {
                 reference_header: s.reference_header,
                 mx_frame: s.reference().map_or(0, |h| h.mx_frame),
-                consistent: s.reference_header.is_some() && s.mismatch_count == 0 && s.entries_beyond_wal == 0 && s.hash_errors == 0,
+                consistent: s.reference_header.is_some()
+                    && s.mismatch_count == 0
+                    && s.entries_beyond_wal == 0
+                    && s.hash_errors == 0,
                 mismatch_count: s.mismatch_count,
                 entries_beyond_wal: s.entries_beyond_wal,
                 mismatches: s

@@ -36,16 +36,9 @@ pub struct FrameRunReport {
 fn frame_runs(runs: &[FrameRun]) -> (Vec<FrameRunReport>, BTreeMap<&'static str, u64>) {
     let list = runs
         .iter()
-        .map(|r| FrameRunReport {
-            first_frame: r.first,
-            last_frame: r.last,
-            reason: r.reason.name(),
-        })
+        .map(|r| FrameRunReport { first_frame: r.first, last_frame: r.last, reason: r.reason.name() })
         .collect();
-    let counts = run_counts(runs)
-        .into_iter()
-        .map(|(r, n)| (r.name(), n))
-        .collect();
+    let counts = run_counts(runs).into_iter().map(|(r, n)| (r.name(), n)).collect();
     (list, counts)
 }
 
@@ -196,12 +189,7 @@ impl ExtractReport {
                         ("missing", None)
                     }
                 };
-                PageSourceReport {
-                    first_page: r.first,
-                    last_page: r.last,
-                    source,
-                    frame,
-                }
+                PageSourceReport { first_page: r.first, last_page: r.last, source, frame }
             })
             .collect();
         let (frames_ignored, frames_ignored_counts) = frame_runs(&plan.frames_ignored);
@@ -258,22 +246,10 @@ impl ExtractReport {
                 bound: plan.backfill.bound,
             },
             header: v.header.map(|h| HeaderReport {
-                write_version: Change {
-                    before: h.write_version.0,
-                    after: h.write_version.1,
-                },
-                read_version: Change {
-                    before: h.read_version.0,
-                    after: h.read_version.1,
-                },
-                page_count: Change {
-                    before: h.page_count.0,
-                    after: h.page_count.1,
-                },
-                version_valid_for: Change {
-                    before: h.version_valid_for.0,
-                    after: h.version_valid_for.1,
-                },
+                write_version: Change { before: h.write_version.0, after: h.write_version.1 },
+                read_version: Change { before: h.read_version.0, after: h.read_version.1 },
+                page_count: Change { before: h.page_count.0, after: h.page_count.1 },
+                version_valid_for: Change { before: h.version_valid_for.0, after: h.version_valid_for.1 },
                 change_counter: h.change_counter,
             }),
             page_counts: counts,
@@ -289,23 +265,16 @@ impl ExtractReport {
         let s = &self.snapshot;
         let mut out = String::new();
         let what = match s.kind {
-            "wal_commit" => format!(
-                "commit {} of {} (frame {})",
-                s.commit,
-                s.commits_available,
-                s.commit_frame.unwrap_or(0)
-            ),
+            "wal_commit" => {
+                format!("commit {} of {} (frame {})", s.commit, s.commits_available, s.commit_frame.unwrap_or(0))
+            }
             "plain_copy" => "the database file (plain copy)".to_string(),
             _ => "the database file's own state (commit 0)".to_string(),
         };
         let _ = writeln!(
             out,
             "walinspect: extracted {} -> {}: {} pages of {} bytes ({} mode)",
-            what,
-            self.output.path,
-            self.output.pages,
-            self.output.page_size,
-            self.output.journal_mode
+            what, self.output.path, self.output.pages, self.output.page_size, self.output.journal_mode
         );
         if let (Some(a), Some(b)) = (s.salt1, s.salt2) {
             let _ = writeln!(
@@ -322,23 +291,12 @@ impl ExtractReport {
             "  pages: {} from the WAL, {} from the database file{}{}",
             c.wal,
             c.database_file,
-            if c.zero > 0 {
-                format!(", {} zero (lock-byte page)", c.zero)
-            } else {
-                String::new()
-            },
-            if c.missing > 0 {
-                format!(", {} in no file (zeros)", c.missing)
-            } else {
-                String::new()
-            }
+            if c.zero > 0 { format!(", {} zero (lock-byte page)", c.zero) } else { String::new() },
+            if c.missing > 0 { format!(", {} in no file (zeros)", c.missing) } else { String::new() }
         );
         if !self.frames_ignored_counts.is_empty() {
-            let parts: Vec<String> = self
-                .frames_ignored_counts
-                .iter()
-                .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
-                .collect();
+            let parts: Vec<String> =
+                self.frames_ignored_counts.iter().map(|(k, n)| format!("{n} {}", k.replace('_', " "))).collect();
             let _ = writeln!(out, "  frames not used: {}", parts.join(", "));
         }
         if let Some(h) = &self.header {
@@ -363,12 +321,7 @@ impl ExtractReport {
             );
         }
         if !self.exact {
-            let pages: Vec<u32> = self
-                .uncertain_pages
-                .iter()
-                .take(20)
-                .map(|u| u.first_page)
-                .collect();
+            let pages: Vec<u32> = self.uncertain_pages.iter().take(20).map(|u| u.first_page).collect();
             let _ = writeln!(
                 out,
                 "  INEXACT: {} page(s) uncertain ({}); see the report for all",
@@ -448,13 +401,10 @@ impl RebuildShmReport {
         let mut notes = Vec::new();
         match r.wal_use {
             WalUse::Absent => notes.push("no -wal: the index of an empty log".to_string()),
-            WalUse::Ignored(p) => notes.push(format!(
-                "SQLite's recovery ignores the whole -wal ({}): an index of an empty log",
-                p.name()
-            )),
-            WalUse::Read if r.mx_frame == 0 => {
-                notes.push("the WAL holds no valid commit: mxFrame 0".to_string())
+            WalUse::Ignored(p) => {
+                notes.push(format!("SQLite's recovery ignores the whole -wal ({}): an index of an empty log", p.name()))
             }
+            WalUse::Read if r.mx_frame == 0 => notes.push("the WAL holds no valid commit: mxFrame 0".to_string()),
             WalUse::Read => {}
         }
         if let Some((to, from)) = r.copied_segment {
@@ -464,7 +414,10 @@ impl RebuildShmReport {
             ));
         }
         if !r.unspecified.is_empty() {
-            notes.push("SQLite's recovery leaves some bytes unspecified (uninitialised memory); they are zeros here".to_string());
+            notes.push(
+                "SQLite's recovery leaves some bytes unspecified (uninitialised memory); they are zeros here"
+                    .to_string(),
+            );
         }
         Self {
             schema: "walinspect.rebuild-shm",
@@ -515,14 +468,8 @@ impl RebuildShmReport {
             },
             frames_ignored,
             frames_ignored_counts,
-            copied_segment: r
-                .copied_segment
-                .map(|(segment, copy_of)| CopiedSegment { segment, copy_of }),
-            unspecified_bytes: r
-                .unspecified
-                .iter()
-                .map(|&(offset, len)| ByteRange { offset, len })
-                .collect(),
+            copied_segment: r.copied_segment.map(|(segment, copy_of)| CopiedSegment { segment, copy_of }),
+            unspecified_bytes: r.unspecified.iter().map(|&(offset, len)| ByteRange { offset, len }).collect(),
             notes,
         }
     }
@@ -539,13 +486,7 @@ impl RebuildShmReport {
         let _ = writeln!(
             out,
             "  header: mxFrame {}, {} pages of {} bytes, salts {:#010x} {:#010x}, frame checksum {:#010x} {:#010x}",
-            h.mx_frame,
-            h.db_pages,
-            h.page_size,
-            h.salt1,
-            h.salt2,
-            h.frame_checksum[0],
-            h.frame_checksum[1]
+            h.mx_frame, h.db_pages, h.page_size, h.salt1, h.salt2, h.frame_checksum[0], h.frame_checksum[1]
         );
         let w = &self.wal;
         let _ = writeln!(
@@ -554,11 +495,7 @@ impl RebuildShmReport {
             w.frames_indexed, w.mx_frame, w.uncommitted_indexed, w.frames_in_file
         );
         if !self.frames_ignored_counts.is_empty() {
-            let parts: Vec<String> = self
-                .frames_ignored_counts
-                .iter()
-                .map(|(k, n)| format!("{n} {k}"))
-                .collect();
+            let parts: Vec<String> = self.frames_ignored_counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
             let _ = writeln!(out, "  frames not indexed: {}", parts.join(", "));
         }
         for n in &self.notes {

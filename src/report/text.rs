@@ -60,20 +60,36 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
     let _ = writeln!(o, "{}", st.bold("Files"));
     for (name, f) in [("database", &r.files.db), ("-wal", &r.files.wal), ("-shm", &r.files.shm)] {
         match f {
-            Some(f) => { let _ = writeln!(o, "  {name:<9} {}  {}", f.path, size(f.size)); }
-            None => { let _ = writeln!(o, "  {name:<9} {}", st.dim("(absent)")); }
+            Some(f) => {
+                let _ = writeln!(o, "  {name:<9} {}  {}", f.path, size(f.size));
+            }
+            None => {
+                let _ = writeln!(o, "  {name:<9} {}", st.dim("(absent)"));
+            }
         }
     }
     if let Some(d) = &r.database {
         let h = &d.header;
         let _ = writeln!(o, "{}", st.bold("Database"));
-        let _ = writeln!(o, "  page size {}, {} reserved bytes, {} pages in header ({}), {} pages in file",
-            h.page_size.map_or("invalid".into(), |p| p.to_string()), h.reserved_bytes, h.page_count,
-            if h.page_count_valid { "valid" } else { "not trusted" }, d.file_pages.map_or("?".into(), |p| p.to_string()));
-        let _ = writeln!(o, "  journal mode in header: {} ({}/{}), encoding {}, schema format {}, last written by SQLite {}",
-            h.journal_mode, h.write_version, h.read_version, h.text_encoding_name, h.schema_format, h.sqlite_version);
-        let _ = writeln!(o, "  change counter {}, schema cookie {}, freelist {} pages, user_version {}, application_id {}",
-            h.change_counter, h.schema_cookie, h.freelist_count, h.user_version, h.application_id);
+        let _ = writeln!(
+            o,
+            "  page size {}, {} reserved bytes, {} pages in header ({}), {} pages in file",
+            h.page_size.map_or("invalid".into(), |p| p.to_string()),
+            h.reserved_bytes,
+            h.page_count,
+            if h.page_count_valid { "valid" } else { "not trusted" },
+            d.file_pages.map_or("?".into(), |p| p.to_string())
+        );
+        let _ = writeln!(
+            o,
+            "  journal mode in header: {} ({}/{}), encoding {}, schema format {}, last written by SQLite {}",
+            h.journal_mode, h.write_version, h.read_version, h.text_encoding_name, h.schema_format, h.sqlite_version
+        );
+        let _ = writeln!(
+            o,
+            "  change counter {}, schema cookie {}, freelist {} pages, user_version {}, application_id {}",
+            h.change_counter, h.schema_cookie, h.freelist_count, h.user_version, h.application_id
+        );
     }
     if let Some(w) = &r.wal {
         info_wal(&mut o, w, st);
@@ -81,20 +97,41 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
     if let Some(s) = &r.shm {
         let _ = writeln!(o, "{}", st.bold("-shm (wal-index)"));
         match s.headers.first() {
-            None => { let _ = writeln!(o, "  {} bytes: no header", s.file_size); }
+            None => {
+                let _ = writeln!(o, "  {} bytes: no header", s.file_size);
+            }
             Some(h) => {
-                let _ = writeln!(o, "  mxFrame {}, {} pages, change {}, salts {:08x}/{:08x}, header copies {}, checksums {}",
-                    h.mx_frame, h.db_pages, h.change, h.salt1, h.salt2,
+                let _ = writeln!(
+                    o,
+                    "  mxFrame {}, {} pages, change {}, salts {:08x}/{:08x}, header copies {}, checksums {}",
+                    h.mx_frame,
+                    h.db_pages,
+                    h.change,
+                    h.salt1,
+                    h.salt2,
                     if s.headers_identical { "identical" } else { "DIFFER" },
-                    s.headers.iter().map(|h| if h.checksum_valid { "ok" } else { "BAD" }).collect::<Vec<_>>().join("/"));
+                    s.headers.iter().map(|h| if h.checksum_valid { "ok" } else { "BAD" }).collect::<Vec<_>>().join("/")
+                );
                 if let (Some(b), Some(ba)) = (s.backfill, s.backfill_attempted) {
                     let _ = writeln!(o, "  checkpoint: {} of {} frames backfilled (attempted {})", b, h.mx_frame, ba);
                 }
                 if let Some(m) = s.read_marks {
-                    let _ = writeln!(o, "  read marks: {}", m.iter().enumerate().map(|(i, &v)| format!("[{i}] {}", mark(v))).collect::<Vec<_>>().join("  "));
+                    let _ = writeln!(
+                        o,
+                        "  read marks: {}",
+                        m.iter().enumerate().map(|(i, &v)| format!("[{i}] {}", mark(v))).collect::<Vec<_>>().join("  ")
+                    );
                 }
-                let _ = writeln!(o, "  {} hash segments; index {}", s.segment_count,
-                    if s.index.consistent { "entries match the WAL frames' pages".to_string() } else { format!("{} disagreements, {} bad hash slots", s.index.mismatch_count, s.index.hash_errors) });
+                let _ = writeln!(
+                    o,
+                    "  {} hash segments; index {}",
+                    s.segment_count,
+                    if s.index.consistent {
+                        "entries match the WAL frames' pages".to_string()
+                    } else {
+                        format!("{} disagreements, {} bad hash slots", s.index.mismatch_count, s.index.hash_errors)
+                    }
+                );
             }
         }
     }
@@ -108,18 +145,44 @@ fn info_wal(o: &mut String, w: &WalReport, st: Style) {
         let _ = writeln!(o, "  {} bytes: no header", w.file_size);
         return;
     };
-    let _ = writeln!(o, "  magic {:#010x} ({}-endian checksums), version {}, page size {}, checkpoint seq {}, salts {:08x}/{:08x}, header checksum {}",
-        h.magic, h.checksum_order, h.format_version, h.page_size, h.checkpoint_seq, h.salt1, h.salt2, if h.checksum_valid { "ok" } else { "BAD" });
+    let _ = writeln!(
+        o,
+        "  magic {:#010x} ({}-endian checksums), version {}, page size {}, checkpoint seq {}, salts {:08x}/{:08x}, header checksum {}",
+        h.magic,
+        h.checksum_order,
+        h.format_version,
+        h.page_size,
+        h.checkpoint_seq,
+        h.salt1,
+        h.salt2,
+        if h.checksum_valid { "ok" } else { "BAD" }
+    );
     if let Some(r) = w.ignored_reason {
         let _ = writeln!(o, "  SQLite ignores this WAL: {r}");
     }
     let c = &w.frame_counts;
-    let _ = writeln!(o, "  {} frames: {} {}, {} {}, {} {}, {} {}{}",
-        w.frames_total, c.committed, st.state("committed").trim_end(), c.uncommitted, st.state("uncommitted").trim_end(),
-        c.invalid, st.state("invalid").trim_end(), c.stale, st.state("stale").trim_end(),
-        if w.trailing_bytes > 0 { format!(", plus {} bytes of a torn frame", w.trailing_bytes) } else { String::new() });
-    let _ = writeln!(o, "  valid (mxFrame) {} of {} chain-valid; {} commits; database size at mxFrame {} pages",
-        w.valid_frames, w.chain_valid_frames, w.commits.len(), w.db_pages);
+    let _ = writeln!(
+        o,
+        "  {} frames: {} {}, {} {}, {} {}, {} {}{}",
+        w.frames_total,
+        c.committed,
+        st.state("committed").trim_end(),
+        c.uncommitted,
+        st.state("uncommitted").trim_end(),
+        c.invalid,
+        st.state("invalid").trim_end(),
+        c.stale,
+        st.state("stale").trim_end(),
+        if w.trailing_bytes > 0 { format!(", plus {} bytes of a torn frame", w.trailing_bytes) } else { String::new() }
+    );
+    let _ = writeln!(
+        o,
+        "  valid (mxFrame) {} of {} chain-valid; {} commits; database size at mxFrame {} pages",
+        w.valid_frames,
+        w.chain_valid_frames,
+        w.commits.len(),
+        w.db_pages
+    );
     if let Some(f) = &w.first_invalid {
         let _ = writeln!(o, "  valid log ends at frame {}: {}", f.frame, f.reason);
     }
@@ -137,10 +200,18 @@ fn render_findings(o: &mut String, f: &[FindingReport], st: Style) {
 
 fn location(f: &FindingReport) -> String {
     let mut parts = Vec::new();
-    if let Some(file) = f.file { parts.push(format!("file {file}")); }
-    if let Some(v) = f.frame { parts.push(format!("frame {v}")); }
-    if let Some(v) = f.page { parts.push(format!("page {v}")); }
-    if let Some(v) = f.offset { parts.push(format!("offset {v}")); }
+    if let Some(file) = f.file {
+        parts.push(format!("file {file}"));
+    }
+    if let Some(v) = f.frame {
+        parts.push(format!("frame {v}"));
+    }
+    if let Some(v) = f.page {
+        parts.push(format!("page {v}"));
+    }
+    if let Some(v) = f.offset {
+        parts.push(format!("offset {v}"));
+    }
     if parts.is_empty() { String::new() } else { format!(" [{}]", parts.join(", ")) }
 }
 
@@ -153,10 +224,24 @@ pub fn render_check(r: &DumpReport, st: Style) -> String {
 }
 
 fn shm_header_line(o: &mut String, i: usize, h: &ShmHeaderReport) {
-    let _ = writeln!(o, "  copy {i}: version {} change {} isInit {} bigEndCksum {} szPage {} mxFrame {} nPage {} frameCksum {:08x}/{:08x} salts {:08x}/{:08x} cksum {:08x}/{:08x} ({})",
-        h.version, h.change, h.is_init, h.big_endian_checksum, h.page_size, h.mx_frame, h.db_pages,
-        h.frame_checksum[0], h.frame_checksum[1], h.salt1, h.salt2, h.checksum[0], h.checksum[1],
-        if h.checksum_valid { "valid" } else { "INVALID" });
+    let _ = writeln!(
+        o,
+        "  copy {i}: version {} change {} isInit {} bigEndCksum {} szPage {} mxFrame {} nPage {} frameCksum {:08x}/{:08x} salts {:08x}/{:08x} cksum {:08x}/{:08x} ({})",
+        h.version,
+        h.change,
+        h.is_init,
+        h.big_endian_checksum,
+        h.page_size,
+        h.mx_frame,
+        h.db_pages,
+        h.frame_checksum[0],
+        h.frame_checksum[1],
+        h.salt1,
+        h.salt2,
+        h.checksum[0],
+        h.checksum[1],
+        if h.checksum_valid { "valid" } else { "INVALID" }
+    );
 }
 
 /// `walinspect dump` without `--json`: the summary, then every frame and every -shm field.
@@ -165,26 +250,53 @@ pub fn render_dump(r: &DumpReport, st: Style) -> String {
     if let Some(d) = &r.database {
         if let Some(p) = &d.page1 {
             let _ = writeln!(o, "{}", st.bold("Page 1 b-tree header"));
-            let _ = writeln!(o, "  type {} (flag {}), {} cells, content at {}, first freeblock {}, {} fragmented bytes",
-                p.page_type.unwrap_or("unknown"), p.flag, p.cell_count, p.cell_content_start, p.first_freeblock, p.fragmented_bytes);
+            let _ = writeln!(
+                o,
+                "  type {} (flag {}), {} cells, content at {}, first freeblock {}, {} fragmented bytes",
+                p.page_type.unwrap_or("unknown"),
+                p.flag,
+                p.cell_count,
+                p.cell_content_start,
+                p.first_freeblock,
+                p.fragmented_bytes
+            );
         }
     }
     if let Some(w) = &r.wal {
         if !w.commits.is_empty() {
             let _ = writeln!(o, "{}", st.bold("Commits"));
             for c in &w.commits {
-                let _ = writeln!(o, "  commit {:>6}  frames {:>8}..{:<8}  db size {} pages", c.commit, c.first_frame, c.frame, c.db_pages);
+                let _ = writeln!(
+                    o,
+                    "  commit {:>6}  frames {:>8}..{:<8}  db size {} pages",
+                    c.commit, c.first_frame, c.frame, c.db_pages
+                );
             }
         }
         if !w.frames.is_empty() {
             let _ = writeln!(o, "{}", st.bold("Frames"));
-            let _ = writeln!(o, "  {:>8} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:<5} {:<5} state", "frame", "offset", "page", "commit", "salt1", "salt2", "cksum1", "cksum2", "salt", "link");
+            let _ = writeln!(
+                o,
+                "  {:>8} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:<5} {:<5} state",
+                "frame", "offset", "page", "commit", "salt1", "salt2", "cksum1", "cksum2", "salt", "link"
+            );
             for f in &w.frames {
-                let _ = writeln!(o, "  {:>8} {:>12} {:>8} {:>8} {:08x} {:08x} {:08x} {:08x} {:<5} {:<5} {}{}",
-                    f.frame, f.offset, f.page, if f.commit_db_pages > 0 { f.commit_db_pages.to_string() } else { "-".into() },
-                    f.salt1, f.salt2, f.checksum1, f.checksum2,
-                    if f.salt_match { "ok" } else { "no" }, if f.checksum_valid { "ok" } else { "BAD" },
-                    st.state(f.state).trim_end(), f.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)")));
+                let _ = writeln!(
+                    o,
+                    "  {:>8} {:>12} {:>8} {:>8} {:08x} {:08x} {:08x} {:08x} {:<5} {:<5} {}{}",
+                    f.frame,
+                    f.offset,
+                    f.page,
+                    if f.commit_db_pages > 0 { f.commit_db_pages.to_string() } else { "-".into() },
+                    f.salt1,
+                    f.salt2,
+                    f.checksum1,
+                    f.checksum2,
+                    if f.salt_match { "ok" } else { "no" },
+                    if f.checksum_valid { "ok" } else { "BAD" },
+                    st.state(f.state).trim_end(),
+                    f.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)"))
+                );
             }
         }
     }
@@ -198,11 +310,31 @@ pub fn render_dump(r: &DumpReport, st: Style) -> String {
             let _ = writeln!(o, "  lock bytes {:02x?}, notUsed0 {}", l, s.not_used0.unwrap_or(0));
         }
         for g in &s.segments {
-            let _ = writeln!(o, "  segment {:>3} frames {:>8}..{:<8} entries {:>5} hash {:>5} beyond mxFrame {:>5} (uncommitted {}, other {}) mismatches {} hash errors {}",
-                g.segment, g.first_frame, g.last_frame, g.entries, g.hash_entries, g.entries_beyond_mx_frame, g.beyond_uncommitted, g.beyond_other, g.mismatches, g.hash_errors);
+            let _ = writeln!(
+                o,
+                "  segment {:>3} frames {:>8}..{:<8} entries {:>5} hash {:>5} beyond mxFrame {:>5} (uncommitted {}, other {}) mismatches {} hash errors {}",
+                g.segment,
+                g.first_frame,
+                g.last_frame,
+                g.entries,
+                g.hash_entries,
+                g.entries_beyond_mx_frame,
+                g.beyond_uncommitted,
+                g.beyond_other,
+                g.mismatches,
+                g.hash_errors
+            );
         }
         for m in s.index.mismatches.iter().take(50) {
-            let _ = writeln!(o, "  mismatch frame {} (segment {}): {} shm page {} wal page {}", m.frame, m.segment, m.kind, m.shm_page, m.wal_page.map_or("-".into(), |p| p.to_string()));
+            let _ = writeln!(
+                o,
+                "  mismatch frame {} (segment {}): {} shm page {} wal page {}",
+                m.frame,
+                m.segment,
+                m.kind,
+                m.shm_page,
+                m.wal_page.map_or("-".into(), |p| p.to_string())
+            );
         }
     }
     o

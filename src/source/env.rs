@@ -23,13 +23,7 @@ pub struct FileMeta {
 
 impl FileMeta {
     pub fn of(m: &std::fs::Metadata) -> Self {
-        Self {
-            uid: m.uid(),
-            gid: m.gid(),
-            mode: m.mode(),
-            dev: m.dev(),
-            ino: m.ino(),
-        }
+        Self { uid: m.uid(), gid: m.gid(), mode: m.mode(), dev: m.dev(), ino: m.ino() }
     }
 }
 
@@ -85,9 +79,8 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let oct = b
-            .get(i + 1..i + 4)
-            .filter(|d| b.get(i) == Some(&b'\\') && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let oct =
+            b.get(i + 1..i + 4).filter(|d| b.get(i) == Some(&b'\\') && d.iter().all(|c| (b'0'..=b'7').contains(c)));
         match oct {
             Some(d) => {
                 let v = d.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
@@ -135,10 +128,7 @@ pub fn mount_for<'a>(mounts: &'a [MountEntry], path: &Path) -> Option<&'a MountE
     for m in mounts {
         let mp = Path::new(&m.mount_point);
         if path.starts_with(mp) {
-            let depth = mp
-                .components()
-                .filter(|c| matches!(c, Component::Normal(_)))
-                .count();
+            let depth = mp.components().filter(|c| matches!(c, Component::Normal(_))).count();
             if best.is_none_or(|(d, _)| depth >= d) {
                 best = Some((depth, m));
             }
@@ -184,10 +174,7 @@ pub fn probe_fs(dir: &Path) -> FsProbe {
         }
         Err(e) => p.error = Some(std::io::Error::from(e).to_string()),
     }
-    if let (Ok(canon), Ok(text)) = (
-        std::fs::canonicalize(dir),
-        std::fs::read_to_string("/proc/self/mountinfo"),
-    ) {
+    if let (Ok(canon), Ok(text)) = (std::fs::canonicalize(dir), std::fs::read_to_string("/proc/self/mountinfo")) {
         p.mount = mount_for(&parse_mountinfo(&text), &canon).cloned();
     }
     p
@@ -203,9 +190,7 @@ pub fn probe_env(paths: &Paths) -> EnvProbe {
     let db = meta(&paths.db);
     let (mut owner_name, mut owner_groups) = (None, Vec::new());
     if let Some(d) = db
-        && let Some((name, gid)) = std::fs::read_to_string("/etc/passwd")
-            .ok()
-            .and_then(|t| passwd_entry(&t, d.uid))
+        && let Some((name, gid)) = std::fs::read_to_string("/etc/passwd").ok().and_then(|t| passwd_entry(&t, d.uid))
     {
         owner_groups.push(gid);
         if let Ok(g) = std::fs::read_to_string("/etc/group") {

@@ -79,12 +79,7 @@ pub const SHM_LOCK_BASE: u64 = 120;
 pub const SHM_DMS: u64 = 128;
 
 const fn spec(file: LockFile, name: &'static str, offset: u64, len: u64) -> LockSpec {
-    LockSpec {
-        file,
-        name,
-        offset,
-        len,
-    }
+    LockSpec { file, name, offset, len }
 }
 
 /// Every named lock, database file first, in the order the report lists them.
@@ -160,8 +155,7 @@ impl GetlkMethod {
 /// another process (`Posix`). Acquires nothing.
 #[allow(unsafe_code)]
 fn getlk(file: &File, method: GetlkMethod, start: u64, len: u64) -> io::Result<Option<Conflict>> {
-    let (Ok(l_start), Ok(l_len)) = (libc::off_t::try_from(start), libc::off_t::try_from(len))
-    else {
+    let (Ok(l_start), Ok(l_len)) = (libc::off_t::try_from(start), libc::off_t::try_from(len)) else {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
     };
     let cmd = match method {
@@ -196,12 +190,7 @@ fn getlk(file: &File, method: GetlkMethod, start: u64, len: u64) -> io::Result<O
 }
 
 /// `getlk` with `F_OFD_GETLK`, falling back to `F_GETLK` where the kernel lacks it.
-fn getlk_any(
-    file: &File,
-    method: &mut Option<GetlkMethod>,
-    start: u64,
-    len: u64,
-) -> io::Result<Option<Conflict>> {
+fn getlk_any(file: &File, method: &mut Option<GetlkMethod>, start: u64, len: u64) -> io::Result<Option<Conflict>> {
     match method.unwrap_or(GetlkMethod::Ofd) {
         GetlkMethod::Ofd => match getlk(file, GetlkMethod::Ofd, start, len) {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) && method.is_none() => {
@@ -307,18 +296,7 @@ fn parse_proc_lock_line(line: &str) -> Option<ProcLock> {
         "EOF" => None,
         e => Some(e.parse().ok()?),
     };
-    Some(ProcLock {
-        id,
-        blocked,
-        class,
-        kind,
-        pid,
-        dev_major,
-        dev_minor,
-        ino,
-        start,
-        end,
-    })
+    Some(ProcLock { id, blocked, class, kind, pid, dev_major, dev_minor, ino, start, end })
 }
 
 /// Major and minor numbers of a `dev_t` as Linux encodes it.
@@ -344,25 +322,15 @@ pub enum InodeMatch {
 /// The `/proc/locks` lines of one file (identified by `stat`'s device and inode).
 pub fn select_file_locks(all: &[ProcLock], dev: u64, ino: u64) -> (Vec<ProcLock>, InodeMatch) {
     let (major, minor) = dev_major_minor(dev);
-    let exact: Vec<ProcLock> = all
-        .iter()
-        .filter(|l| l.ino == ino && l.dev_major == major && l.dev_minor == minor)
-        .cloned()
-        .collect();
+    let exact: Vec<ProcLock> =
+        all.iter().filter(|l| l.ino == ino && l.dev_major == major && l.dev_minor == minor).cloned().collect();
     if !exact.is_empty() {
         return (exact, InodeMatch::DeviceAndInode);
     }
     let same_ino: Vec<&ProcLock> = all.iter().filter(|l| l.ino == ino).collect();
     let first_dev = same_ino.first().map(|l| (l.dev_major, l.dev_minor));
-    if first_dev.is_some()
-        && same_ino
-            .iter()
-            .all(|l| Some((l.dev_major, l.dev_minor)) == first_dev)
-    {
-        return (
-            same_ino.into_iter().cloned().collect(),
-            InodeMatch::InodeOnly,
-        );
+    if first_dev.is_some() && same_ino.iter().all(|l| Some((l.dev_major, l.dev_minor)) == first_dev) {
+        return (same_ino.into_iter().cloned().collect(), InodeMatch::InodeOnly);
     }
     (Vec::new(), InodeMatch::None)
 }
@@ -409,10 +377,7 @@ pub fn parse_status(text: &str) -> (Option<u32>, Vec<i64>) {
         if let Some(v) = line.strip_prefix("Uid:") {
             uid = v.split_whitespace().nth(1).and_then(|x| x.parse().ok());
         } else if let Some(v) = line.strip_prefix("NSpid:") {
-            ns_pids = v
-                .split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect();
+            ns_pids = v.split_whitespace().filter_map(|x| x.parse().ok()).collect();
         }
     }
     (uid, ns_pids)
@@ -429,30 +394,18 @@ pub fn process_info(pid: i64) -> ProcessInfo {
     let command = read_capped(&dir.join("cmdline"), MAX_COMMAND)
         .ok()
         .map(|b| {
-            let s: String = String::from_utf8_lossy(&b)
-                .split('\0')
-                .filter(|a| !a.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let s: String =
+                String::from_utf8_lossy(&b).split('\0').filter(|a| !a.is_empty()).collect::<Vec<_>>().join(" ");
             s
         })
         .filter(|s| !s.is_empty())
         .or_else(|| {
-            read_capped(&dir.join("comm"), 64)
-                .ok()
-                .map(|b| format!("[{}]", String::from_utf8_lossy(&b).trim_end()))
+            read_capped(&dir.join("comm"), 64).ok().map(|b| format!("[{}]", String::from_utf8_lossy(&b).trim_end()))
         });
     let (uid, ns_pids) = read_capped(&dir.join("status"), 16384)
         .map(|b| parse_status(&String::from_utf8_lossy(&b)))
         .unwrap_or((None, Vec::new()));
-    ProcessInfo {
-        pid,
-        command,
-        uid,
-        pid_ns: ns_of(&dir, "pid"),
-        mnt_ns: ns_of(&dir, "mnt"),
-        ns_pids,
-    }
+    ProcessInfo { pid, command, uid, pid_ns: ns_of(&dir, "pid"), mnt_ns: ns_of(&dir, "mnt"), ns_pids }
 }
 
 /// walinspect's own PID and mount namespaces.
@@ -465,10 +418,7 @@ pub struct OwnNamespaces {
 impl OwnNamespaces {
     pub fn current() -> Self {
         let dir = Path::new("/proc/self");
-        Self {
-            pid: ns_of(dir, "pid"),
-            mnt: ns_of(dir, "mnt"),
-        }
+        Self { pid: ns_of(dir, "pid"), mnt: ns_of(dir, "mnt") }
     }
 }
 
@@ -494,11 +444,7 @@ pub struct FileLocks {
 impl FileLocks {
     /// The `F_GETLK` answer for the lock named `name`.
     pub fn conflict(&self, name: &str) -> Option<&Conflict> {
-        self.conflicts
-            .iter()
-            .find(|(s, _)| s.name == name)
-            .and_then(|(_, r)| r.as_ref().ok())
-            .and_then(|c| c.as_ref())
+        self.conflicts.iter().find(|(s, _)| s.name == name).and_then(|(_, r)| r.as_ref().ok()).and_then(|c| c.as_ref())
     }
 }
 
@@ -580,10 +526,7 @@ pub fn read_proc_locks(budget: Duration) -> (String, ProcLocksStatus) {
     let mut f = match File::open("/proc/locks") {
         Ok(f) => f,
         Err(e) => {
-            return (
-                String::new(),
-                ProcLocksStatus::Unreadable(format!("/proc/locks unreadable: {e}")),
-            );
+            return (String::new(), ProcLocksStatus::Unreadable(format!("/proc/locks unreadable: {e}")));
         }
     };
     let mut buf = Vec::new();
@@ -593,17 +536,11 @@ pub fn read_proc_locks(budget: Duration) -> (String, ProcLocksStatus) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                return (
-                    String::new(),
-                    ProcLocksStatus::Unreadable(format!("/proc/locks unreadable: {e}")),
-                );
+                return (String::new(), ProcLocksStatus::Unreadable(format!("/proc/locks unreadable: {e}")));
             }
         };
         if n == 0 {
-            return (
-                String::from_utf8_lossy(&buf).into_owned(),
-                ProcLocksStatus::Read,
-            );
+            return (String::from_utf8_lossy(&buf).into_owned(), ProcLocksStatus::Read);
         }
         buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if buf.len() >= MAX_PROC_LOCKS || t0.elapsed() > budget {
@@ -614,10 +551,7 @@ pub fn read_proc_locks(budget: Duration) -> (String, ProcLocksStatus) {
                 "stopped reading /proc/locks after {} ms and {lines} lines (the machine holds many locks, and the kernel builds this list slowly): some holders may be missing",
                 t0.elapsed().as_millis()
             );
-            return (
-                String::from_utf8_lossy(&buf).into_owned(),
-                ProcLocksStatus::Incomplete(note),
-            );
+            return (String::from_utf8_lossy(&buf).into_owned(), ProcLocksStatus::Incomplete(note));
         }
     }
 }
@@ -625,20 +559,11 @@ pub fn read_proc_locks(budget: Duration) -> (String, ProcLocksStatus) {
 /// An `F_GETLK` answer, or the error text.
 pub type Answer = Result<Option<Conflict>, String>;
 
-fn query_file(
-    file: &File,
-    which: LockFile,
-    method: &mut Option<GetlkMethod>,
-) -> (Vec<(LockSpec, Answer)>, Answer) {
+fn query_file(file: &File, which: LockFile, method: &mut Option<GetlkMethod>) -> (Vec<(LockSpec, Answer)>, Answer) {
     let conflicts = LOCKS
         .iter()
         .filter(|s| s.file == which)
-        .map(|s| {
-            (
-                *s,
-                getlk_any(file, method, s.offset, s.len).map_err(|e| e.to_string()),
-            )
-        })
+        .map(|s| (*s, getlk_any(file, method, s.offset, s.len).map_err(|e| e.to_string())))
         .collect();
     let any = getlk_any(file, method, 0, 0).map_err(|e| e.to_string());
     (conflicts, any)
@@ -650,13 +575,11 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
     let t0 = Instant::now();
     let mut method = None;
     let ident = |f: &File| f.metadata().map(|m| (m.dev(), m.ino())).ok();
-    let targets: Vec<(LockFile, &File, PathBuf, (u64, u64))> = [
-        (LockFile::Db, db, &paths.db),
-        (LockFile::Shm, shm, &paths.shm),
-    ]
-    .into_iter()
-    .filter_map(|(w, f, p)| f.and_then(|f| ident(f).map(|id| (w, f, p.clone(), id))))
-    .collect();
+    let targets: Vec<(LockFile, &File, PathBuf, (u64, u64))> =
+        [(LockFile::Db, db, &paths.db), (LockFile::Shm, shm, &paths.shm)]
+            .into_iter()
+            .filter_map(|(w, f, p)| f.and_then(|f| ident(f).map(|id| (w, f, p.clone(), id))))
+            .collect();
     let mut rounds = 0;
     let mut consistent = false;
     let mut first_pass: Vec<(Vec<(LockSpec, Answer)>, Answer)> = Vec::new();
@@ -664,14 +587,8 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
     let mut status = ProcLocksStatus::Skipped;
     while rounds < MAX_ROUNDS {
         rounds += 1;
-        first_pass = targets
-            .iter()
-            .map(|(w, f, _, _)| query_file(f, *w, &mut method))
-            .collect();
-        if first_pass
-            .iter()
-            .all(|(c, any)| any == &Ok(None) && c.iter().all(|(_, a)| a == &Ok(None)))
-        {
+        first_pass = targets.iter().map(|(w, f, _, _)| query_file(f, *w, &mut method)).collect();
+        if first_pass.iter().all(|(c, any)| any == &Ok(None) && c.iter().all(|(_, a)| a == &Ok(None))) {
             // Nothing is locked: no holder to name, and /proc/locks costs every process's
             // lock operations a moment.
             consistent = true;
@@ -680,10 +597,7 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
             break;
         }
         (text, status) = read_proc_locks(PROC_LOCKS_BUDGET);
-        let second: Vec<_> = targets
-            .iter()
-            .map(|(w, f, _, _)| query_file(f, *w, &mut method))
-            .collect();
+        let second: Vec<_> = targets.iter().map(|(w, f, _, _)| query_file(f, *w, &mut method)).collect();
         if second == first_pass {
             consistent = true;
             break;
@@ -696,34 +610,19 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
         .zip(first_pass)
         .map(|((w, _, path, (dev, ino)), (conflicts, any))| {
             let (entries, matched) = select_file_locks(&all, *dev, *ino);
-            FileLocks {
-                file: *w,
-                path: path.clone(),
-                dev: *dev,
-                ino: *ino,
-                conflicts,
-                any,
-                entries,
-                matched,
-            }
+            FileLocks { file: *w, path: path.clone(), dev: *dev, ino: *ino, conflicts, any, entries, matched }
         })
         .collect();
     let mut processes = BTreeMap::new();
     for f in &files {
         let pids = f.entries.iter().map(|e| e.pid).chain(
-            f.conflicts
-                .iter()
-                .filter_map(|(_, c)| c.as_ref().ok().copied().flatten())
-                .map(|c| i64::from(c.pid)),
+            f.conflicts.iter().filter_map(|(_, c)| c.as_ref().ok().copied().flatten()).map(|c| i64::from(c.pid)),
         );
         for pid in pids.filter(|&p| p > 0) {
             processes.entry(pid).or_insert_with(|| process_info(pid));
         }
     }
-    let shm_locks = files
-        .iter()
-        .position(|f| f.file == LockFile::Shm)
-        .map(|i| files.swap_remove(i));
+    let shm_locks = files.iter().position(|f| f.file == LockFile::Shm).map(|i| files.swap_remove(i));
     let db_locks = files.into_iter().find(|f| f.file == LockFile::Db);
     LockProbe {
         method,
@@ -778,14 +677,7 @@ impl std::fmt::Display for Holder {
         }
         if let Some(k) = self.kind {
             let end = self.end.map_or("EOF".to_string(), |e| e.to_string());
-            write!(
-                f,
-                " holds a {} lock on {} bytes {}..={}",
-                k.name(),
-                self.path.display(),
-                self.start,
-                end
-            )?;
+            write!(f, " holds a {} lock on {} bytes {}..={}", k.name(), self.path.display(), self.start, end)?;
         } else {
             write!(f, " on {}", self.path.display())?;
         }
@@ -819,11 +711,7 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
         end: None,
         note: Some(format!("cannot verify: {why}")),
     };
-    for (which, path) in [
-        (LockFile::Db, &paths.db),
-        (LockFile::Wal, &paths.wal),
-        (LockFile::Shm, &paths.shm),
-    ] {
+    for (which, path) in [(LockFile::Db, &paths.db), (LockFile::Wal, &paths.wal), (LockFile::Shm, &paths.shm)] {
         let file = match open_read_only(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -864,16 +752,13 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
         }
         match conflict {
             Ok(Some(c))
-                if entries.iter().all(|e| {
-                    e.blocked || e.class == LockClass::Flock || e.class == LockClass::Lease
-                }) =>
+                if entries.iter().all(|e| e.blocked || e.class == LockClass::Flock || e.class == LockClass::Lease) =>
             {
                 // The kernel sees a lock that /proc/locks does not show us.
                 let why = match &proc_status {
                     ProcLocksStatus::Unreadable(e) => e.clone(),
                     ProcLocksStatus::Incomplete(n) => n.clone(),
-                    _ => "not listed in /proc/locks: another PID namespace or another machine"
-                        .to_string(),
+                    _ => "not listed in /proc/locks: another PID namespace or another machine".to_string(),
                 };
                 let pid = (c.pid > 0).then_some(i64::from(c.pid));
                 holders.push(Holder {
@@ -883,11 +768,7 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
                     path: path.clone(),
                     kind: Some(c.kind),
                     start: c.start,
-                    end: if c.len == 0 {
-                        None
-                    } else {
-                        Some(c.start + c.len - 1)
-                    },
+                    end: if c.len == 0 { None } else { Some(c.start + c.len - 1) },
                     note: Some(format!("reported by F_GETLK; {why}")),
                 });
             }
@@ -911,11 +792,7 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
             note: Some("lock directory of the unix-dotfile VFS".into()),
         });
     }
-    if holders.is_empty() {
-        Ok(())
-    } else {
-        Err(holders)
-    }
+    if holders.is_empty() { Ok(()) } else { Err(holders) }
 }
 
 #[cfg(test)]
@@ -955,20 +832,11 @@ garbage line
                 end: Some(120)
             }
         );
-        assert_eq!(
-            (v[2].start, v[2].end),
-            (SHARED_FIRST, Some(SHARED_FIRST + SHARED_SIZE - 1))
-        );
-        assert_eq!(
-            (v[3].class, v[3].pid, v[3].dev_minor, v[3].end),
-            (LockClass::Ofd, -1, 0x2e, None)
-        );
+        assert_eq!((v[2].start, v[2].end), (SHARED_FIRST, Some(SHARED_FIRST + SHARED_SIZE - 1)));
+        assert_eq!((v[3].class, v[3].pid, v[3].dev_minor, v[3].end), (LockClass::Ofd, -1, 0x2e, None));
         assert_eq!(v[4].class, LockClass::Flock);
         assert!(v[5].blocked && v[5].pid == 12000);
-        assert_eq!(
-            (v[6].class, v[6].dev_major, v[6].dev_minor),
-            (LockClass::Lease, 0x103, 2)
-        );
+        assert_eq!((v[6].class, v[6].dev_major, v[6].dev_minor), (LockClass::Lease, 0x103, 2));
         assert_eq!(v[7].kind, None);
     }
 
@@ -986,10 +854,7 @@ garbage line
     fn dev_numbers() {
         // makedev() as glibc encodes it.
         fn makedev(major: u64, minor: u64) -> u64 {
-            ((major & 0xfff) << 8)
-                | ((major & !0xfff) << 32)
-                | (minor & 0xff)
-                | ((minor & !0xff) << 12)
+            ((major & 0xfff) << 8) | ((major & !0xfff) << 32) | (minor & 0xff) | ((minor & !0xff) << 12)
         }
         assert_eq!(dev_major_minor(0xfe00), (254, 0));
         for (ma, mi) in [(259, 70000), (4099, 5), (0, 46), (8, 1)] {
@@ -1013,21 +878,14 @@ garbage line
     fn namespaces_and_status() {
         assert_eq!(parse_ns_link("pid:[4026531836]"), Some(4026531836));
         assert_eq!(parse_ns_link("garbage"), None);
-        let (uid, ns) =
-            parse_status("Name:\tpython3\nUid:\t1000\t1001\t1001\t1001\nNSpid:\t4242\t7\n");
+        let (uid, ns) = parse_status("Name:\tpython3\nUid:\t1000\t1001\t1001\t1001\nNSpid:\t4242\t7\n");
         assert_eq!((uid, ns), (Some(1001), vec![4242, 7]));
     }
 
     #[test]
     fn lock_table_matches_the_vfs() {
-        assert_eq!(
-            lock_spec(LockFile::Db, "shared").map(|s| (s.offset, s.last())),
-            Some((0x4000_0002, 0x4000_01ff))
-        );
-        assert_eq!(
-            lock_spec(LockFile::Shm, "read4").map(|s| s.offset),
-            Some(127)
-        );
+        assert_eq!(lock_spec(LockFile::Db, "shared").map(|s| (s.offset, s.last())), Some((0x4000_0002, 0x4000_01ff)));
+        assert_eq!(lock_spec(LockFile::Shm, "read4").map(|s| s.offset), Some(127));
         assert_eq!(lock_spec(LockFile::Shm, "dms").map(|s| s.offset), Some(128));
         assert!(lock_spec(LockFile::Db, "dms").is_none());
     }
@@ -1041,12 +899,6 @@ garbage line
         assert_eq!(assert_unlocked(&paths), Ok(()));
         let p = probe_paths(&paths);
         assert!(p.consistent && p.db.is_some() && p.shm.is_none());
-        assert!(
-            p.db.as_ref()
-                .unwrap()
-                .conflicts
-                .iter()
-                .all(|(_, c)| c == &Ok(None))
-        );
+        assert!(p.db.as_ref().unwrap().conflicts.iter().all(|(_, c)| c == &Ok(None)));
     }
 }

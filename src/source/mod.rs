@@ -229,11 +229,7 @@ impl Evidence {
         // The named file first, so its problem is the one reported.
         let named = EvidenceFile::open(paths.get(paths.named))?;
         let slot = |role: Role| -> Result<Option<EvidenceFile>, SourceError> {
-            if role == paths.named {
-                Ok(None)
-            } else {
-                EvidenceFile::open_optional(paths.get(role))
-            }
+            if role == paths.named { Ok(None) } else { EvidenceFile::open_optional(paths.get(role)) }
         };
         let (mut db, mut wal, mut shm) = (slot(Role::Db)?, slot(Role::Wal)?, slot(Role::Shm)?);
         match paths.named {

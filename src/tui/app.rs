@@ -123,7 +123,10 @@ impl FramesState {
                 wal.map(|w| {
                     w.frames
                         .iter()
-                        .filter(|f| self.state_filter.is_none_or(|s| f.state == s) && self.page_filter.is_none_or(|p| f.header.page == p))
+                        .filter(|f| {
+                            self.state_filter.is_none_or(|s| f.state == s)
+                                && self.page_filter.is_none_or(|p| f.header.page == p)
+                        })
                         .map(|f| f.index)
                         .collect()
                 })
@@ -262,11 +265,7 @@ impl App {
             self.queued_changes.merge(&ch);
             self.pending = Some(s);
         } else {
-            self.status = if self.snap.is_none() {
-                "first scan done".into()
-            } else {
-                ch.describe()
-            };
+            self.status = if self.snap.is_none() { "first scan done".into() } else { ch.describe() };
             self.show(s);
         }
     }
@@ -359,11 +358,8 @@ impl App {
             Action::Open => match self.view {
                 ViewKind::Frames | ViewKind::Overview => self.open_detail(self.frames.selected),
                 ViewKind::Findings => {
-                    let f = self
-                        .snap
-                        .as_ref()
-                        .and_then(|s| s.findings.get(self.findings_selected))
-                        .and_then(|f| f.frame);
+                    let f =
+                        self.snap.as_ref().and_then(|s| s.findings.get(self.findings_selected)).and_then(|f| f.frame);
                     match f {
                         Some(f) => self.go_to_frame(f),
                         None => self.message = Some("this finding names no frame".into()),
@@ -373,18 +369,10 @@ impl App {
             },
             Action::NextCommit => self.step_commit(true),
             Action::PrevCommit => self.step_commit(false),
-            Action::StartJump => {
-                self.prompt = Some(Prompt {
-                    kind: PromptKind::Jump,
-                    input: String::new(),
-                })
-            }
+            Action::StartJump => self.prompt = Some(Prompt { kind: PromptKind::Jump, input: String::new() }),
             Action::StartPageFilter => {
                 let input = self.frames.page_filter.map(|p| p.to_string()).unwrap_or_default();
-                self.prompt = Some(Prompt {
-                    kind: PromptKind::PageFilter,
-                    input,
-                });
+                self.prompt = Some(Prompt { kind: PromptKind::PageFilter, input });
             }
             Action::CycleStateFilter => {
                 self.frames.state_filter = match self.frames.state_filter {
@@ -478,12 +466,8 @@ impl App {
                 }
             }
             ViewKind::Detail => {
-                let lines = self
-                    .detail
-                    .bytes
-                    .as_ref()
-                    .and_then(|b| b.as_ref().ok())
-                    .map_or(0, |b| b.page.len().div_ceil(16));
+                let lines =
+                    self.detail.bytes.as_ref().and_then(|b| b.as_ref().ok()).map_or(0, |b| b.page.len().div_ceil(16));
                 self.detail.scroll = clamp(self.detail.scroll, lines);
             }
             ViewKind::Shm => {
@@ -533,8 +517,9 @@ impl App {
     fn step_commit(&mut self, forward: bool) {
         let Some(w) = self.wal() else { return };
         let cur = self.frames.selected;
-        let is_commit =
-            |f: &&FrameRecord| f.header.is_commit() && self.frames.rows.as_ref().is_none_or(|r| r.binary_search(&f.index).is_ok());
+        let is_commit = |f: &&FrameRecord| {
+            f.header.is_commit() && self.frames.rows.as_ref().is_none_or(|r| r.binary_search(&f.index).is_ok())
+        };
         let found = if forward {
             w.frames.iter().skip(cur as usize).find(is_commit)
         } else {
@@ -573,10 +558,7 @@ impl App {
                 None => self.message = Some(format!("cannot jump to {:?}: try 123, p42 or c7", p.input)),
                 Some(Jump::Frame(f)) => self.go_to_frame(f),
                 Some(Jump::Commit(c)) => {
-                    let f = self
-                        .wal()
-                        .and_then(|w| w.commits.get((c as usize).checked_sub(1)?))
-                        .map(|c| c.frame);
+                    let f = self.wal().and_then(|w| w.commits.get((c as usize).checked_sub(1)?)).map(|c| c.frame);
                     match f {
                         Some(f) => self.go_to_frame(f),
                         None => self.message = Some(format!("there is no commit {c}")),

@@ -28,9 +28,7 @@ pub struct Changes {
 }
 
 fn generation(w: &WalAnalysis) -> Option<(u32, u32, u32)> {
-    w.header
-        .filter(|_| w.header_accepted())
-        .map(|h| (h.checkpoint_seq, h.salt1, h.salt2))
+    w.header.filter(|_| w.header_accepted()).map(|h| (h.checkpoint_seq, h.salt1, h.salt2))
 }
 
 impl Changes {
@@ -40,7 +38,8 @@ impl Changes {
         let (ostamp, nstamp) = (old.file(Role::Wal).stamp, new.file(Role::Wal).stamp);
         c.wal_deleted = ostamp.is_some() && nstamp.is_none();
         c.wal_created = ostamp.is_none() && nstamp.is_some();
-        c.truncated = matches!((ostamp, nstamp), (Some(a), Some(b)) if b.len < a.len && (a.dev, a.ino) == (b.dev, b.ino));
+        c.truncated =
+            matches!((ostamp, nstamp), (Some(a), Some(b)) if b.len < a.len && (a.dev, a.ino) == (b.dev, b.ino));
         let ocommits = ow.map_or(0, |w| w.commits.len() as u64);
         let ncommits = nw.map_or(0, |w| w.commits.len() as u64);
         let (og, ng) = (ow.and_then(generation), nw.and_then(generation));
@@ -67,7 +66,8 @@ impl Changes {
             c.read_marks = a.read_marks != b.read_marks;
         }
         let (od, nd) = (old.file(Role::Db).stamp, new.file(Role::Db).stamp);
-        c.db_written = od.is_some() && nd.is_some() && od.map(|s| (s.len, s.mtime_ns)) != nd.map(|s| (s.len, s.mtime_ns));
+        c.db_written =
+            od.is_some() && nd.is_some() && od.map(|s| (s.len, s.mtime_ns)) != nd.map(|s| (s.len, s.mtime_ns));
         if old.findings.len() != new.findings.len() {
             c.findings = Some((old.findings.len(), new.findings.len()));
         }
@@ -132,11 +132,7 @@ impl Changes {
             p.push(format!("checkpoint: nBackfill {a}→{b}"));
         }
         if let Some(u) = self.uncommitted {
-            p.push(if u == 0 {
-                "no uncommitted frames".to_string()
-            } else {
-                format!("{u} uncommitted frames")
-            });
+            p.push(if u == 0 { "no uncommitted frames".to_string() } else { format!("{u} uncommitted frames") });
         }
         if self.read_marks {
             p.push("read marks moved".into());

@@ -46,9 +46,7 @@ fn scratch_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     let base = std::env::temp_dir();
     for attempt in 0..100u32 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let dir = base.join(format!("walinspect-demo-{}-{nanos:x}{attempt}", std::process::id()));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
@@ -65,11 +63,9 @@ pub fn run(interval: Duration) -> Result<u8, Failure> {
         return Err(Failure::Fatal("this walinspect was built without the `demo` feature".into()));
     }
     let dir = scratch_dir().map_err(|e| Failure::Fatal(format!("cannot create a scratch directory: {e}")))?;
-    let mut demo = Demo {
-        dir: dir.clone(),
-        child: None,
-    };
-    let exe = std::env::current_exe().map_err(|e| Failure::Fatal(format!("cannot find this program to start the writer: {e}")))?;
+    let mut demo = Demo { dir: dir.clone(), child: None };
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::Fatal(format!("cannot find this program to start the writer: {e}")))?;
     let child = Command::new(exe)
         .arg("__demo-writer")
         .arg(&dir)
@@ -163,10 +159,7 @@ fn writer_loop(dir: &Path, stop: &std::sync::atomic::AtomicBool) -> rusqlite::Re
             )?;
         }
         if step.is_multiple_of(7) {
-            c.execute(
-                "UPDATE events SET payload = randomblob(200) WHERE id % 13 = ?1",
-                [(step % 13) as i64],
-            )?;
+            c.execute("UPDATE events SET payload = randomblob(200) WHERE id % 13 = ?1", [(step % 13) as i64])?;
         }
         c.execute_batch("COMMIT")?;
         // A reader holds a snapshot for a while: its read mark stays behind.

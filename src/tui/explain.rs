@@ -9,11 +9,7 @@ const DOC: &str = include_str!("../../docs/findings.md");
 /// The explanation of `code`, if `docs/findings.md` has a section for it.
 pub fn explain(code: &str) -> Option<&'static str> {
     static TABLE: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    TABLE
-        .get_or_init(|| parse(DOC))
-        .iter()
-        .find(|(c, _)| c == code)
-        .map(|(_, e)| e.as_str())
+    TABLE.get_or_init(|| parse(DOC)).iter().find(|(c, _)| c == code).map(|(_, e)| e.as_str())
 }
 
 /// Split the document into `(code, "Cause: … Consequence: … Remedy: …")` pairs.

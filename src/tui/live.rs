@@ -45,11 +45,7 @@ struct Tracked {
 
 impl Tracked {
     fn new(path: &Path) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            file: None,
-            stamp: None,
-        }
+        Self { path: path.to_path_buf(), file: None, stamp: None }
     }
 
     /// Stat the path, (re)open it when it is new or was replaced, close it when it is gone.
@@ -183,7 +179,14 @@ impl LiveWal {
     }
 
     /// The frame at mxFrame (where the re-scan resumes) is still the one scanned before.
-    fn anchor_holds<R: ReadAt + ?Sized>(&self, r: &R, sc: &WalScanner, mx: u32, page_size: u32, cost: &mut ScanCost) -> bool {
+    fn anchor_holds<R: ReadAt + ?Sized>(
+        &self,
+        r: &R,
+        sc: &WalScanner,
+        mx: u32,
+        page_size: u32,
+        cost: &mut ScanCost,
+    ) -> bool {
         if mx == 0 {
             return true;
         }
@@ -208,11 +211,7 @@ impl LiveWal {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Option<String> {
         let max_block = (MAX_BLOCK / frame_len).max(1);
-        let mut block = if keep.is_some() {
-            FIRST_BLOCK_FRAMES.min(max_block)
-        } else {
-            max_block
-        };
+        let mut block = if keep.is_some() { FIRST_BLOCK_FRAMES.min(max_block) } else { max_block };
         let mut next = u64::from(sc.frames_seen()) + 1;
         // Whether frame next-1 is unchanged since the previous scan (the anchor is).
         let mut prev_same = keep.is_some();
@@ -231,11 +230,7 @@ impl LiveWal {
             cost.bytes_read += got as u64;
             let whole = got as u64 / frame_len;
             let mut resume_at = None;
-            for chunk in dst
-                .get(..(whole * frame_len) as usize)
-                .unwrap_or(&[])
-                .chunks_exact(frame_len as usize)
-            {
+            for chunk in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(frame_len as usize) {
                 let i = next;
                 let same = keep.is_some_and(|(o, _)| {
                     let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(chunk, 0).unwrap_or([0; 24]);
@@ -379,11 +374,8 @@ impl Watcher {
             changed = true;
             self.db_part = match (&self.db.file, self.db.len()) {
                 (Some(f), len) => {
-                    let a = crate::analysis::analyze(&Inputs {
-                        db: Some((f as &dyn ReadAt, len)),
-                        wal: None,
-                        shm: None,
-                    });
+                    let a =
+                        crate::analysis::analyze(&Inputs { db: Some((f as &dyn ReadAt, len)), wal: None, shm: None });
                     (a.db, a.db_problem)
                 }
                 (None, _) => (None, None),
@@ -451,21 +443,9 @@ impl Watcher {
         Some(Snapshot {
             seq: self.seq,
             files: [
-                FileInfo {
-                    role: Role::Db,
-                    path: self.paths.db.clone(),
-                    stamp: self.db.stamp,
-                },
-                FileInfo {
-                    role: Role::Wal,
-                    path: self.paths.wal.clone(),
-                    stamp: self.wal.stamp,
-                },
-                FileInfo {
-                    role: Role::Shm,
-                    path: self.paths.shm.clone(),
-                    stamp: self.shm.stamp,
-                },
+                FileInfo { role: Role::Db, path: self.paths.db.clone(), stamp: self.db.stamp },
+                FileInfo { role: Role::Wal, path: self.paths.wal.clone(), stamp: self.wal.stamp },
+                FileInfo { role: Role::Shm, path: self.paths.shm.clone(), stamp: self.shm.stamp },
             ],
             analysis,
             findings,
@@ -482,11 +462,8 @@ impl Watcher {
 
     /// Read WAL frame `frame` as it is on disk now.
     pub fn read_frame(&self, frame: u32) -> io::Result<FrameBytes> {
-        let f = self
-            .wal
-            .file
-            .as_ref()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the -wal does not exist"))?;
+        let f =
+            self.wal.file.as_ref().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the -wal does not exist"))?;
         let page_size = self
             .live_wal
             .analysis()
@@ -502,11 +479,7 @@ impl Watcher {
         }
         buf.truncate(n);
         let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(&buf, 0).unwrap_or([0; 24]);
-        Ok(FrameBytes {
-            frame,
-            header: FrameHeader::parse(&hb),
-            page: buf.split_off(FRAME_HEADER_LEN),
-        })
+        Ok(FrameBytes { frame, header: FrameHeader::parse(&hb), page: buf.split_off(FRAME_HEADER_LEN) })
     }
 }
 
@@ -532,24 +505,13 @@ mod tests {
                 panic!("after {what}: frame {} differs: live {f:?}, full {g:?}", f.index);
             }
             let key = |w: &WalAnalysis| {
-                (
-                    w.file_len,
-                    w.frames_total,
-                    w.valid_frames,
-                    w.chain_valid_frames,
-                    w.first_invalid,
-                    w.commits.len(),
-                )
+                (w.file_len, w.frames_total, w.valid_frames, w.chain_valid_frames, w.first_invalid, w.commits.len())
             };
             assert_eq!(key(x), key(y), "WAL after {what}");
         }
         assert_eq!(a.wal.is_some(), b.wal.is_some(), "-wal presence after {what}");
         if let (Some(x), Some(y)) = (&a.shm, &b.shm) {
-            assert_eq!(
-                (x.headers, x.ckpt, &x.segments),
-                (y.headers, y.ckpt, &y.segments),
-                "-shm after {what}"
-            );
+            assert_eq!((x.headers, x.ckpt, &x.segments), (y.headers, y.ckpt, &y.segments), "-shm after {what}");
         }
         panic!("analyses differ after {what}");
     }
@@ -558,8 +520,7 @@ mod tests {
         let c = Connection::open(db).unwrap();
         c.pragma_update(None, "journal_mode", "wal").unwrap();
         c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB);")
-            .unwrap();
+        c.execute_batch("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, v BLOB);").unwrap();
         c
     }
 
@@ -597,11 +558,7 @@ mod tests {
         let s = step(&mut w, &db, "second commit").unwrap();
         assert!(!s.cost.wal.full, "an appended commit is read incrementally");
         let frames = s.analysis.wal.as_ref().unwrap().frames_total;
-        assert!(
-            s.cost.wal.frames_read < frames,
-            "only new frames are read ({:?} of {frames})",
-            s.cost.wal
-        );
+        assert!(s.cost.wal.frames_read < frames, "only new frames are read ({:?} of {frames})", s.cost.wal);
 
         // A checkpoint changes the -shm and the database file, not the WAL.
         c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
@@ -615,22 +572,12 @@ mod tests {
         let s = step(&mut w, &db, "first commit after reset").unwrap();
         assert!(s.cost.wal.full, "a new WAL header starts over");
         assert!(
-            s.analysis
-                .wal
-                .as_ref()
-                .unwrap()
-                .frames
-                .iter()
-                .any(|f| f.state == crate::analysis::wal::FrameState::Stale)
+            s.analysis.wal.as_ref().unwrap().frames.iter().any(|f| f.state == crate::analysis::wal::FrameState::Stale)
         );
         insert(&c, 2);
         let s = step(&mut w, &db, "second commit after reset").unwrap();
         assert!(!s.cost.wal.full);
-        assert!(
-            s.cost.wal.frames_kept > 0,
-            "the stale tail is taken over, not re-read: {:?}",
-            s.cost.wal
-        );
+        assert!(s.cost.wal.frames_kept > 0, "the stale tail is taken over, not re-read: {:?}", s.cost.wal);
 
         // A transaction in progress that spills, rewrites a page it already wrote, then commits.
         c.pragma_update(None, "cache_size", 2).unwrap();
@@ -711,8 +658,7 @@ mod torn_tests {
         let c = rusqlite::Connection::open(&db).unwrap();
         c.pragma_update(None, "journal_mode", "wal").unwrap();
         c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        c.execute_batch("CREATE TABLE t(v); BEGIN; INSERT INTO t VALUES (randomblob(9000)); COMMIT;")
-            .unwrap();
+        c.execute_batch("CREATE TABLE t(v); BEGIN; INSERT INTO t VALUES (randomblob(9000)); COMMIT;").unwrap();
         let full = std::fs::read(dir.path().join("t.db-wal")).unwrap();
         let frame_len = 4096 + 24;
         let frames = (full.len() - 32) / frame_len;
@@ -728,12 +674,7 @@ mod torn_tests {
             assert!(live.analysis().unwrap().valid_frames < frames as u32);
             let (changed, _) = live.refresh(&full, full.len() as u64, (1, 1), &mut |_, _| {});
             assert!(changed);
-            assert_eq!(
-                live.analysis(),
-                Some(&analyze_wal_bytes(&full)),
-                "torn from frame {}",
-                torn_from + 1
-            );
+            assert_eq!(live.analysis(), Some(&analyze_wal_bytes(&full)), "torn from frame {}", torn_from + 1);
         }
     }
 }
@@ -775,8 +716,7 @@ mod race_tests {
                     let live = w.live_wal.analysis().cloned();
                     let full = crate::cli::analyze_evidence(&crate::source::Evidence::open(&db2).unwrap()).wal;
                     let key = |a: &Option<WalAnalysis>| {
-                        a.as_ref()
-                            .map(|a| (a.file_len, a.valid_frames, a.chain_valid_frames, a.frames.clone()))
+                        a.as_ref().map(|a| (a.file_len, a.valid_frames, a.chain_valid_frames, a.frames.clone()))
                     };
                     let still_idle = i2.load(Ordering::SeqCst) && r2.load(Ordering::SeqCst) == epoch;
                     if still_idle && key(&live) != key(&full) {

@@ -14,7 +14,12 @@ const TICK: Duration = Duration::from_secs(1);
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Start the loader. It ends when the UI hangs up either channel.
-pub fn spawn(paths: Paths, interval: Duration, tx: Sender<Event>, rx: Receiver<Request>) -> std::io::Result<JoinHandle<()>> {
+pub fn spawn(
+    paths: Paths,
+    interval: Duration,
+    tx: Sender<Event>,
+    rx: Receiver<Request>,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("walinspect-loader".into())
         .spawn(move || run(Watcher::new(paths), interval, &tx, &rx))

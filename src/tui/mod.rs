@@ -69,7 +69,12 @@ impl Drop for Restore {
     }
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App, rx: &Receiver<Event>, req: &Sender<Request>) -> std::io::Result<()> {
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    rx: &Receiver<Event>,
+    req: &Sender<Request>,
+) -> std::io::Result<()> {
     loop {
         terminal.draw(|f| views::render(app, f.area(), f.buffer_mut()))?;
         let Ok(ev) = rx.recv() else { return Ok(()) };

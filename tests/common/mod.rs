@@ -58,8 +58,11 @@ impl Unchanged {
                 // After reading the bytes (which may itself touch atime), put the access time
                 // far in the past: under `relatime` any later read without O_NOATIME updates it.
                 let f = fs::File::options().write(true).open(&p).expect("open to set atime");
-                f.set_times(fs::FileTimes::new().set_accessed(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000)))
-                    .expect("set atime");
+                f.set_times(
+                    fs::FileTimes::new()
+                        .set_accessed(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000)),
+                )
+                .expect("set atime");
                 let m = fs::metadata(&p).unwrap();
                 (bytes, m.ino(), m.mtime(), m.mtime_nsec(), m.atime())
             });
@@ -115,7 +118,8 @@ pub fn sqlite_verdict(db: &Path) -> Option<SqliteVerdict> {
     let u32be = |o: usize| shm.get(o..o + 4).map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()));
     // wal_checkpoint(PASSIVE) returns (busy, frames in log, frames checkpointed); the log count
     // is mxFrame. Read it via a read-only look first: the PASSIVE checkpoint does not change it.
-    let (_, log, _): (i64, i64, i64) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).ok()?;
+    let (_, log, _): (i64, i64, i64) =
+        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).ok()?;
     let page_size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0)).ok()?;
     Some(SqliteVerdict {
         mx_frame: log,
@@ -155,13 +159,15 @@ pub fn dump(path: &Path) -> (i32, serde_json::Value) {
     let r = run(&["dump", path.to_str().unwrap(), "--json"]);
     guard.assert();
     assert!(r.code == 0 || r.code == 1, "dump failed ({}): {}", r.code, r.stderr);
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", r.stdout));
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", r.stdout));
     (r.code, v)
 }
 
 /// Finding codes from a dump/check document, sorted.
 pub fn codes(v: &serde_json::Value) -> Vec<String> {
-    let mut c: Vec<String> = v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect();
+    let mut c: Vec<String> =
+        v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect();
     c.sort();
     c.dedup();
     c

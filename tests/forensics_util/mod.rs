@@ -86,12 +86,8 @@ impl Fixture {
 
 pub fn copy_set(src: &Path, dst: &Path, shm: bool) {
     std::fs::copy(src, dst).unwrap();
-    let side = |s: &str| {
-        (
-            PathBuf::from(format!("{}{s}", src.display())),
-            PathBuf::from(format!("{}{s}", dst.display())),
-        )
-    };
+    let side =
+        |s: &str| (PathBuf::from(format!("{}{s}", src.display())), PathBuf::from(format!("{}{s}", dst.display())));
     let (w, wd) = side("-wal");
     if w.exists() {
         std::fs::copy(&w, &wd).unwrap();
@@ -145,27 +141,22 @@ pub fn sqlite_contents(copy: &Path) -> Contents {
     let c = Connection::open(&t).unwrap();
     let mut out = Contents::new();
     let tables: Vec<(String, String)> = {
-        let mut st = c.prepare("SELECT name, coalesce(sql,'') FROM sqlite_schema WHERE type='table' AND rootpage > 0").unwrap();
+        let mut st =
+            c.prepare("SELECT name, coalesce(sql,'') FROM sqlite_schema WHERE type='table' AND rootpage > 0").unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect()
     };
     for (name, sql) in tables.iter().chain([("sqlite_schema".to_string(), String::new())].iter()) {
         let without_rowid = sql.to_ascii_uppercase().contains("WITHOUT ROWID");
         let pk: Vec<String> = if without_rowid {
-            let mut st = c
-                .prepare(&format!(
-                    "SELECT name FROM pragma_table_info('{name}') WHERE pk > 0 ORDER BY pk"
-                ))
-                .unwrap();
+            let mut st =
+                c.prepare(&format!("SELECT name FROM pragma_table_info('{name}') WHERE pk > 0 ORDER BY pk")).unwrap();
             st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
         } else {
             Vec::new()
         };
         let cols: Vec<String> = {
-            let mut st = c
-                .prepare(&format!(
-                    "SELECT name FROM pragma_table_xinfo('{name}') WHERE hidden IN (0, 3)"
-                ))
-                .unwrap();
+            let mut st =
+                c.prepare(&format!("SELECT name FROM pragma_table_xinfo('{name}') WHERE hidden IN (0, 3)")).unwrap();
             st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
         };
         let cols = if name == "sqlite_schema" {
@@ -186,8 +177,7 @@ pub fn sqlite_contents(copy: &Path) -> Contents {
         let mut rows = BTreeMap::new();
         let mut q = st.query([]).unwrap();
         while let Some(r) = q.next().unwrap() {
-            let vals: Vec<Value> =
-                (0..n).map(|i| from_sql(r.get::<_, SqlValue>(i).unwrap())).collect();
+            let vals: Vec<Value> = (0..n).map(|i| from_sql(r.get::<_, SqlValue>(i).unwrap())).collect();
             let key = vals[..nkey].iter().map(keyval).collect();
             rows.insert(key, vals[nkey..].to_vec());
         }
@@ -217,10 +207,8 @@ pub fn fingerprint(path: &Path) -> Vec<(String, Option<Vec<u8>>)> {
         .collect()
 }
 
-pub type Diff = BTreeMap<
-    String,
-    (BTreeMap<Vec<KeyVal>, Vec<Value>>, BTreeMap<Vec<KeyVal>, Vec<Value>>, BTreeSet<Vec<KeyVal>>),
->;
+pub type Diff =
+    BTreeMap<String, (BTreeMap<Vec<KeyVal>, Vec<Value>>, BTreeMap<Vec<KeyVal>, Vec<Value>>, BTreeSet<Vec<KeyVal>>)>;
 
 /// SQLite's changes between two states: table -> (inserted with values, updated with new
 /// values, deleted keys). Tables that exist only before are left out (dropped).
@@ -264,8 +252,7 @@ pub fn our_diff(c: &CommitChanges, enc: walinspect::format::record::TextEncoding
         let mut del = BTreeSet::new();
         for ch in &t.changes {
             let payload = ch.new.as_deref().or(ch.old.as_deref());
-            let key: Vec<KeyVal> =
-                key_values(&t.table, &ch.key, payload, enc).iter().map(keyval).collect();
+            let key: Vec<KeyVal> = key_values(&t.table, &ch.key, payload, enc).iter().map(keyval).collect();
             match (&ch.old, &ch.new) {
                 (None, Some(n)) => {
                     ins.insert(key, row_values(&t.table, &ch.key, n, enc).0);
@@ -310,11 +297,7 @@ pub fn check_timeline_against_copies(ev: &Path, copies: &[PathBuf]) -> usize {
         let mut n = 0;
         for c in changes.iter().filter(|c| c.committed) {
             let k = c.number.unwrap() as usize;
-            assert_same(
-                k,
-                &our_diff(c, f.snapshot(c.spec).encoding),
-                &sqlite_diff(&contents[k - 1], &contents[k]),
-            );
+            assert_same(k, &our_diff(c, f.snapshot(c.spec).encoding), &sqlite_diff(&contents[k - 1], &contents[k]));
             assert!(c.notes.is_empty(), "commit {k}: {:?}", c.notes);
             n += 1;
         }

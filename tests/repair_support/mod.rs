@@ -24,9 +24,7 @@ pub fn sqlite_recovered_shm(db: &Path) -> Vec<u8> {
         }
     }
     let c = Connection::open(&copy).unwrap();
-    let _: i64 = c
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-        .unwrap();
+    let _: i64 = c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
     let shm = fs::read(sibling(&copy, "-shm")).unwrap();
     drop(c);
     shm
@@ -35,14 +33,9 @@ pub fn sqlite_recovered_shm(db: &Path) -> Vec<u8> {
 /// Every schema row and every row of every table, in a stable order: what `.dump` shows.
 pub fn dump_conn(c: &Connection) -> Vec<String> {
     let mut out = Vec::new();
-    let mut st = c
-        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")
-        .unwrap();
-    let schema: Vec<(String, String, String, Option<String>)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let mut st = c.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name").unwrap();
+    let schema: Vec<(String, String, String, Option<String>)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(|r| r.unwrap()).collect();
     for s in &schema {
         out.push(format!("{s:?}"));
     }
@@ -50,9 +43,7 @@ pub fn dump_conn(c: &Connection) -> Vec<String> {
         if ty != "table" || sql.as_deref().is_some_and(|s| s.contains("VIRTUAL")) {
             continue;
         }
-        let mut st = c
-            .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))
-            .unwrap();
+        let mut st = c.prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid")).unwrap();
         let n = st.column_count();
         let rows = st
             .query_map([], |r| {
@@ -88,30 +79,20 @@ pub fn sqlite_view(db: &Path) -> Vec<String> {
 /// `PRAGMA integrity_check`, that no -wal/-shm/-journal appears, and returns its dump.
 pub fn open_extracted(out: &Path) -> Vec<String> {
     for s in ["-wal", "-shm", "-journal"] {
-        assert!(
-            !sibling(out, s).exists(),
-            "{s} beside the output before opening"
-        );
+        assert!(!sibling(out, s).exists(), "{s} beside the output before opening");
     }
     let before = fs::read(out).unwrap();
     let c = Connection::open_with_flags(out, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let ok: String = c
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok", "integrity_check of {}", out.display());
-    let mode: String = c
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "delete", "the extracted database is in rollback mode");
     let d = dump_conn(&c);
     drop(c);
     for s in ["-wal", "-shm", "-journal"] {
         assert!(!sibling(out, s).exists(), "opening the output created {s}");
     }
-    assert!(
-        fs::read(out).unwrap() == before,
-        "opening read-only changed the output"
-    );
+    assert!(fs::read(out).unwrap() == before, "opening read-only changed the output");
     d
 }
 
@@ -129,14 +110,7 @@ pub fn rebuild(db: &Path, dir: &Path) -> (Run, Vec<u8>, serde_json::Value) {
     let rep = dir.join(format!("rebuilt-{}.json", unique()));
     let r = run_guarded(
         db,
-        &[
-            "rebuild-shm",
-            db.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--report",
-            rep.to_str().unwrap(),
-        ],
+        &["rebuild-shm", db.to_str().unwrap(), "-o", out.to_str().unwrap(), "--report", rep.to_str().unwrap()],
     );
     assert_eq!(r.code, 0, "rebuild-shm failed: {}", r.stderr);
     let bytes = fs::read(&out).unwrap();
@@ -147,35 +121,18 @@ pub fn rebuild(db: &Path, dir: &Path) -> (Run, Vec<u8>, serde_json::Value) {
 /// Compare our -shm with SQLite's byte for byte, except the lock bytes and the ranges the
 /// report declares unspecified (SQLite copies uninitialised memory there).
 pub fn assert_same_shm(ours: &[u8], sqlite: &[u8], report: &serde_json::Value) {
-    assert_eq!(
-        ours.len(),
-        sqlite.len(),
-        "-shm size: ours {} vs SQLite {}",
-        ours.len(),
-        sqlite.len()
-    );
+    assert_eq!(ours.len(), sqlite.len(), "-shm size: ours {} vs SQLite {}", ours.len(), sqlite.len());
     let unspecified: Vec<(usize, usize)> = report["unspecified_bytes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r["offset"].as_u64().unwrap() as usize,
-                r["len"].as_u64().unwrap() as usize,
-            )
-        })
+        .map(|r| (r["offset"].as_u64().unwrap() as usize, r["len"].as_u64().unwrap() as usize))
         .collect();
     for (i, (a, b)) in ours.iter().zip(sqlite).enumerate() {
         if LOCK_BYTES.contains(&i) || unspecified.iter().any(|&(o, l)| (o..o + l).contains(&i)) {
             continue;
         }
-        assert_eq!(
-            a,
-            b,
-            "-shm byte {i} (segment {}, offset {}): ours {a:#04x}, SQLite {b:#04x}",
-            i / 32768,
-            i % 32768
-        );
+        assert_eq!(a, b, "-shm byte {i} (segment {}, offset {}): ours {a:#04x}, SQLite {b:#04x}", i / 32768, i % 32768);
     }
 }
 
@@ -199,45 +156,27 @@ pub fn extract(db: &Path, dir: &Path, commit: Option<u32>, extra: &[&str]) -> Ex
     let out = dir.join(format!("extract-{}.db", unique()));
     let rep = dir.join(format!("extract-{}.json", unique()));
     let n = commit.map(|c| c.to_string());
-    let mut args = vec![
-        "extract",
-        db.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--report",
-        rep.to_str().unwrap(),
-    ];
+    let mut args =
+        vec!["extract", db.to_str().unwrap(), "-o", out.to_str().unwrap(), "--report", rep.to_str().unwrap()];
     if let Some(n) = &n {
         args.push("--commit");
         args.push(n);
     }
     args.extend_from_slice(extra);
     let r = run_guarded(db, &args);
-    let report = fs::read(&rep)
-        .ok()
-        .map(|b| serde_json::from_slice(&b).unwrap());
+    let report = fs::read(&rep).ok().map(|b| serde_json::from_slice(&b).unwrap());
     if r.code == 2 {
-        assert!(
-            !out.exists() && !rep.exists(),
-            "a refused extract left files behind"
-        );
+        assert!(!out.exists() && !rep.exists(), "a refused extract left files behind");
         assert_no_temp_files(dir);
     }
-    Extracted {
-        run: r,
-        out,
-        report,
-    }
+    Extracted { run: r, out, report }
 }
 
 /// No temporary file of ours is left in `dir`.
 pub fn assert_no_temp_files(dir: &Path) {
     for e in fs::read_dir(dir).unwrap() {
         let n = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(
-            !n.contains(".walinspect-"),
-            "temporary file left behind: {n}"
-        );
+        assert!(!n.contains(".walinspect-"), "temporary file left behind: {n}");
     }
 }
 
@@ -245,11 +184,7 @@ pub fn assert_no_temp_files(dir: &Path) {
 pub fn extract_equals(db: &Path, n: Option<u32>, expected: &[String]) -> serde_json::Value {
     let dir = tempdir();
     let e = extract(db, dir.path(), n, &[]);
-    assert_eq!(
-        e.run.code, 0,
-        "extract --commit {n:?} failed: {}",
-        e.run.stderr
-    );
+    assert_eq!(e.run.code, 0, "extract --commit {n:?} failed: {}", e.run.stderr);
     let got = open_extracted(&e.out);
     assert!(
         got == expected,

@@ -84,10 +84,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .take(w.valid_frames.saturating_sub(n) as usize)
         .find(|f| f.header.page == h.page)
         .map(|f| f.index);
-    let state = Span::styled(
-        rec.state.name(),
-        Style::new().fg(state_color(rec.state)).add_modifier(Modifier::BOLD),
-    );
+    let state = Span::styled(rec.state.name(), Style::new().fg(state_color(rec.state)).add_modifier(Modifier::BOLD));
     let mut l = vec![
         Line::from(vec![
             label("offset "),
@@ -100,11 +97,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             label("page "),
             Span::raw(format!("{} ", h.page)),
             label("commit "),
-            Span::raw(if h.is_commit() {
-                format!("yes, db size {} pages", h.commit_db_pages)
-            } else {
-                "no".into()
-            }),
+            Span::raw(if h.is_commit() { format!("yes, db size {} pages", h.commit_db_pages) } else { "no".into() }),
         ]),
         Line::from(vec![
             label("salts "),
@@ -133,9 +126,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }),
         ]));
     }
-    Paragraph::new(l)
-        .block(block(&format!("Frame {n} of {}", w.frames.len())))
-        .render(left, buf);
+    Paragraph::new(l).block(block(&format!("Frame {n} of {}", w.frames.len()))).render(left, buf);
 
     let mut r = Vec::new();
     match &app.detail.bytes {
@@ -178,18 +169,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                         .map(|p| p.to_string())
                         .collect();
                     let more = if bh.cell_count > 64 { " …" } else { "" };
-                    r.push(Line::from(vec![
-                        label("cell pointers "),
-                        Span::raw(format!("{}{more}", ptrs.join(" "))),
-                    ]));
+                    r.push(Line::from(vec![label("cell pointers "), Span::raw(format!("{}{more}", ptrs.join(" ")))]));
                 }
             }
         }
     }
-    Paragraph::new(r)
-        .wrap(Wrap { trim: true })
-        .block(block(&format!("Page {}", h.page)))
-        .render(right, buf);
+    Paragraph::new(r).wrap(Wrap { trim: true }).block(block(&format!("Page {}", h.page))).render(right, buf);
     render_hex(app, hex, buf);
 }
 
@@ -225,18 +210,9 @@ fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {
         for (i, byte) in bytes.iter().enumerate() {
             spans.push(Span::styled(format!("{byte:02x} "), region_style(lay.region(page_no, start + i))));
         }
-        let ascii: String = bytes
-            .iter()
-            .map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' })
-            .collect();
+        let ascii: String =
+            bytes.iter().map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' }).collect();
         spans.push(Span::styled(format!(" {ascii}"), Style::new().fg(Color::Gray)));
-        Line::from(spans).render(
-            Rect {
-                y: area.y + 1 + k as u16,
-                height: 1,
-                ..area
-            },
-            buf,
-        );
+        Line::from(spans).render(Rect { y: area.y + 1 + k as u16, height: 1, ..area }, buf);
     }
 }

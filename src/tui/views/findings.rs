@@ -60,21 +60,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .collect();
     let count = |sev| f.iter().filter(|x| x.severity == sev).count();
     use crate::analysis::findings::Severity::*;
-    let title = format!(
-        "Findings: {} errors, {} warnings, {} infos",
-        count(Error),
-        count(Warning),
-        count(Info)
-    );
+    let title = format!("Findings: {} errors, {} warnings, {} infos", count(Error), count(Warning), count(Info));
     Paragraph::new(lines).block(block(&title)).render(list, buf);
     let x = &f[sel];
     let mut e = vec![
         Line::from(Span::raw(x.message.clone())),
         Line::from(Span::styled(format!("where: {}", location(x)), Style::new().fg(Color::Gray))),
-        Line::from(Span::styled(
-            explain(x.code).unwrap_or("(no explanation recorded)"),
-            Style::new().fg(Color::Cyan),
-        )),
+        Line::from(Span::styled(explain(x.code).unwrap_or("(no explanation recorded)"), Style::new().fg(Color::Cyan))),
     ];
     if x.frame.is_some() {
         e.push(Line::from(Span::styled("Enter: go to the frame", Style::new().fg(Color::DarkGray))));

@@ -19,10 +19,7 @@ struct Columns {
 
 impl Columns {
     fn for_width(w: u16) -> Self {
-        Self {
-            salts: w >= 96,
-            checksums: w >= 114,
-        }
+        Self { salts: w >= 96, checksums: w >= 114 }
     }
 }
 
@@ -63,11 +60,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .collect::<Vec<_>>()
             .join(", "),
     };
-    let shown = if len == 0 {
-        "none".to_string()
-    } else {
-        format!("{}–{} of {len}", off + 1, (off + h).min(len))
-    };
+    let shown = if len == 0 { "none".to_string() } else { format!("{}–{} of {len}", off + 1, (off + h).min(len)) };
     let info = Line::from(vec![
         Span::styled(format!(" rows {shown}"), Style::new().add_modifier(Modifier::BOLD)),
         Span::raw(format!(
@@ -79,11 +72,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     info.render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let cols = Columns::for_width(area.width);
-    Line::from(Span::styled(
-        header(&cols),
-        Style::new().fg(Color::Gray).add_modifier(Modifier::UNDERLINED),
-    ))
-    .render(Rect { y, height: 1, ..area }, buf);
+    Line::from(Span::styled(header(&cols), Style::new().fg(Color::Gray).add_modifier(Modifier::UNDERLINED)))
+        .render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let page_size = w.page_size.unwrap_or(0);
     for row in off..(off + h).min(len) {
@@ -96,7 +86,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         y += 1;
     }
     if len == 0 {
-        Line::raw("  no frame matches the filter (f: next state filter, F: page filter)").render(Rect { y, height: 1, ..area }, buf);
+        Line::raw("  no frame matches the filter (f: next state filter, F: page filter)")
+            .render(Rect { y, height: 1, ..area }, buf);
     }
 }
 
@@ -114,18 +105,8 @@ fn header(c: &Columns) -> String {
 
 fn row_line(f: &FrameRecord, c: &Columns, page_size: u32, backfilled: bool, selected: bool) -> Line<'static> {
     let h = &f.header;
-    let commit = if h.is_commit() {
-        h.commit_db_pages.to_string()
-    } else {
-        String::new()
-    };
-    let mut text = format!(
-        " {:>8} {:>12} {:>8} {:>8} ",
-        f.index,
-        frame_offset(f.index, page_size),
-        h.page,
-        commit
-    );
+    let commit = if h.is_commit() { h.commit_db_pages.to_string() } else { String::new() };
+    let mut text = format!(" {:>8} {:>12} {:>8} {:>8} ", f.index, frame_offset(f.index, page_size), h.page, commit);
     if c.salts {
         text += &format!("{:08x} {:08x} ", h.salt1, h.salt2);
     }
@@ -148,10 +129,7 @@ fn row_line(f: &FrameRecord, c: &Columns, page_size: u32, backfilled: bool, sele
     let bad = Style::new().fg(Color::Red);
     Line::from(vec![
         Span::styled(text, base),
-        Span::styled(
-            format!("{} ", same(f.salt_match)),
-            if f.salt_match { base } else { base.patch(bad) },
-        ),
+        Span::styled(format!("{} ", same(f.salt_match)), if f.salt_match { base } else { base.patch(bad) }),
         Span::styled(format!("{} ", ok(f.link_valid)), if f.link_valid { base } else { base.patch(bad) }),
         Span::styled(format!("{:<4} ", if backfilled { "✓" } else { "" }), base.fg(Color::Cyan)),
         Span::styled(format!("{state:<16}"), base.fg(state_color(f.state))),

@@ -15,10 +15,7 @@ pub fn render(area: Rect, buf: &mut Buffer) {
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
-                Span::styled(
-                    format!("{k:<width$}  ", width = key_w as usize),
-                    Style::new().fg(Color::Cyan).bold(),
-                ),
+                Span::styled(format!("{k:<width$}  ", width = key_w as usize), Style::new().fg(Color::Cyan).bold()),
                 Span::raw(*what),
             ])
         })
@@ -38,10 +35,6 @@ pub fn render(area: Rect, buf: &mut Buffer) {
     Clear.render(r, buf);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .block(
-            Block::bordered()
-                .title(" keys — any key closes ")
-                .border_style(Style::new().fg(Color::Cyan)),
-        )
+        .block(Block::bordered().title(" keys — any key closes ").border_style(Style::new().fg(Color::Cyan)))
         .render(r, buf);
 }

@@ -103,7 +103,8 @@ pub fn block(title: &str) -> Block<'_> {
 
 /// Draw the whole screen.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let [tabs, body, status] = Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let [tabs, body, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     render_tabs(app, tabs, buf);
     if app.snap.is_none() {
         render_loading(app, body, buf);
@@ -133,12 +134,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             height: 3.min(area.height),
         };
         Clear.render(r, buf);
-        Paragraph::new(Line::from(vec![
-            Span::raw(p.input.as_str()),
-            Span::styled("▏", Style::new().fg(Color::Cyan)),
-        ]))
-        .block(Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan)))
-        .render(r, buf);
+        Paragraph::new(Line::from(vec![Span::raw(p.input.as_str()), Span::styled("▏", Style::new().fg(Color::Cyan))]))
+            .block(Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan)))
+            .render(r, buf);
     }
 }
 
@@ -149,18 +147,11 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     }
     for v in ViewKind::ALL {
         let text = format!(" {} {} ", v.index() + 1, v.title());
-        spans.push(if v == app.view {
-            Span::styled(text, Style::new().reversed().bold())
-        } else {
-            Span::raw(text)
-        });
+        spans.push(if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) });
     }
     Line::from(spans).render(area, buf);
     let live = if app.pinned {
-        Span::styled(
-            format!(" PINNED {} ", app.queued),
-            Style::new().fg(Color::Black).bg(Color::Yellow).bold(),
-        )
+        Span::styled(format!(" PINNED {} ", app.queued), Style::new().fg(Color::Black).bg(Color::Yellow).bold())
     } else if app.snap.is_some() {
         Span::styled(format!(" ● LIVE {}ms", app.interval_ms), Style::new().fg(Color::Green).bold())
     } else {
@@ -185,12 +176,8 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
             Span::raw(app.status.as_str()),
         ])
     };
-    Paragraph::new(line)
-        .style(Style::new().bg(Color::Rgb(30, 30, 30)))
-        .render(area, buf);
-    Line::from(Span::styled(" ? help  q quit ", Style::new().fg(Color::DarkGray)))
-        .right_aligned()
-        .render(area, buf);
+    Paragraph::new(line).style(Style::new().bg(Color::Rgb(30, 30, 30))).render(area, buf);
+    Line::from(Span::styled(" ? help  q quit ", Style::new().fg(Color::DarkGray))).right_aligned().render(area, buf);
 }
 
 fn render_loading(app: &App, area: Rect, buf: &mut Buffer) {

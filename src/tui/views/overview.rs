@@ -17,7 +17,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(s) = &app.snap else { return };
     if area.width >= 110 {
         let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
-        let [facts, ckpt, finds] = Layout::vertical([Constraint::Length(12), Constraint::Length(4), Constraint::Min(0)]).areas(left);
+        let [facts, ckpt, finds] =
+            Layout::vertical([Constraint::Length(12), Constraint::Length(4), Constraint::Min(0)]).areas(left);
         render_facts(s, facts, buf);
         render_checkpoint(s, ckpt, buf);
         render_findings(s, finds, buf);
@@ -72,10 +73,9 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
                 )),
             ]));
         }
-        (None, Some(p)) => l.push(Line::from(vec![
-            label_fixed("database", 9),
-            Span::styled(p.clone(), Style::new().fg(Color::Red)),
-        ])),
+        (None, Some(p)) => {
+            l.push(Line::from(vec![label_fixed("database", 9), Span::styled(p.clone(), Style::new().fg(Color::Red))]))
+        }
         (None, None) => {}
     }
     match &a.wal {
@@ -106,10 +106,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
                     spans.push(Span::styled(format!("{n} {} ", st.name()), Style::new().fg(state_color(*st))));
                 }
                 if w.trailing_bytes > 0 {
-                    spans.push(Span::styled(
-                        format!("+ {} torn bytes", w.trailing_bytes),
-                        Style::new().fg(Color::Red),
-                    ));
+                    spans.push(Span::styled(format!("+ {} torn bytes", w.trailing_bytes), Style::new().fg(Color::Red)));
                 }
                 l.push(Line::from(spans));
                 let last = w.commits.last().map_or("none".to_string(), |c| {
@@ -158,12 +155,8 @@ fn label_fixed(s: &str, w: usize) -> Span<'static> {
     Span::styled(format!("{s:<w$} "), Style::new().fg(Color::Gray).add_modifier(Modifier::BOLD))
 }
 
-const STATES: [FrameState; 4] = [
-    FrameState::Committed,
-    FrameState::Uncommitted,
-    FrameState::Invalid,
-    FrameState::Stale,
-];
+const STATES: [FrameState; 4] =
+    [FrameState::Committed, FrameState::Uncommitted, FrameState::Invalid, FrameState::Stale];
 
 /// Frames per state, in one pass (the list can hold hundreds of thousands).
 fn state_counts(w: &crate::analysis::wal::WalAnalysis) -> [usize; 4] {
@@ -196,11 +189,7 @@ fn render_checkpoint(s: &Snapshot, area: Rect, buf: &mut Buffer) {
     let (Some(c), Some(r)) = (sh.ckpt, sh.reference()) else { return };
     let [g, m] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
     let mx = r.mx_frame;
-    let ratio = if mx == 0 {
-        1.0
-    } else {
-        (f64::from(c.backfill) / f64::from(mx)).clamp(0.0, 1.0)
-    };
+    let ratio = if mx == 0 { 1.0 } else { (f64::from(c.backfill) / f64::from(mx)).clamp(0.0, 1.0) };
     Gauge::default()
         .block(block("checkpoint progress"))
         .gauge_style(Style::new().fg(Color::Cyan).bg(Color::Rgb(40, 40, 40)))
@@ -212,13 +201,7 @@ fn render_checkpoint(s: &Snapshot, area: Rect, buf: &mut Buffer) {
         .iter()
         .enumerate()
         .skip(1)
-        .map(|(i, &v)| {
-            if v == READMARK_NOT_USED {
-                format!("[{i}] -")
-            } else {
-                format!("[{i}] {v}")
-            }
-        })
+        .map(|(i, &v)| if v == READMARK_NOT_USED { format!("[{i}] -") } else { format!("[{i}] {v}") })
         .collect();
     Line::from(vec![label(" read marks "), Span::raw(marks.join("  "))]).render(m, buf);
 }
@@ -267,7 +250,5 @@ fn render_findings(s: &Snapshot, area: Rect, buf: &mut Buffer) {
             })
             .collect()
     };
-    Paragraph::new(lines)
-        .block(block(&format!("findings ({}) — 5 for details", s.findings.len())))
-        .render(area, buf);
+    Paragraph::new(lines).block(block(&format!("findings ({}) — 5 for details", s.findings.len()))).render(area, buf);
 }

@@ -16,15 +16,18 @@ use crate::tui::app::App;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let snap = app.snap.as_ref();
     let Some(s) = snap.and_then(|s| s.analysis.shm.as_ref()) else {
-        Paragraph::new("  no -shm: no connection has the database open (the last one to close deletes it)").render(area, buf);
+        Paragraph::new("  no -shm: no connection has the database open (the last one to close deletes it)")
+            .render(area, buf);
         return;
     };
     let wal = snap.and_then(|s| s.analysis.wal.as_ref());
     let Some(hs) = s.headers else {
-        Paragraph::new(format!("  the -shm is {} bytes: too short for the wal-index header", s.file_len)).render(area, buf);
+        Paragraph::new(format!("  the -shm is {} bytes: too short for the wal-index header", s.file_len))
+            .render(area, buf);
         return;
     };
-    let [headers, ckpt, segs] = Layout::vertical([Constraint::Length(14), Constraint::Length(4), Constraint::Min(0)]).areas(area);
+    let [headers, ckpt, segs] =
+        Layout::vertical([Constraint::Length(14), Constraint::Length(4), Constraint::Min(0)]).areas(area);
     render_headers(s, &hs, wal, headers, buf);
     render_ckpt(s, &hs, ckpt, buf);
     render_segments(app, s, segs, buf);
@@ -37,30 +40,16 @@ fn render_headers(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], wal: Option<&WalAna
         ("iVersion", hs.map(|h| h.version.to_string()), None),
         ("iChange", hs.map(|h| h.change.to_string()), None),
         ("isInit", hs.map(|h| h.is_init.to_string()), None),
-        (
-            "bigEndCksum",
-            hs.map(|h| h.big_endian_checksum.to_string()),
-            wh.map(|h| (h.magic & 1).to_string()),
-        ),
+        ("bigEndCksum", hs.map(|h| h.big_endian_checksum.to_string()), wh.map(|h| (h.magic & 1).to_string())),
         ("szPage", hs.map(|h| h.page_size().to_string()), wh.map(|h| h.page_size.to_string())),
-        (
-            "mxFrame",
-            hs.map(|h| h.mx_frame.to_string()),
-            wal.map(|w| w.valid_frames.to_string()),
-        ),
+        ("mxFrame", hs.map(|h| h.mx_frame.to_string()), wal.map(|w| w.valid_frames.to_string())),
         ("nPage", hs.map(|h| h.db_pages.to_string()), wal.map(|w| w.db_pages.to_string())),
         ("aFrameCksum", hs.map(|h| hex2(h.frame_checksum)), wal.map(|w| hex2(w.mx_checksum))),
         ("aSalt", hs.map(|h| hex2(h.salts())), wh.map(|h| hex2(h.salts()))),
         ("aCksum", hs.map(|h| hex2(h.checksum)), None),
         (
             "checksum",
-            [0, 1].map(|i| {
-                if s.checksum_valid[i] {
-                    "valid".to_string()
-                } else {
-                    "INVALID".to_string()
-                }
-            }),
+            [0, 1].map(|i| if s.checksum_valid[i] { "valid".to_string() } else { "INVALID".to_string() }),
             None,
         ),
     ];
@@ -81,27 +70,18 @@ fn render_headers(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], wal: Option<&WalAna
         };
         let mut spans = vec![label_owned(format!(" {name:<w0$} ")), val(&v[0]), val(&v[1])];
         if let Some(wv) = walv {
-            let style = if wv != v[0] {
-                Style::new().fg(Color::Yellow)
-            } else {
-                Style::new().fg(Color::DarkGray)
-            };
+            let style = if wv != v[0] { Style::new().fg(Color::Yellow) } else { Style::new().fg(Color::DarkGray) };
             spans.push(Span::styled(wv, style));
         }
         lines.push(Line::from(spans));
     }
-    let title = if s.headers_identical {
-        "wal-index header: copies identical"
-    } else {
-        "wal-index header: COPIES DIFFER"
-    };
+    let title =
+        if s.headers_identical { "wal-index header: copies identical" } else { "wal-index header: COPIES DIFFER" };
     let order = match s.endian {
         crate::format::shm::ShmEndian::Little => "little",
         crate::format::shm::ShmEndian::Big => "big",
     };
-    Paragraph::new(lines)
-        .block(block(&format!("{title} · {} bytes, {order}-endian", s.file_len)))
-        .render(area, buf);
+    Paragraph::new(lines).block(block(&format!("{title} · {} bytes, {order}-endian", s.file_len))).render(area, buf);
 }
 
 fn label_owned(s: String) -> Span<'static> {
@@ -115,29 +95,19 @@ fn render_ckpt(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], area: Rect, buf: &mut 
     };
     let mx = s.reference().unwrap_or(&hs[0]).mx_frame;
     let [g, marks] = Layout::vertical([Constraint::Length(2), Constraint::Length(2)]).areas(area);
-    let ratio = if mx == 0 {
-        1.0
-    } else {
-        (f64::from(c.backfill) / f64::from(mx)).clamp(0.0, 1.0)
-    };
+    let ratio = if mx == 0 { 1.0 } else { (f64::from(c.backfill) / f64::from(mx)).clamp(0.0, 1.0) };
     Gauge::default()
         .block(block("checkpoint"))
         .gauge_style(Style::new().fg(Color::Cyan).bg(Color::Rgb(40, 40, 40)))
         .ratio(ratio)
-        .label(format!(
-            "nBackfill {} of mxFrame {mx} · attempted {}",
-            c.backfill, c.backfill_attempted
-        ))
+        .label(format!("nBackfill {} of mxFrame {mx} · attempted {}", c.backfill, c.backfill_attempted))
         .render(g, buf);
     let mut spans = vec![label(" read marks ")];
     for (i, &m) in c.read_marks.iter().enumerate() {
         let (text, style) = if m == READMARK_NOT_USED {
             (format!("[{i}] unused  "), Style::new().fg(Color::DarkGray))
         } else if m > mx {
-            (
-                format!("[{i}] {m} > mxFrame  "),
-                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-            )
+            (format!("[{i}] {m} > mxFrame  "), Style::new().fg(Color::Red).add_modifier(Modifier::BOLD))
         } else if m < mx && i > 0 {
             (format!("[{i}] {m} (older)  "), Style::new().fg(Color::Yellow))
         } else {
