@@ -500,7 +500,10 @@ fn probing_never_makes_sqlite_busy() {
     let (_, errors, first) = w.run_loop_result();
     assert!(errors > 0 && first.starts_with("SQLITE_BUSY"), "the control must see SQLITE_BUSY: {errors} {first}");
     k.ok("COMMIT");
-    w.ok("PRAGMA wal_autocheckpoint=100");
+    // Only `k` checkpoints: two checkpointers (an automatic one in the writer and k's PASSIVE
+    // ones) contend for SQLite's own checkpoint lock and return SQLITE_BUSY to each other,
+    // which has nothing to do with the probe.
+    w.ok("PRAGMA wal_autocheckpoint=0");
     // Now write and read continuously while walinspect probes as fast as it can.
     w.send("loop 3000 INSERT INTO t(v) VALUES (randomblob(50))");
     r.send("loop 3000 SELECT count(*), max(id) FROM t");
