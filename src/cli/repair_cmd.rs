@@ -29,8 +29,8 @@ pub struct RebuildShmArgs {
     /// Database file, or its -wal or -shm (siblings are found by name).
     pub path: PathBuf,
     /// Where to write the rebuilt -shm (never one of the inputs).
-    #[arg(short, long, value_name = "OUT")]
-    pub output: PathBuf,
+    #[arg(short, long, value_name = "OUT", required_unless_present = "install", conflicts_with = "install")]
+    pub output: Option<PathBuf>,
     /// Replace OUT (and the report file) if they exist.
     #[arg(long)]
     pub force: bool,
@@ -38,6 +38,12 @@ pub struct RebuildShmArgs {
     /// docs/repair-report.md).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Replace the database's own -shm with the rebuilt one — only when no process holds any
+    /// lock on the database, its -wal or its -shm (checked without taking a lock); the old
+    /// -shm is kept as `<db>-shm.walinspect-backup-<time>`. Refuses, naming the holders,
+    /// otherwise.
+    #[arg(long)]
+    pub install: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -115,14 +121,26 @@ fn summary(s: &str) {
 
 pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
     let (ev, a) = load(&args.path)?;
-    check_targets(&ev, &args.output, args.report.as_deref(), args.force, "rebuilt -shm")?;
+    let target = match (&args.output, args.install) {
+        (_, true) => ev.paths.shm.clone(),
+        (Some(o), false) => o.clone(),
+        (None, false) => return Err(Failure::Fatal("rebuild-shm needs -o OUT or --install".into())),
+    };
+    if args.install {
+        refuse_if_in_use(&ev)?;
+        if let Some(r) = &args.report {
+            check_targets(&ev, r, None, args.force, "report")?;
+        }
+    } else {
+        check_targets(&ev, &target, args.report.as_deref(), args.force, "rebuilt -shm")?;
+    }
     let rebuilt = rebuild_index(a.wal.as_ref(), ShmEndian::host())?;
-    let mut out = AtomicOutput::create(&args.output, args.force)?;
+    let mut out = AtomicOutput::create(&target, args.force || args.install)?;
     out.write_all(&rebuilt.bytes)?;
     let frames_in_file = a.wal.as_ref().map_or(0, |w| w.frames_total);
     let mut report = RebuildShmReport::build(
         Files::of(&ev),
-        output_ref(&args.output, rebuilt.bytes.len() as u64),
+        output_ref(&target, rebuilt.bytes.len() as u64),
         &rebuilt,
         frames_in_file,
     );
@@ -133,12 +151,52 @@ pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
     }
     let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
     extract::inputs_unchanged(&ev, &a)?;
+    if args.install {
+        // Keep the old index, then check again right before the one rename that replaces it.
+        if let Some(old) = &ev.shm {
+            let backup = backup_path(&old.path);
+            std::fs::copy(&old.path, &backup)
+                .map_err(|e| Failure::Fatal(format!("{}: cannot back up the -shm: {e}", backup.display())))?;
+            eprintln!("walinspect: the old -shm is kept as {}", backup.display());
+        }
+        refuse_if_in_use(&ev)?;
+    }
     out.commit()?;
     if let Some(r) = staged {
         r.commit()?;
     }
     summary(&report.summary());
+    if args.install {
+        eprintln!("walinspect: installed the rebuilt -shm as {}", target.display());
+    }
     Ok(0)
+}
+
+/// Refuse (exit 2) when any process holds a lock on the database, its -wal or its -shm, naming
+/// them: SQLite maps the -shm of a database in use, and replacing it under a live connection
+/// would corrupt what that connection sees.
+fn refuse_if_in_use(ev: &Evidence) -> Result<(), Failure> {
+    crate::source::locks::assert_unlocked(&ev.paths).map_err(|holders| {
+        let names: Vec<String> = holders.iter().map(ToString::to_string).collect();
+        Failure::Fatal(format!(
+            "refusing to install: the database is in use or its locks cannot be verified: {}",
+            names.join("; ")
+        ))
+    })
+}
+
+/// `<shm>.walinspect-backup-<unix seconds>`, with a counter if that exists already.
+fn backup_path(shm: &Path) -> PathBuf {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    for n in 0u32.. {
+        let mut s = shm.as_os_str().to_owned();
+        s.push(if n == 0 { format!(".walinspect-backup-{t}") } else { format!(".walinspect-backup-{t}-{n}") });
+        let p = PathBuf::from(s);
+        if !p.exists() {
+            return p;
+        }
+    }
+    shm.with_extension("walinspect-backup")
 }
 
 pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
