@@ -148,7 +148,7 @@ pub fn check(a: &Analysis) -> Vec<Finding> {
         check_wal(a, w, &mut out);
     }
     check_shm(a, &mut out);
-    out.sort_by(|x, y| y.severity.cmp(&x.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
@@ -355,19 +355,31 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         }
         Some(HeaderProblem::TooShort) | None => {}
     }
-    if let (Some(h), Some(d)) = (w.header, a.db.as_ref()) {
-        if w.header_accepted() && d.header.page_size().is_some_and(|p| p != h.page_size) {
-            out.push(Finding::new("wal.page_size_mismatch", Error, Wal,
-                format!("the WAL's page size is {} but the database's is {}: SQLite cannot use these frames consistently", h.page_size, d.header.page_size().unwrap_or(0))).offset(8));
-        }
+    if let (Some(h), Some(d)) = (w.header, a.db.as_ref())
+        && w.header_accepted()
+        && d.header.page_size().is_some_and(|p| p != h.page_size)
+    {
+        out.push(
+            Finding::new(
+                "wal.page_size_mismatch",
+                Error,
+                Wal,
+                format!(
+                    "the WAL's page size is {} but the database's is {}: SQLite cannot use these frames consistently",
+                    h.page_size,
+                    d.header.page_size().unwrap_or(0)
+                ),
+            )
+            .offset(8),
+        );
     }
-    if w.trailing_bytes > 0 {
-        if let Some(fl) = frame_len {
-            let off = WAL_HEADER_LEN as u64 + w.frames_total * fl;
-            out.push(Finding::new("wal.torn_frame", Warning, Wal,
+    if w.trailing_bytes > 0
+        && let Some(fl) = frame_len
+    {
+        let off = WAL_HEADER_LEN as u64 + w.frames_total * fl;
+        out.push(Finding::new("wal.torn_frame", Warning, Wal,
                 format!("{} bytes of a partial frame at the end of the file (a frame is {fl} bytes): a write was cut off; SQLite ignores it", w.trailing_bytes))
                 .offset(off).frame(w.frames_total as u32 + 1).count(w.trailing_bytes));
-        }
     }
     if w.read_error.is_some() {
         out.push(Finding::new(
@@ -538,18 +550,18 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
                         format!("the wal-index's mxFrame is {} but the WAL has only {} valid committed frames: readers trusting the index read frames that are missing or invalid",
                             r.mx_frame, w.valid_frames)).offset(base + 16).frame(r.mx_frame).count(u64::from(r.mx_frame - w.valid_frames)));
                 }
-                if let Some(wp) = w.page_size {
-                    if r.page_size() != wp {
-                        out.push(
-                            Finding::new(
-                                "shm.page_size_mismatch",
-                                Warning,
-                                Shm,
-                                format!("the wal-index says page size {} but the WAL's is {wp}", r.page_size()),
-                            )
-                            .offset(base + 14),
-                        );
-                    }
+                if let Some(wp) = w.page_size
+                    && r.page_size() != wp
+                {
+                    out.push(
+                        Finding::new(
+                            "shm.page_size_mismatch",
+                            Warning,
+                            Shm,
+                            format!("the wal-index says page size {} but the WAL's is {wp}", r.page_size()),
+                        )
+                        .offset(base + 14),
+                    );
                 }
             }
         }

@@ -642,10 +642,10 @@ fn scan_parallel<R: ReadAt + ?Sized>(
                         break;
                     }
                     let res = run_task(r, &mut buf, t, per_task, frame_len, frames_total, &ck, first_seed);
-                    if let Some(slot) = results.get(t as usize) {
-                        if let Ok(mut g) = slot.lock() {
-                            *g = Some(res);
-                        }
+                    if let Some(slot) = results.get(t as usize)
+                        && let Ok(mut g) = slot.lock()
+                    {
+                        *g = Some(res);
                     }
                 }
             });

@@ -488,10 +488,10 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Failure> {
             if ev.db.is_none() && ev.wal.is_none() {
                 return Err(SourceError::new(p, "no database or -wal next to this -shm").into());
             }
-            if let (Some(_), Some(problem)) = (&ev.db, &a.db_problem) {
-                if ev.wal.is_none() {
-                    return Err(SourceError::new(&ev.paths.db, problem.clone()).into());
-                }
+            if let (Some(_), Some(problem)) = (&ev.db, &a.db_problem)
+                && ev.wal.is_none()
+            {
+                return Err(SourceError::new(&ev.paths.db, problem.clone()).into());
             }
         }
     }
@@ -508,7 +508,10 @@ pub fn analyze_evidence(ev: &Evidence) -> Analysis {
         // SAFETY (of the opt-in): the user asked for a map with --mmap, whose help says a
         // concurrent truncation ends the run; `run` installed the SIGBUS handler first.
         #[allow(unsafe_code)]
-        ev.wal.as_ref().filter(|w| w.len() > 0).and_then(|w| unsafe { crate::source::mmap::Mapped::map(&w.file) }.ok())
+        ev.wal
+            .as_ref()
+            .filter(|w| !w.is_empty())
+            .and_then(|w| unsafe { crate::source::mmap::Mapped::map(&w.file) }.ok())
     } else {
         None
     };

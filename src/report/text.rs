@@ -247,20 +247,20 @@ fn shm_header_line(o: &mut String, i: usize, h: &ShmHeaderReport) {
 /// `walinspect dump` without `--json`: the summary, then every frame and every -shm field.
 pub fn render_dump(r: &DumpReport, st: Style) -> String {
     let mut o = render_info(r, st);
-    if let Some(d) = &r.database {
-        if let Some(p) = &d.page1 {
-            let _ = writeln!(o, "{}", st.bold("Page 1 b-tree header"));
-            let _ = writeln!(
-                o,
-                "  type {} (flag {}), {} cells, content at {}, first freeblock {}, {} fragmented bytes",
-                p.page_type.unwrap_or("unknown"),
-                p.flag,
-                p.cell_count,
-                p.cell_content_start,
-                p.first_freeblock,
-                p.fragmented_bytes
-            );
-        }
+    if let Some(d) = &r.database
+        && let Some(p) = &d.page1
+    {
+        let _ = writeln!(o, "{}", st.bold("Page 1 b-tree header"));
+        let _ = writeln!(
+            o,
+            "  type {} (flag {}), {} cells, content at {}, first freeblock {}, {} fragmented bytes",
+            p.page_type.unwrap_or("unknown"),
+            p.flag,
+            p.cell_count,
+            p.cell_content_start,
+            p.first_freeblock,
+            p.fragmented_bytes
+        );
     }
     if let Some(w) = &r.wal {
         if !w.commits.is_empty() {

@@ -42,9 +42,12 @@ pub fn snapshot(db: &Path, dst_dir: &Path, name: &str) -> PathBuf {
     dst
 }
 
+/// Content, inode, mtime (s, ns) and atime of one file.
+type Recorded = (Vec<u8>, u64, i64, i64, i64);
+
 /// Bytes, size, inode and mtime of every file in a set, to prove nothing changed.
 pub struct Unchanged {
-    entries: Vec<(PathBuf, Option<(Vec<u8>, u64, i64, i64, i64)>)>,
+    entries: Vec<(PathBuf, Option<Recorded>)>,
 }
 
 impl Unchanged {
