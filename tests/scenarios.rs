@@ -29,6 +29,17 @@ fn agrees_with_sqlite(db: &Path, v: &Value) {
     }
 }
 
+/// A WAL database with `n` single-row commits, copied (db, -wal, -shm) while its writer is open:
+/// the temporary directory (keep it alive) and the copy's database path.
+fn committed_state(page_size: u32, n: usize) -> (TempDir, std::path::PathBuf) {
+    let d = tempdir();
+    let db = d.path().join("live.db");
+    let c = wal_db(&db, page_size);
+    commits(&c, n);
+    let ev = snapshot(&db, d.path(), "ev.db");
+    (d, ev)
+}
+
 fn frames_states(v: &Value) -> Vec<String> {
     v["wal"]["frames"].as_array().unwrap().iter().map(|f| f["state"].as_str().unwrap().to_string()).collect()
 }
@@ -39,11 +50,7 @@ fn count(v: &Value, state: &str) -> usize {
 
 #[test]
 fn several_commits() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 20);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 20);
     let (code, v) = dump(&ev);
     assert_eq!(code, 0);
     agrees_with_sqlite(&ev, &v);
@@ -91,11 +98,7 @@ fn writer_killed_mid_transaction_with_cache_spill() {
 
 #[test]
 fn torn_last_frame() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 5);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 5);
     let wal = sibling(&ev, "-wal");
     let len = fs::metadata(&wal).unwrap().len();
     fs::OpenOptions::new().write(true).open(&wal).unwrap().set_len(len - 1000).unwrap();
@@ -109,11 +112,7 @@ fn torn_last_frame() {
 
 #[test]
 fn flipped_byte_in_middle_frame() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 10);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 10);
     let wal = sibling(&ev, "-wal");
     patch(&wal, |b| {
         let o = frame_off(b, 5) + 24 + 2000;
@@ -137,11 +136,7 @@ fn flipped_byte_in_middle_frame() {
 
 #[test]
 fn frame_with_foreign_salts() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 8);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 8);
     fs::remove_file(sibling(&ev, "-shm")).unwrap();
     patch(&sibling(&ev, "-wal"), |b| {
         let o = frame_off(b, 3);
@@ -204,11 +199,7 @@ fn three_generations() {
 
 #[test]
 fn big_endian_checksums() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 6);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 6);
     fs::remove_file(sibling(&ev, "-shm")).unwrap();
     patch(&sibling(&ev, "-wal"), |b| rewrite_big_endian(b));
     let (code, v) = dump(&ev);
@@ -283,11 +274,7 @@ fn more_than_8200_frames_three_segments() {
 
 #[test]
 fn differing_shm_header_copies() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 4);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 4);
     // Copy 1 as a writer leaves it when it dies between writing copy 1 and copy 0: one more
     // change, valid checksum.
     patch(&sibling(&ev, "-shm"), |b| {
@@ -390,11 +377,7 @@ fn rollback_mode_database() {
 
 #[test]
 fn rollback_header_with_a_wal() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 3);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 3);
     patch(&ev, |b| {
         b[18] = 1;
         b[19] = 1;
@@ -406,11 +389,7 @@ fn rollback_header_with_a_wal() {
 
 #[test]
 fn page_zero_ends_the_chain() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 6);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 6);
     fs::remove_file(sibling(&ev, "-shm")).unwrap();
     patch(&sibling(&ev, "-wal"), |b| {
         let o = frame_off(b, 4);
@@ -424,11 +403,7 @@ fn page_zero_ends_the_chain() {
 
 #[test]
 fn wal_of_only_its_header_and_garbage_wal() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 3);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 3);
     fs::remove_file(sibling(&ev, "-shm")).unwrap();
     let wal = sibling(&ev, "-wal");
     let full = fs::read(&wal).unwrap();
@@ -457,11 +432,7 @@ fn wal_of_only_its_header_and_garbage_wal() {
 
 #[test]
 fn shm_of_random_bytes_or_tiny() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 3);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 3);
     let shm = sibling(&ev, "-shm");
     let garbage: Vec<u8> = (0..32768u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     fs::write(&shm, &garbage).unwrap();
@@ -478,11 +449,7 @@ fn shm_of_random_bytes_or_tiny() {
 
 #[test]
 fn wal_without_database() {
-    let d = tempdir();
-    let db = d.path().join("live.db");
-    let c = wal_db(&db, 4096);
-    commits(&c, 4);
-    let ev = snapshot(&db, d.path(), "ev.db");
+    let (_d, ev) = committed_state(4096, 4);
     fs::remove_file(&ev).unwrap();
     let (_, v) = dump(&sibling(&ev, "-wal"));
     assert_eq!(v["database"], Value::Null);
