@@ -34,6 +34,11 @@ pub trait ReadAt: Sync {
         None
     }
 
+    /// A hint that `len` bytes at `offset` are about to be read through [`ReadAt::as_slice`]
+    /// (a memory map populates its page tables for the range in one call, on the calling
+    /// thread, instead of faulting page by page). No effect by default.
+    fn will_read(&self, _offset: u64, _len: u64) {}
+
     /// Fill as much of `buf` as the source allows.
     fn read_at_full(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let mut done = 0;
@@ -73,12 +78,18 @@ impl ReadAt for Vec<u8> {
     }
 }
 
-/// A borrowed byte slice as a [`ReadAt`] source (e.g. a memory map's bytes).
-pub struct Bytes<'a>(pub &'a [u8]);
+/// A borrowed byte slice as a [`ReadAt`] source, with an optional read-ahead hint (a memory
+/// map's bytes and its `will_read`).
+pub struct Bytes<'a>(pub &'a [u8], pub Option<&'a (dyn Fn(u64, u64) + Sync)>);
 
 impl ReadAt for Bytes<'_> {
     fn as_slice(&self) -> Option<&[u8]> {
         Some(self.0)
+    }
+    fn will_read(&self, offset: u64, len: u64) {
+        if let Some(f) = self.1 {
+            f(offset, len);
+        }
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.0.read_at(offset, buf)

@@ -573,6 +573,7 @@ fn visit_frames<R: ReadAt + ?Sized>(
 ) -> bool {
     let fl = frame_len as usize;
     if let Some(all) = r.as_slice() {
+        r.will_read(off, n * frame_len);
         let d = all.get(off as usize..).unwrap_or(&[]);
         let d = d.get(..(n * frame_len) as usize).unwrap_or(d);
         for frame in d.chunks_exact(fl) {

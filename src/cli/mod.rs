@@ -515,7 +515,9 @@ pub fn analyze_evidence(ev: &Evidence) -> Analysis {
     } else {
         None
     };
-    let bytes = mapped.as_ref().map(|m| analysis::Bytes(m.bytes()));
+    let hint = mapped.as_ref().map(|m| move |o: u64, l: u64| m.will_read(o, l));
+    let bytes =
+        mapped.as_ref().map(|m| analysis::Bytes(m.bytes(), hint.as_ref().map(|h| h as &(dyn Fn(u64, u64) + Sync))));
     let wal = match &bytes {
         Some(b) => Some((b as &dyn ReadAt, b.0.len() as u64)),
         None => r(&ev.wal),

@@ -35,6 +35,17 @@ impl Mapped {
     pub fn bytes(&self) -> &[u8] {
         &self.map
     }
+
+    /// Populate the page tables for a range before reading it (`MADV_POPULATE_READ`, Linux
+    /// 5.14+; ignored where unsupported): one call instead of a fault per few pages, and each
+    /// worker thread does its own range.
+    pub fn will_read(&self, offset: u64, len: u64) {
+        let (Ok(o), Ok(l)) = (usize::try_from(offset), usize::try_from(len)) else { return };
+        let l = l.min(self.map.len().saturating_sub(o));
+        if l > 0 {
+            let _ = self.map.advise_range(memmap2::Advice::PopulateRead, o, l);
+        }
+    }
 }
 
 const SIGBUS_MESSAGE: &[u8] =
