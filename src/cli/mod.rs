@@ -504,6 +504,9 @@ pub fn analyze_evidence(ev: &Evidence) -> Analysis {
     fn r(f: &Option<crate::source::EvidenceFile>) -> Option<(&dyn ReadAt, u64)> {
         f.as_ref().map(|f| (&f.file as &dyn ReadAt, f.len()))
     }
+    if let Some(w) = &ev.wal {
+        w.advise_sequential();
+    }
     let mapped = if USE_MMAP.load(std::sync::atomic::Ordering::Relaxed) {
         // SAFETY (of the opt-in): the user asked for a map with --mmap, whose help says a
         // concurrent truncation ends the run; `run` installed the SIGBUS handler first.

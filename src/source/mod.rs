@@ -127,6 +127,12 @@ impl EvidenceFile {
         }
     }
 
+    /// Tell the kernel the file will be read sequentially (a larger read-ahead window for cold
+    /// reads). Advice only: nothing about the file changes.
+    pub fn advise_sequential(&self) {
+        let _ = rustix::fs::fadvise(&self.file, 0, None, rustix::fs::Advice::Sequential);
+    }
+
     /// Size when opened.
     pub fn len(&self) -> u64 {
         self.stamp.len
