@@ -529,6 +529,34 @@ pub fn analyze_wal_opts<R: ReadAt + ?Sized>(r: &R, file_len: u64, opts: ScanOpti
     a
 }
 
+/// Feed every frame of the file into a fresh `scanner` (no frame fed yet), on
+/// [`default_threads`] threads when the WAL is large: the first scan of a live view. Returns
+/// a read error when the file could not be read to its end.
+pub fn scan_all<R: ReadAt + ?Sized>(
+    r: &R,
+    scanner: &mut WalScanner,
+    frame_len: u64,
+    frames_total: u64,
+) -> Option<String> {
+    let opts = ScanOptions::default();
+    let per_task = (opts.task_bytes / frame_len).max(1);
+    scanner.frames.reserve(usize::try_from(frames_total.min(1 << 24)).unwrap_or(0));
+    if scanner.frames_seen() == 0 && opts.threads > 1 && frames_total >= PARALLEL_MIN_FRAMES {
+        scan_parallel(r, scanner, frame_len, frames_total, per_task, opts.threads)
+    } else {
+        let mut buf = Vec::new();
+        let mut error = None;
+        let skip = u64::from(scanner.frames_seen());
+        let off = WAL_HEADER_LEN as u64 + skip * frame_len;
+        let mut seen = skip;
+        let complete = visit_frames(r, &mut buf, off, frames_total.saturating_sub(skip), frame_len, &mut error, |f| {
+            scanner.push(f);
+            seen += 1;
+        });
+        error.or_else(|| (!complete).then(|| shrank(seen, frames_total)))
+    }
+}
+
 fn shrank(read: u64, total: u64) -> String {
     format!("file shrank while reading: {read} of {total} frames read")
 }

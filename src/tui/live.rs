@@ -210,6 +210,15 @@ impl LiveWal {
         cost: &mut ScanCost,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Option<String> {
+        if keep.is_none() && sc.frames_seen() == 0 {
+            // A first (or restarted) scan: every core, the fast path.
+            let err = crate::analysis::wal::scan_all(r, sc, frame_len, frames_total);
+            let n = u64::from(sc.frames_seen());
+            cost.frames_read += n;
+            cost.bytes_read += n * frame_len;
+            progress(n, frames_total);
+            return err;
+        }
         let max_block = (MAX_BLOCK / frame_len).max(1);
         let mut block = if keep.is_some() { FIRST_BLOCK_FRAMES.min(max_block) } else { max_block };
         let mut next = u64::from(sc.frames_seen()) + 1;
