@@ -187,6 +187,23 @@ struct DiffWalker<'w> {
     parent_facts: (u32, bool, bool),
 }
 
+impl<'w> DiffWalker<'w> {
+    /// A walker of the tree rooted at `root`, collecting rows of `rows` (object, encoding) when
+    /// asked.
+    fn new(root: u32, mode: WalkMode<'w>, rows: Option<(&'w ObjectInfo, TextEncoding)>) -> Self {
+        Self {
+            root,
+            mode,
+            pages: Vec::new(),
+            skipped: HashMap::default(),
+            rows,
+            collected: HashMap::default(),
+            notes: Vec::new(),
+            parent_facts: (0, false, false),
+        }
+    }
+}
+
 enum WalkMode<'w> {
     /// Enter everything.
     Full,
@@ -689,35 +706,25 @@ impl<'f, 'a> Tracker<'f, 'a> {
         let want = force_rows || self.wants_rows(obj);
         let r = obj.root;
         let own = &self.own.pages;
-        let mut newer = DiffWalker {
-            root: r,
-            mode: if full { WalkMode::Full } else { WalkMode::New { changed, dirty, own } },
-            pages: Vec::new(),
-            skipped: HashMap::default(),
-            rows: want.then_some((obj, snap_new.encoding)),
-            collected: HashMap::default(),
-            notes: Vec::new(),
-            parent_facts: (0, false, false),
-        };
+        let mut newer = DiffWalker::new(
+            r,
+            if full { WalkMode::Full } else { WalkMode::New { changed, dirty, own } },
+            want.then_some((obj, snap_new.encoding)),
+        );
         if r <= snap_new.spec.db_pages {
             walk_tree(snap_new, r, &mut newer, &mut self.budget);
         }
         let skipped_new = std::mem::take(&mut newer.skipped);
         let new_entered: PageSet = newer.pages.iter().map(|v| v.page).collect();
-        let mut older = DiffWalker {
-            root: old_obj.root,
-            mode: if full {
+        let mut older = DiffWalker::new(
+            old_obj.root,
+            if full {
                 WalkMode::Full
             } else {
                 WalkMode::Old { changed, dirty, skipped_new: &skipped_new, new_entered: &new_entered }
             },
-            pages: Vec::new(),
-            skipped: HashMap::default(),
-            rows: want.then_some((old_obj, snap_old.encoding)),
-            collected: HashMap::default(),
-            notes: Vec::new(),
-            parent_facts: (0, false, false),
-        };
+            want.then_some((old_obj, snap_old.encoding)),
+        );
         if old_obj.root <= snap_old.spec.db_pages {
             walk_tree(snap_old, old_obj.root, &mut older, &mut self.budget);
         }
@@ -738,27 +745,9 @@ impl<'f, 'a> Tracker<'f, 'a> {
         existed: bool,
     ) -> (WalkResult, TableDiff) {
         let rows = self.wants_rows(obj);
-        let mut newer = DiffWalker {
-            root: obj.root,
-            mode: WalkMode::Full,
-            pages: Vec::new(),
-            skipped: HashMap::default(),
-            rows: rows.then_some((obj, snap_new.encoding)),
-            collected: HashMap::default(),
-            notes: Vec::new(),
-            parent_facts: (0, false, false),
-        };
+        let mut newer = DiffWalker::new(obj.root, WalkMode::Full, rows.then_some((obj, snap_new.encoding)));
         walk_tree(snap_new, obj.root, &mut newer, &mut self.budget);
-        let mut older = DiffWalker {
-            root: old_obj.root,
-            mode: WalkMode::Full,
-            pages: Vec::new(),
-            skipped: HashMap::default(),
-            rows: rows.then_some((old_obj, snap_old.encoding)),
-            collected: HashMap::default(),
-            notes: Vec::new(),
-            parent_facts: (0, false, false),
-        };
+        let mut older = DiffWalker::new(old_obj.root, WalkMode::Full, rows.then_some((old_obj, snap_old.encoding)));
         if existed && old_obj.root <= snap_old.spec.db_pages {
             walk_tree(snap_old, old_obj.root, &mut older, &mut self.budget);
         }
