@@ -66,7 +66,7 @@ pub fn frame_forensics(a: &Analysis, r: Readers<'_>, frame: u32, page: &[u8]) ->
     let commit = w.and_then(|w| w.commits.iter().find(|c| c.first_frame <= frame && frame <= c.frame));
     let (spec, as_of): (SnapshotSpec, String) = match (commit, fx.tail()) {
         (Some(c), _) if frame <= valid => {
-            (SnapshotSpec { upto: c.frame, db_pages: c.db_pages }, format!("after commit {}", c.number))
+            (SnapshotSpec { upto: c.frame, db_pages: c.db_pages }, format!("commit {}", c.number))
         }
         (_, Some((first, last, spec))) if (first..=last).contains(&frame) => {
             (spec, "the uncommitted tail, as if committed".into())

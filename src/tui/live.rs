@@ -485,7 +485,7 @@ impl Watcher {
             wal: self.live_wal.analysis().map(|w| WalAnalysis {
                 file_len: w.file_len,
                 header: w.header,
-                header_problem: w.header_problem.clone(),
+                header_problem: w.header_problem,
                 page_size: w.page_size,
                 frames_total: w.frames_total,
                 trailing_bytes: w.trailing_bytes,
@@ -494,7 +494,7 @@ impl Watcher {
                 valid_frames: w.valid_frames,
                 db_pages: w.db_pages,
                 mx_checksum: w.mx_checksum,
-                first_invalid: w.first_invalid.clone(),
+                first_invalid: w.first_invalid,
                 commits: Vec::new(),
                 read_error: w.read_error.clone(),
             }),

@@ -155,7 +155,12 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
         spans.push(Span::styled(" walinspect ", Style::new().fg(Color::Black).bg(Color::Cyan).bold()));
     }
     for v in ViewKind::ALL {
-        let text = format!(" {} {} ", v.index() + 1, v.title());
+        // Narrow screens: "1:Overview" to leave room for the live marker.
+        let text = if area.width >= 100 {
+            format!(" {} {} ", v.index() + 1, v.title())
+        } else {
+            format!(" {}:{}", v.index() + 1, v.title())
+        };
         spans.push(if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) });
     }
     Line::from(spans).render(area, buf);
