@@ -29,6 +29,9 @@ pub fn spawn(
 fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Request>) {
     let worker = Worker::spawn(tx.clone()).ok();
     let mut latest: Option<Arc<Snapshot>> = None;
+    // Recent snapshots: a frame's owner is taken from the newest one in which the frame is the
+    // one read (the UI may show an older state than the newest, e.g. pinned or mid-refresh).
+    let mut recent: std::collections::VecDeque<Arc<Snapshot>> = std::collections::VecDeque::new();
     let job = |w: &Watcher, latest: &Option<Arc<Snapshot>>, kind: JobKind| {
         if let (Some(wk), Some(s)) = (&worker, latest) {
             let (db, wal) = w.clone_files();
@@ -50,6 +53,10 @@ fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Req
             if let Some(s) = w.poll(&mut progress) {
                 let s = Arc::new(s);
                 latest = Some(s.clone());
+                if recent.len() >= 8 {
+                    recent.pop_front();
+                }
+                recent.push_back(s.clone());
                 if tx.send(Event::Snapshot(s)).is_err() {
                     return;
                 }
@@ -67,7 +74,11 @@ fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Req
             Ok(Request::Frame(n)) => {
                 let result = w.read_frame(n).map_err(|e| e.to_string());
                 if let Ok(b) = &result {
-                    job(&w, &latest, JobKind::Frame { frame: n, page: b.page.clone() });
+                    let holds = |s: &&Arc<Snapshot>| {
+                        s.analysis.wal.as_ref().and_then(|wa| wa.frame(n)).is_some_and(|r| r.header == b.header)
+                    };
+                    let snap = recent.iter().rev().find(holds).cloned().or_else(|| latest.clone());
+                    job(&w, &snap, JobKind::Frame { frame: n, page: b.page.clone() });
                 }
                 if tx.send(Event::Frame { frame: n, result }).is_err() {
                     return;
