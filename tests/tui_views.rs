@@ -214,7 +214,7 @@ fn it_does_not_panic_on_tiny_or_empty_screens() {
     let (w, s) = snapshot(&f);
     let mut app = app_with(&s);
     app.handle(Event::Frame { frame: 1, result: w.read_frame(1).map_err(|e| e.to_string()) });
-    for view in '1'..='5' {
+    for view in '1'..='7' {
         keys(&mut app, &view.to_string());
         for (wd, ht) in [(1, 1), (10, 3), (20, 5), (40, 10), (80, 4), (200, 60)] {
             screen(&app, wd, ht, f.dir.path());
@@ -222,4 +222,135 @@ fn it_does_not_panic_on_tiny_or_empty_screens() {
     }
     let empty = App::new("nothing", 250);
     screen(&empty, 80, 24, f.dir.path());
+}
+
+/// Readers over the fixture's database file and WAL, for the forensic functions the worker
+/// runs (the test calls them directly).
+fn files(dir: &Path) -> (std::fs::File, std::fs::File) {
+    (std::fs::File::open(dir.join("app.db")).unwrap(), std::fs::File::open(dir.join("app.db-wal")).unwrap())
+}
+
+#[test]
+fn locks_view_from_live_locks() {
+    use walinspect::report::locks::LocksReport;
+    let f = fixture();
+    let (_w, s) = snapshot(&f);
+    // The probe sees this test process's own SQLite connections (writer inside a transaction,
+    // reader pinning a snapshot). Pids, command lines and the filesystem differ per run and
+    // machine: they are replaced by fixed values; environment findings are dropped.
+    let mut snap = (*s).clone();
+    let mut r: LocksReport = (**snap.locks.as_ref().expect("locks probed")).clone();
+    assert!(r.locks.iter().any(|l| l.name == "write" && l.state == "exclusive"), "the writer holds WRITE");
+    assert!(r.state.summary.iter().any(|x| x.starts_with("Writer active")), "{:?}", r.state.summary);
+    let pid = std::process::id().to_string();
+    for l in &mut r.locks {
+        for h in &mut l.holders {
+            h.process.pid = Some(4242);
+            h.process.command = Some("app --serve".into());
+        }
+    }
+    let fix = |t: &str| {
+        let t = t.replace(&pid, "4242");
+        // "pid 4242 (command line)" -> a fixed command line.
+        let mut out = String::new();
+        let mut rest = t.as_str();
+        while let Some(i) = rest.find("pid 4242 (") {
+            out.push_str(&rest[..i]);
+            out.push_str("pid 4242 (app --serve)");
+            let after = &rest[i + "pid 4242 (".len()..];
+            rest = after.find(')').map_or("", |e| &after[e + 1..]);
+        }
+        out.push_str(rest);
+        out
+    };
+    r.state.summary = r.state.summary.iter().map(|x| fix(x)).collect();
+    r.findings.retain(|x| !x.code.starts_with("env."));
+    for x in &mut r.findings {
+        x.message = fix(&x.message);
+    }
+    if let Some(e) = &mut r.environment {
+        if let Some(fs) = &mut e.filesystem {
+            fs.name = "ext4".into();
+            fs.class = "local";
+            fs.source = Some("/dev/sda1".into());
+            fs.mount_point = Some("/".into());
+            fs.read_only = false;
+        }
+        e.owner_uid = Some(1000);
+        e.owner_name = Some("app".into());
+    }
+    r.probe.proc_locks_note = None;
+    snap.locks = Some(Arc::new(r));
+    let mut app = app_with(&Arc::new(snap));
+    keys(&mut app, "6");
+    assert_eq!(app.view, walinspect::tui::views::ViewKind::Locks);
+    insta::assert_snapshot!("locks_120x40", screen(&app, 120, 40, f.dir.path()));
+    insta::assert_snapshot!("locks_80x24", screen(&app, 80, 24, f.dir.path()));
+}
+
+#[test]
+fn frame_detail_shows_owner_and_cells() {
+    use walinspect::tui::forensic::frame_forensics;
+    let f = fixture();
+    let (w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    let wal = s.analysis.wal.as_ref().unwrap();
+    // A committed leaf of table t (not page 1).
+    let frame = wal.frames.iter().find(|r| r.header.page == 2 && r.index <= wal.valid_frames).unwrap().index;
+    keys(&mut app, "/");
+    keys(&mut app, &frame.to_string());
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    let bytes = w.read_frame(frame).unwrap();
+    let (db, wf) = files(f.dir.path());
+    let info = frame_forensics(
+        &s.analysis,
+        (Some((&db, s.file(walinspect::source::Role::Db).stamp.unwrap().len)), Some((&wf, wal.file_len))),
+        frame,
+        &bytes.page,
+    );
+    assert_eq!(info.owner.as_ref().map(|o| (o.0.as_str(), o.1)), Some(("t", "table")), "{info:?}");
+    assert!(info.cells.as_ref().is_some_and(|c| !c.is_empty()));
+    app.handle(Event::Frame { frame, result: Ok(bytes) });
+    let mut info = info;
+    info.micros = 0;
+    app.handle(Event::FrameOwner(Arc::new(info)));
+    insta::assert_snapshot!("detail_owner_100x30", screen(&app, 100, 30, f.dir.path()));
+}
+
+#[test]
+fn timeline_and_commit_rows() {
+    use walinspect::tui::app::Request;
+    use walinspect::tui::forensic::{commit_rows, timeline};
+    let f = fixture();
+    let (_w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    keys(&mut app, "7");
+    assert_eq!(app.requests.drain(..).collect::<Vec<_>>(), vec![Request::Timeline], "entering asks for it once");
+    assert!(screen(&app, 80, 24, f.dir.path()).contains("computing the timeline"));
+    let wal = s.analysis.wal.as_ref().unwrap();
+    let (db, wf) = files(f.dir.path());
+    let r =
+        || (Some((&db as _, s.file(walinspect::source::Role::Db).stamp.unwrap().len)), Some((&wf as _, wal.file_len)));
+    let mut t = timeline(&s.analysis, r(), s.seq);
+    assert_eq!(t.entries.iter().filter(|e| e.number.is_some()).count(), wal.commits.len());
+    t.micros = 0;
+    app.handle(Event::Timeline(Arc::new(t)));
+    // A new state does not recompute it.
+    app.handle(Event::Snapshot(s.clone()));
+    assert!(app.requests.is_empty());
+    // The last commit is selected (commit 1's base is the partly checkpointed file: see
+    // snapshot.base_uncertain).
+    key(&mut app, KeyCode::Enter);
+    let n = app.timeline.selected_number().unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(app.requests.drain(..).collect::<Vec<_>>(), vec![Request::CommitRows(n)]);
+    let mut rows = commit_rows(&s.analysis, r(), s.seq, n);
+    assert!(rows.error.is_none(), "{rows:?}");
+    let ins: Vec<String> = (200..203).map(|i| i.to_string()).collect();
+    assert_eq!(rows.tables.iter().find(|t| t.name == "t").map(|t| t.inserted.clone()), Some(ins));
+    rows.micros = 0;
+    app.handle(Event::CommitRows(Arc::new(rows)));
+    insta::assert_snapshot!("timeline_120x40", screen(&app, 120, 40, f.dir.path()));
+    insta::assert_snapshot!("timeline_80x24", screen(&app, 80, 24, f.dir.path()));
 }

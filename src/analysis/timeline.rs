@@ -358,6 +358,12 @@ impl<'f, 'a> Tracker<'f, 'a> {
         Self { fx, opts, own, schema_rows: sr.rows, freelist, spec, budget, base_notes }
     }
 
+    /// Compare rows (or not) from the next commit applied on; ownership is kept either way,
+    /// so the rows of one commit can be had after applying the earlier ones pages-only.
+    pub fn set_rows(&mut self, rows: bool) {
+        self.opts.rows = rows;
+    }
+
     /// The catalog of the current state.
     pub fn catalog(&self) -> &Catalog {
         &self.own.catalog

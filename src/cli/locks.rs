@@ -34,10 +34,20 @@ impl Live {
 /// Probe the locks on the files as they were opened (the same inodes that were analysed), and
 /// the environment of the database's directory.
 pub fn probe_live(ev: &Evidence, a: &Analysis) -> Live {
-    let probe =
-        crate::source::locks::probe(ev.db.as_ref().map(|f| &f.file), ev.shm.as_ref().map(|f| &f.file), &ev.paths);
+    probe_files(ev.db.as_ref().map(|f| &f.file), ev.shm.as_ref().map(|f| &f.file), &ev.paths, a)
+}
+
+/// [`probe_live`] on files already open (the TUI's watcher keeps its own descriptors open, so
+/// nothing is opened or closed per probe).
+pub fn probe_files(
+    db: Option<&std::fs::File>,
+    shm: Option<&std::fs::File>,
+    paths: &crate::source::Paths,
+    a: &Analysis,
+) -> Live {
+    let probe = crate::source::locks::probe(db, shm, paths);
     let locks = locks::derive(&probe, a);
-    let env = env::assess(&crate::source::env::probe_env(&ev.paths), a);
+    let env = env::assess(&crate::source::env::probe_env(paths), a);
     Live { probe, locks, env }
 }
 

@@ -36,6 +36,8 @@ pub enum Action {
     TogglePin,
     /// Re-read all three files from scratch.
     Rescan,
+    /// Recompute the timeline at the newest state (and show it).
+    RefreshTimeline,
     /// Prompt editing.
     Input(char),
     Erase,
@@ -94,7 +96,7 @@ fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
         KeyCode::Char('?') | KeyCode::F(1) => ToggleHelp,
         KeyCode::Tab => NextView,
         KeyCode::BackTab => PrevView,
-        KeyCode::Char(c @ '1'..='5') => ShowView(ViewKind::from_number(c as u8 - b'0')?),
+        KeyCode::Char(c @ '1'..='7') => ShowView(ViewKind::from_number(c as u8 - b'0')?),
         KeyCode::Up | KeyCode::Char('k') => Up,
         KeyCode::Down | KeyCode::Char('j') => Down,
         KeyCode::PageUp => PageUp,
@@ -111,6 +113,7 @@ fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
         KeyCode::Char('f') => CycleStateFilter,
         KeyCode::Char('p') => TogglePin,
         KeyCode::Char('r') => Rescan,
+        KeyCode::Char('t') => RefreshTimeline,
         _ => return None,
     })
 }
@@ -120,12 +123,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit (the terminal is restored)"),
     ("?  F1", "this help (any key closes it)"),
     ("Tab  Shift-Tab", "next / previous view"),
-    ("1 2 3 4 5", "Overview, Frames, Frame detail, -shm, Findings"),
+    ("1 2 3 4 5 6 7", "Overview, Frames, Frame detail, -shm, Findings, Locks, Timeline"),
     ("↑ ↓  k j  Ctrl-P Ctrl-N", "move the selection / scroll"),
     ("PgUp PgDn  Ctrl-B Ctrl-F  Space", "a page up / down"),
     ("Home End  g G", "first / last"),
     ("← →  h l  [ ]", "previous / next frame in the detail view"),
-    ("Enter", "open the selected frame; on a finding, go to its frame"),
+    ("Enter", "open the selected frame; on a finding, go to its frame; on a commit, its row changes"),
     ("Esc  Backspace", "back: close help or prompt, leave the detail view"),
     ("n  N", "next / previous commit frame"),
     ("/  :", "jump: 123 = frame 123, p42 = next frame of page 42, c7 = commit 7"),
@@ -133,6 +136,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("F", "filter frames by page (empty = no page filter)"),
     ("p", "pin: hold the current state while updates queue; again to catch up"),
     ("r", "re-read all three files from scratch"),
+    ("t", "timeline: recompute it at the newest state"),
 ];
 
 #[cfg(test)]
@@ -167,7 +171,11 @@ mod tests {
             (ch('3'), n, Some(ShowView(ViewKind::Detail))),
             (ch('4'), n, Some(ShowView(ViewKind::Shm))),
             (ch('5'), n, Some(ShowView(ViewKind::Findings))),
-            (ch('6'), n, None),
+            (ch('6'), n, Some(ShowView(ViewKind::Locks))),
+            (ch('7'), n, Some(ShowView(ViewKind::Timeline))),
+            (ch('8'), n, None),
+            (ch('t'), n, Some(RefreshTimeline)),
+            (ch('t'), InputMode::Prompt, Some(Input('t'))),
             (key(KeyCode::Up), n, Some(Up)),
             (ch('k'), n, Some(Up)),
             (ctrl('p'), n, Some(Up)),

@@ -10,6 +10,7 @@ use crossterm::event::KeyEvent;
 
 use super::action::{Action, InputMode, action_for};
 use super::changes::Changes;
+use super::forensic::{CommitRows, FrameForensics, TimelineData};
 use super::live::{FrameBytes, Snapshot};
 use super::views::ViewKind;
 use crate::analysis::wal::{FrameRecord, FrameState, WalAnalysis};
@@ -32,6 +33,12 @@ pub enum Event {
         frame: u32,
         result: Result<FrameBytes, String>,
     },
+    /// The owner and decoded cells of a frame's page (after `Frame`).
+    FrameOwner(Arc<FrameForensics>),
+    /// The per-commit timeline, computed on request.
+    Timeline(Arc<TimelineData>),
+    /// One commit's row changes, computed on request.
+    CommitRows(Arc<CommitRows>),
     /// Once a second, for the history sparklines.
     Tick,
     /// A signal asked us to stop.
@@ -43,6 +50,10 @@ pub enum Event {
 pub enum Request {
     Frame(u32),
     Rescan,
+    /// Compute the timeline at the newest state.
+    Timeline,
+    /// Compute the row changes of this commit.
+    CommitRows(u32),
 }
 
 /// The open prompt.
@@ -141,8 +152,32 @@ impl FramesState {
 pub struct DetailState {
     pub frame: u32,
     pub bytes: Option<Result<FrameBytes, String>>,
+    /// The page's owner and cells, once the worker has them.
+    pub owner: Option<Arc<FrameForensics>>,
     pub scroll: usize,
     pub height: Cell<usize>,
+}
+
+/// The timeline view: the commits (computed on request), the selection, and the row changes
+/// of one commit (computed on request).
+#[derive(Debug, Default)]
+pub struct TimelineState {
+    pub data: Option<Arc<TimelineData>>,
+    /// A timeline computation is under way.
+    pub computing: bool,
+    /// Selected entry (index into `data.entries`).
+    pub selected: usize,
+    pub rows: Option<Arc<CommitRows>>,
+    /// The commit whose rows are being computed.
+    pub rows_pending: Option<u32>,
+    pub offset: Cell<usize>,
+    pub height: Cell<usize>,
+}
+
+impl TimelineState {
+    pub fn selected_number(&self) -> Option<u32> {
+        self.data.as_ref()?.entries.get(self.selected)?.number
+    }
 }
 
 /// Samples for the sparklines, one per second.
@@ -175,6 +210,8 @@ pub struct App {
     pub detail: DetailState,
     pub shm_scroll: usize,
     pub findings_selected: usize,
+    pub locks_scroll: usize,
+    pub timeline: TimelineState,
     /// What changed at the last update.
     pub status: String,
     /// A one-off message (a failed jump, ...), cleared by the next key.
@@ -205,6 +242,8 @@ impl App {
             detail: DetailState::default(),
             shm_scroll: 0,
             findings_selected: 0,
+            locks_scroll: 0,
+            timeline: TimelineState::default(),
             status: "loading".into(),
             message: None,
             history: History::default(),
@@ -247,6 +286,25 @@ impl App {
             Event::Frame { frame, result } => {
                 if frame == self.detail.frame {
                     self.detail.bytes = Some(result);
+                }
+            }
+            Event::FrameOwner(f) => {
+                if f.frame == self.detail.frame {
+                    self.detail.owner = Some(f);
+                }
+            }
+            Event::Timeline(t) => {
+                self.timeline.computing = false;
+                let keep = self.timeline.selected_number();
+                self.timeline.selected = keep
+                    .and_then(|n| t.entries.iter().position(|e| e.number == Some(n)))
+                    .unwrap_or(t.entries.len().saturating_sub(1));
+                self.timeline.data = Some(t);
+            }
+            Event::CommitRows(r) => {
+                if self.timeline.rows_pending == Some(r.number) {
+                    self.timeline.rows_pending = None;
+                    self.timeline.rows = Some(r);
                 }
             }
             Event::Tick => self.sample(),
@@ -303,6 +361,7 @@ impl App {
     fn load_detail(&mut self, frame: u32) {
         self.detail.frame = frame;
         self.detail.bytes = None;
+        self.detail.owner = None;
         self.requests.push(Request::Frame(frame));
     }
 
@@ -329,6 +388,9 @@ impl App {
                 if self.prompt.take().is_some() || std::mem::take(&mut self.help) {
                 } else if self.view == ViewKind::Detail {
                     self.view = ViewKind::Frames;
+                } else if self.view == ViewKind::Timeline {
+                    self.timeline.rows = None;
+                    self.timeline.rows_pending = None;
                 }
             }
             Action::ToggleHelp => self.help = !self.help,
@@ -365,8 +427,10 @@ impl App {
                         None => self.message = Some("this finding names no frame".into()),
                     }
                 }
+                ViewKind::Timeline => self.request_rows(),
                 _ => {}
             },
+            Action::RefreshTimeline => self.request_timeline(),
             Action::NextCommit => self.step_commit(true),
             Action::PrevCommit => self.step_commit(false),
             Action::StartJump => self.prompt = Some(Prompt { kind: PromptKind::Jump, input: String::new() }),
@@ -417,7 +481,38 @@ impl App {
             self.open_detail(self.frames.selected);
             return;
         }
+        if v == ViewKind::Timeline && self.timeline.data.is_none() && !self.timeline.computing {
+            self.request_timeline();
+        }
         self.view = v;
+    }
+
+    /// Ask for the timeline at the newest state (a worker computes it; not on every refresh).
+    fn request_timeline(&mut self) {
+        if self.snap.is_none() {
+            return;
+        }
+        self.timeline.computing = true;
+        self.requests.push(Request::Timeline);
+        self.view = ViewKind::Timeline;
+    }
+
+    /// Ask for the row changes of the selected commit.
+    fn request_rows(&mut self) {
+        match self.timeline.selected_number() {
+            Some(n) => {
+                if self.timeline.rows.as_ref().is_some_and(|r| r.number == n) || self.timeline.rows_pending == Some(n) {
+                    return;
+                }
+                self.timeline.rows = None;
+                self.timeline.rows_pending = Some(n);
+                self.requests.push(Request::CommitRows(n));
+            }
+            None if self.timeline.data.is_some() => {
+                self.message = Some("row changes are shown for committed transactions only".into())
+            }
+            None => {}
+        }
     }
 
     fn toggle_pin(&mut self) {
@@ -442,6 +537,7 @@ impl App {
     fn page_len(&self) -> usize {
         let h = match self.view {
             ViewKind::Detail => self.detail.height.get(),
+            ViewKind::Timeline => self.timeline.height.get(),
             _ => self.frames.height.get(),
         };
         h.saturating_sub(1).max(1)
@@ -481,6 +577,19 @@ impl App {
             ViewKind::Findings => {
                 let n = self.snap.as_ref().map_or(0, |s| s.findings.len());
                 self.findings_selected = clamp(self.findings_selected, n);
+            }
+            ViewKind::Locks => {
+                // Scroll by lines; the draw clamps to what there is.
+                self.locks_scroll = clamp(self.locks_scroll, 200);
+            }
+            ViewKind::Timeline => {
+                let n = self.timeline.data.as_ref().map_or(0, |t| t.entries.len());
+                let before = self.timeline.selected;
+                self.timeline.selected = clamp(self.timeline.selected, n);
+                if self.timeline.selected != before {
+                    self.timeline.rows = None;
+                    self.timeline.rows_pending = None;
+                }
             }
         }
     }

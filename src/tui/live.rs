@@ -20,6 +20,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::analysis::findings::{self, Finding};
@@ -28,6 +29,8 @@ use crate::analysis::wal::{WalAnalysis, WalScanner, analyze_wal, header_problem}
 use crate::analysis::{Analysis, DbAnalysis, Inputs, MAX_SHM_READ, ReadAt};
 use crate::format::shm::SHM_HEADER_LEN;
 use crate::format::wal::{FRAME_HEADER_LEN, FrameHeader, WAL_HEADER_LEN, WalHeader, frame_geometry, frame_offset};
+use crate::report::locks::LocksReport;
+use crate::report::{FileRef, Files};
 use crate::source::{FileStamp, Paths, Role, open_read_only, read_full_at};
 
 /// Largest block read at once while scanning (a whole number of frames is read).
@@ -302,6 +305,8 @@ pub struct FileInfo {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RefreshCost {
     pub micros: u64,
+    /// Of which the lock and environment probe.
+    pub lock_micros: u64,
     pub wal: ScanCost,
     pub shm_bytes: u64,
 }
@@ -315,6 +320,9 @@ pub struct Snapshot {
     pub analysis: Analysis,
     pub findings: Vec<Finding>,
     pub cost: RefreshCost,
+    /// The live locks, their derived state and the environment's hazards, probed at this
+    /// refresh (None when the watcher does not probe).
+    pub locks: Option<Arc<LocksReport>>,
 }
 
 impl Snapshot {
@@ -352,6 +360,10 @@ pub struct Watcher {
     /// Re-check the WAL every this many polls even when nothing seems to have changed (a
     /// coarse mtime can hide an in-place rewrite of the same length).
     pub recheck_every: u64,
+    /// Probe the locks at every poll (a change of the locks alone makes a new snapshot).
+    pub probe_locks: bool,
+    locks: Option<Arc<LocksReport>>,
+    locks_key: String,
 }
 
 impl Watcher {
@@ -368,6 +380,9 @@ impl Watcher {
             seq: 0,
             polls: 0,
             recheck_every: 8,
+            probe_locks: true,
+            locks: None,
+            locks_key: String::new(),
         }
     }
 
@@ -437,6 +452,13 @@ impl Watcher {
                 }
             });
         }
+        if self.probe_locks {
+            let t = Instant::now();
+            if self.probe_live_locks() {
+                changed = true;
+            }
+            cost.lock_micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+        }
         if !changed {
             return None;
         }
@@ -459,7 +481,57 @@ impl Watcher {
             analysis,
             findings,
             cost,
+            locks: self.locks.clone(),
         })
+    }
+
+    /// The analysis as of the last poll without the WAL's frames and commits: what the lock
+    /// derivation and the environment assessment read (cheap to build at every poll).
+    fn light_analysis(&self) -> Analysis {
+        Analysis {
+            db: self.db_part.0.clone(),
+            db_problem: self.db_part.1.clone(),
+            wal: self.live_wal.analysis().map(|w| WalAnalysis {
+                file_len: w.file_len,
+                header: w.header,
+                header_problem: w.header_problem,
+                page_size: w.page_size,
+                frames_total: w.frames_total,
+                trailing_bytes: w.trailing_bytes,
+                frames: Vec::new(),
+                chain_valid_frames: w.chain_valid_frames,
+                valid_frames: w.valid_frames,
+                db_pages: w.db_pages,
+                mx_checksum: w.mx_checksum,
+                first_invalid: w.first_invalid,
+                commits: Vec::new(),
+                read_error: w.read_error.clone(),
+            }),
+            shm: self.shm_part.clone(),
+        }
+    }
+
+    /// Probe the locks and the environment on the descriptors already open (nothing is
+    /// opened, closed, locked or written). Returns whether anything shown changed.
+    fn probe_live_locks(&mut self) -> bool {
+        let a = self.light_analysis();
+        let live = crate::cli::locks::probe_files(self.db.file.as_ref(), self.shm.file.as_ref(), &self.paths, &a);
+        let found = crate::analysis::locks::live_findings(&live.facts());
+        let file = |t: &Tracked| t.stamp.map(|s| FileRef { path: t.path.display().to_string(), size: s.len });
+        let files = Files { db: file(&self.db), wal: file(&self.wal), shm: file(&self.shm) };
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let r = LocksReport::build(files, &live.probe, &live.locks, Some(&live.env), &found, at);
+        // What the view shows, without the timing that differs at every probe.
+        let key = serde_json::to_string(&(&r.locks, &r.state, &r.environment, &r.findings, &r.probe.proc_locks_note))
+            .unwrap_or_default();
+        let changed = key != self.locks_key || self.locks.is_none();
+        self.locks_key = key;
+        if changed {
+            self.locks = Some(Arc::new(r));
+        }
+        changed
     }
 
     /// Make the next poll re-read the whole WAL (and everything else).
@@ -467,6 +539,15 @@ impl Watcher {
         self.live_wal.reset();
         self.db.stamp = None;
         self.shm_head = None;
+    }
+
+    /// Descriptors of the database file and the WAL now open, for a worker (duplicates: the
+    /// watcher's own stay open).
+    pub fn clone_files(&self) -> (Option<File>, Option<File>) {
+        (
+            self.db.file.as_ref().and_then(|f| f.try_clone().ok()),
+            self.wal.file.as_ref().and_then(|f| f.try_clone().ok()),
+        )
     }
 
     /// Read WAL frame `frame` as it is on disk now.
@@ -557,6 +638,9 @@ mod tests {
         let c = writer(&db);
         let mut w = Watcher::new(Paths::resolve(&db));
         w.recheck_every = 0;
+        // This process holds SQLite connections and `step` opens and closes the files, which
+        // drops their POSIX locks: lock changes would make snapshots of their own here.
+        w.probe_locks = false;
         let s = step(&mut w, &db, "start").unwrap();
         assert_eq!(s.seq, 1);
         assert!(w.poll(&mut |_, _| {}).is_none(), "nothing changed, no snapshot");

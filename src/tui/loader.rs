@@ -7,7 +7,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::app::{Event, Request};
-use super::live::Watcher;
+use super::forensic::{Job, JobKind, Worker};
+use super::live::{Snapshot, Watcher};
 use crate::source::Paths;
 
 const TICK: Duration = Duration::from_secs(1);
@@ -26,6 +27,17 @@ pub fn spawn(
 }
 
 fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Request>) {
+    let worker = Worker::spawn(tx.clone()).ok();
+    let mut latest: Option<Arc<Snapshot>> = None;
+    // Recent snapshots: a frame's owner is taken from the newest one in which the frame is the
+    // one read (the UI may show an older state than the newest, e.g. pinned or mid-refresh).
+    let mut recent: std::collections::VecDeque<Arc<Snapshot>> = std::collections::VecDeque::new();
+    let job = |w: &Watcher, latest: &Option<Arc<Snapshot>>, kind: JobKind| {
+        if let (Some(wk), Some(s)) = (&worker, latest) {
+            let (db, wal) = w.clone_files();
+            wk.submit(Job { snap: s.clone(), db, wal, kind });
+        }
+    };
     let mut next_poll = Instant::now();
     let mut next_tick = Instant::now() + TICK;
     loop {
@@ -38,10 +50,16 @@ fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Req
                     let _ = tx.send(Event::Progress { done, total });
                 }
             };
-            if let Some(s) = w.poll(&mut progress)
-                && tx.send(Event::Snapshot(Arc::new(s))).is_err()
-            {
-                return;
+            if let Some(s) = w.poll(&mut progress) {
+                let s = Arc::new(s);
+                latest = Some(s.clone());
+                if recent.len() >= 8 {
+                    recent.pop_front();
+                }
+                recent.push_back(s.clone());
+                if tx.send(Event::Snapshot(s)).is_err() {
+                    return;
+                }
             }
             next_poll = Instant::now() + interval;
         }
@@ -55,10 +73,19 @@ fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Req
         match rx.recv_timeout(wait) {
             Ok(Request::Frame(n)) => {
                 let result = w.read_frame(n).map_err(|e| e.to_string());
+                if let Ok(b) = &result {
+                    let holds = |s: &&Arc<Snapshot>| {
+                        s.analysis.wal.as_ref().and_then(|wa| wa.frame(n)).is_some_and(|r| r.header == b.header)
+                    };
+                    let snap = recent.iter().rev().find(holds).cloned().or_else(|| latest.clone());
+                    job(&w, &snap, JobKind::Frame { frame: n, page: b.page.clone() });
+                }
                 if tx.send(Event::Frame { frame: n, result }).is_err() {
                     return;
                 }
             }
+            Ok(Request::Timeline) => job(&w, &latest, JobKind::Timeline),
+            Ok(Request::CommitRows(n)) => job(&w, &latest, JobKind::Rows(n)),
             Ok(Request::Rescan) => {
                 w.force_full_rescan();
                 next_poll = Instant::now();

@@ -11,6 +11,7 @@ pub mod app;
 pub mod changes;
 pub mod demo;
 pub mod explain;
+pub mod forensic;
 pub mod live;
 pub mod loader;
 pub mod views;

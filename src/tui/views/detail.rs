@@ -10,6 +10,7 @@ use super::{block, label, state_color};
 use crate::format::db_header::{BtreePageHeader, DB_HEADER_LEN};
 use crate::format::wal::frame_offset;
 use crate::tui::app::App;
+use crate::tui::forensic::short;
 
 /// Which part of a b-tree page a byte belongs to (for colouring the hex view).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +73,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     };
     let top_h = if area.height >= 20 { 8 } else { 6 };
-    let [top, hex] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(1)]).areas(area);
+    let cells_h = if area.height >= 30 { 9 } else { 5 };
+    let [top, cells, hex] =
+        Layout::vertical([Constraint::Length(top_h), Constraint::Length(cells_h), Constraint::Min(1)]).areas(area);
     let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
 
     let h = &rec.header;
@@ -129,6 +132,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(l).block(block(&format!("Frame {n} of {}", w.frames.len()))).render(left, buf);
 
     let mut r = Vec::new();
+    r.push(owner_line(app));
     match &app.detail.bytes {
         None => r.push(Line::raw("reading…")),
         Some(Err(e)) => r.push(Line::styled(format!("cannot read: {e}"), Style::new().fg(Color::Red))),
@@ -175,7 +179,71 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     Paragraph::new(r).wrap(Wrap { trim: true }).block(block(&format!("Page {}", h.page))).render(right, buf);
+    render_cells(app, cells, buf);
     render_hex(app, hex, buf);
+}
+
+fn owner_line(app: &App) -> Line<'static> {
+    match &app.detail.owner {
+        None => Line::from(vec![label("owner "), Span::styled("…", Style::new().fg(Color::DarkGray))]),
+        Some(o) => match &o.owner {
+            Some((name, kind, role)) => Line::from(vec![
+                label("owner "),
+                Span::styled(name.clone(), Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+                Span::raw(format!(" ({kind}, {role}) ")),
+                Span::styled(format!("as of {}", o.as_of), Style::new().fg(Color::DarkGray)),
+            ]),
+            None => Line::from(vec![
+                label("owner "),
+                Span::raw(format!("unknown: {}", o.owner_note.as_deref().unwrap_or("?"))),
+            ]),
+        },
+    }
+}
+
+/// The decoded cells of the page: rowid or child, then the values (truncated).
+fn render_cells(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(o) = &app.detail.owner else {
+        Paragraph::new("decoding…").block(block("Cells")).render(area, buf);
+        return;
+    };
+    let Some(cells) = &o.cells else {
+        Paragraph::new("no cells: not a b-tree page").block(block("Cells")).render(area, buf);
+        return;
+    };
+    let h = usize::from(area.height.saturating_sub(1));
+    let w = usize::from(area.width);
+    let mut lines: Vec<Line> = Vec::new();
+    for c in cells.iter().take(h) {
+        let mut head = format!("#{:<3} @{:<5}", c.index, c.offset);
+        if let Some(ch) = c.left_child {
+            head.push_str(&format!(" child {ch}"));
+        }
+        if let Some(r) = c.rowid {
+            head.push_str(&format!(" rowid {r}"));
+        }
+        let vals: Vec<String> = c.values.iter().map(|v| short(&v.to_string(), 24)).collect();
+        let mut text = vals.join(" | ");
+        if c.overflow.is_some() {
+            text.push_str(&format!(" …(+overflow, {} bytes)", c.payload_len));
+        }
+        if let Some(p) = &c.problem {
+            text.push_str(&format!(" [{p}]"));
+        }
+        let room = w.saturating_sub(head.len() + 2);
+        lines.push(Line::from(vec![
+            Span::styled(head, Style::new().fg(Color::DarkGray)),
+            Span::raw(": "),
+            Span::raw(short(&text, room.max(1))),
+        ]));
+    }
+    let shown = lines.len();
+    let title = if o.cell_count > shown {
+        format!("Cells: {shown} of {} ({} decoded)", o.cell_count, cells.len())
+    } else {
+        format!("Cells: {}", o.cell_count)
+    };
+    Paragraph::new(lines).block(block(&title)).render(area, buf);
 }
 
 fn ok_span(ok: bool, yes: &'static str, no: &'static str) -> Span<'static> {

@@ -5,8 +5,10 @@ pub mod detail;
 pub mod findings;
 pub mod frames;
 pub mod help;
+pub mod locks;
 pub mod overview;
 pub mod shm;
+pub mod timeline;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -26,10 +28,13 @@ pub enum ViewKind {
     Detail,
     Shm,
     Findings,
+    Locks,
+    Timeline,
 }
 
 impl ViewKind {
-    pub const ALL: [ViewKind; 5] = [Self::Overview, Self::Frames, Self::Detail, Self::Shm, Self::Findings];
+    pub const ALL: [ViewKind; 7] =
+        [Self::Overview, Self::Frames, Self::Detail, Self::Shm, Self::Findings, Self::Locks, Self::Timeline];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -38,6 +43,8 @@ impl ViewKind {
             Self::Detail => "Detail",
             Self::Shm => "-shm",
             Self::Findings => "Findings",
+            Self::Locks => "Locks",
+            Self::Timeline => "Timeline",
         }
     }
     pub fn from_number(n: u8) -> Option<Self> {
@@ -115,6 +122,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ViewKind::Detail => detail::render(app, body, buf),
             ViewKind::Shm => shm::render(app, body, buf),
             ViewKind::Findings => findings::render(app, body, buf),
+            ViewKind::Locks => locks::render(app, body, buf),
+            ViewKind::Timeline => timeline::render(app, body, buf),
         }
     }
     render_status(app, status, buf);
@@ -146,7 +155,12 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
         spans.push(Span::styled(" walinspect ", Style::new().fg(Color::Black).bg(Color::Cyan).bold()));
     }
     for v in ViewKind::ALL {
-        let text = format!(" {} {} ", v.index() + 1, v.title());
+        // Narrow screens: "1:Overview" to leave room for the live marker.
+        let text = if area.width >= 100 {
+            format!(" {} {} ", v.index() + 1, v.title())
+        } else {
+            format!(" {}:{}", v.index() + 1, v.title())
+        };
         spans.push(if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) });
     }
     Line::from(spans).render(area, buf);
