@@ -23,23 +23,6 @@ use walinspect::format::freelist::FreelistTrunk;
 use walinspect::format::record::{TextEncoding, decode_record};
 use walinspect::format::varint::read_varint;
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 /// Decode everything a page offers: cells, children, freeblocks, records, display cells.
 fn exercise_page(data: &[u8], page_no: u32, usable: u32) {
     for enc in [TextEncoding::Utf8, TextEncoding::Utf16le, TextEncoding::Utf16be] {

@@ -271,20 +271,6 @@ fn checkpointed_wal_makes_the_starting_state_uncertain() {
     });
 }
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// Random workloads (several seeds and page sizes): every commit's row changes equal SQLite's,
 /// and incremental ownership equals a full walk.
 #[test]

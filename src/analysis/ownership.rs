@@ -50,6 +50,17 @@ pub struct ObjectInfo {
 }
 
 impl ObjectInfo {
+    /// The schema table itself, rooted at page 1.
+    fn sqlite_schema() -> Self {
+        Self {
+            root: 1,
+            name: "sqlite_schema".into(),
+            kind: ObjectKind::Schema,
+            tbl_name: "sqlite_schema".into(),
+            table: Some(Arc::new(TableDef::sqlite_schema())),
+        }
+    }
+
     /// True when rows of this object are user-visible table rows (tables, WITHOUT ROWID
     /// tables, and sqlite_schema).
     pub fn has_rows(&self) -> bool {
@@ -90,16 +101,7 @@ impl Catalog {
     /// Read `sqlite_schema` from a snapshot.
     pub fn read(snap: &Snapshot<'_>, budget: &mut Budget) -> Self {
         let mut cat = Self::default();
-        cat.objects.insert(
-            1,
-            ObjectInfo {
-                root: 1,
-                name: "sqlite_schema".into(),
-                kind: ObjectKind::Schema,
-                tbl_name: "sqlite_schema".into(),
-                table: Some(Arc::new(TableDef::sqlite_schema())),
-            },
-        );
+        cat.objects.insert(1, ObjectInfo::sqlite_schema());
         if snap.spec.db_pages == 0 {
             return cat;
         }
@@ -126,16 +128,7 @@ impl Catalog {
     /// sqlite_schema).
     pub fn from_entries(entries: Vec<SchemaEntry>, db_pages: u32) -> Self {
         let mut cat = Self { entries, ..Self::default() };
-        cat.objects.insert(
-            1,
-            ObjectInfo {
-                root: 1,
-                name: "sqlite_schema".into(),
-                kind: ObjectKind::Schema,
-                tbl_name: "sqlite_schema".into(),
-                table: Some(Arc::new(TableDef::sqlite_schema())),
-            },
-        );
+        cat.objects.insert(1, ObjectInfo::sqlite_schema());
         cat.rebuild_objects(db_pages);
         cat
     }

@@ -420,7 +420,8 @@ pub struct ShmHeaderReport {
 }
 
 impl ShmHeaderReport {
-    fn of(h: &WalIndexHeader, valid: bool) -> Self {
+    /// The report of one header copy; `valid`: its checksum verifies.
+    pub fn of(h: &WalIndexHeader, valid: bool) -> Self {
         Self {
             version: h.version,
             unused: h.unused,
