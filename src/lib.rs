@@ -14,8 +14,12 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod forensics;
 pub mod format;
+pub mod live;
+pub mod present;
 pub mod repair;
 pub mod report;
+pub mod session;
 pub mod source;
 pub mod tui;

@@ -9,9 +9,9 @@ mod forensics_util;
 use std::collections::BTreeMap;
 
 use forensics_util::*;
-use walinspect::analysis::ownership::Ownership;
-use walinspect::analysis::timeline::{RowKey, TrackOptions, Tracker};
-use walinspect::analysis::walk::Budget;
+use walinspect::forensics::ownership::Ownership;
+use walinspect::forensics::timeline::{RowKey, TrackOptions, Tracker};
+use walinspect::forensics::walk::Budget;
 use walinspect::format::record::Value;
 
 /// A blob literal of `n` bytes: a fixed pattern, then `seed` as the last byte.
@@ -208,7 +208,7 @@ fn build_generations() -> (Fixture, Vec<String>) {
 
 #[test]
 fn history_includes_versions_only_stale_frames_hold() {
-    use walinspect::analysis::history::{KeySpec, history};
+    use walinspect::forensics::history::{KeySpec, history};
     let (fx, gen1) = build_generations();
     let ev = fx.evidence("ev");
     let before = fingerprint(&ev);
@@ -219,7 +219,7 @@ fn history_includes_versions_only_stale_frames_hold() {
         assert!(w.count(walinspect::analysis::wal::FrameState::Stale) > 50, "gen 1 frames remain");
         // The timeline of gen 2 matches SQLite.
         let (_, changes, _) =
-            walinspect::analysis::timeline::timeline(f, TrackOptions { rows: true, ..Default::default() });
+            walinspect::forensics::timeline::timeline(f, TrackOptions { rows: true, ..Default::default() });
         for c in changes.iter().filter(|c| c.committed) {
             let k = c.number.unwrap() as usize;
             assert_same(k, &our_diff(c, f.snapshot(c.spec).encoding), &sqlite_diff(&contents[k - 1], &contents[k]));
@@ -265,7 +265,7 @@ fn history_includes_versions_only_stale_frames_hold() {
         );
 
         // Salvage: the ghost row exists only in stale frames; row 7's gen-1 versions too.
-        let s = walinspect::analysis::salvage::salvage(f);
+        let s = walinspect::forensics::salvage::salvage(f);
         let ghost: Vec<_> = s.rows.iter().filter(|r| r.key == Some(RowKey::Rowid(999))).collect();
         assert!(!ghost.is_empty(), "ghost row salvaged");
         assert!(ghost.iter().all(|r| r.attribution.table.as_deref() == Some("h") && !r.key_current));
@@ -308,13 +308,13 @@ fn flipped_byte_timeline_stops_where_sqlite_does_and_salvage_finds_the_rest() {
     with_forensics(&ev, |f, a| {
         assert_eq!(a.wal.as_ref().unwrap().first_invalid.map(|x| x.frame), Some(first6));
         let (_, changes, _) =
-            walinspect::analysis::timeline::timeline(f, TrackOptions { rows: true, ..Default::default() });
+            walinspect::forensics::timeline::timeline(f, TrackOptions { rows: true, ..Default::default() });
         assert_eq!(changes.len(), 5);
         for c in &changes {
             let k = c.number.unwrap() as usize;
             assert_same(k, &our_diff(c, f.snapshot(c.spec).encoding), &sqlite_diff(&contents[k - 1], &contents[k]));
         }
-        let s = walinspect::analysis::salvage::salvage(f);
+        let s = walinspect::forensics::salvage::salvage(f);
         let g = s.groups.iter().find(|g| g.kind.name() == "after_break").unwrap();
         assert_eq!(g.frames.first(), Some(&first6));
         assert!(g.broken_links.is_empty(), "only the damaged frame breaks its link: {:?}", g.broken_links);

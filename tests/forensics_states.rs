@@ -9,11 +9,11 @@ mod forensics_util;
 use std::collections::BTreeMap;
 
 use forensics_util::*;
-use walinspect::analysis::history::{KeySpec, history};
-use walinspect::analysis::ownership::Ownership;
-use walinspect::analysis::salvage::salvage;
-use walinspect::analysis::timeline::{RowKey, TrackOptions, Tracker, timeline};
-use walinspect::analysis::walk::Budget;
+use walinspect::forensics::history::{KeySpec, history};
+use walinspect::forensics::ownership::Ownership;
+use walinspect::forensics::salvage::salvage;
+use walinspect::forensics::timeline::{RowKey, TrackOptions, Tracker, timeline};
+use walinspect::forensics::walk::Budget;
 use walinspect::format::record::Value;
 
 fn hexblob(n: usize, seed: u8) -> String {

@@ -11,8 +11,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rusqlite::Connection;
 use walinspect::source::Paths;
-use walinspect::tui::app::{App, Event};
-use walinspect::tui::live::Watcher;
+use walinspect::tui::app::App;
+use walinspect::tui::event::Event;
+use walinspect::tui::watcher::Watcher;
 
 #[test]
 #[ignore]

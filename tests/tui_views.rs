@@ -10,9 +10,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rusqlite::Connection;
 use walinspect::source::Paths;
-use walinspect::tui::app::{App, Event};
-use walinspect::tui::live::{Snapshot, Watcher};
+use walinspect::tui::app::App;
+use walinspect::tui::event::Event;
 use walinspect::tui::views::render;
+use walinspect::tui::watcher::{Snapshot, Watcher};
 
 /// The live state of a busy database, frozen: an earlier WAL generation's frames left after a
 /// reset (stale), commits, a reader holding an old snapshot (so a checkpoint stops at its
@@ -162,7 +163,7 @@ fn frame_detail_of_page_1_and_of_a_leaf() {
     keys(&mut app, &page1.to_string());
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.requests.drain(..).collect::<Vec<_>>(), vec![walinspect::tui::app::Request::Frame(page1)]);
+    assert_eq!(app.requests.drain(..).collect::<Vec<_>>(), vec![walinspect::tui::event::Request::Frame(page1)]);
     let screen_loading = screen(&app, 80, 24, f.dir.path());
     assert!(screen_loading.contains("reading…"), "{screen_loading}");
     app.handle(Event::Frame { frame: page1, result: w.read_frame(page1).map_err(|e| e.to_string()) });
@@ -305,7 +306,7 @@ fn frame_detail_shows_owner_and_cells() {
     let (db, wf) = files(f.dir.path());
     let info = frame_forensics(
         &s.analysis,
-        (Some((&db, s.file(walinspect::source::Role::Db).stamp.unwrap().len)), Some((&wf, wal.file_len))),
+        (Some((&db, s.file(walinspect::source::FileKind::Db).stamp.unwrap().len)), Some((&wf, wal.file_len))),
         frame,
         &bytes.page,
     );
@@ -320,7 +321,7 @@ fn frame_detail_shows_owner_and_cells() {
 
 #[test]
 fn timeline_and_commit_rows() {
-    use walinspect::tui::app::Request;
+    use walinspect::tui::event::Request;
     use walinspect::tui::forensic::{commit_rows, timeline};
     let f = fixture();
     let (_w, s) = snapshot(&f);
@@ -330,8 +331,9 @@ fn timeline_and_commit_rows() {
     assert!(screen(&app, 80, 24, f.dir.path()).contains("computing the timeline"));
     let wal = s.analysis.wal.as_ref().unwrap();
     let (db, wf) = files(f.dir.path());
-    let r =
-        || (Some((&db as _, s.file(walinspect::source::Role::Db).stamp.unwrap().len)), Some((&wf as _, wal.file_len)));
+    let r = || {
+        (Some((&db as _, s.file(walinspect::source::FileKind::Db).stamp.unwrap().len)), Some((&wf as _, wal.file_len)))
+    };
     let mut t = timeline(&s.analysis, r(), s.seq);
     assert_eq!(t.entries.iter().filter(|e| e.number.is_some()).count(), wal.commits.len());
     t.micros = 0;

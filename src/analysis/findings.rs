@@ -28,23 +28,7 @@ impl Severity {
     }
 }
 
-/// Which file a finding is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FileKind {
-    Db,
-    Wal,
-    Shm,
-}
-
-impl FileKind {
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Db => "db",
-            Self::Wal => "wal",
-            Self::Shm => "shm",
-        }
-    }
-}
+pub use crate::source::FileKind;
 
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,7 +112,7 @@ pub const CODES: &[&str] = &[
     "shm.read_mark_beyond_end",
     "shm.read_mark0_nonzero",
     "shm.checkpoint_interrupted",
-    // Live probe (`check_with_live`): the environment and the locks of a database in use.
+    // Live probe (`live::check_with_live`): the environment and the locks of a database in use.
     "env.network_filesystem",
     "env.overlay_filesystem",
     "env.readonly_directory",
@@ -148,16 +132,6 @@ pub fn check(a: &Analysis) -> Vec<Finding> {
         check_wal(a, w, &mut out);
     }
     check_shm(a, &mut out);
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    out
-}
-
-/// [`check`] plus the findings only a live probe can raise (`env.*`, `lock.*`, see
-/// `analysis::locks::live_findings`), most severe first; within a severity the file findings
-/// come first, then the live ones.
-pub fn check_with_live(a: &Analysis, live: &super::locks::LiveFacts) -> Vec<Finding> {
-    let mut out = check(a);
-    out.extend(super::locks::live_findings(live));
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }

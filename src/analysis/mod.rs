@@ -4,18 +4,9 @@
 //! byte slices, so tests and fuzzers can feed bytes.
 
 pub mod db;
-pub mod env;
 pub mod findings;
-pub mod history;
-pub mod locks;
-pub mod ownership;
-pub mod salvage;
-pub mod schema;
 pub mod shm;
-pub mod snapshot;
-pub mod timeline;
 pub mod wal;
-pub mod walk;
 
 use std::io;
 

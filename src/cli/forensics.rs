@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use super::{Failure, emit_json, exit_code, load, write_out};
+use super::{Error, emit_json, exit_code, load, write_out};
 use crate::analysis::Analysis;
 use crate::analysis::findings;
-use crate::analysis::history::{KeySpec, history};
-use crate::analysis::salvage::salvage;
-use crate::analysis::snapshot::Forensics;
-use crate::analysis::timeline::{TrackOptions, Tracker, frame_owners};
+use crate::forensics::history::{KeySpec, history};
+use crate::forensics::salvage::salvage;
+use crate::forensics::snapshot::Forensics;
+use crate::forensics::timeline::{TrackOptions, Tracker, frame_owners};
 use crate::report::forensics::{
     CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END, TimelineReport,
     render_commit, render_history, render_salvage, render_timeline_head, timeline_json_commit,
@@ -17,37 +17,44 @@ use crate::report::{DumpReport, Files};
 use crate::source::Evidence;
 
 /// Set up snapshot access over opened evidence.
-pub fn forensics<'a>(ev: &'a Evidence, a: &'a Analysis) -> Result<Forensics<'a>, Failure> {
+pub fn forensics<'a>(ev: &'a Evidence, a: &'a Analysis) -> Result<Forensics<'a>, Error> {
     Forensics::from_evidence(ev, a)
-        .map_err(|e| Failure::Fatal(format!("{}: {e}", ev.paths.get(ev.paths.named).display())))
+        .map_err(|e| Error::Refused(format!("{}: {e}", ev.paths.get(ev.paths.named).display())))
 }
 
 /// `walinspect timeline`. Streams: each commit is written as soon as it is computed, so
 /// memory stays proportional to the frame count whatever the output size.
-pub fn timeline(path: &Path, json: bool, rows: bool, values: bool, fail_on: super::FailOn) -> Result<u8, Failure> {
+pub fn timeline(
+    path: &Path,
+    json: bool,
+    rows: bool,
+    values: bool,
+    fail_on: super::FailOn,
+    opts: crate::session::Options,
+) -> Result<u8, Error> {
     use std::io::Write;
-    let (ev, a) = load(path)?;
+    let (ev, a) = load(path, opts)?;
     let fx = forensics(&ev, &a)?;
     let rows = rows || values;
     let t = Tracker::new(&fx, TrackOptions { rows, ..TrackOptions::default() });
     let files = Files::of(&ev);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let ser = |e: serde_json::Error| Failure::Fatal(format!("cannot serialise: {e}"));
+    let ser = |e: serde_json::Error| Error::system("cannot serialise", std::io::Error::other(e));
     let head = if json {
         TimelineReport::json_head(&files, fx.base_pages, &t.base_notes).map_err(ser)?
     } else {
         render_timeline_head(fx.base_pages, &notes_of(&t.base_notes))
     };
     out.write_all(head.as_bytes())?;
-    let mut failure: Option<Failure> = None;
+    let mut failure: Option<Error> = None;
     let mut first = true;
     let _ = t.run_while(|_, c| {
         let enc = fx.snapshot(c.spec).encoding;
         let entry = CommitEntryReport::build(&c, rows, values, enc);
         let text = if json { timeline_json_commit(&entry, first).map_err(ser) } else { Ok(render_commit(&entry)) };
         first = false;
-        match text.and_then(|s| out.write_all(s.as_bytes()).map_err(Failure::from)) {
+        match text.and_then(|s| out.write_all(s.as_bytes()).map_err(Error::from)) {
             Ok(()) => true,
             Err(e) => {
                 failure = Some(e);
@@ -65,7 +72,7 @@ pub fn timeline(path: &Path, json: bool, rows: bool, values: bool, fail_on: supe
     Ok(exit_code(&findings::check(&a), fail_on))
 }
 
-fn notes_of(n: &[crate::analysis::snapshot::Note]) -> Vec<crate::report::forensics::NoteReport> {
+fn notes_of(n: &[crate::forensics::snapshot::Note]) -> Vec<crate::report::forensics::NoteReport> {
     n.iter().map(crate::report::forensics::NoteReport::from).collect()
 }
 
@@ -77,17 +84,18 @@ pub fn row_history(
     key: &[String],
     json: bool,
     fail_on: super::FailOn,
-) -> Result<u8, Failure> {
+    opts: crate::session::Options,
+) -> Result<u8, Error> {
     let spec = match (rowid, key.is_empty()) {
         (Some(r), true) => KeySpec::Rowid(r),
         (None, false) => KeySpec::Pk(key.to_vec()),
         _ => {
-            return Err(Failure::Fatal("give either --rowid R or --key VALUE (once per primary-key column)".into()));
+            return Err(Error::Refused("give either --rowid R or --key VALUE (once per primary-key column)".into()));
         }
     };
-    let (ev, a) = load(path)?;
+    let (ev, a) = load(path, opts)?;
     let fx = forensics(&ev, &a)?;
-    let (h, k) = history(&fx, table, &spec).map_err(Failure::Fatal)?;
+    let (h, k) = history(&fx, table, &spec).map_err(Error::Refused)?;
     let r = HistoryReport::build(Files::of(&ev), &h, k.as_ref());
     if json {
         emit_json(&r)?
@@ -98,8 +106,13 @@ pub fn row_history(
 }
 
 /// `walinspect salvage`.
-pub fn salvage_rows(path: &Path, json: bool, fail_on: super::FailOn) -> Result<u8, Failure> {
-    let (ev, a) = load(path)?;
+pub fn salvage_rows(
+    path: &Path,
+    json: bool,
+    fail_on: super::FailOn,
+    opts: crate::session::Options,
+) -> Result<u8, Error> {
+    let (ev, a) = load(path, opts)?;
     let fx = forensics(&ev, &a)?;
     let s = salvage(&fx);
     let r = SalvageReport::build(Files::of(&ev), &s);

@@ -11,10 +11,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::findings::{self, Finding, Severity};
-use crate::analysis::{self, Analysis, Inputs, ReadAt};
 use crate::report::text::{self, Style};
 use crate::report::{DumpReport, Files};
-use crate::source::{Evidence, Role, SourceError};
+use crate::session::{Error, Options, Session};
 
 pub mod locks;
 pub mod repair_cmd;
@@ -64,9 +63,6 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_live: bool,
 }
-
-/// Set once from `--mmap` before any analysis (the flag is global to every command).
-static USE_MMAP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -250,36 +246,11 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
-        Err(Failure::Fatal(msg)) => {
-            let _ = writeln!(io::stderr(), "walinspect: {msg}");
-            ExitCode::from(2)
+        Err(e @ Error::BrokenPipe) => ExitCode::from(e.exit_status()),
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "walinspect: {e}");
+            ExitCode::from(e.exit_status())
         }
-    }
-}
-
-/// Why a command could not finish.
-#[derive(Debug)]
-pub enum Failure {
-    /// stdout was closed by the reader: end quietly.
-    BrokenPipe,
-    /// Exit status 2 with this one-line message.
-    Fatal(String),
-}
-
-impl From<io::Error> for Failure {
-    fn from(e: io::Error) -> Self {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            Self::BrokenPipe
-        } else {
-            Self::Fatal(format!("cannot write output: {e}"))
-        }
-    }
-}
-
-impl From<SourceError> for Failure {
-    fn from(e: SourceError) -> Self {
-        Self::Fatal(e.to_string())
     }
 }
 
@@ -292,11 +263,10 @@ fn style(g: &GlobalArgs) -> Style {
     Style { color }
 }
 
-fn run(cli: Cli) -> Result<u8, Failure> {
+fn run(cli: Cli) -> Result<u8, Error> {
     let g = cli.global.clone();
     if g.mmap {
         crate::source::mmap::install_sigbus_handler();
-        USE_MMAP.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
@@ -305,24 +275,26 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         (None, None) => {
             let mut cmd = Cli::command();
             let _ = cmd.print_help();
-            return Err(Failure::Fatal("no command or path given".into()));
+            return Err(Error::Refused("no command or path given".into()));
         }
     };
     match command {
         Command::Dump { path, json, owners } => {
-            let (ev, a) = load(&path)?;
-            let f = locks::findings_for(&ev, &a, &g);
-            let mut r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
+            let session = open(&path, &g)?;
+            let (ev, a) = (&session.evidence, &session.analysis);
+            let f = session.findings();
+            let mut r = DumpReport::build("walinspect.dump", Files::of(ev), a, &f);
             if owners {
-                forensics::add_owners(&ev, &a, &mut r);
+                forensics::add_owners(ev, a, &mut r);
             }
             emit(&r, json, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Check { path, json } => {
-            let (ev, a) = load(&path)?;
-            let f = locks::findings_for(&ev, &a, &g);
-            let r = DumpReport::build_with("walinspect.check", Files::of(&ev), &a, &f, json);
+            let session = open(&path, &g)?;
+            let (ev, a) = (&session.evidence, &session.analysis);
+            let f = session.findings();
+            let r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json);
             if json {
                 emit_json(&r)?;
             } else {
@@ -331,9 +303,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Info { path } => {
-            let (ev, a) = load(&path)?;
-            let f = locks::findings_for(&ev, &a, &g);
-            let r = DumpReport::build_with("walinspect.dump", Files::of(&ev), &a, &f, false);
+            let session = open(&path, &g)?;
+            let (ev, a) = (&session.evidence, &session.analysis);
+            let f = session.findings();
+            let r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, false);
             write_out(&text::render_info(&r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
@@ -348,11 +321,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 return Ok(0);
             }
             let s =
-                samples::find(&name).ok_or_else(|| Failure::Fatal(format!("no sample named {name:?} (try --list)")))?;
+                samples::find(&name).ok_or_else(|| Error::Refused(format!("no sample named {name:?} (try --list)")))?;
             let dir = std::env::temp_dir().join(format!("walinspect-sample-{}-{}", s.name, std::process::id()));
-            std::fs::create_dir_all(&dir).map_err(|e| Failure::Fatal(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(&dir).map_err(|e| Error::Refused(format!("{}: {e}", dir.display())))?;
             let result = samples::materialise(s, &dir)
-                .map_err(|e| Failure::Fatal(format!("{}: {e}", dir.display())))
+                .map_err(|e| Error::Refused(format!("{}: {e}", dir.display())))
                 .and_then(|db| {
                     if !json && io::stdout().is_terminal() {
                         // On a terminal the sample opens in the UI (its files stay read-only).
@@ -363,9 +336,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                             std::time::Duration::from_millis(250),
                         );
                     }
-                    let (ev, a) = load(&db)?;
-                    let f = findings::check(&a);
-                    let r = DumpReport::build("walinspect.dump", Files::of(&ev), &a, &f);
+                    // A sample is a set of files, not a live database: no live probe.
+                    let session = Session::open(&db, Options { live: false, ..options(&g) })?;
+                    let f = findings::check(&session.analysis);
+                    let r = DumpReport::build("walinspect.dump", Files::of(&session.evidence), &session.analysis, &f);
                     if json {
                         emit_json(&r)?
                     } else {
@@ -377,16 +351,18 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let _ = std::fs::remove_dir_all(&dir);
             result
         }
-        Command::RebuildShm(args) => repair_cmd::rebuild_shm(&args),
-        Command::Extract(args) => repair_cmd::extract(&args),
+        Command::RebuildShm(args) => repair_cmd::rebuild_shm(&args, options(&g)),
+        Command::Extract(args) => repair_cmd::extract(&args, options(&g)),
         Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
-        Command::Timeline { path, json, rows, values } => forensics::timeline(&path, json, rows, values, g.fail_on),
-        Command::History { path, table, rowid, key, json } => {
-            forensics::row_history(&path, &table, rowid, &key, json, g.fail_on)
+        Command::Timeline { path, json, rows, values } => {
+            forensics::timeline(&path, json, rows, values, g.fail_on, options(&g))
         }
-        Command::Salvage { path, json } => forensics::salvage_rows(&path, json, g.fail_on),
+        Command::History { path, table, rowid, key, json } => {
+            forensics::row_history(&path, &table, rowid, &key, json, g.fail_on, options(&g))
+        }
+        Command::Salvage { path, json } => forensics::salvage_rows(&path, json, g.fail_on, options(&g)),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);
@@ -406,126 +382,48 @@ fn exit_code(f: &[Finding], fail_on: FailOn) -> u8 {
     u8::from(f.iter().any(|x| x.severity >= fail_on.severity()))
 }
 
-fn emit(r: &DumpReport, json: bool, render: impl Fn(&DumpReport) -> String) -> Result<(), Failure> {
+fn emit(r: &DumpReport, json: bool, render: impl Fn(&DumpReport) -> String) -> Result<(), Error> {
     if json { emit_json(r) } else { write_out(&render(r)) }
 }
 
-fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
-    let mut s = serde_json::to_string_pretty(v).map_err(|e| Failure::Fatal(format!("cannot serialise: {e}")))?;
+fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
+    let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::system("cannot serialise", io::Error::other(e)))?;
     s.push('\n');
     write_out(&s)
 }
 
 /// One compact JSON document on one line (JSON Lines, for streams).
-fn emit_json_line<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
-    let mut s = serde_json::to_string(v).map_err(|e| Failure::Fatal(format!("cannot serialise: {e}")))?;
+fn emit_json_line<T: serde::Serialize>(v: &T) -> Result<(), Error> {
+    let mut s = serde_json::to_string(v).map_err(|e| Error::system("cannot serialise", io::Error::other(e)))?;
     s.push('\n');
     write_out(&s)
 }
 
-fn write_out(s: &str) -> Result<(), Failure> {
+fn write_out(s: &str) -> Result<(), Error> {
     write_bytes(s.as_bytes())
 }
 
-fn write_bytes(b: &[u8]) -> Result<(), Failure> {
+fn write_bytes(b: &[u8]) -> Result<(), Error> {
     let mut out = io::stdout().lock();
     out.write_all(b)?;
     out.flush()?;
     Ok(())
 }
 
-/// Open the evidence and analyse it, applying the bad-input contract: the named file must be
-/// something walinspect can analyse; damage inside otherwise readable files is left to the
-/// findings.
-pub fn load(path: &Path) -> Result<(Evidence, Analysis), Failure> {
-    let ev = Evidence::open(path)?;
-    let a = analyze_evidence(&ev);
-    check_contract(&ev, &a)?;
-    Ok((ev, a))
+/// The session options the global flags ask for.
+pub fn options(g: &GlobalArgs) -> Options {
+    Options { mmap: g.mmap, live: !g.no_live }
 }
 
-/// The bad-input contract on opened evidence and its analysis (only the database's parse
-/// result, the -wal's length and header, and which files exist are consulted).
-pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Failure> {
-    let named = ev.paths.named;
-    let p = ev.paths.get(named);
-    match named {
-        Role::Db => {
-            let wal_has_frames = ev.wal.as_ref().is_some_and(|w| w.len() > 32);
-            if let Some(problem) = &a.db_problem {
-                let empty = ev.db.as_ref().is_some_and(|d| d.is_empty());
-                if !(empty && wal_has_frames) {
-                    return Err(SourceError::new(
-                        p,
-                        if empty { "empty file (0 bytes): not a database".to_string() } else { problem.clone() },
-                    )
-                    .into());
-                }
-            }
-        }
-        Role::Wal => {
-            let w = a.wal.as_ref();
-            let db_present = ev.db.as_ref().is_some_and(|d| !d.is_empty());
-            if !db_present {
-                let len = w.map_or(0, |w| w.file_len);
-                if len <= 32 {
-                    return Err(SourceError::new(
-                        p,
-                        format!("{len}-byte -wal holds no frames and there is no database file next to it"),
-                    )
-                    .into());
-                }
-                if w.and_then(|w| w.header).is_some_and(|h| !h.magic_ok()) {
-                    return Err(SourceError::new(
-                        p,
-                        "not an SQLite WAL (bad magic) and there is no database file next to it",
-                    )
-                    .into());
-                }
-            }
-        }
-        Role::Shm => {
-            if ev.db.is_none() && ev.wal.is_none() {
-                return Err(SourceError::new(p, "no database or -wal next to this -shm").into());
-            }
-            if let (Some(_), Some(problem)) = (&ev.db, &a.db_problem)
-                && ev.wal.is_none()
-            {
-                return Err(SourceError::new(&ev.paths.db, problem.clone()).into());
-            }
-        }
-    }
-    Ok(())
+/// Open and analyse the evidence at `path` with these options: the evidence and its analysis.
+pub(crate) fn load(path: &Path, opts: Options) -> Result<(crate::source::Evidence, crate::analysis::Analysis), Error> {
+    let s = Session::open(path, opts)?;
+    Ok((s.evidence, s.analysis))
 }
 
-/// Analyse opened evidence.
-/// Analyse opened evidence (mapping the -wal when `--mmap` was given).
-pub fn analyze_evidence(ev: &Evidence) -> Analysis {
-    fn r(f: &Option<crate::source::EvidenceFile>) -> Option<(&dyn ReadAt, u64)> {
-        f.as_ref().map(|f| (&f.file as &dyn ReadAt, f.len()))
-    }
-    if let Some(w) = &ev.wal {
-        w.advise_sequential();
-    }
-    let mapped = if USE_MMAP.load(std::sync::atomic::Ordering::Relaxed) {
-        // SAFETY (of the opt-in): the user asked for a map with --mmap, whose help says a
-        // concurrent truncation ends the run; `run` installed the SIGBUS handler first.
-        #[allow(unsafe_code)]
-        ev.wal
-            .as_ref()
-            .filter(|w| !w.is_empty())
-            .and_then(|w| unsafe { crate::source::mmap::Mapped::map(&w.file) }.ok())
-    } else {
-        None
-    };
-    let hint = mapped.as_ref().map(|m| move |o: u64, l: u64| m.will_read(o, l));
-    let bytes =
-        mapped.as_ref().map(|m| analysis::Bytes(m.bytes(), hint.as_ref().map(|h| h as &(dyn Fn(u64, u64) + Sync))));
-    let wal = match &bytes {
-        Some(b) => Some((b as &dyn ReadAt, b.0.len() as u64)),
-        None => r(&ev.wal),
-    };
-    analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) })
+/// Open and analyse the evidence at `path` as the global flags ask.
+pub fn open(path: &Path, g: &GlobalArgs) -> Result<Session, Error> {
+    Session::open(path, options(g))
 }
 
 #[cfg(test)]

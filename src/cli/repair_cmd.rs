@@ -5,7 +5,7 @@
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Failure, load};
+use super::{Error, load};
 use crate::format::shm::ShmEndian;
 use crate::repair::RepairError;
 use crate::repair::extract::{self, ExtractOptions, Sources};
@@ -73,9 +73,9 @@ pub struct ExtractArgs {
     pub report: Option<PathBuf>,
 }
 
-impl From<RepairError> for Failure {
+impl From<RepairError> for Error {
     fn from(e: RepairError) -> Self {
-        Self::Fatal(e.to_string())
+        Self::Failed(Box::new(e))
     }
 }
 
@@ -97,9 +97,9 @@ fn check_targets(
     Ok(())
 }
 
-fn json_bytes<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
-    let mut b =
-        serde_json::to_vec_pretty(v).map_err(|e| Failure::Fatal(format!("cannot serialise the report: {e}")))?;
+fn json_bytes<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, Error> {
+    let mut b = serde_json::to_vec_pretty(v)
+        .map_err(|e| Error::system("cannot serialise the report", std::io::Error::other(e)))?;
     b.push(b'\n');
     Ok(b)
 }
@@ -119,12 +119,12 @@ fn summary(s: &str) {
     let _ = io::stderr().write_all(s.as_bytes());
 }
 
-pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
-    let (ev, a) = load(&args.path)?;
+pub fn rebuild_shm(args: &RebuildShmArgs, opts: crate::session::Options) -> Result<u8, Error> {
+    let (ev, a) = load(&args.path, opts)?;
     let target = match (&args.output, args.install) {
         (_, true) => ev.paths.shm.clone(),
         (Some(o), false) => o.clone(),
-        (None, false) => return Err(Failure::Fatal("rebuild-shm needs -o OUT or --install".into())),
+        (None, false) => return Err(Error::Refused("rebuild-shm needs -o OUT or --install".into())),
     };
     if args.install {
         refuse_if_in_use(&ev)?;
@@ -156,7 +156,7 @@ pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
         if let Some(old) = &ev.shm {
             let backup = backup_path(&old.path);
             std::fs::copy(&old.path, &backup)
-                .map_err(|e| Failure::Fatal(format!("{}: cannot back up the -shm: {e}", backup.display())))?;
+                .map_err(|e| Error::Refused(format!("{}: cannot back up the -shm: {e}", backup.display())))?;
             eprintln!("walinspect: the old -shm is kept as {}", backup.display());
         }
         refuse_if_in_use(&ev)?;
@@ -175,10 +175,10 @@ pub fn rebuild_shm(args: &RebuildShmArgs) -> Result<u8, Failure> {
 /// Refuse (exit 2) when any process holds a lock on the database, its -wal or its -shm, naming
 /// them: SQLite maps the -shm of a database in use, and replacing it under a live connection
 /// would corrupt what that connection sees.
-fn refuse_if_in_use(ev: &Evidence) -> Result<(), Failure> {
+fn refuse_if_in_use(ev: &Evidence) -> Result<(), Error> {
     crate::source::locks::assert_unlocked(&ev.paths).map_err(|holders| {
         let names: Vec<String> = holders.iter().map(ToString::to_string).collect();
-        Failure::Fatal(format!(
+        Error::Refused(format!(
             "refusing to install: the database is in use or its locks cannot be verified: {}",
             names.join("; ")
         ))
@@ -199,8 +199,8 @@ fn backup_path(shm: &Path) -> PathBuf {
     shm.with_extension("walinspect-backup")
 }
 
-pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
-    let (ev, a) = load(&args.path)?;
+pub fn extract(args: &ExtractArgs, opts: crate::session::Options) -> Result<u8, Error> {
+    let (ev, a) = load(&args.path, opts)?;
     check_targets(&ev, &args.output, args.report.as_deref(), args.force, "extracted database")?;
     // A journal or WAL beside the output would be read by SQLite together with it.
     for suffix in ["-wal", "-journal", "-shm"] {
@@ -209,7 +209,7 @@ pub fn extract(args: &ExtractArgs) -> Result<u8, Failure> {
         let p = PathBuf::from(s);
         if p.exists() {
             if !args.force {
-                return Err(Failure::Fatal(format!(
+                return Err(Error::Refused(format!(
                     "{}: exists beside the output and SQLite would use it with the extracted database; remove it \
                      (or use --force to write anyway)",
                     p.display()

@@ -11,10 +11,10 @@ use std::fmt::Write as _;
 use serde::{Serialize, Serializer};
 
 use super::{Files, SCHEMA_VERSION, Tool};
-use crate::analysis::history::History;
-use crate::analysis::salvage::Salvage;
-use crate::analysis::snapshot::Note;
-use crate::analysis::timeline::{CommitChanges, RowKey, WrittenPage, key_values, row_values};
+use crate::forensics::history::History;
+use crate::forensics::salvage::Salvage;
+use crate::forensics::snapshot::Note;
+use crate::forensics::timeline::{CommitChanges, RowKey, WrittenPage, key_values, row_values};
 use crate::format::record::{TextEncoding, Value};
 
 /// A column value in JSON.
@@ -156,7 +156,7 @@ pub struct ObjectPagesReport {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub pages: Vec<u32>,
-    /// Role of each page in `pages` (same order).
+    /// FileKind of each page in `pages` (same order).
     pub roles: Vec<&'static str>,
 }
 
@@ -227,7 +227,7 @@ pub struct TimelineReport {
 }
 
 fn key_report(
-    def: &crate::analysis::schema::TableDef,
+    def: &crate::forensics::schema::TableDef,
     key: &RowKey,
     payload: Option<&[u8]>,
     enc: TextEncoding,

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::text::Style;
 use super::{Files, FindingReport, SCHEMA_VERSION, Summary, Tool};
-use crate::analysis::env::EnvAssessment;
 use crate::analysis::findings::{Finding, Severity};
-use crate::analysis::locks::{LiveLocks, Mode, Process};
+use crate::live::env::EnvAssessment;
+use crate::live::locks::{LiveLocks, Mode, Process};
 use crate::source::locks::LockProbe;
 
 /// The whole `locks` document.

@@ -1,6 +1,6 @@
 //! The environment a database lives in: the filesystem of its directory (type, mount,
 //! read-only) and the owners and modes of the directory and the files, for the hazards that make
-//! WAL mode unsafe (`analysis::env` judges them).
+//! WAL mode unsafe (`live::env` judges them).
 //!
 //! Read-only queries only: `statfs(2)`, `stat(2)`, `/proc/self/mountinfo`, `/etc/passwd`,
 //! `/etc/group`. Nothing is opened for writing, and no file is created.

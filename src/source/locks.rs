@@ -27,31 +27,12 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Paths, open_read_only};
-
-/// Which file a lock is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LockFile {
-    Db,
-    Shm,
-    Wal,
-}
-
-impl LockFile {
-    /// The JSON key: "db", "shm", "wal".
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Db => "db",
-            Self::Shm => "shm",
-            Self::Wal => "wal",
-        }
-    }
-}
+use super::{FileKind, Paths, open_read_only};
 
 /// One of SQLite's named locks: a byte range of the database file or of the `-shm`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockSpec {
-    pub file: LockFile,
+    pub file: FileKind,
     /// "pending", "reserved", "shared", "write", "checkpoint", "recover", "read0".."read4", "dms".
     pub name: &'static str,
     pub offset: u64,
@@ -78,28 +59,28 @@ pub const SHM_LOCK_BASE: u64 = 120;
 /// `UNIX_SHM_DMS`: the dead-man-switch byte of the -shm.
 pub const SHM_DMS: u64 = 128;
 
-const fn spec(file: LockFile, name: &'static str, offset: u64, len: u64) -> LockSpec {
+const fn spec(file: FileKind, name: &'static str, offset: u64, len: u64) -> LockSpec {
     LockSpec { file, name, offset, len }
 }
 
 /// Every named lock, database file first, in the order the report lists them.
 pub const LOCKS: [LockSpec; 12] = [
-    spec(LockFile::Db, "pending", PENDING_BYTE, 1),
-    spec(LockFile::Db, "reserved", RESERVED_BYTE, 1),
-    spec(LockFile::Db, "shared", SHARED_FIRST, SHARED_SIZE),
-    spec(LockFile::Shm, "write", SHM_LOCK_BASE, 1),
-    spec(LockFile::Shm, "checkpoint", SHM_LOCK_BASE + 1, 1),
-    spec(LockFile::Shm, "recover", SHM_LOCK_BASE + 2, 1),
-    spec(LockFile::Shm, "read0", SHM_LOCK_BASE + 3, 1),
-    spec(LockFile::Shm, "read1", SHM_LOCK_BASE + 4, 1),
-    spec(LockFile::Shm, "read2", SHM_LOCK_BASE + 5, 1),
-    spec(LockFile::Shm, "read3", SHM_LOCK_BASE + 6, 1),
-    spec(LockFile::Shm, "read4", SHM_LOCK_BASE + 7, 1),
-    spec(LockFile::Shm, "dms", SHM_DMS, 1),
+    spec(FileKind::Db, "pending", PENDING_BYTE, 1),
+    spec(FileKind::Db, "reserved", RESERVED_BYTE, 1),
+    spec(FileKind::Db, "shared", SHARED_FIRST, SHARED_SIZE),
+    spec(FileKind::Shm, "write", SHM_LOCK_BASE, 1),
+    spec(FileKind::Shm, "checkpoint", SHM_LOCK_BASE + 1, 1),
+    spec(FileKind::Shm, "recover", SHM_LOCK_BASE + 2, 1),
+    spec(FileKind::Shm, "read0", SHM_LOCK_BASE + 3, 1),
+    spec(FileKind::Shm, "read1", SHM_LOCK_BASE + 4, 1),
+    spec(FileKind::Shm, "read2", SHM_LOCK_BASE + 5, 1),
+    spec(FileKind::Shm, "read3", SHM_LOCK_BASE + 6, 1),
+    spec(FileKind::Shm, "read4", SHM_LOCK_BASE + 7, 1),
+    spec(FileKind::Shm, "dms", SHM_DMS, 1),
 ];
 
 /// The named lock `name` of `file`.
-pub fn lock_spec(file: LockFile, name: &str) -> Option<&'static LockSpec> {
+pub fn lock_spec(file: FileKind, name: &str) -> Option<&'static LockSpec> {
     LOCKS.iter().find(|s| s.file == file && s.name == name)
 }
 
@@ -427,7 +408,7 @@ impl OwnNamespaces {
 /// The locks on one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileLocks {
-    pub file: LockFile,
+    pub file: FileKind,
     pub path: PathBuf,
     pub dev: u64,
     pub ino: u64,
@@ -471,11 +452,11 @@ pub struct LockProbe {
 }
 
 impl LockProbe {
-    pub fn file(&self, f: LockFile) -> Option<&FileLocks> {
+    pub fn file(&self, f: FileKind) -> Option<&FileLocks> {
         match f {
-            LockFile::Db => self.db.as_ref(),
-            LockFile::Shm => self.shm.as_ref(),
-            LockFile::Wal => None,
+            FileKind::Db => self.db.as_ref(),
+            FileKind::Shm => self.shm.as_ref(),
+            FileKind::Wal => None,
         }
     }
 }
@@ -559,7 +540,7 @@ pub fn read_proc_locks(budget: Duration) -> (String, ProcLocksStatus) {
 /// An `F_GETLK` answer, or the error text.
 pub type Answer = Result<Option<Conflict>, String>;
 
-fn query_file(file: &File, which: LockFile, method: &mut Option<GetlkMethod>) -> (Vec<(LockSpec, Answer)>, Answer) {
+fn query_file(file: &File, which: FileKind, method: &mut Option<GetlkMethod>) -> (Vec<(LockSpec, Answer)>, Answer) {
     let conflicts = LOCKS
         .iter()
         .filter(|s| s.file == which)
@@ -575,8 +556,8 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
     let t0 = Instant::now();
     let mut method = None;
     let ident = |f: &File| f.metadata().map(|m| (m.dev(), m.ino())).ok();
-    let targets: Vec<(LockFile, &File, PathBuf, (u64, u64))> =
-        [(LockFile::Db, db, &paths.db), (LockFile::Shm, shm, &paths.shm)]
+    let targets: Vec<(FileKind, &File, PathBuf, (u64, u64))> =
+        [(FileKind::Db, db, &paths.db), (FileKind::Shm, shm, &paths.shm)]
             .into_iter()
             .filter_map(|(w, f, p)| f.and_then(|f| ident(f).map(|id| (w, f, p.clone(), id))))
             .collect();
@@ -622,8 +603,8 @@ pub fn probe(db: Option<&File>, shm: Option<&File>, paths: &Paths) -> LockProbe 
             processes.entry(pid).or_insert_with(|| process_info(pid));
         }
     }
-    let shm_locks = files.iter().position(|f| f.file == LockFile::Shm).map(|i| files.swap_remove(i));
-    let db_locks = files.into_iter().find(|f| f.file == LockFile::Db);
+    let shm_locks = files.iter().position(|f| f.file == FileKind::Shm).map(|i| files.swap_remove(i));
+    let db_locks = files.into_iter().find(|f| f.file == FileKind::Db);
     LockProbe {
         method,
         db: db_locks,
@@ -655,7 +636,7 @@ pub struct Holder {
     /// machine on a network filesystem) or when `note` explains a failed check.
     pub pid: Option<i64>,
     pub command: Option<String>,
-    pub file: LockFile,
+    pub file: FileKind,
     pub path: PathBuf,
     /// `None` for a whole-file lock of unknown type or a failed check.
     pub kind: Option<LockType>,
@@ -701,7 +682,7 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
     // A one-off safety check: allow /proc/locks more time than a probe.
     let (proc_text, proc_status) = read_proc_locks(PROC_LOCKS_BUDGET * 20);
     let all = parse_proc_locks(&proc_text);
-    let unverified = |file: LockFile, path: &Path, why: String| Holder {
+    let unverified = |file: FileKind, path: &Path, why: String| Holder {
         pid: None,
         command: None,
         file,
@@ -711,7 +692,7 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
         end: None,
         note: Some(format!("cannot verify: {why}")),
     };
-    for (which, path) in [(LockFile::Db, &paths.db), (LockFile::Wal, &paths.wal), (LockFile::Shm, &paths.shm)] {
+    for (which, path) in [(FileKind::Db, &paths.db), (FileKind::Wal, &paths.wal), (FileKind::Shm, &paths.shm)] {
         let file = match open_read_only(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -784,7 +765,7 @@ pub fn assert_unlocked(paths: &Paths) -> Result<(), Vec<Holder>> {
         holders.push(Holder {
             pid: None,
             command: None,
-            file: LockFile::Db,
+            file: FileKind::Db,
             path: dot,
             kind: Some(LockType::Write),
             start: 0,
@@ -884,10 +865,10 @@ garbage line
 
     #[test]
     fn lock_table_matches_the_vfs() {
-        assert_eq!(lock_spec(LockFile::Db, "shared").map(|s| (s.offset, s.last())), Some((0x4000_0002, 0x4000_01ff)));
-        assert_eq!(lock_spec(LockFile::Shm, "read4").map(|s| s.offset), Some(127));
-        assert_eq!(lock_spec(LockFile::Shm, "dms").map(|s| s.offset), Some(128));
-        assert!(lock_spec(LockFile::Db, "dms").is_none());
+        assert_eq!(lock_spec(FileKind::Db, "shared").map(|s| (s.offset, s.last())), Some((0x4000_0002, 0x4000_01ff)));
+        assert_eq!(lock_spec(FileKind::Shm, "read4").map(|s| s.offset), Some(127));
+        assert_eq!(lock_spec(FileKind::Shm, "dms").map(|s| s.offset), Some(128));
+        assert!(lock_spec(FileKind::Db, "dms").is_none());
     }
 
     #[test]

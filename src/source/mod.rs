@@ -17,20 +17,34 @@ use std::path::{Path, PathBuf};
 pub mod env;
 pub mod locks;
 
-/// Which of the three files a path names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+/// One file of an evidence set: the database, its `-wal` or its `-shm`. The one name for this
+/// notion everywhere (paths, findings, locks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
     Db,
     Wal,
     Shm,
 }
 
-impl Role {
+impl FileKind {
+    /// Every kind, in the order files are reported.
+    pub const ALL: [Self; 3] = [Self::Db, Self::Wal, Self::Shm];
+
+    /// The human name: "database", "-wal", "-shm".
     pub fn name(self) -> &'static str {
         match self {
             Self::Db => "database",
             Self::Wal => "-wal",
             Self::Shm => "-shm",
+        }
+    }
+
+    /// The JSON key: "db", "wal", "shm".
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Db => "db",
+            Self::Wal => "wal",
+            Self::Shm => "shm",
         }
     }
 }
@@ -180,7 +194,7 @@ pub struct Paths {
     pub wal: PathBuf,
     pub shm: PathBuf,
     /// Which one the user named.
-    pub named: Role,
+    pub named: FileKind,
 }
 
 impl Paths {
@@ -188,11 +202,11 @@ impl Paths {
     pub fn resolve(path: &Path) -> Self {
         let s = path.as_os_str().to_string_lossy();
         let (base, named) = if let Some(b) = s.strip_suffix("-wal") {
-            (PathBuf::from(b), Role::Wal)
+            (PathBuf::from(b), FileKind::Wal)
         } else if let Some(b) = s.strip_suffix("-shm") {
-            (PathBuf::from(b), Role::Shm)
+            (PathBuf::from(b), FileKind::Shm)
         } else {
-            (path.to_path_buf(), Role::Db)
+            (path.to_path_buf(), FileKind::Db)
         };
         // Keep the exact bytes of a non-UTF-8 path the user named.
         let named_path = path.to_path_buf();
@@ -202,18 +216,18 @@ impl Paths {
             PathBuf::from(p)
         };
         let (db, wal, shm) = match named {
-            Role::Db => (named_path.clone(), with("-wal"), with("-shm")),
-            Role::Wal => (base.clone(), named_path.clone(), with("-shm")),
-            Role::Shm => (base.clone(), with("-wal"), named_path.clone()),
+            FileKind::Db => (named_path.clone(), with("-wal"), with("-shm")),
+            FileKind::Wal => (base.clone(), named_path.clone(), with("-shm")),
+            FileKind::Shm => (base.clone(), with("-wal"), named_path.clone()),
         };
         Self { db, wal, shm, named }
     }
 
-    pub fn get(&self, role: Role) -> &Path {
+    pub fn get(&self, role: FileKind) -> &Path {
         match role {
-            Role::Db => &self.db,
-            Role::Wal => &self.wal,
-            Role::Shm => &self.shm,
+            FileKind::Db => &self.db,
+            FileKind::Wal => &self.wal,
+            FileKind::Shm => &self.shm,
         }
     }
 }
@@ -234,23 +248,23 @@ impl Evidence {
         let paths = Paths::resolve(path);
         // The named file first, so its problem is the one reported.
         let named = EvidenceFile::open(paths.get(paths.named))?;
-        let slot = |role: Role| -> Result<Option<EvidenceFile>, SourceError> {
+        let slot = |role: FileKind| -> Result<Option<EvidenceFile>, SourceError> {
             if role == paths.named { Ok(None) } else { EvidenceFile::open_optional(paths.get(role)) }
         };
-        let (mut db, mut wal, mut shm) = (slot(Role::Db)?, slot(Role::Wal)?, slot(Role::Shm)?);
+        let (mut db, mut wal, mut shm) = (slot(FileKind::Db)?, slot(FileKind::Wal)?, slot(FileKind::Shm)?);
         match paths.named {
-            Role::Db => db = Some(named),
-            Role::Wal => wal = Some(named),
-            Role::Shm => shm = Some(named),
+            FileKind::Db => db = Some(named),
+            FileKind::Wal => wal = Some(named),
+            FileKind::Shm => shm = Some(named),
         }
         Ok(Self { paths, db, wal, shm })
     }
 
-    pub fn file(&self, role: Role) -> Option<&EvidenceFile> {
+    pub fn file(&self, role: FileKind) -> Option<&EvidenceFile> {
         match role {
-            Role::Db => self.db.as_ref(),
-            Role::Wal => self.wal.as_ref(),
-            Role::Shm => self.shm.as_ref(),
+            FileKind::Db => self.db.as_ref(),
+            FileKind::Wal => self.wal.as_ref(),
+            FileKind::Shm => self.shm.as_ref(),
         }
     }
 }
@@ -264,11 +278,11 @@ mod tests {
         let p = Paths::resolve(Path::new("/x/app.db-wal"));
         assert_eq!(p.db, Path::new("/x/app.db"));
         assert_eq!(p.shm, Path::new("/x/app.db-shm"));
-        assert_eq!(p.named, Role::Wal);
+        assert_eq!(p.named, FileKind::Wal);
         let p = Paths::resolve(Path::new("app.db"));
         assert_eq!(p.wal, Path::new("app.db-wal"));
-        assert_eq!(p.named, Role::Db);
+        assert_eq!(p.named, FileKind::Db);
         let p = Paths::resolve(Path::new("a-shm"));
-        assert_eq!((p.db.as_path(), p.named), (Path::new("a"), Role::Shm));
+        assert_eq!((p.db.as_path(), p.named), (Path::new("a"), FileKind::Shm));
     }
 }

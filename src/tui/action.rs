@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::views::ViewKind;
+use super::tabs::ViewKind;
 
 /// Everything a key can ask for.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,55 +6,13 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crossterm::event::KeyEvent;
-
 use super::action::{Action, InputMode, action_for};
 use super::changes::Changes;
+use super::event::{Event, Request};
 use super::forensic::{CommitRows, FrameForensics, TimelineData};
-use super::live::{FrameBytes, Snapshot};
-use super::views::ViewKind;
+use super::tabs::ViewKind;
+use super::watcher::{FrameBytes, Snapshot};
 use crate::analysis::wal::{FrameRecord, FrameState, WalAnalysis};
-
-/// What reaches the UI thread.
-#[derive(Debug)]
-pub enum Event {
-    Key(KeyEvent),
-    /// The terminal was resized (the next draw adapts).
-    Resize,
-    /// A new state of the files.
-    Snapshot(Arc<Snapshot>),
-    /// The first scan of a big WAL is under way.
-    Progress {
-        done: u64,
-        total: u64,
-    },
-    /// A frame read on request.
-    Frame {
-        frame: u32,
-        result: Result<FrameBytes, String>,
-    },
-    /// The owner and decoded cells of a frame's page (after `Frame`).
-    FrameOwner(Arc<FrameForensics>),
-    /// The per-commit timeline, computed on request.
-    Timeline(Arc<TimelineData>),
-    /// One commit's row changes, computed on request.
-    CommitRows(Arc<CommitRows>),
-    /// Once a second, for the history sparklines.
-    Tick,
-    /// A signal asked us to stop.
-    Quit,
-}
-
-/// What the UI asks the loader for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Request {
-    Frame(u32),
-    Rescan,
-    /// Compute the timeline at the newest state.
-    Timeline,
-    /// Compute the row changes of this commit.
-    CommitRows(u32),
-}
 
 /// The open prompt.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,7 +311,7 @@ impl App {
     /// Record a history sample (once a second).
     pub fn sample(&mut self) {
         let latest = self.pending.as_ref().or(self.snap.as_ref());
-        let wal = latest.and_then(|s| s.file(crate::source::Role::Wal).stamp).map_or(0, |s| s.len);
+        let wal = latest.and_then(|s| s.file(crate::source::FileKind::Wal).stamp).map_or(0, |s| s.len);
         push_bounded(&mut self.history.wal_bytes, wal);
         push_bounded(&mut self.history.commits, self.session_commits);
     }

@@ -1,8 +1,8 @@
 //! What changed between two snapshots, for the status line.
 
-use super::live::Snapshot;
+use super::watcher::Snapshot;
 use crate::analysis::wal::WalAnalysis;
-use crate::source::Role;
+use crate::source::FileKind;
 
 /// A summary of the differences between two states (or several, merged).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Changes {
     pub fn between(old: &Snapshot, new: &Snapshot) -> Self {
         let mut c = Self::default();
         let (ow, nw) = (old.analysis.wal.as_ref(), new.analysis.wal.as_ref());
-        let (ostamp, nstamp) = (old.file(Role::Wal).stamp, new.file(Role::Wal).stamp);
+        let (ostamp, nstamp) = (old.file(FileKind::Wal).stamp, new.file(FileKind::Wal).stamp);
         c.wal_deleted = ostamp.is_some() && nstamp.is_none();
         c.wal_created = ostamp.is_none() && nstamp.is_some();
         c.truncated =
@@ -56,8 +56,8 @@ impl Changes {
             c.uncommitted = Some(unc(nw));
         }
         let (os, ns) = (old.analysis.shm.as_ref(), new.analysis.shm.as_ref());
-        c.shm_deleted = old.file(Role::Shm).stamp.is_some() && new.file(Role::Shm).stamp.is_none();
-        c.shm_created = old.file(Role::Shm).stamp.is_none() && new.file(Role::Shm).stamp.is_some();
+        c.shm_deleted = old.file(FileKind::Shm).stamp.is_some() && new.file(FileKind::Shm).stamp.is_none();
+        c.shm_created = old.file(FileKind::Shm).stamp.is_none() && new.file(FileKind::Shm).stamp.is_some();
         let (ock, nck) = (os.and_then(|s| s.ckpt), ns.and_then(|s| s.ckpt));
         if let (Some(a), Some(b)) = (ock, nck) {
             if a.backfill != b.backfill {
@@ -65,7 +65,7 @@ impl Changes {
             }
             c.read_marks = a.read_marks != b.read_marks;
         }
-        let (od, nd) = (old.file(Role::Db).stamp, new.file(Role::Db).stamp);
+        let (od, nd) = (old.file(FileKind::Db).stamp, new.file(FileKind::Db).stamp);
         c.db_written =
             od.is_some() && nd.is_some() && od.map(|s| (s.len, s.mtime_ns)) != nd.map(|s| (s.len, s.mtime_ns));
         if old.findings.len() != new.findings.len() {

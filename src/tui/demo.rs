@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cli::Failure;
+use crate::session::Error;
 use crate::source::Paths;
 
 /// The scratch directory and the writer; both cleaned up on drop.
@@ -58,14 +58,13 @@ fn scratch_dir() -> std::io::Result<PathBuf> {
 }
 
 /// Run the demo: writer + UI; everything is removed on exit.
-pub fn run(interval: Duration) -> Result<u8, Failure> {
+pub fn run(interval: Duration) -> Result<u8, Error> {
     if !cfg!(feature = "demo") {
-        return Err(Failure::Fatal("this walinspect was built without the `demo` feature".into()));
+        return Err(Error::Refused("this walinspect was built without the `demo` feature".into()));
     }
-    let dir = scratch_dir().map_err(|e| Failure::Fatal(format!("cannot create a scratch directory: {e}")))?;
+    let dir = scratch_dir().map_err(|e| Error::system("cannot create a scratch directory", e))?;
     let mut demo = Demo { dir: dir.clone(), child: None };
-    let exe = std::env::current_exe()
-        .map_err(|e| Failure::Fatal(format!("cannot find this program to start the writer: {e}")))?;
+    let exe = std::env::current_exe().map_err(|e| Error::system("cannot find this program to start the writer", e))?;
     let child = Command::new(exe)
         .arg("__demo-writer")
         .arg(&dir)
@@ -73,16 +72,16 @@ pub fn run(interval: Duration) -> Result<u8, Failure> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| Failure::Fatal(format!("cannot start the demo writer: {e}")))?;
+        .map_err(|e| Error::system("cannot start the demo writer", e))?;
     demo.child = Some(child);
     let db = dir.join("app.db");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !Path::new(&format!("{}-wal", db.display())).exists() {
         if Instant::now() > deadline {
-            return Err(Failure::Fatal("the demo writer did not start".into()));
+            return Err(Error::Refused("the demo writer did not start".into()));
         }
         if let Some(Ok(Some(st))) = demo.child.as_mut().map(|c| c.try_wait()) {
-            return Err(Failure::Fatal(format!("the demo writer stopped at once ({st})")));
+            return Err(Error::Refused(format!("the demo writer stopped at once ({st})")));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -112,17 +111,17 @@ fn watch_stdin() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
 
 /// The writer child: runs until its stdin closes, then removes `dir`.
 #[cfg(feature = "demo")]
-pub fn writer(dir: &Path) -> Result<u8, Failure> {
+pub fn writer(dir: &Path) -> Result<u8, Error> {
     let stop = watch_stdin();
-    let r = writer_loop(dir, &stop).map_err(|e| Failure::Fatal(format!("demo writer: {e}")));
+    let r = writer_loop(dir, &stop).map_err(|e| Error::Refused(format!("demo writer: {e}")));
     let _ = std::fs::remove_dir_all(dir);
     r.map(|_| 0)
 }
 
 #[cfg(not(feature = "demo"))]
-pub fn writer(_dir: &Path) -> Result<u8, Failure> {
+pub fn writer(_dir: &Path) -> Result<u8, Error> {
     let _ = watch_stdin;
-    Err(Failure::Fatal("this walinspect was built without the `demo` feature".into()))
+    Err(Error::Refused("this walinspect was built without the `demo` feature".into()))
 }
 
 #[cfg(feature = "demo")]

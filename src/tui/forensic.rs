@@ -5,15 +5,16 @@
 use std::fs::File;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
+
+use crate::present::fmt::short;
 use std::time::Instant;
 
-use super::app::Event;
-use super::live::Snapshot;
-use crate::analysis::ownership::{CellSummary, Ownership, page_cells};
-use crate::analysis::snapshot::{Forensics, SnapshotSpec};
-use crate::analysis::timeline::{RowKey, TrackOptions, Tracker, key_values};
-use crate::analysis::walk::Budget;
+use super::watcher::Snapshot;
 use crate::analysis::{Analysis, ReadAt};
+use crate::forensics::ownership::{CellSummary, Ownership, page_cells};
+use crate::forensics::snapshot::{Forensics, SnapshotSpec};
+use crate::forensics::timeline::{RowKey, TrackOptions, Tracker, key_values};
+use crate::forensics::walk::Budget;
 
 /// Page reads allowed to map the owner of one frame's page (the whole database is walked: a
 /// larger database gives "unknown" rather than a long wait).
@@ -240,15 +241,12 @@ pub fn commit_rows(a: &Analysis, r: Readers<'_>, seq: u64, number: u32) -> Commi
     out
 }
 
-/// At most `max` characters, with "…" when cut.
-pub fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut o: String = s.chars().take(max.saturating_sub(1)).collect();
-        o.push('…');
-        o
-    }
+/// What a job gives back.
+#[derive(Debug)]
+pub enum Outcome {
+    FrameOwner(Arc<FrameForensics>),
+    Timeline(Arc<TimelineData>),
+    CommitRows(Arc<CommitRows>),
 }
 
 /// Work for the forensic worker.
@@ -270,15 +268,17 @@ pub struct Job {
 }
 
 impl Job {
-    fn run(&self) -> Event {
+    fn run(&self) -> Outcome {
         let len = |role| self.snap.file(role).stamp.map_or(0, |s| s.len);
-        let db = self.db.as_ref().map(|f| (f as &dyn ReadAt, len(crate::source::Role::Db)));
-        let wal = self.wal.as_ref().map(|f| (f as &dyn ReadAt, len(crate::source::Role::Wal)));
+        let db = self.db.as_ref().map(|f| (f as &dyn ReadAt, len(crate::source::FileKind::Db)));
+        let wal = self.wal.as_ref().map(|f| (f as &dyn ReadAt, len(crate::source::FileKind::Wal)));
         let a = &self.snap.analysis;
         match &self.kind {
-            JobKind::Frame { frame, page } => Event::FrameOwner(Arc::new(frame_forensics(a, (db, wal), *frame, page))),
-            JobKind::Timeline => Event::Timeline(Arc::new(timeline(a, (db, wal), self.snap.seq))),
-            JobKind::Rows(n) => Event::CommitRows(Arc::new(commit_rows(a, (db, wal), self.snap.seq, *n))),
+            JobKind::Frame { frame, page } => {
+                Outcome::FrameOwner(Arc::new(frame_forensics(a, (db, wal), *frame, page)))
+            }
+            JobKind::Timeline => Outcome::Timeline(Arc::new(timeline(a, (db, wal), self.snap.seq))),
+            JobKind::Rows(n) => Outcome::CommitRows(Arc::new(commit_rows(a, (db, wal), self.snap.seq, *n))),
         }
     }
     fn same_kind(&self, other: &Job) -> bool {
@@ -293,9 +293,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn spawn(events: Sender<Event>) -> std::io::Result<Self> {
+    /// Start the worker; each job's outcome goes to `deliver`, which returns false when nobody
+    /// listens any more (the worker then stops).
+    pub fn spawn(deliver: impl Fn(Outcome) -> bool + Send + 'static) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new().name("walinspect-forensics".into()).spawn(move || work(&rx, &events))?;
+        std::thread::Builder::new().name("walinspect-forensics".into()).spawn(move || work(&rx, &deliver))?;
         Ok(Self { tx })
     }
     pub fn submit(&self, job: Job) {
@@ -303,7 +305,7 @@ impl Worker {
     }
 }
 
-fn work(rx: &Receiver<Job>, events: &Sender<Event>) {
+fn work(rx: &Receiver<Job>, deliver: &dyn Fn(Outcome) -> bool) {
     while let Ok(first) = rx.recv() {
         let mut queue = vec![first];
         while let Ok(j) = rx.try_recv() {
@@ -311,7 +313,7 @@ fn work(rx: &Receiver<Job>, events: &Sender<Event>) {
             queue.push(j);
         }
         for j in queue {
-            if events.send(j.run()).is_err() {
+            if !deliver(j.run()) {
                 return;
             }
         }

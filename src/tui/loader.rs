@@ -6,9 +6,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::app::{Event, Request};
+use super::event::{Event, Request};
 use super::forensic::{Job, JobKind, Worker};
-use super::live::{Snapshot, Watcher};
+use super::watcher::{Snapshot, Watcher};
 use crate::source::Paths;
 
 const TICK: Duration = Duration::from_secs(1);
@@ -27,7 +27,11 @@ pub fn spawn(
 }
 
 fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Request>) {
-    let worker = Worker::spawn(tx.clone()).ok();
+    let worker = {
+        let tx = tx.clone();
+        Worker::spawn(move |o| tx.send(Event::from(o)).is_ok())
+    }
+    .ok();
     let mut latest: Option<Arc<Snapshot>> = None;
     // Recent snapshots: a frame's owner is taken from the newest one in which the frame is the
     // one read (the UI may show an older state than the newest, e.g. pinned or mid-refresh).

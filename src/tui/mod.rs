@@ -10,23 +10,26 @@ pub mod action;
 pub mod app;
 pub mod changes;
 pub mod demo;
+pub mod event;
 pub mod explain;
 pub mod forensic;
-pub mod live;
 pub mod loader;
+pub mod tabs;
 pub mod views;
+pub mod watcher;
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Duration;
 
-use crate::cli::Failure;
+use crate::session::Error;
 use crate::source::{Evidence, Paths};
-use app::{App, Event, Request};
+use app::App;
+use event::{Event, Request};
 
 /// Check the input as the other commands do (exit status 2 with one clear line when it
 /// cannot be analysed at all), cheaply: the WAL's frames are not scanned here.
-pub fn preflight(path: &Path) -> Result<Paths, Failure> {
+pub fn preflight(path: &Path) -> Result<Paths, Error> {
     let ev = Evidence::open(path)?;
     let db = ev.db.as_ref().map(|f| (&f.file as &dyn crate::analysis::ReadAt, f.len()));
     let mut a = crate::analysis::analyze(&crate::analysis::Inputs { db, wal: None, shm: None });
@@ -36,28 +39,28 @@ pub fn preflight(path: &Path) -> Result<Paths, Failure> {
         let head = w.read_at(0, crate::format::wal::WAL_HEADER_LEN).unwrap_or_default();
         crate::analysis::wal::analyze_wal(head.as_slice(), w.len())
     });
-    crate::cli::check_contract(&ev, &a)?;
+    crate::session::check_contract(&ev, &a)?;
     Ok(ev.paths)
 }
 
 /// Run the UI on `path` until the user quits. Returns the exit status.
-pub fn run(path: &Path, interval: Duration) -> Result<u8, Failure> {
+pub fn run(path: &Path, interval: Duration) -> Result<u8, Error> {
     let paths = preflight(path)?;
     run_paths(paths, path.display().to_string(), interval)
 }
 
 /// Run the UI on already-resolved paths.
-pub fn run_paths(paths: Paths, title: String, interval: Duration) -> Result<u8, Failure> {
+pub fn run_paths(paths: Paths, title: String, interval: Duration) -> Result<u8, Error> {
     let (tx, rx) = mpsc::channel::<Event>();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
-    let fatal = |e: std::io::Error| Failure::Fatal(format!("cannot start the terminal UI: {e}"));
+    let fatal = |e: std::io::Error| Error::system("cannot start the terminal UI", e);
     loader::spawn(paths, interval, tx.clone(), req_rx).map_err(fatal)?;
     spawn_signals(tx.clone()).map_err(fatal)?;
     let mut terminal = ratatui::try_init().map_err(fatal)?;
     let _restore = Restore;
     spawn_input(tx).map_err(fatal)?;
     let mut app = App::new(title, interval.as_millis() as u64);
-    event_loop(&mut terminal, &mut app, &rx, &req_tx).map_err(|e| Failure::Fatal(format!("terminal error: {e}")))?;
+    event_loop(&mut terminal, &mut app, &rx, &req_tx).map_err(|e| Error::system("terminal error", e))?;
     Ok(0)
 }
 

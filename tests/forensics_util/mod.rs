@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
-use walinspect::analysis::snapshot::Forensics;
-use walinspect::analysis::timeline::{CommitChanges, key_values, row_values};
 use walinspect::analysis::{Analysis, ReadAt};
+use walinspect::forensics::snapshot::Forensics;
+use walinspect::forensics::timeline::{CommitChanges, key_values, row_values};
 use walinspect::format::record::Value;
 use walinspect::source::Evidence;
 
@@ -189,7 +189,7 @@ pub fn sqlite_contents(copy: &Path) -> Contents {
 /// Open evidence and run `f` with a Forensics over it.
 pub fn with_forensics<R>(path: &Path, f: impl FnOnce(&Forensics<'_>, &Analysis) -> R) -> R {
     let ev = Evidence::open(path).unwrap();
-    let a = walinspect::cli::analyze_evidence(&ev);
+    let a = walinspect::session::analyze_evidence(&ev, walinspect::session::Options::default());
     let db = ev.db.as_ref().map(|e| (&e.file as &dyn ReadAt, e.len()));
     let wal = ev.wal.as_ref().map(|e| (&e.file as &dyn ReadAt, e.len()));
     let fx = Forensics::new(&a, db, wal).unwrap();
@@ -289,9 +289,9 @@ pub fn assert_same(commit: usize, ours: &Diff, theirs: &Diff) {
 pub fn check_timeline_against_copies(ev: &Path, copies: &[PathBuf]) -> usize {
     let contents: Vec<Contents> = copies.iter().map(|c| sqlite_contents(c)).collect();
     with_forensics(ev, |f, _| {
-        let (base, changes, _) = walinspect::analysis::timeline::timeline(
+        let (base, changes, _) = walinspect::forensics::timeline::timeline(
             f,
-            walinspect::analysis::timeline::TrackOptions { rows: true, ..Default::default() },
+            walinspect::forensics::timeline::TrackOptions { rows: true, ..Default::default() },
         );
         assert!(base.is_empty(), "{base:?}");
         let mut n = 0;

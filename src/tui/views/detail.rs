@@ -9,8 +9,8 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use super::{block, label, state_color};
 use crate::format::db_header::{BtreePageHeader, DB_HEADER_LEN};
 use crate::format::wal::frame_offset;
+use crate::present::fmt::short;
 use crate::tui::app::App;
-use crate::tui::forensic::short;
 
 /// Which part of a b-tree page a byte belongs to (for colouring the hex view).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,9 +9,9 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{block, heading, severity_style};
 use crate::analysis::findings::Severity;
+use crate::present::fmt::short;
 use crate::report::locks::{HolderReport, LocksReport};
 use crate::tui::app::App;
-use crate::tui::forensic::short;
 
 fn dim(s: impl Into<String>) -> Span<'static> {
     Span::styled(s.into(), Style::new().fg(Color::Gray).add_modifier(Modifier::DIM))

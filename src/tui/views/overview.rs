@@ -11,7 +11,7 @@ use super::{block, human_bytes, label, severity_style, state_color};
 use crate::analysis::wal::FrameState;
 use crate::format::shm::READMARK_NOT_USED;
 use crate::tui::app::App;
-use crate::tui::live::Snapshot;
+use crate::tui::watcher::Snapshot;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(s) = &app.snap else { return };
@@ -42,9 +42,9 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
     let mut l: Vec<Line> = Vec::new();
     for f in &s.files {
         let name = match f.role {
-            crate::source::Role::Db => "database",
-            crate::source::Role::Wal => "-wal",
-            crate::source::Role::Shm => "-shm",
+            crate::source::FileKind::Db => "database",
+            crate::source::FileKind::Wal => "-wal",
+            crate::source::FileKind::Shm => "-shm",
         };
         let size = match f.stamp {
             Some(st) => Span::raw(format!("{:>10}  ", human_bytes(st.len))),

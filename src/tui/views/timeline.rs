@@ -26,7 +26,7 @@ fn entry_line(e: &TimelineEntry, selected: bool, width: usize) -> Line<'static> 
         text.push_str(&format!("  ({} notes)", e.notes));
     }
     let room = width.saturating_sub(7 + frames.len());
-    let text = crate::tui::forensic::short(&text, room.max(1));
+    let text = crate::present::fmt::short(&text, room.max(1));
     Line::from(vec![name, Span::styled(frames, base), Span::styled(text, base)])
 }
 

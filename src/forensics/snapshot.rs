@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, OnceLock};
 
-use super::wal::{Commit, FrameState, WalAnalysis};
-use super::{Analysis, ReadAt};
+use crate::analysis::wal::{Commit, FrameState, WalAnalysis};
+use crate::analysis::{Analysis, ReadAt};
 use crate::format::db_header::DbHeader;
 use crate::format::record::TextEncoding;
 use crate::format::wal::{FRAME_HEADER_LEN, frame_offset};

@@ -1,301 +1,31 @@
-//! Live evidence: poll the three files and keep an up-to-date analysis, re-reading only what
-//! changed.
-//!
-//! Change detection polls (SQLite writes the `-shm` through a shared map, which file-change
-//! notifications do not report): every poll stats the three paths (size, identity, mtime) and
-//! re-reads the `-shm`'s first 136 bytes (both header copies and the checkpoint info).
-//!
-//! The WAL is re-read incrementally. Frames up to mxFrame never change within a generation
-//! (SQLite only rewrites frames of the transaction in progress, and a reset changes the
-//! header's salts), so a re-scan resumes at mxFrame + 1 with the running checksum stored
-//! there, after checking that the WAL header and the frame at mxFrame are still the same.
-//! Beyond the old chain break, frames that are unchanged together with their predecessor are
-//! taken over without reading them again (an appending writer only touches the frontier). A
-//! new header (a WAL reset), a different file, or a shorter file starts over.
+//! The TUI's watcher: polls the three files on the loader thread and hands the UI snapshots —
+//! the WAL followed incrementally by [`crate::live::incremental`], the -shm header re-read each
+//! poll, the locks probed through [`crate::session::probe_files`].
 //!
 //! Reads are positioned reads into owned buffers — never a memory map — so a file truncated or
 //! deleted meanwhile gives a short read, never SIGBUS. Nothing is written, created or locked.
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::analysis::findings::{self, Finding};
 use crate::analysis::shm::{ShmAnalysis, analyze_shm};
-use crate::analysis::wal::{WalAnalysis, WalScanner, analyze_wal, header_problem};
+use crate::analysis::wal::WalAnalysis;
 use crate::analysis::{Analysis, DbAnalysis, Inputs, MAX_SHM_READ, ReadAt};
 use crate::format::shm::SHM_HEADER_LEN;
-use crate::format::wal::{FRAME_HEADER_LEN, FrameHeader, WAL_HEADER_LEN, WalHeader, frame_geometry, frame_offset};
+use crate::format::wal::{FRAME_HEADER_LEN, FrameHeader, frame_offset};
+use crate::live::incremental::{LiveWal, ScanCost, Tracked};
 use crate::report::locks::LocksReport;
 use crate::report::{FileRef, Files};
-use crate::source::{FileStamp, Paths, Role, open_read_only, read_full_at};
-
-/// Largest block read at once while scanning (a whole number of frames is read).
-const MAX_BLOCK: u64 = 4 << 20;
-/// First block of an incremental re-scan, in frames (doubles up to `MAX_BLOCK`).
-const FIRST_BLOCK_FRAMES: u64 = 16;
-
-/// One of the three files, followed by path.
-#[derive(Debug)]
-struct Tracked {
-    path: PathBuf,
-    file: Option<File>,
-    stamp: Option<FileStamp>,
-}
-
-impl Tracked {
-    fn new(path: &Path) -> Self {
-        Self { path: path.to_path_buf(), file: None, stamp: None }
-    }
-
-    /// Stat the path, (re)open it when it is new or was replaced, close it when it is gone.
-    /// Returns true when its stamp (size, identity, mtime) changed.
-    fn poll(&mut self) -> bool {
-        let before = self.stamp;
-        match std::fs::metadata(&self.path) {
-            Ok(m) if m.is_file() => {
-                let now = FileStamp::of(&m);
-                let same_file = self.stamp.is_some_and(|s| (s.dev, s.ino) == (now.dev, now.ino));
-                // A file deleted and re-created between two polls can get the same inode
-                // number back: the one we hold open is then unlinked (no links left).
-                let unlinked = self.file.as_ref().is_some_and(|f| f.metadata().map_or(true, |m| m.nlink() == 0));
-                if self.file.is_none() || !same_file || unlinked {
-                    self.file = open_read_only(&self.path).ok();
-                }
-                // The stamp of the file actually open (it may differ from the path's if the
-                // file was replaced between stat and open).
-                self.stamp = self.file.as_ref().and_then(|f| f.metadata().ok()).map(|m| FileStamp::of(&m));
-                if self.stamp.is_none() {
-                    self.file = None;
-                }
-            }
-            _ => {
-                self.file = None;
-                self.stamp = None;
-            }
-        }
-        self.stamp != before
-    }
-
-    fn len(&self) -> u64 {
-        self.stamp.map_or(0, |s| s.len)
-    }
-}
-
-/// What one WAL refresh cost.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ScanCost {
-    /// Frames read from the file (taken-over frames are not counted).
-    pub frames_read: u64,
-    /// Frames taken over unchanged from the previous scan without reading them.
-    pub frames_kept: u64,
-    pub bytes_read: u64,
-    /// True when the scan started over from frame 1.
-    pub full: bool,
-}
-
-/// The WAL, scanned incrementally.
-#[derive(Debug, Default)]
-pub struct LiveWal {
-    ident: Option<(u64, u64)>,
-    scanner: Option<WalScanner>,
-    last: Option<WalAnalysis>,
-    buf: Vec<u8>,
-}
-
-impl LiveWal {
-    /// Forget everything (the file disappeared).
-    pub fn reset(&mut self) {
-        self.ident = None;
-        self.scanner = None;
-        self.last = None;
-    }
-
-    /// The last analysis.
-    pub fn analysis(&self) -> Option<&WalAnalysis> {
-        self.last.as_ref()
-    }
-
-    /// Bring the analysis up to date with the file as it is now (`len` bytes, identity
-    /// `ident` = (dev, inode)). Returns whether the analysis changed, and the cost.
-    pub fn refresh<R: ReadAt + ?Sized>(
-        &mut self,
-        r: &R,
-        len: u64,
-        ident: (u64, u64),
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> (bool, ScanCost) {
-        let mut cost = ScanCost::default();
-        let mut head = [0u8; WAL_HEADER_LEN];
-        let got = r.read_at_full(0, &mut head).unwrap_or(0);
-        cost.bytes_read += got as u64;
-        let header = WalHeader::parse(head.get(..got).unwrap_or(&[])).ok();
-        let problem = header_problem(len, header.as_ref());
-        let frame_len = header.and_then(|h| h.frame_len());
-        let (Some(h), Some(frame_len)) = (header, frame_len) else {
-            // No frame layout: nothing beyond the header is read.
-            let a = analyze_wal(r, len);
-            cost.full = true;
-            let changed = self.last.as_ref() != Some(&a);
-            self.ident = Some(ident);
-            self.scanner = None;
-            self.last = Some(a);
-            return (changed, cost);
-        };
-        let (frames_total, trailing) = frame_geometry(len, h.page_size);
-        let old = self.last.take();
-        let mut resumed = None;
-        if let (Some(mut sc), Some(o)) = (self.scanner.take(), old.as_ref()) {
-            let mx = sc.valid_frames();
-            // Same file, same header, not shorter, and judged the same way: a WAL that was
-            // only its header (too short for SQLite to use) is judged anew once frames follow.
-            let same = self.ident == Some(ident)
-                && sc.header().raw == h.raw
-                && len >= o.file_len
-                && o.header_problem == problem
-                && u64::from(mx) <= frames_total;
-            if same && self.anchor_holds(r, &sc, mx, h.page_size, &mut cost) {
-                let old_chain = sc.chain_valid_frames();
-                if sc.rewind(mx) {
-                    resumed = Some((sc, old_chain));
-                }
-            }
-        }
-        let (mut sc, keep) = match resumed {
-            Some((sc, old_chain)) => (sc, old.as_ref().map(|o| (o, old_chain))),
-            None => {
-                cost.full = true;
-                (WalScanner::new(h, problem.is_none()), None)
-            }
-        };
-        let read_error = self.scan(r, &mut sc, frames_total, frame_len, keep, &mut cost, progress);
-        let mut a = sc.finish(len, trailing, problem);
-        a.read_error = read_error;
-        let changed = old.as_ref() != Some(&a);
-        self.ident = Some(ident);
-        self.scanner = Some(sc);
-        self.last = Some(a);
-        (changed, cost)
-    }
-
-    /// The frame at mxFrame (where the re-scan resumes) is still the one scanned before.
-    fn anchor_holds<R: ReadAt + ?Sized>(
-        &self,
-        r: &R,
-        sc: &WalScanner,
-        mx: u32,
-        page_size: u32,
-        cost: &mut ScanCost,
-    ) -> bool {
-        if mx == 0 {
-            return true;
-        }
-        let mut hb = [0u8; FRAME_HEADER_LEN];
-        let got = r.read_at_full(frame_offset(mx, page_size), &mut hb).unwrap_or(0);
-        cost.bytes_read += got as u64;
-        got == FRAME_HEADER_LEN && sc.record(mx).is_some_and(|rec| rec.header == FrameHeader::parse(&hb))
-    }
-
-    /// Feed frames from the scanner's position to `frames_total`, taking over unchanged
-    /// frames beyond the old chain break from `keep` (the previous analysis and its
-    /// chain-valid length). Returns a read error, if the file could not be read to its end.
-    #[allow(clippy::too_many_arguments)]
-    fn scan<R: ReadAt + ?Sized>(
-        &mut self,
-        r: &R,
-        sc: &mut WalScanner,
-        frames_total: u64,
-        frame_len: u64,
-        keep: Option<(&WalAnalysis, u32)>,
-        cost: &mut ScanCost,
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Option<String> {
-        if keep.is_none() && sc.frames_seen() == 0 {
-            // A first (or restarted) scan: every core, the fast path.
-            let err = crate::analysis::wal::scan_all(r, sc, frame_len, frames_total);
-            let n = u64::from(sc.frames_seen());
-            cost.frames_read += n;
-            cost.bytes_read += n * frame_len;
-            progress(n, frames_total);
-            return err;
-        }
-        let max_block = (MAX_BLOCK / frame_len).max(1);
-        let mut block = if keep.is_some() { FIRST_BLOCK_FRAMES.min(max_block) } else { max_block };
-        let mut next = u64::from(sc.frames_seen()) + 1;
-        // Whether frame next-1 is unchanged since the previous scan (the anchor is).
-        let mut prev_same = keep.is_some();
-        while next <= frames_total {
-            let n = block.min(frames_total - next + 1);
-            let want = usize::try_from(n * frame_len).unwrap_or(0);
-            if self.buf.len() < want {
-                self.buf.resize(want, 0);
-            }
-            let Some(dst) = self.buf.get_mut(..want) else { break };
-            let off = WAL_HEADER_LEN as u64 + (next - 1) * frame_len;
-            let got = match r.read_at_full(off, dst) {
-                Ok(g) => g,
-                Err(e) => return Some(e.to_string()),
-            };
-            cost.bytes_read += got as u64;
-            let whole = got as u64 / frame_len;
-            let mut resume_at = None;
-            for chunk in dst.get(..(whole * frame_len) as usize).unwrap_or(&[]).chunks_exact(frame_len as usize) {
-                let i = next;
-                let same = keep.is_some_and(|(o, _)| {
-                    let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(chunk, 0).unwrap_or([0; 24]);
-                    o.frame(i as u32).is_some_and(|rec| rec.header == FrameHeader::parse(&hb))
-                });
-                sc.push(chunk);
-                cost.frames_read += 1;
-                next += 1;
-                if let (true, true, Some((o, old_chain))) = (same, prev_same, keep)
-                    && i >= u64::from(old_chain) + 2
-                {
-                    // Unchanged with its predecessor, beyond where the writer writes: take
-                    // over the following frames of the previous scan, as long as their link
-                    // verified then. A frame whose link failed may have been read while it
-                    // was being written (SQLite writes a frame's header before its page), so
-                    // it is read again.
-                    let end = o.frames_total.min(frames_total);
-                    while next <= end {
-                        match o.frame(next as u32) {
-                            Some(rec) if rec.link_valid => {
-                                sc.push_known(rec);
-                                cost.frames_kept += 1;
-                                next += 1;
-                            }
-                            _ => break,
-                        }
-                    }
-                    resume_at = Some(next);
-                    break;
-                }
-                prev_same = same;
-            }
-            if let Some(at) = resume_at {
-                // Frame at-1 is unchanged (taken over or just compared).
-                next = at;
-                prev_same = true;
-                block = FIRST_BLOCK_FRAMES.min(max_block);
-                continue;
-            }
-            if whole < n {
-                return Some(format!("file shrank while reading: {} of {} frames read", next - 1, frames_total));
-            }
-            progress(next - 1, frames_total);
-            block = (block * 2).min(max_block);
-        }
-        None
-    }
-}
+use crate::source::{FileKind, FileStamp, Paths, read_full_at};
 
 /// What the watcher knows about one file at a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileInfo {
-    pub role: Role,
+    pub role: FileKind,
     pub path: PathBuf,
     /// None when the file does not exist.
     pub stamp: Option<FileStamp>,
@@ -326,11 +56,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn file(&self, role: Role) -> &FileInfo {
+    pub fn file(&self, role: FileKind) -> &FileInfo {
         match role {
-            Role::Db => &self.files[0],
-            Role::Wal => &self.files[1],
-            Role::Shm => &self.files[2],
+            FileKind::Db => &self.files[0],
+            FileKind::Wal => &self.files[1],
+            FileKind::Shm => &self.files[2],
         }
     }
 }
@@ -474,9 +204,9 @@ impl Watcher {
         Some(Snapshot {
             seq: self.seq,
             files: [
-                FileInfo { role: Role::Db, path: self.paths.db.clone(), stamp: self.db.stamp },
-                FileInfo { role: Role::Wal, path: self.paths.wal.clone(), stamp: self.wal.stamp },
-                FileInfo { role: Role::Shm, path: self.paths.shm.clone(), stamp: self.shm.stamp },
+                FileInfo { role: FileKind::Db, path: self.paths.db.clone(), stamp: self.db.stamp },
+                FileInfo { role: FileKind::Wal, path: self.paths.wal.clone(), stamp: self.wal.stamp },
+                FileInfo { role: FileKind::Shm, path: self.paths.shm.clone(), stamp: self.shm.stamp },
             ],
             analysis,
             findings,
@@ -515,8 +245,8 @@ impl Watcher {
     /// opened, closed, locked or written). Returns whether anything shown changed.
     fn probe_live_locks(&mut self) -> bool {
         let a = self.light_analysis();
-        let live = crate::cli::locks::probe_files(self.db.file.as_ref(), self.shm.file.as_ref(), &self.paths, &a);
-        let found = crate::analysis::locks::live_findings(&live.facts());
+        let live = crate::session::probe_files(self.db.file.as_ref(), self.shm.file.as_ref(), &self.paths, &a);
+        let found = crate::live::locks::live_findings(&live.facts());
         let file = |t: &Tracked| t.stamp.map(|s| FileRef { path: t.path.display().to_string(), size: s.len });
         let files = Files { db: file(&self.db), wal: file(&self.wal), shm: file(&self.shm) };
         let at = std::time::SystemTime::now()
@@ -579,8 +309,8 @@ mod tests {
     use crate::source::Evidence;
     use rusqlite::Connection;
 
-    fn full(db: &Path) -> Analysis {
-        crate::cli::analyze_evidence(&Evidence::open(db).unwrap())
+    fn full(db: &std::path::Path) -> Analysis {
+        crate::session::analyze_evidence(&Evidence::open(db).unwrap(), crate::session::Options::default())
     }
 
     /// Equal analyses, or a panic naming the first difference (not two huge dumps).
@@ -606,7 +336,7 @@ mod tests {
         panic!("analyses differ after {what}");
     }
 
-    fn writer(db: &Path) -> Connection {
+    fn writer(db: &std::path::Path) -> Connection {
         let c = Connection::open(db).unwrap();
         c.pragma_update(None, "journal_mode", "wal").unwrap();
         c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
@@ -623,7 +353,7 @@ mod tests {
     }
 
     /// Poll and check the snapshot equals a full analysis of the files as they are.
-    fn step(w: &mut Watcher, db: &Path, what: &str) -> Option<Snapshot> {
+    fn step(w: &mut Watcher, db: &std::path::Path, what: &str) -> Option<Snapshot> {
         let s = w.poll(&mut |_, _| {});
         if let Some(s) = &s {
             assert_same(&s.analysis, &full(db), what);
@@ -693,7 +423,7 @@ mod tests {
         drop(c);
         let s = step(&mut w, &db, "close").unwrap();
         assert!(s.analysis.wal.is_none() && s.analysis.shm.is_none());
-        assert!(s.file(Role::Wal).stamp.is_none());
+        assert!(s.file(FileKind::Wal).stamp.is_none());
         let c = writer(&db);
         insert(&c, 2);
         let s = step(&mut w, &db, "reopen").unwrap();
@@ -807,7 +537,11 @@ mod race_tests {
                 if was_idle && i2.load(Ordering::SeqCst) && r2.load(Ordering::SeqCst) == epoch {
                     w.poll(&mut |_, _| {});
                     let live = w.live_wal.analysis().cloned();
-                    let full = crate::cli::analyze_evidence(&crate::source::Evidence::open(&db2).unwrap()).wal;
+                    let full = crate::session::analyze_evidence(
+                        &crate::source::Evidence::open(&db2).unwrap(),
+                        crate::session::Options::default(),
+                    )
+                    .wal;
                     let key = |a: &Option<WalAnalysis>| {
                         a.as_ref().map(|a| (a.file_len, a.valid_frames, a.chain_valid_frames, a.frames.clone()))
                     };
@@ -828,7 +562,7 @@ mod race_tests {
                             "live {:?}\nfull {:?}\nident {:?} stamp {:?}",
                             d(&live),
                             d(&full),
-                            w.live_wal.ident,
+                            w.live_wal.ident(),
                             w.wal.stamp
                         );
                     }

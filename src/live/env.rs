@@ -13,7 +13,7 @@
 //! - A connection must be able to create the `-shm` (and `-wal`) next to the database; a
 //!   read-only reader cannot open a WAL database whose `-shm` is missing and cannot be created.
 
-use super::Analysis;
+use crate::analysis::Analysis;
 use crate::source::env::{EnvProbe, FileMeta};
 
 /// What kind of filesystem, as far as WAL mode is concerned.

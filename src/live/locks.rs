@@ -20,11 +20,11 @@
 
 use std::collections::BTreeSet;
 
-use super::Analysis;
 use super::env::EnvAssessment;
-use super::findings::{FileKind, Finding, Severity};
+use crate::analysis::Analysis;
+use crate::analysis::findings::{FileKind, Finding, Severity};
 use crate::format::shm::READMARK_NOT_USED;
-use crate::source::locks::{LOCKS, LockClass, LockFile, LockProbe, LockSpec, LockType};
+use crate::source::locks::{LOCKS, LockClass, LockProbe, LockSpec, LockType};
 
 /// Whether a lock is held, and how.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -279,17 +279,17 @@ pub struct LiveLocks {
 }
 
 impl LiveLocks {
-    pub fn entry(&self, file: LockFile, name: &str) -> Option<&LockEntry> {
+    pub fn entry(&self, file: FileKind, name: &str) -> Option<&LockEntry> {
         self.entries.iter().find(|e| e.spec.file == file && e.spec.name == name)
     }
-    fn holders(&self, file: LockFile, name: &str, kind: Option<LockType>) -> Vec<Process> {
+    fn holders(&self, file: FileKind, name: &str, kind: Option<LockType>) -> Vec<Process> {
         self.entry(file, name)
             .map(|e| e.holders.iter().filter(|h| kind.is_none_or(|k| h.kind == k)).map(|h| h.process.clone()).collect())
             .unwrap_or_default()
     }
 }
 
-/// Live facts supplied to `findings::check_with_live`.
+/// Live facts supplied to `crate::live::check_with_live`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct LiveFacts {
     pub locks: Option<LiveLocks>,
@@ -371,12 +371,12 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
         wal_size: a.wal.as_ref().map(|w| w.file_len),
     };
     let wal_mode = a.wal.is_some() || a.db.as_ref().is_some_and(|d| d.header.is_wal_mode());
-    let state = |f: LockFile, n: &str| live.entry(f, n).map_or(LockState::Free, |e| e.state);
-    let db_shared = state(LockFile::Db, "shared");
-    let pending = state(LockFile::Db, "pending");
-    let reserved = state(LockFile::Db, "reserved");
-    let shm_in_use = live.entries.iter().any(|e| e.spec.file == LockFile::Shm && e.state != LockState::Free);
-    let db_in_use = live.entries.iter().any(|e| e.spec.file == LockFile::Db && e.state != LockState::Free);
+    let state = |f: FileKind, n: &str| live.entry(f, n).map_or(LockState::Free, |e| e.state);
+    let db_shared = state(FileKind::Db, "shared");
+    let pending = state(FileKind::Db, "pending");
+    let reserved = state(FileKind::Db, "reserved");
+    let shm_in_use = live.entries.iter().any(|e| e.spec.file == FileKind::Shm && e.state != LockState::Free);
+    let db_in_use = live.entries.iter().any(|e| e.spec.file == FileKind::Db && e.state != LockState::Free);
     live.mode = if db_shared == LockState::Exclusive {
         if shm_in_use {
             Mode::ExclusiveLock
@@ -395,18 +395,18 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
         Mode::Unused
     };
     if matches!(live.mode, Mode::ExclusiveLockingMode | Mode::UnixExcl | Mode::ExclusiveLock) {
-        live.exclusive = live.holders(LockFile::Db, "shared", Some(LockType::Write));
+        live.exclusive = live.holders(FileKind::Db, "shared", Some(LockType::Write));
     }
     let all: Vec<Vec<Process>> =
         live.entries.iter().map(|e| e.holders.iter().map(|h| h.process.clone()).collect()).collect();
     live.connections = union(&all.iter().map(Vec::as_slice).collect::<Vec<_>>());
     live.writer = if live.mode == Mode::Rollback {
-        live.holders(LockFile::Db, "reserved", Some(LockType::Write))
+        live.holders(FileKind::Db, "reserved", Some(LockType::Write))
     } else {
-        live.holders(LockFile::Shm, "write", Some(LockType::Write))
+        live.holders(FileKind::Shm, "write", Some(LockType::Write))
     };
-    live.checkpointer = live.holders(LockFile::Shm, "checkpoint", Some(LockType::Write));
-    live.recovery = live.holders(LockFile::Shm, "recover", Some(LockType::Write));
+    live.checkpointer = live.holders(FileKind::Shm, "checkpoint", Some(LockType::Write));
+    live.recovery = live.holders(FileKind::Shm, "recover", Some(LockType::Write));
 
     // Snapshot numbers from the -shm as it was read.
     let shm = a.shm.as_ref();
@@ -418,8 +418,8 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     let frame_bytes = u64::from(live.page_size.unwrap_or(0)) + 24;
     for slot in 0..5u8 {
         let name = format!("read{slot}");
-        let readers = live.holders(LockFile::Shm, &name, Some(LockType::Read));
-        let exclusive = live.holders(LockFile::Shm, &name, Some(LockType::Write));
+        let readers = live.holders(FileKind::Shm, &name, Some(LockType::Read));
+        let exclusive = live.holders(FileKind::Shm, &name, Some(LockType::Write));
         if readers.is_empty() && exclusive.is_empty() {
             continue;
         }
@@ -456,9 +456,9 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     }
     // Connections attached to another -shm.
     if live.mode == Mode::Wal && probe.shm.is_some() {
-        let dms: BTreeSet<Option<i64>> = live.holders(LockFile::Shm, "dms", None).iter().map(|p| p.pid).collect();
+        let dms: BTreeSet<Option<i64>> = live.holders(FileKind::Shm, "dms", None).iter().map(|p| p.pid).collect();
         live.detached = live
-            .holders(LockFile::Db, "shared", Some(LockType::Read))
+            .holders(FileKind::Db, "shared", Some(LockType::Read))
             .into_iter()
             .filter(|p| p.pid.is_some() && !dms.contains(&p.pid))
             .collect();

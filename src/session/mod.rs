@@ -1,0 +1,178 @@
+//! The session: what both front ends do before they show anything — open the evidence with
+//! explicit [`Options`], analyse it, apply the bad-input contract, probe the live system — and
+//! the one error type they share ([`Error`], mapped to exit status 2 in one place:
+//! [`Error::exit_status`]).
+//!
+//! Nothing here is global: every choice (memory-map the -wal, probe the live system) travels in
+//! [`Options`], so two sessions in one process cannot change each other's behaviour.
+
+mod error;
+
+use std::fs::File;
+use std::path::Path;
+
+pub use error::Error;
+
+use crate::analysis::findings::{self, Finding};
+use crate::analysis::{self, Analysis, Inputs, ReadAt};
+use crate::live::env::{self, EnvAssessment};
+use crate::live::locks::{self, LiveFacts, LiveLocks};
+use crate::source::locks::LockProbe;
+use crate::source::{Evidence, EvidenceFile, FileKind, Paths, SourceError};
+
+/// How evidence is opened and analysed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Map the -wal instead of reading it (fastest on offline copies; a truncation meanwhile is
+    /// fatal, so never the default). The caller installs the SIGBUS handler first
+    /// ([`crate::source::mmap::install_sigbus_handler`]).
+    pub mmap: bool,
+    /// Probe the live system (locks, filesystem, permissions) for findings.
+    pub live: bool,
+}
+
+/// Opened and analysed evidence.
+pub struct Session {
+    pub evidence: Evidence,
+    pub analysis: Analysis,
+    pub options: Options,
+}
+
+impl Session {
+    /// Open the evidence named by `path` and analyse it, applying the bad-input contract: the
+    /// named file must be something walinspect can analyse; damage inside otherwise readable
+    /// files is left to the findings.
+    pub fn open(path: &Path, options: Options) -> Result<Self, Error> {
+        let evidence = Evidence::open(path)?;
+        let analysis = analyze_evidence(&evidence, options);
+        check_contract(&evidence, &analysis)?;
+        Ok(Self { evidence, analysis, options })
+    }
+
+    /// The live state around the evidence (probed now).
+    pub fn probe_live(&self) -> Live {
+        probe_live(&self.evidence, &self.analysis)
+    }
+
+    /// The findings `check`, `info` and `dump` report: the files' findings plus the live ones
+    /// when [`Options::live`].
+    pub fn findings(&self) -> Vec<Finding> {
+        if self.options.live {
+            crate::live::check_with_live(&self.analysis, &self.probe_live().facts())
+        } else {
+            findings::check(&self.analysis)
+        }
+    }
+}
+
+/// The live state around opened evidence.
+#[derive(Clone, Debug)]
+pub struct Live {
+    pub probe: LockProbe,
+    pub locks: LiveLocks,
+    pub env: EnvAssessment,
+}
+
+impl Live {
+    pub fn facts(&self) -> LiveFacts {
+        LiveFacts { locks: Some(self.locks.clone()), env: Some(self.env.clone()) }
+    }
+}
+
+/// Probe the locks on the files as they were opened (the same inodes that were analysed), and
+/// the environment of the database's directory. The probe never takes a lock.
+pub fn probe_live(ev: &Evidence, a: &Analysis) -> Live {
+    probe_files(ev.db.as_ref().map(|f| &f.file), ev.shm.as_ref().map(|f| &f.file), &ev.paths, a)
+}
+
+/// [`probe_live`] on files already open (the TUI's watcher keeps its own descriptors open, so
+/// nothing is opened or closed per probe).
+pub fn probe_files(db: Option<&File>, shm: Option<&File>, paths: &Paths, a: &Analysis) -> Live {
+    let probe = crate::source::locks::probe(db, shm, paths);
+    let locks = locks::derive(&probe, a);
+    let env = env::assess(&crate::source::env::probe_env(paths), a);
+    Live { probe, locks, env }
+}
+
+/// The bad-input contract on opened evidence and its analysis (only the database's parse
+/// result, the -wal's length and header, and which files exist are consulted).
+pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
+    let named = ev.paths.named;
+    let p = ev.paths.get(named);
+    match named {
+        FileKind::Db => {
+            let wal_has_frames = ev.wal.as_ref().is_some_and(|w| w.len() > 32);
+            if let Some(problem) = &a.db_problem {
+                let empty = ev.db.as_ref().is_some_and(|d| d.is_empty());
+                if !(empty && wal_has_frames) {
+                    return Err(SourceError::new(
+                        p,
+                        if empty { "empty file (0 bytes): not a database".to_string() } else { problem.clone() },
+                    )
+                    .into());
+                }
+            }
+        }
+        FileKind::Wal => {
+            let w = a.wal.as_ref();
+            let db_present = ev.db.as_ref().is_some_and(|d| !d.is_empty());
+            if !db_present {
+                let len = w.map_or(0, |w| w.file_len);
+                if len <= 32 {
+                    return Err(SourceError::new(
+                        p,
+                        format!("{len}-byte -wal holds no frames and there is no database file next to it"),
+                    )
+                    .into());
+                }
+                if w.and_then(|w| w.header).is_some_and(|h| !h.magic_ok()) {
+                    return Err(SourceError::new(
+                        p,
+                        "not an SQLite WAL (bad magic) and there is no database file next to it",
+                    )
+                    .into());
+                }
+            }
+        }
+        FileKind::Shm => {
+            if ev.db.is_none() && ev.wal.is_none() {
+                return Err(SourceError::new(p, "no database or -wal next to this -shm").into());
+            }
+            if let (Some(_), Some(problem)) = (&ev.db, &a.db_problem)
+                && ev.wal.is_none()
+            {
+                return Err(SourceError::new(&ev.paths.db, problem.clone()).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Analyse opened evidence, mapping the -wal when [`Options::mmap`].
+pub fn analyze_evidence(ev: &Evidence, options: Options) -> Analysis {
+    fn r(f: &Option<EvidenceFile>) -> Option<(&dyn ReadAt, u64)> {
+        f.as_ref().map(|f| (&f.file as &dyn ReadAt, f.len()))
+    }
+    if let Some(w) = &ev.wal {
+        w.advise_sequential();
+    }
+    let mapped = if options.mmap {
+        // SAFETY (of the opt-in): the user asked for a map with --mmap, whose help says a
+        // concurrent truncation ends the run; the front end installed the SIGBUS handler first.
+        #[allow(unsafe_code)]
+        ev.wal
+            .as_ref()
+            .filter(|w| !w.is_empty())
+            .and_then(|w| unsafe { crate::source::mmap::Mapped::map(&w.file) }.ok())
+    } else {
+        None
+    };
+    let hint = mapped.as_ref().map(|m| move |o: u64, l: u64| m.will_read(o, l));
+    let bytes =
+        mapped.as_ref().map(|m| analysis::Bytes(m.bytes(), hint.as_ref().map(|h| h as &(dyn Fn(u64, u64) + Sync))));
+    let wal = match &bytes {
+        Some(b) => Some((b as &dyn ReadAt, b.0.len() as u64)),
+        None => r(&ev.wal),
+    };
+    analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) })
+}

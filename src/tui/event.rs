@@ -1,0 +1,60 @@
+//! What reaches the UI thread ([`Event`]) and what it asks of the loader ([`Request`]): the
+//! only types the UI, the loader and the workers share.
+
+use std::sync::Arc;
+
+use crossterm::event::KeyEvent;
+
+use super::forensic::{CommitRows, FrameForensics, Outcome, TimelineData};
+use super::watcher::{FrameBytes, Snapshot};
+
+/// What reaches the UI thread.
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    /// The terminal was resized (the next draw adapts).
+    Resize,
+    /// A new state of the files.
+    Snapshot(Arc<Snapshot>),
+    /// The first scan of a big WAL is under way.
+    Progress {
+        done: u64,
+        total: u64,
+    },
+    /// A frame read on request.
+    Frame {
+        frame: u32,
+        result: Result<FrameBytes, String>,
+    },
+    /// The owner and decoded cells of a frame's page (after `Frame`).
+    FrameOwner(Arc<FrameForensics>),
+    /// The per-commit timeline, computed on request.
+    Timeline(Arc<TimelineData>),
+    /// One commit's row changes, computed on request.
+    CommitRows(Arc<CommitRows>),
+    /// Once a second, for the history sparklines.
+    Tick,
+    /// A signal asked us to stop.
+    Quit,
+}
+
+/// What the UI asks the loader for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    Frame(u32),
+    Rescan,
+    /// Compute the timeline at the newest state.
+    Timeline,
+    /// Compute the row changes of this commit.
+    CommitRows(u32),
+}
+
+impl From<Outcome> for Event {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::FrameOwner(f) => Self::FrameOwner(f),
+            Outcome::Timeline(t) => Self::Timeline(t),
+            Outcome::CommitRows(r) => Self::CommitRows(r),
+        }
+    }
+}

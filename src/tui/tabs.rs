@@ -1,0 +1,42 @@
+//! The views, as tabs: their order, titles and numbers.
+
+/// The views, in tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewKind {
+    Overview,
+    Frames,
+    Detail,
+    Shm,
+    Findings,
+    Locks,
+    Timeline,
+}
+
+impl ViewKind {
+    pub const ALL: [ViewKind; 7] =
+        [Self::Overview, Self::Frames, Self::Detail, Self::Shm, Self::Findings, Self::Locks, Self::Timeline];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Overview => "Overview",
+            Self::Frames => "Frames",
+            Self::Detail => "Detail",
+            Self::Shm => "-shm",
+            Self::Findings => "Findings",
+            Self::Locks => "Locks",
+            Self::Timeline => "Timeline",
+        }
+    }
+    pub fn from_number(n: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(n).checked_sub(1)?).copied()
+    }
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+    pub fn next(self) -> Self {
+        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    }
+    pub fn prev(self) -> Self {
+        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+}
