@@ -2,7 +2,8 @@
 //! many lengths and with single-bit flips in every header byte, analysed, checked, rendered.
 
 use walinspect::analysis::{self, Inputs, ReadAt, findings};
-use walinspect::report::{DumpReport, Files, text};
+use walinspect::present::text;
+use walinspect::report::{DumpReport, Files};
 
 struct State {
     db: Vec<u8>,

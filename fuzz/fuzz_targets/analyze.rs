@@ -3,7 +3,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use walinspect::analysis::{self, Inputs, ReadAt, findings};
-use walinspect::report::{DumpReport, Files, text};
+use walinspect::present::text;
+use walinspect::report::{DumpReport, Files};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 4 {

@@ -136,7 +136,8 @@ pub fn check(a: &Analysis) -> Vec<Finding> {
     out
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
+/// "1 frame", "2 frames" (the wording of finding messages; renderers use `present::fmt`).
+pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

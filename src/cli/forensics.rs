@@ -9,9 +9,10 @@ use crate::forensics::history::{KeySpec, history};
 use crate::forensics::salvage::salvage;
 use crate::forensics::snapshot::Forensics;
 use crate::forensics::timeline::{TrackOptions, Tracker, frame_owners};
+use crate::present::forensics::{render_commit, render_history, render_salvage, render_timeline_head};
 use crate::report::forensics::{
     CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END, TimelineReport,
-    render_commit, render_history, render_salvage, render_timeline_head, timeline_json_commit,
+    timeline_json_commit,
 };
 use crate::report::{DumpReport, Files};
 use crate::source::Evidence;

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::findings::{self, Finding, Severity};
-use crate::report::text::{self, Style};
+use crate::present::text::{self, Style};
 use crate::report::{DumpReport, Files};
 use crate::session::{Error, Options, Session};
 

@@ -1,5 +1,5 @@
 //! The JSON contract of `timeline`, `history` and `salvage` (documented field by field in
-//! `docs/forensics.md`), the `owner` of `dump` frames, and their text rendering.
+//! `docs/forensics.md`) and the `owner` of `dump` frames (their text: `present::forensics`).
 //!
 //! Values: SQL NULL is `null`, integers are numbers, reals are numbers (non-finite reals are
 //! `{"real": "inf"}` / `"-inf"`), text is a string, blobs are `{"hex": "..."}`. Keys: a rowid is a
@@ -52,22 +52,8 @@ impl Serialize for ValueReport {
     }
 }
 
-/// A value for text output: long text and blobs are cut (the JSON always has them whole).
-fn short(v: &Value) -> String {
-    const MAX: usize = 48;
-    match v {
-        Value::Blob(b) if b.len() > MAX / 2 => {
-            format!("X'{}…' ({} bytes)", hex(b.get(..MAX / 2).unwrap_or(b)), b.len())
-        }
-        Value::Text(t) if t.chars().count() > MAX => {
-            let cut: String = t.chars().take(MAX).collect();
-            format!("'{}…' ({} chars)", cut.replace('\'', "''"), t.chars().count())
-        }
-        other => other.to_string(),
-    }
-}
-
-fn hex(b: &[u8]) -> String {
+/// Bytes as lowercase hex (blobs in JSON, and in text).
+pub fn hex(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 2);
     for x in b {
         let _ = write!(s, "{x:02x}");
@@ -91,17 +77,6 @@ impl Serialize for KeyReport {
         match self {
             Self::Rowid(r) => s.serialize_i64(*r),
             Self::Pk(v) => v.serialize(s),
-        }
-    }
-}
-
-impl KeyReport {
-    fn text(&self) -> String {
-        match self {
-            Self::Rowid(r) => r.to_string(),
-            Self::Pk(v) => {
-                format!("({})", v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", "))
-            }
         }
     }
 }
@@ -347,96 +322,6 @@ pub fn timeline_json_commit(c: &CommitEntryReport, first: bool) -> Result<String
 /// The end of a streamed timeline document.
 pub const TIMELINE_JSON_END: &str = "\n  ]\n}\n";
 
-/// Text rendering of a timeline.
-pub fn render_timeline(r: &TimelineReport) -> String {
-    let mut s = render_timeline_head(r.base_db_pages, &r.notes);
-    for c in &r.commits {
-        s.push_str(&render_commit(c));
-    }
-    s
-}
-
-/// The first lines of a timeline's text.
-pub fn render_timeline_head(base_db_pages: u32, notes: &[NoteReport]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "database file: {base_db_pages} pages");
-    for n in notes {
-        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
-    }
-    s
-}
-
-/// One commit of a timeline, as text.
-pub fn render_commit(c: &CommitEntryReport) -> String {
-    let mut s = String::new();
-    let head = match c.commit {
-        Some(n) => format!("commit {n}"),
-        None => "uncommitted tail".to_string(),
-    };
-    let _ = writeln!(s, "\n{head}: frames {}-{}, {} pages", c.first_frame, c.frame, c.db_pages);
-    for sc in &c.schema_changes {
-        let _ = writeln!(s, "  schema: {} {} {} (root {})", sc.op, sc.kind, sc.name, sc.root);
-    }
-    for o in &c.objects {
-        let _ = writeln!(s, "  {} ({}): {}", o.name, o.kind, ranges(&o.pages));
-    }
-    if let Some(rows) = &c.rows {
-        for (t, tr) in rows {
-            let _ = writeln!(s, "  rows {t}: +{} ~{} -{}", tr.inserted.len(), tr.updated.len(), tr.deleted.len());
-            match &tr.values {
-                Some(vals) => {
-                    let show = |x: &Option<Vec<ValueReport>>| {
-                        x.as_ref()
-                            .map(|v| format!("({})", v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", ")))
-                            .unwrap_or_default()
-                    };
-                    for v in vals {
-                        let _ = match v.op {
-                            "insert" => writeln!(s, "    + {} {}", v.key.text(), show(&v.new)),
-                            "delete" => writeln!(s, "    - {} {}", v.key.text(), show(&v.old)),
-                            _ => writeln!(s, "    ~ {} {} -> {}", v.key.text(), show(&v.old), show(&v.new)),
-                        };
-                    }
-                }
-                None => {
-                    for (sign, keys) in [("+", &tr.inserted), ("~", &tr.updated), ("-", &tr.deleted)] {
-                        if !keys.is_empty() {
-                            let more = if keys.len() > 50 { " ..." } else { "" };
-                            let _ = writeln!(
-                                s,
-                                "    {sign} {}{more}",
-                                keys.iter().take(50).map(KeyReport::text).collect::<Vec<_>>().join(" ")
-                            );
-                        }
-                    }
-                }
-            }
-        }
-    }
-    for n in &c.notes {
-        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
-    }
-    s
-}
-
-/// "3-5 9 12-13"
-fn ranges(p: &[u32]) -> String {
-    let mut v = p.to_vec();
-    v.sort_unstable();
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while let Some(&start) = v.get(i) {
-        let mut end = start;
-        while v.get(i + 1) == Some(&(end + 1)) {
-            end += 1;
-            i += 1;
-        }
-        out.push(if end == start { start.to_string() } else { format!("{start}-{end}") });
-        i += 1;
-    }
-    out.join(" ")
-}
-
 // ----------------------------------------------------------------------------------------------
 // history
 
@@ -524,43 +409,6 @@ impl HistoryReport {
             notes: notes(&h.notes),
         }
     }
-}
-
-pub fn render_history(r: &HistoryReport) -> String {
-    let mut s = String::new();
-    let key = r.key.as_ref().map_or("(not found)".to_string(), KeyReport::text);
-    let _ = writeln!(s, "{} {}: {} version(s)", r.table, key, r.versions.len());
-    let _ = writeln!(s, "columns: {}", r.columns.join(", "));
-    for v in &r.versions {
-        let src = match v.source.kind {
-            "commit" => format!("commit {}", v.source.commit.unwrap_or(0)),
-            "db_file" => "database file".to_string(),
-            k => format!("{k}{}", v.source.generations_ago.map(|g| format!(" ({g} reset(s) ago)")).unwrap_or_default()),
-        };
-        let frames =
-            if v.source.frames.is_empty() { String::new() } else { format!(" frame(s) {}", ranges(&v.source.frames)) };
-        let vals = v.values.as_ref().map_or("(deleted)".to_string(), |x| {
-            format!("({})", x.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", "))
-        });
-        let flags = [
-            (v.current, "current"),
-            (v.sqlite_visible, "visible"),
-            (!v.sqlite_visible, "not shown by SQLite"),
-            (v.uncertain, "uncertain"),
-            (!v.complete, "incomplete"),
-            (v.equals_visible_version, "same bytes as a visible version"),
-        ]
-        .iter()
-        .filter(|x| x.0)
-        .map(|x| x.1)
-        .collect::<Vec<_>>()
-        .join(", ");
-        let _ = writeln!(s, "  {src:<28} {:<7} {vals}  [{flags}]{frames}", v.op);
-    }
-    for n in &r.notes {
-        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
-    }
-    s
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -705,50 +553,4 @@ impl SalvageReport {
             notes: notes(&s.notes),
         }
     }
-}
-
-pub fn render_salvage(r: &SalvageReport) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{} frame group(s) SQLite does not show; {} cells decoded, {} row version(s) found nowhere else ({} copies equal a visible version)",
-        r.groups.len(),
-        r.summary.cells_decoded,
-        r.summary.rows,
-        r.summary.already_current
-    );
-    for g in &r.groups {
-        let _ = writeln!(
-            s,
-            "  group {}: {} frames {}-{} ({}), salts {:08x} {:08x}{}, {} commit frame(s), {} broken link(s)",
-            g.id,
-            g.kind,
-            g.frames.first,
-            g.frames.last,
-            g.frames.count,
-            g.salt1,
-            g.salt2,
-            g.generations_ago.map(|k| format!(", {k} reset(s) ago")).unwrap_or_default(),
-            g.commit_frames.len(),
-            g.broken_links.len()
-        );
-    }
-    for row in &r.rows {
-        let key = row.key.as_ref().map_or("?".to_string(), KeyReport::text);
-        let vals = row.values.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", ");
-        let _ = writeln!(
-            s,
-            "  {} {key} ({vals})  [{} via {}; frames {}; {}{}]",
-            row.table.as_deref().unwrap_or("(unattributed)"),
-            row.kind,
-            row.attribution,
-            ranges(&row.frames),
-            if row.key_current { "older version of a known row" } else { "row absent from every visible state" },
-            if row.uncertain { "; overflow uncertain" } else { "" }
-        );
-    }
-    for n in &r.notes {
-        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
-    }
-    s
 }

@@ -1,13 +1,12 @@
-//! The `walinspect locks` document (schema "walinspect.locks", version 1; `docs/locks.md`) and
-//! its text rendering.
+//! The `walinspect locks` document (schema "walinspect.locks", version 1; `docs/locks.md`); its
+//! text is `present::locks`.
 
 use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::text::Style;
 use super::{Files, FindingReport, SCHEMA_VERSION, Summary, Tool};
-use crate::analysis::findings::{Finding, Severity};
+use crate::analysis::findings::{Finding, Severity, plural};
 use crate::live::env::EnvAssessment;
 use crate::live::locks::{LiveLocks, Mode, Process};
 use crate::source::locks::LockProbe;
@@ -253,7 +252,7 @@ pub fn describe(l: &LiveLocks) -> Vec<String> {
     if !l.connections.is_empty() {
         o.push(format!(
             "{} with the database open: {}.",
-            plural(l.connections.len(), "process", "processes"),
+            plural(l.connections.len() as u64, "process", "processes"),
             labels(&l.connections)
         ));
     }
@@ -324,10 +323,6 @@ pub fn describe(l: &LiveLocks) -> Vec<String> {
         o.push(format!("Holders span {} PID and {} mount namespaces.", ns.pid_namespaces, ns.mount_namespaces));
     }
     o
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 impl LocksReport {
@@ -438,101 +433,4 @@ impl LocksReport {
             },
         }
     }
-}
-
-fn holder_text(h: &HolderReport) -> String {
-    let who = match (h.process.pid, &h.process.command) {
-        (Some(p), Some(c)) => format!("{p} {}", short(c, 48)),
-        (Some(p), None) => p.to_string(),
-        (None, _) => "? (unidentified)".to_string(),
-    };
-    if h.process.pid_namespace == "other" { format!("{who} [other PID namespace]") } else { who }
-}
-
-fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(max.saturating_sub(1)).collect::<String>())
-    }
-}
-
-/// `walinspect locks` without `--json`. `timing` adds the probe's duration (left out where
-/// output is compared between refreshes).
-pub fn render(r: &LocksReport, st: Style, timing: bool) -> String {
-    let mut o = String::new();
-    let path = r.files.db.as_ref().map_or("?", |f| f.path.as_str());
-    let _ = write!(o, "{} {}", st.bold("Locks on"), path);
-    if timing {
-        let _ = write!(
-            o,
-            "  (probed in {:.2} ms with {}{})",
-            r.probe.elapsed_us as f64 / 1000.0,
-            r.probe.method.unwrap_or("no query"),
-            if r.probe.proc_locks == "skipped" { "" } else { " and /proc/locks" }
-        );
-    }
-    let _ = writeln!(o);
-    if let Some(e) = &r.probe.proc_locks_note {
-        let _ = writeln!(o, "  {e} (each held lock still names the holder F_GETLK reports)");
-    }
-    let _ = writeln!(o, "  {:<4} {:<10} {:>10}  {:<9}  holders", "file", "lock", "offset", "state");
-    for l in &r.locks {
-        let state = match l.state {
-            "exclusive" => st.bold(&format!("{:<9}", l.state)),
-            "shared" => format!("{:<9}", l.state),
-            _ => st.dim(&format!("{:<9}", l.state)),
-        };
-        let holders = l.holders.iter().map(holder_text).collect::<Vec<_>>().join(", ");
-        let _ = writeln!(o, "  {:<4} {:<10} {:>10}  {state}  {holders}", l.file, l.name, l.offset);
-    }
-    if r.files.shm.is_none() {
-        let _ = writeln!(o, "  (no -shm file)");
-    }
-    let _ = writeln!(o, "{}", st.bold("State"));
-    for s in &r.state.summary {
-        let _ = writeln!(o, "  {s}");
-    }
-    if let Some(e) = &r.environment {
-        let _ = writeln!(o, "{}", st.bold("Environment"));
-        if let Some(f) = &e.filesystem {
-            let at = match (&f.source, &f.mount_point) {
-                (Some(s), Some(m)) => format!(" ({s} on {m})"),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                o,
-                "  filesystem: {}{at}, {}{}",
-                f.name,
-                f.class,
-                if f.read_only { ", read-only" } else { "" }
-            );
-        }
-        let owner = match (e.owner_uid, &e.owner_name) {
-            (Some(u), Some(n)) => format!("uid {u} ({n})"),
-            (Some(u), None) => format!("uid {u}"),
-            _ => "unknown".into(),
-        };
-        let yn = |b: Option<bool>| match b {
-            Some(true) => "yes",
-            Some(false) => "NO",
-            None => "unknown",
-        };
-        let _ = writeln!(
-            o,
-            "  database owner: {owner}; directory writable by the owner: {}{}",
-            yn(e.directory_writable_by_owner),
-            e.shm_writable_by_owner
-                .map(|w| format!("; -shm writable by the owner: {}", yn(Some(w))))
-                .unwrap_or_default()
-        );
-    }
-    let _ = writeln!(o, "{}", st.bold("Findings"));
-    if r.findings.is_empty() {
-        let _ = writeln!(o, "  none");
-    }
-    for f in &r.findings {
-        let _ = writeln!(o, "  {} {}: {}", st.severity(f.severity), f.code, f.message);
-    }
-    o
 }

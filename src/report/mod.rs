@@ -1,5 +1,5 @@
 //! The JSON contract (serde types, separate from the analysis types so refactors cannot change
-//! the wire format by accident) and the text rendering.
+//! the wire format by accident); their text is in `crate::present`.
 //!
 //! Every document carries `schema`, `version` and `tool`. Fields may be added within a version;
 //! none is ever renamed or retyped. `docs/json-schema.md` documents every field.
@@ -7,7 +7,6 @@
 pub mod forensics;
 pub mod locks;
 pub mod repair;
-pub mod text;
 
 use serde::Serialize;
 

@@ -104,7 +104,7 @@ impl Changes {
     pub fn describe(&self) -> String {
         let mut p = Vec::new();
         if self.commits > 0 {
-            p.push(format!("+{} commit{}", self.commits, if self.commits == 1 { "" } else { "s" }));
+            p.push(format!("+{}", crate::present::fmt::plural(self.commits, "commit", "commits")));
         }
         if self.resets > 0 {
             p.push(if self.resets == 1 {

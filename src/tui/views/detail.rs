@@ -2,15 +2,16 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::{block, label, state_color};
+use super::{block, label, state_style};
 use crate::format::db_header::{BtreePageHeader, DB_HEADER_LEN};
 use crate::format::wal::frame_offset;
 use crate::present::fmt::short;
 use crate::tui::app::App;
+use crate::present::theme::Role;
 
 /// Which part of a b-tree page a byte belongs to (for colouring the hex view).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,10 +59,10 @@ impl Layout2 {
 
 fn region_style(r: Region) -> Style {
     match r {
-        Region::DbHeader => Style::new().fg(Color::Blue),
-        Region::PageHeader => Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-        Region::CellPointers => Style::new().fg(Color::Yellow),
-        Region::Unallocated => Style::new().fg(Color::DarkGray),
+        Region::DbHeader => Role::Structure.tui(),
+        Region::PageHeader => Role::Key.tui(),
+        Region::CellPointers => Role::Changed.tui(),
+        Region::Unallocated => Role::Dim.tui(),
         Region::Content => Style::new(),
     }
 }
@@ -87,7 +88,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .take(w.valid_frames.saturating_sub(n) as usize)
         .find(|f| f.header.page == h.page)
         .map(|f| f.index);
-    let state = Span::styled(rec.state.name(), Style::new().fg(state_color(rec.state)).add_modifier(Modifier::BOLD));
+    let state = Span::styled(rec.state.name(), state_style(rec.state).add_modifier(Modifier::BOLD));
     let mut l = vec![
         Line::from(vec![
             label("offset "),
@@ -135,12 +136,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     r.push(owner_line(app));
     match &app.detail.bytes {
         None => r.push(Line::raw("reading…")),
-        Some(Err(e)) => r.push(Line::styled(format!("cannot read: {e}"), Style::new().fg(Color::Red))),
+        Some(Err(e)) => r.push(Line::styled(format!("cannot read: {e}"), Role::Bad.tui())),
         Some(Ok(b)) => {
             if b.header != *h {
                 r.push(Line::styled(
                     "changed on disk since this snapshot: showing the bytes now there",
-                    Style::new().fg(Color::Red),
+                    Role::Bad.tui(),
                 ));
             }
             let lay = Layout2::of(&b.page, h.page);
@@ -185,13 +186,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn owner_line(app: &App) -> Line<'static> {
     match &app.detail.owner {
-        None => Line::from(vec![label("owner "), Span::styled("…", Style::new().fg(Color::DarkGray))]),
+        None => Line::from(vec![label("owner "), Span::styled("…", Role::Dim.tui())]),
         Some(o) => match &o.owner {
             Some((name, kind, role)) => Line::from(vec![
                 label("owner "),
-                Span::styled(name.clone(), Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+                Span::styled(name.clone(), Role::Key.tui()),
                 Span::raw(format!(" ({kind}, {role}) ")),
-                Span::styled(format!("as of {}", o.as_of), Style::new().fg(Color::DarkGray)),
+                Span::styled(format!("as of {}", o.as_of), Role::Dim.tui()),
             ]),
             None => Line::from(vec![
                 label("owner "),
@@ -232,7 +233,7 @@ fn render_cells(app: &App, area: Rect, buf: &mut Buffer) {
         }
         let room = w.saturating_sub(head.len() + 2);
         lines.push(Line::from(vec![
-            Span::styled(head, Style::new().fg(Color::DarkGray)),
+            Span::styled(head, Role::Dim.tui()),
             Span::raw(": "),
             Span::raw(short(&text, room.max(1))),
         ]));
@@ -248,9 +249,9 @@ fn render_cells(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn ok_span(ok: bool, yes: &'static str, no: &'static str) -> Span<'static> {
     if ok {
-        Span::styled(yes, Style::new().fg(Color::Green))
+        Span::styled(yes, Role::Good.tui())
     } else {
-        Span::styled(no, Style::new().fg(Color::Red).add_modifier(Modifier::BOLD))
+        Span::styled(no, Role::Alarm.tui())
     }
 }
 
@@ -259,7 +260,7 @@ fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {
     let page_no = b.header.page;
     let lay = Layout2::of(&b.page, page_no);
     let title = Line::from(vec![
-        Span::styled(" page bytes ", Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(" page bytes ", Role::Heading.tui()),
         Span::styled("db header ", region_style(Region::DbHeader)),
         Span::styled("b-tree header ", region_style(Region::PageHeader)),
         Span::styled("cell pointers ", region_style(Region::CellPointers)),
@@ -274,13 +275,13 @@ fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {
     for (k, line) in (first..(first + h).min(lines)).enumerate() {
         let start = line * 16;
         let bytes = b.page.get(start..(start + 16).min(b.page.len())).unwrap_or(&[]);
-        let mut spans = vec![Span::styled(format!("{start:04x}  "), Style::new().fg(Color::DarkGray))];
+        let mut spans = vec![Span::styled(format!("{start:04x}  "), Role::Dim.tui())];
         for (i, byte) in bytes.iter().enumerate() {
             spans.push(Span::styled(format!("{byte:02x} "), region_style(lay.region(page_no, start + i))));
         }
         let ascii: String =
             bytes.iter().map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' }).collect();
-        spans.push(Span::styled(format!(" {ascii}"), Style::new().fg(Color::Gray)));
+        spans.push(Span::styled(format!(" {ascii}"), Role::Secondary.tui()));
         Line::from(spans).render(Rect { y: area.y + 1 + k as u16, height: 1, ..area }, buf);
     }
 }

@@ -2,7 +2,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
@@ -10,6 +10,7 @@ use super::{block, severity_style};
 use crate::analysis::findings::Finding;
 use crate::tui::app::App;
 use crate::tui::explain::explain;
+use crate::present::theme::Role;
 
 fn location(f: &Finding) -> String {
     let mut p = Vec::new();
@@ -65,11 +66,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let x = &f[sel];
     let mut e = vec![
         Line::from(Span::raw(x.message.clone())),
-        Line::from(Span::styled(format!("where: {}", location(x)), Style::new().fg(Color::Gray))),
-        Line::from(Span::styled(explain(x.code).unwrap_or("(no explanation recorded)"), Style::new().fg(Color::Cyan))),
+        Line::from(Span::styled(format!("where: {}", location(x)), Role::Secondary.tui())),
+        Line::from(Span::styled(explain(x.code).unwrap_or("(no explanation recorded)"), Role::Accent.tui())),
     ];
     if x.frame.is_some() {
-        e.push(Line::from(Span::styled("Enter: go to the frame", Style::new().fg(Color::DarkGray))));
+        e.push(Line::from(Span::styled("Enter: go to the frame", Role::Dim.tui())));
     }
     Paragraph::new(e).wrap(Wrap { trim: true }).block(block(x.code)).render(expl, buf);
 }

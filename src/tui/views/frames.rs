@@ -2,14 +2,15 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::state_color;
+use super::state_style;
 use crate::analysis::wal::FrameRecord;
 use crate::format::wal::frame_offset;
 use crate::tui::app::App;
+use crate::present::theme::Role;
 
 /// Which optional columns fit.
 struct Columns {
@@ -62,7 +63,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let shown = if len == 0 { "none".to_string() } else { format!("{}–{} of {len}", off + 1, (off + h).min(len)) };
     let info = Line::from(vec![
-        Span::styled(format!(" rows {shown}"), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(format!(" rows {shown}"), Role::Heading.tui()),
         Span::raw(format!(
             " · filter {filter} · mxFrame {} · chain-valid {} · nBackfill {backfill}",
             w.valid_frames, w.chain_valid_frames
@@ -72,7 +73,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     info.render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let cols = Columns::for_width(area.width);
-    Line::from(Span::styled(header(&cols), Style::new().fg(Color::Gray).add_modifier(Modifier::UNDERLINED)))
+    Line::from(Span::styled(header(&cols), Role::ColumnHeader.tui()))
         .render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let page_size = w.page_size.unwrap_or(0);
@@ -126,12 +127,12 @@ fn row_line(f: &FrameRecord, c: &Columns, page_size: u32, backfilled: bool, sele
     if selected {
         base = base.add_modifier(Modifier::REVERSED);
     }
-    let bad = Style::new().fg(Color::Red);
+    let bad = Role::Bad.tui();
     Line::from(vec![
         Span::styled(text, base),
         Span::styled(format!("{} ", same(f.salt_match)), if f.salt_match { base } else { base.patch(bad) }),
         Span::styled(format!("{} ", ok(f.link_valid)), if f.link_valid { base } else { base.patch(bad) }),
-        Span::styled(format!("{:<4} ", if backfilled { "✓" } else { "" }), base.fg(Color::Cyan)),
-        Span::styled(format!("{state:<16}"), base.fg(state_color(f.state))),
+        Span::styled(format!("{:<4} ", if backfilled { "✓" } else { "" }), base.patch(Role::Accent.tui())),
+        Span::styled(format!("{state:<16}"), base.patch(state_style(f.state))),
     ])
 }

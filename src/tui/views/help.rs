@@ -2,11 +2,11 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use crate::tui::action::KEYS;
+use crate::present::theme::Role;
 
 pub fn render(area: Rect, buf: &mut Buffer) {
     let key_w = KEYS.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(10) as u16;
@@ -15,7 +15,7 @@ pub fn render(area: Rect, buf: &mut Buffer) {
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
-                Span::styled(format!("{k:<width$}  ", width = key_w as usize), Style::new().fg(Color::Cyan).bold()),
+                Span::styled(format!("{k:<width$}  ", width = key_w as usize), Role::Key.tui()),
                 Span::raw(*what),
             ])
         })
@@ -23,7 +23,7 @@ pub fn render(area: Rect, buf: &mut Buffer) {
     lines.push(Line::raw(""));
     lines.push(Line::from(Span::styled(
         "States: committed (green), uncommitted (yellow), invalid (red), stale (magenta). Nothing is ever written to the inspected files.",
-        Style::new().fg(Color::DarkGray),
+        Role::Dim.tui(),
     )));
     let h = (lines.len() as u16 + 3).min(area.height);
     let r = Rect {
@@ -35,6 +35,6 @@ pub fn render(area: Rect, buf: &mut Buffer) {
     Clear.render(r, buf);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(" keys — any key closes ").border_style(Style::new().fg(Color::Cyan)))
+        .block(Block::bordered().title(" keys — any key closes ").border_style(Role::Accent.tui()))
         .render(r, buf);
 }

@@ -3,26 +3,22 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::{block, heading, severity_style};
-use crate::analysis::findings::Severity;
+use super::{block, heading};
 use crate::present::fmt::short;
 use crate::report::locks::{HolderReport, LocksReport};
 use crate::tui::app::App;
+use crate::present::theme::Role;
 
 fn dim(s: impl Into<String>) -> Span<'static> {
-    Span::styled(s.into(), Style::new().fg(Color::Gray).add_modifier(Modifier::DIM))
+    Span::styled(s.into(), Role::Label.tui())
 }
 
 fn state_style(s: &str) -> Style {
-    match s {
-        "exclusive" => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        "shared" => Style::new().fg(Color::Yellow),
-        _ => Style::new().fg(Color::DarkGray),
-    }
+    Role::of_lock_state(s).tui()
 }
 
 fn holder(h: &HolderReport, cmd_w: usize) -> String {
@@ -42,9 +38,9 @@ pub fn lines(r: &LocksReport, width: u16) -> Vec<Line<'static>> {
     let mut l = vec![heading("State")];
     for s in &r.state.summary {
         let st = if s.starts_with("Checkpoint starvation") {
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+            Role::Alarm.tui()
         } else if s.starts_with("Writer active") || s.starts_with("Checkpoint running") || s.starts_with("Recovery") {
-            Style::new().fg(Color::Yellow)
+            Role::Changed.tui()
         } else {
             Style::new()
         };
@@ -53,23 +49,18 @@ pub fn lines(r: &LocksReport, width: u16) -> Vec<Line<'static>> {
     l.push(Line::raw(""));
     l.push(heading("Hazards"));
     if r.findings.is_empty() {
-        l.push(Line::from(Span::styled("  none: no lock or environment finding", Style::new().fg(Color::Green))));
+        l.push(Line::from(Span::styled("  none: no lock or environment finding", Role::Good.tui())));
     }
     for f in &r.findings {
-        let sev = match f.severity {
-            "error" => Severity::Error,
-            "warning" => Severity::Warning,
-            _ => Severity::Info,
-        };
         l.push(Line::from(vec![
-            Span::styled(format!("  {:<8}", f.severity), severity_style(sev)),
-            Span::styled(format!("{} ", f.code), Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled(format!("  {:<8}", f.severity), Role::of_severity_name(f.severity).tui()),
+            Span::styled(format!("{} ", f.code), Role::Heading.tui()),
             Span::raw(f.message.clone()),
         ]));
     }
     l.push(Line::raw(""));
     l.push(Line::from(vec![
-        Span::styled("Locks ", Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled("Locks ", Role::Heading.tui()),
         dim(format!(
             "(probed with {}{}, nothing taken)",
             r.probe.method.unwrap_or("no query"),
@@ -77,7 +68,7 @@ pub fn lines(r: &LocksReport, width: u16) -> Vec<Line<'static>> {
         )),
     ]));
     if let Some(n) = &r.probe.proc_locks_note {
-        l.push(Line::from(Span::styled(format!("  {n}"), Style::new().fg(Color::Yellow))));
+        l.push(Line::from(Span::styled(format!("  {n}"), Role::Changed.tui())));
     }
     l.push(Line::from(dim("  file lock        state      holders (pid command)")));
     let cmd_w = usize::from(width).saturating_sub(40).clamp(12, 60);
@@ -89,7 +80,7 @@ pub fn lines(r: &LocksReport, width: u16) -> Vec<Line<'static>> {
             Span::raw(holders),
         ];
         if let Some(e) = &k.error {
-            spans.push(Span::styled(format!(" ({e})"), Style::new().fg(Color::Red)));
+            spans.push(Span::styled(format!(" ({e})"), Role::Bad.tui()));
         }
         l.push(Line::from(spans));
     }

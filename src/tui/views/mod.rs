@@ -12,61 +12,43 @@ pub mod timeline;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::app::{App, PromptKind};
 use crate::analysis::findings::Severity;
 use crate::analysis::wal::FrameState;
+use crate::present::theme::Role;
 
 pub use super::tabs::ViewKind;
+pub use crate::present::fmt::human_bytes;
 
-/// The colour of a frame state.
-pub fn state_color(s: FrameState) -> Color {
-    match s {
-        FrameState::Committed => Color::Green,
-        FrameState::Uncommitted => Color::Yellow,
-        FrameState::Invalid => Color::Red,
-        FrameState::Stale => Color::Magenta,
-    }
+/// The style of a frame state (the palette: `present::theme`).
+pub fn state_style(s: FrameState) -> Style {
+    Role::of_state(s).tui()
 }
 
+/// The style of a finding's severity.
 pub fn severity_style(s: Severity) -> Style {
-    match s {
-        Severity::Error => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        Severity::Warning => Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
-        Severity::Info => Style::new().fg(Color::Cyan),
-    }
+    Role::of_severity(s).tui()
 }
 
 /// A label in the label colour.
 pub fn label(s: &str) -> Span<'_> {
-    Span::styled(s, Style::new().fg(Color::Gray).add_modifier(Modifier::DIM))
+    Span::styled(s, Role::Label.tui())
 }
 
 /// A section title inside a view.
 pub fn heading(s: &str) -> Line<'_> {
-    Line::from(Span::styled(s, Style::new().add_modifier(Modifier::BOLD)))
-}
-
-/// Bytes in a short human form ("1.5 MiB").
-pub fn human_bytes(n: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 { format!("{n} B") } else { format!("{v:.1} {}", U[i]) }
+    Line::from(Span::styled(s, Role::Heading.tui()))
 }
 
 /// A bordered block with a title.
 pub fn block(title: &str) -> Block<'_> {
     Block::new()
         .borders(Borders::TOP)
-        .title(Span::styled(format!(" {title} "), Style::new().add_modifier(Modifier::BOLD)))
+        .title(Span::styled(format!(" {title} "), Role::Heading.tui()))
 }
 
 /// Draw the whole screen.
@@ -104,8 +86,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             height: 3.min(area.height),
         };
         Clear.render(r, buf);
-        Paragraph::new(Line::from(vec![Span::raw(p.input.as_str()), Span::styled("▏", Style::new().fg(Color::Cyan))]))
-            .block(Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan)))
+        Paragraph::new(Line::from(vec![Span::raw(p.input.as_str()), Span::styled("▏", Role::Accent.tui())]))
+            .block(Block::bordered().title(title).border_style(Role::Accent.tui()))
             .render(r, buf);
     }
 }
@@ -113,7 +95,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     let mut spans = Vec::new();
     if area.width >= 100 {
-        spans.push(Span::styled(" walinspect ", Style::new().fg(Color::Black).bg(Color::Cyan).bold()));
+        spans.push(Span::styled(" walinspect ", Role::Title.tui()));
     }
     for v in ViewKind::ALL {
         // Narrow screens: "1:Overview" to leave room for the live marker.
@@ -126,11 +108,11 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     }
     Line::from(spans).render(area, buf);
     let live = if app.pinned {
-        Span::styled(format!(" PINNED {} ", app.queued), Style::new().fg(Color::Black).bg(Color::Yellow).bold())
+        Span::styled(format!(" PINNED {} ", app.queued), Role::Pinned.tui())
     } else if app.snap.is_some() {
-        Span::styled(format!(" ● LIVE {}ms", app.interval_ms), Style::new().fg(Color::Green).bold())
+        Span::styled(format!(" ● LIVE {}ms", app.interval_ms), Role::Live.tui())
     } else {
-        Span::styled(" loading ", Style::new().fg(Color::Yellow))
+        Span::styled(" loading ", Role::Changed.tui())
     };
     Line::from(live).right_aligned().render(area, buf);
 }
@@ -138,21 +120,21 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let seq = app.snap.as_ref().map_or(0, |s| s.seq);
     let line = if let Some(m) = &app.message {
-        Line::from(Span::styled(format!(" {m}"), Style::new().fg(Color::Yellow)))
+        Line::from(Span::styled(format!(" {m}"), Role::Changed.tui()))
     } else if app.pinned && app.queued > 0 {
         Line::from(vec![
-            Span::styled(" pinned #", Style::new().fg(Color::Yellow)),
-            Span::styled(seq.to_string(), Style::new().fg(Color::Yellow)),
+            Span::styled(" pinned #", Role::Changed.tui()),
+            Span::styled(seq.to_string(), Role::Changed.tui()),
             Span::raw(format!(" · since: {} · p to catch up", app.queued_changes.describe())),
         ])
     } else {
         Line::from(vec![
-            Span::styled(format!(" #{seq} "), Style::new().fg(Color::DarkGray)),
+            Span::styled(format!(" #{seq} "), Role::Dim.tui()),
             Span::raw(app.status.as_str()),
         ])
     };
-    Paragraph::new(line).style(Style::new().bg(Color::Rgb(30, 30, 30))).render(area, buf);
-    Line::from(Span::styled(" ? help  q quit ", Style::new().fg(Color::DarkGray))).right_aligned().render(area, buf);
+    Paragraph::new(line).style(Role::StatusBar.tui()).render(area, buf);
+    Line::from(Span::styled(" ? help  q quit ", Role::Dim.tui())).right_aligned().render(area, buf);
 }
 
 fn render_loading(app: &App, area: Rect, buf: &mut Buffer) {

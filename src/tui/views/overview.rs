@@ -3,15 +3,16 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph, Sparkline, Widget};
 
-use super::{block, human_bytes, label, severity_style, state_color};
+use super::{block, human_bytes, label, severity_style, state_style};
 use crate::analysis::wal::FrameState;
 use crate::format::shm::READMARK_NOT_USED;
 use crate::tui::app::App;
 use crate::tui::watcher::Snapshot;
+use crate::present::theme::Role;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(s) = &app.snap else { return };
@@ -48,12 +49,12 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
         };
         let size = match f.stamp {
             Some(st) => Span::raw(format!("{:>10}  ", human_bytes(st.len))),
-            None => Span::styled(format!("{:>10}  ", "absent"), Style::new().fg(Color::DarkGray)),
+            None => Span::styled(format!("{:>10}  ", "absent"), Role::Dim.tui()),
         };
         l.push(Line::from(vec![
             label_fixed(name, 9),
             size,
-            Span::styled(f.path.display().to_string(), Style::new().fg(Color::Gray)),
+            Span::styled(f.path.display().to_string(), Role::Secondary.tui()),
         ]));
     }
     let a = &s.analysis;
@@ -74,7 +75,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
             ]));
         }
         (None, Some(p)) => {
-            l.push(Line::from(vec![label_fixed("database", 9), Span::styled(p.clone(), Style::new().fg(Color::Red))]))
+            l.push(Line::from(vec![label_fixed("database", 9), Span::styled(p.clone(), Role::Bad.tui())]))
         }
         (None, None) => {}
     }
@@ -86,7 +87,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
                 } else {
                     Span::styled(
                         format!(" · IGNORED by SQLite ({})", w.header_problem.map_or("", |p| p.name())),
-                        Style::new().fg(Color::Red),
+                        Role::Bad.tui(),
                     )
                 };
                 l.push(Line::from(vec![
@@ -103,10 +104,10 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
                 let counts = state_counts(w);
                 let mut spans = vec![label_fixed("frames", 9), Span::raw(format!("{} = ", w.frames.len()))];
                 for (st, n) in STATES.iter().zip(counts) {
-                    spans.push(Span::styled(format!("{n} {} ", st.name()), Style::new().fg(state_color(*st))));
+                    spans.push(Span::styled(format!("{n} {} ", st.name()), state_style(*st)));
                 }
                 if w.trailing_bytes > 0 {
-                    spans.push(Span::styled(format!("+ {} torn bytes", w.trailing_bytes), Style::new().fg(Color::Red)));
+                    spans.push(Span::styled(format!("+ {} torn bytes", w.trailing_bytes), Role::Bad.tui()));
                 }
                 l.push(Line::from(spans));
                 let last = w.commits.last().map_or("none".to_string(), |c| {
@@ -127,7 +128,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
             label_fixed("WAL", 9),
             Span::styled(
                 "no -wal (checkpointed and closed, or never opened in WAL mode)",
-                Style::new().fg(Color::DarkGray),
+                Role::Dim.tui(),
             ),
         ])),
     }
@@ -152,7 +153,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
 }
 
 fn label_fixed(s: &str, w: usize) -> Span<'static> {
-    Span::styled(format!("{s:<w$} "), Style::new().fg(Color::Gray).add_modifier(Modifier::BOLD))
+    Span::styled(format!("{s:<w$} "), Role::Secondary.tui().add_modifier(Modifier::BOLD))
 }
 
 const STATES: [FrameState; 4] =
@@ -179,7 +180,7 @@ fn state_bar(counts: [usize; 4], total: usize, width: u16) -> Line<'static> {
             continue;
         }
         let cells = ((n * usize::from(width)) / total).max(1);
-        spans.push(Span::styled("█".repeat(cells), Style::new().fg(state_color(*st))));
+        spans.push(Span::styled("█".repeat(cells), state_style(*st)));
     }
     Line::from(spans)
 }
@@ -192,7 +193,7 @@ fn render_checkpoint(s: &Snapshot, area: Rect, buf: &mut Buffer) {
     let ratio = if mx == 0 { 1.0 } else { (f64::from(c.backfill) / f64::from(mx)).clamp(0.0, 1.0) };
     Gauge::default()
         .block(block("checkpoint progress"))
-        .gauge_style(Style::new().fg(Color::Cyan).bg(Color::Rgb(40, 40, 40)))
+        .gauge_style(Role::GaugeTrack.tui())
         .ratio(ratio)
         .label(format!("{} of {mx} frames backfilled", c.backfill))
         .render(g, buf);
@@ -220,7 +221,7 @@ fn render_sparklines(app: &App, area: Rect, buf: &mut Buffer) {
     Sparkline::default()
         .block(block(&format!("WAL size, per second: {}", human_bytes(now))))
         .data(&sizes)
-        .style(Style::new().fg(Color::Blue))
+        .style(Role::Structure.tui())
         .render(a, buf);
     Sparkline::default()
         .block(block(&format!(
@@ -229,7 +230,7 @@ fn render_sparklines(app: &App, area: Rect, buf: &mut Buffer) {
             app.session_commits
         )))
         .data(&rate)
-        .style(Style::new().fg(Color::Green))
+        .style(Role::Good.tui())
         .render(b, buf);
 }
 
@@ -238,7 +239,7 @@ fn render_findings(s: &Snapshot, area: Rect, buf: &mut Buffer) {
         return;
     }
     let lines: Vec<Line> = if s.findings.is_empty() {
-        vec![Line::styled(" none", Style::new().fg(Color::Green))]
+        vec![Line::styled(" none", Role::Good.tui())]
     } else {
         s.findings
             .iter()

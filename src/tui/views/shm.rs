@@ -3,7 +3,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph, Widget};
 
@@ -12,6 +12,7 @@ use crate::analysis::shm::ShmAnalysis;
 use crate::analysis::wal::WalAnalysis;
 use crate::format::shm::{READMARK_NOT_USED, WalIndexHeader};
 use crate::tui::app::App;
+use crate::present::theme::Role;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let snap = app.snap.as_ref();
@@ -56,11 +57,11 @@ fn render_headers(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], wal: Option<&WalAna
     let w0 = 12;
     let mut lines = vec![Line::from(vec![Span::styled(
         format!(" {:<w0$} {:<19} {:<19} {}", "field", "copy 0", "copy 1", "the WAL says"),
-        Style::new().fg(Color::Gray).add_modifier(Modifier::UNDERLINED),
+        Role::ColumnHeader.tui(),
     )])];
     for (name, v, walv) in rows {
         let differ = v[0] != v[1];
-        let bad = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+        let bad = Role::Alarm.tui();
         let val = |x: &str| {
             if differ || x == "INVALID" {
                 Span::styled(format!("{x:<19} "), bad)
@@ -70,7 +71,7 @@ fn render_headers(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], wal: Option<&WalAna
         };
         let mut spans = vec![label_owned(format!(" {name:<w0$} ")), val(&v[0]), val(&v[1])];
         if let Some(wv) = walv {
-            let style = if wv != v[0] { Style::new().fg(Color::Yellow) } else { Style::new().fg(Color::DarkGray) };
+            let style = if wv != v[0] { Role::Changed.tui() } else { Role::Dim.tui() };
             spans.push(Span::styled(wv, style));
         }
         lines.push(Line::from(spans));
@@ -85,7 +86,7 @@ fn render_headers(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], wal: Option<&WalAna
 }
 
 fn label_owned(s: String) -> Span<'static> {
-    Span::styled(s, Style::new().fg(Color::Gray))
+    Span::styled(s, Role::Secondary.tui())
 }
 
 fn render_ckpt(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], area: Rect, buf: &mut Buffer) {
@@ -98,20 +99,20 @@ fn render_ckpt(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], area: Rect, buf: &mut 
     let ratio = if mx == 0 { 1.0 } else { (f64::from(c.backfill) / f64::from(mx)).clamp(0.0, 1.0) };
     Gauge::default()
         .block(block("checkpoint"))
-        .gauge_style(Style::new().fg(Color::Cyan).bg(Color::Rgb(40, 40, 40)))
+        .gauge_style(Role::GaugeTrack.tui())
         .ratio(ratio)
         .label(format!("nBackfill {} of mxFrame {mx} · attempted {}", c.backfill, c.backfill_attempted))
         .render(g, buf);
     let mut spans = vec![label(" read marks ")];
     for (i, &m) in c.read_marks.iter().enumerate() {
         let (text, style) = if m == READMARK_NOT_USED {
-            (format!("[{i}] unused  "), Style::new().fg(Color::DarkGray))
+            (format!("[{i}] unused  "), Role::Dim.tui())
         } else if m > mx {
-            (format!("[{i}] {m} > mxFrame  "), Style::new().fg(Color::Red).add_modifier(Modifier::BOLD))
+            (format!("[{i}] {m} > mxFrame  "), Role::Alarm.tui())
         } else if m < mx && i > 0 {
-            (format!("[{i}] {m} (older)  "), Style::new().fg(Color::Yellow))
+            (format!("[{i}] {m} (older)  "), Role::Changed.tui())
         } else {
-            (format!("[{i}] {m}  "), Style::new().fg(Color::Green))
+            (format!("[{i}] {m}  "), Role::Good.tui())
         };
         spans.push(Span::styled(text, style));
     }
@@ -131,7 +132,7 @@ fn render_segments(app: &App, s: &ShmAnalysis, area: Rect, buf: &mut Buffer) {
             " {:>3} {:>17} {:>7} {:>6} {:>8} {:>6} {:>6} {:>8} {:>7}",
             "seg", "frames", "entries", "hashed", ">mxFrame", "uncomm", "other", "mismatch", "badhash"
         ),
-        Style::new().fg(Color::Gray).add_modifier(Modifier::UNDERLINED),
+        Role::ColumnHeader.tui(),
     )];
     let mut rows: Vec<Line> = s
         .segments
@@ -152,7 +153,7 @@ fn render_segments(app: &App, s: &ShmAnalysis, area: Rect, buf: &mut Buffer) {
                     g.mismatches,
                     g.hash_errors
                 ),
-                if bad { Style::new().fg(Color::Red) } else { Style::new() },
+                if bad { Role::Bad.tui() } else { Style::new() },
             )
         })
         .collect();
@@ -166,7 +167,7 @@ fn render_segments(app: &App, s: &ShmAnalysis, area: Rect, buf: &mut Buffer) {
                 m.shm_page,
                 m.wal_page.map_or("-".into(), |p| p.to_string())
             ),
-            Style::new().fg(Color::Red),
+            Role::Bad.tui(),
         ));
     }
     let h = usize::from(area.height.saturating_sub(2));

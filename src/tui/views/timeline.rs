@@ -4,19 +4,20 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{block, label};
 use crate::tui::app::App;
 use crate::tui::forensic::{CommitRows, TimelineEntry};
+use crate::present::theme::Role;
 
 fn entry_line(e: &TimelineEntry, selected: bool, width: usize) -> Line<'static> {
     let base = if selected { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
     let name = match e.number {
-        Some(n) => Span::styled(format!(" c{n:<5}"), base.fg(Color::Green).add_modifier(Modifier::BOLD)),
-        None => Span::styled(" tail  ", base.fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+        Some(n) => Span::styled(format!(" c{n:<5}"), base.patch(Role::Live.tui())),
+        None => Span::styled(" tail  ", base.patch(Role::Warning.tui())),
     };
     let frames = format!("{:>7}..{:<7} {:>6}p  ", e.first_frame, e.frame, e.db_pages);
     let mut objs: Vec<String> = e.schema_changes.iter().map(|s| format!("[{s}]")).collect();
@@ -39,7 +40,7 @@ fn keys_text(keys: &[String], max: usize) -> String {
 fn rows_lines(r: &CommitRows) -> Vec<Line<'static>> {
     let mut l = Vec::new();
     if let Some(e) = &r.error {
-        l.push(Line::styled(format!("cannot compute: {e}"), Style::new().fg(Color::Red)));
+        l.push(Line::styled(format!("cannot compute: {e}"), Role::Bad.tui()));
         return l;
     }
     if r.tables.is_empty() {
@@ -47,7 +48,7 @@ fn rows_lines(r: &CommitRows) -> Vec<Line<'static>> {
     }
     for t in &r.tables {
         l.push(Line::from(vec![
-            Span::styled(t.name.clone(), Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled(t.name.clone(), Role::Heading.tui()),
             Span::raw(format!(
                 ": {} inserted, {} updated, {} deleted{}",
                 t.inserted.len(),
@@ -57,18 +58,18 @@ fn rows_lines(r: &CommitRows) -> Vec<Line<'static>> {
             )),
         ]));
         for (what, keys, color) in
-            [("  + ", &t.inserted, Color::Green), ("  ~ ", &t.updated, Color::Yellow), ("  - ", &t.deleted, Color::Red)]
+            [("  + ", &t.inserted, Role::Good), ("  ~ ", &t.updated, Role::Changed), ("  - ", &t.deleted, Role::Bad)]
         {
             if !keys.is_empty() {
                 l.push(Line::from(vec![
-                    Span::styled(what, Style::new().fg(color).add_modifier(Modifier::BOLD)),
+                    Span::styled(what, color.tui().add_modifier(Modifier::BOLD)),
                     Span::raw(keys_text(keys, 40)),
                 ]));
             }
         }
     }
     for n in r.notes.iter().take(5) {
-        l.push(Line::styled(format!("note: {n}"), Style::new().fg(Color::Yellow)));
+        l.push(Line::styled(format!("note: {n}"), Role::Changed.tui()));
     }
     l
 }
@@ -94,7 +95,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = b.inner(list);
     b.render(list, buf);
     if let Some(e) = &data.error {
-        Line::styled(format!("  {e}"), Style::new().fg(Color::Red)).render(inner, buf);
+        Line::styled(format!("  {e}"), Role::Bad.tui()).render(inner, buf);
         return;
     }
     let h = usize::from(inner.height.saturating_sub(1));

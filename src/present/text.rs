@@ -2,53 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{DumpReport, FindingReport, ShmHeaderReport, WalReport};
-
-/// Optional ANSI styling.
-#[derive(Clone, Copy, Debug)]
-pub struct Style {
-    pub color: bool,
-}
-
-impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
-    }
-    pub fn bold(&self, s: &str) -> String {
-        self.paint("1", s)
-    }
-    pub fn dim(&self, s: &str) -> String {
-        self.paint("2", s)
-    }
-    pub fn severity(&self, sev: &str) -> String {
-        match sev {
-            "error" => self.paint("1;31", "error"),
-            "warning" => self.paint("1;33", "warning"),
-            _ => self.paint("36", sev),
-        }
-    }
-    pub fn state(&self, st: &str) -> String {
-        let code = match st {
-            "committed" => "32",
-            "uncommitted" => "33",
-            "invalid" => "31",
-            "stale" => "35",
-            _ => "0",
-        };
-        self.paint(code, &format!("{st:<11}"))
-    }
-}
-
-fn size(n: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 { format!("{n} B") } else { format!("{v:.1} {} ({n} B)", U[i]) }
-}
+use super::fmt::size;
+pub use super::theme::Style;
+use crate::report::{DumpReport, FindingReport, ShmHeaderReport, WalReport};
 
 fn mark(v: u32) -> String {
     if v == u32::MAX { "unused".into() } else { v.to_string() }
