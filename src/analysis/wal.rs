@@ -158,6 +158,22 @@ impl WalAnalysis {
     }
 }
 
+/// The CRC-32 ([`crate::format::fingerprint::crc32`]) of every frame's page image, in frame
+/// order, read through `r` (one page at a time); `None` for a frame whose page cannot be read
+/// whole (the file shrank since it was analysed).
+pub fn page_crc32s(r: &dyn ReadAt, w: &WalAnalysis) -> Vec<Option<u32>> {
+    let Some(page_size) = w.page_size else { return vec![None; w.frames.len()] };
+    let mut buf = vec![0u8; page_size as usize];
+    w.frames
+        .iter()
+        .map(|f| {
+            let at = crate::format::wal::frame_offset(f.index, page_size).checked_add(FRAME_HEADER_LEN as u64)?;
+            let n = r.read_at_full(at, &mut buf).ok()?;
+            (n == buf.len()).then(|| crate::format::fingerprint::crc32(&buf))
+        })
+        .collect()
+}
+
 /// The header problem SQLite's recovery would see, if any.
 pub fn header_problem(file_len: u64, h: Option<&WalHeader>) -> Option<HeaderProblem> {
     let Some(h) = h else { return Some(HeaderProblem::TooShort) };

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{GlobalArgs, emit_json_line, exit_code, load, style, write_out};
 use crate::analysis::findings::Finding;
-use crate::report::Files;
 use crate::present::locks::render;
+use crate::report::Files;
 use crate::report::locks::LocksReport;
 use crate::session::{Error, Options, probe_live};
 

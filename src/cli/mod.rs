@@ -284,6 +284,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let (ev, a) = (&session.evidence, &session.analysis);
             let f = session.findings();
             let mut r = DumpReport::build("walinspect.dump", Files::of(ev), a, &f);
+            if let (Some(file), Some(w)) = (&ev.wal, &a.wal) {
+                r.set_crc32s(&crate::analysis::wal::page_crc32s(&file.file, w));
+            }
             if owners {
                 forensics::add_owners(ev, a, &mut r);
             }

@@ -9,7 +9,9 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+
+use crate::format::fingerprint::fingerprint;
 use std::sync::Arc;
 
 use super::ownership::{Catalog, ObjectInfo};
@@ -218,8 +220,18 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
     if let Some(v) = versions.iter_mut().rev().find(|v| v.sqlite_visible) {
         v.current = v.payload.is_some();
     }
-    let visible: HashSet<Vec<u8>> =
-        versions.iter().filter(|v| v.sqlite_visible).filter_map(|v| v.payload.clone()).collect();
+    // The visible versions' payloads by content fingerprint (confirmed byte for byte).
+    let mut visible: HashMap<u64, Vec<Vec<u8>>> = HashMap::new();
+    for p in versions.iter().filter(|v| v.sqlite_visible).filter_map(|v| v.payload.as_ref()) {
+        let same = visible.entry(fingerprint(p)).or_default();
+        if !same.contains(p) {
+            same.push(p.clone());
+        }
+    }
+    let is_visible = |p: &[u8]| visible.get(&fingerprint(p)).is_some_and(|v| v.iter().any(|x| x.as_slice() == p));
+    // Salvaged versions by (content fingerprint, salts, kind): one entry per distinct payload
+    // of a generation, the frames that hold it gathered.
+    let mut seen: HashMap<(u64, [u32; 2], &'static str), Vec<usize>> = HashMap::new();
     // Frames SQLite ignores (the uncommitted tail is already covered by the timeline).
     let mut salvaged: Vec<RowVersion> = Vec::new();
     if let Some(w) = fx.wal() {
@@ -255,14 +267,16 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                 }
                 the_key.get_or_insert(k);
                 let Some(g) = groups.get(found.group) else { return };
-                if let Some(prev) = salvaged.iter_mut().find(|v| {
-                    v.payload.as_deref() == Some(found.payload.as_slice())
-                        && v.source.salts == Some(g.salts)
-                        && v.source.kind == g.kind.name()
-                }) {
+                let same = seen.entry((fingerprint(&found.payload), g.salts, g.kind.name())).or_default();
+                let prev = same
+                    .iter()
+                    .copied()
+                    .find(|&i| salvaged.get(i).is_some_and(|v| v.payload.as_deref() == Some(found.payload.as_slice())));
+                if let Some(prev) = prev.and_then(|i| salvaged.get_mut(i)) {
                     prev.source.frames.push(found.frame);
                     return;
                 }
+                same.push(salvaged.len());
                 salvaged.push(RowVersion {
                     source: VersionSource {
                         kind: g.kind.name(),
@@ -273,7 +287,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                         generations_ago: g.generations_ago,
                     },
                     op: "present",
-                    equals_visible_version: visible.contains(&found.payload),
+                    equals_visible_version: is_visible(&found.payload),
                     payload: Some(found.payload),
                     sqlite_visible: false,
                     current: false,

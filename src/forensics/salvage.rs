@@ -144,10 +144,11 @@ pub struct FoundRow {
     pub uncertain: bool,
 }
 
+/// The content key of a payload: its CRC-32 and length ([`crate::format::fingerprint`]).
+/// Versions are told apart by (table, key, this), so two versions of one row would have to
+/// share both CRC and length to be merged.
 fn hash_bytes(b: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    b.hash(&mut h);
-    h.finish()
+    crate::format::fingerprint::fingerprint(b)
 }
 
 fn hash_of<T: Hash>(t: &T) -> u64 {

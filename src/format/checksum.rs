@@ -5,11 +5,26 @@
 //! WAL magic (0x377f0683: big-endian words, 0x377f0682: little-endian words), independent of
 //! the host. The -shm header checksum uses the same recurrence in the -shm's native order.
 
-/// Byte order of the 32-bit words fed into the checksum.
+use byteorder::{BigEndian, ByteOrder, LittleEndian};
+
+/// Byte order of the 32-bit words fed into the checksum, chosen at run time by the WAL magic
+/// (or the -shm's native order); each variant stands for a [`byteorder::ByteOrder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WordOrder {
     Little,
     Big,
+}
+
+impl WordOrder {
+    /// The 32-bit word at word index `i` of `b` in this order, or `None` when `b` is short.
+    #[inline]
+    pub fn word(self, b: &[u8], i: usize) -> Option<u32> {
+        let w = b.get(i.checked_mul(4)?..i.checked_mul(4)?.checked_add(4)?)?;
+        Some(match self {
+            Self::Little => LittleEndian::read_u32(w),
+            Self::Big => BigEndian::read_u32(w),
+        })
+    }
 }
 
 /// Continue the checksum `seed` over `data`. Trailing bytes beyond a multiple of 8 are ignored
@@ -17,18 +32,18 @@ pub enum WordOrder {
 #[inline]
 pub fn wal_checksum(order: WordOrder, data: &[u8], seed: [u32; 2]) -> [u32; 2] {
     match order {
-        WordOrder::Little => checksum_words(data, seed, u32::from_le_bytes),
-        WordOrder::Big => checksum_words(data, seed, u32::from_be_bytes),
+        WordOrder::Little => checksum_words::<LittleEndian>(data, seed),
+        WordOrder::Big => checksum_words::<BigEndian>(data, seed),
     }
 }
 
 #[inline(always)]
-fn checksum_words(data: &[u8], seed: [u32; 2], word: fn([u8; 4]) -> u32) -> [u32; 2] {
+fn checksum_words<B: ByteOrder>(data: &[u8], seed: [u32; 2]) -> [u32; 2] {
     let [mut s0, mut s1] = seed;
     for pair in data.chunks_exact(8) {
+        // `chunks_exact(8)`: both halves are exactly four bytes.
         let (a, b) = pair.split_at(4);
-        let a = word(a.try_into().unwrap_or([0; 4]));
-        let b = word(b.try_into().unwrap_or([0; 4]));
+        let (a, b) = (B::read_u32(a), B::read_u32(b));
         s0 = s0.wrapping_add(a).wrapping_add(s1);
         s1 = s1.wrapping_add(b).wrapping_add(s0);
     }
@@ -67,6 +82,15 @@ mod tests {
         out.extend_from_slice(&c[0].to_le_bytes());
         out.extend_from_slice(&c[1].to_le_bytes());
         assert_eq!(out, [0xd4, 0x9d, 0x6a, 0x3f, 0x2c, 0xd4, 0x18, 0x96]);
+    }
+
+    #[test]
+    fn words_in_the_order_chosen_at_run_time() {
+        let b = [0x37u8, 0x7f, 0x06, 0x82, 1, 2];
+        assert_eq!(WordOrder::Big.word(&b, 0), Some(0x377f_0682));
+        assert_eq!(WordOrder::Little.word(&b, 0), Some(0x8206_7f37));
+        assert_eq!(WordOrder::Big.word(&b, 1), None, "short: none");
+        assert_eq!(WordOrder::Big.word(&b, usize::MAX), None, "no overflow");
     }
 
     #[test]
@@ -151,14 +175,7 @@ impl FrameChecksummer {
         if page.len() != self.page_size {
             return super::wal::frame_checksum(self.order, seed, frame);
         }
-        let word = |b: &[u8], i: usize| -> u32 {
-            let w: [u8; 4] = b.get(i * 4..i * 4 + 4).and_then(|s| s.try_into().ok()).unwrap_or([0; 4]);
-            match self.order {
-                WordOrder::Little => u32::from_le_bytes(w),
-                WordOrder::Big => u32::from_be_bytes(w),
-            }
-        };
-        let (ha, hb) = (word(head, 0), word(head, 1));
+        let (ha, hb) = (self.order.word(head, 0).unwrap_or(0), self.order.word(head, 1).unwrap_or(0));
         let (d0, d1) = dot2(self.order, page, &self.c0, &self.c1);
         let [p, q, r] = self.mn;
         let s0 = p
@@ -181,20 +198,20 @@ impl FrameChecksummer {
 #[inline(always)]
 fn dot2_generic(order: WordOrder, bytes: &[u8], c0: &[u32], c1: &[u32]) -> (u32, u32) {
     match order {
-        WordOrder::Little => dot2_words::<false>(bytes, c0, c1),
-        WordOrder::Big => dot2_words::<true>(bytes, c0, c1),
+        WordOrder::Little => dot2_words::<LittleEndian>(bytes, c0, c1),
+        WordOrder::Big => dot2_words::<BigEndian>(bytes, c0, c1),
     }
 }
 
 /// The loop the compiler vectorises: one load, two multiplies and two adds per word, no
 /// dependency between iterations except the (associative) sums.
 #[inline(always)]
-fn dot2_words<const BIG: bool>(bytes: &[u8], c0: &[u32], c1: &[u32]) -> (u32, u32) {
+fn dot2_words<B: ByteOrder>(bytes: &[u8], c0: &[u32], c1: &[u32]) -> (u32, u32) {
     let mut s0 = 0u32;
     let mut s1 = 0u32;
     for ((w, k0), k1) in bytes.chunks_exact(4).zip(c0).zip(c1) {
-        let w = <[u8; 4]>::try_from(w).unwrap_or([0; 4]);
-        let w = if BIG { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) };
+        // `chunks_exact(4)`: exactly one word.
+        let w = B::read_u32(w);
         s0 = s0.wrapping_add(k0.wrapping_mul(w));
         s1 = s1.wrapping_add(k1.wrapping_mul(w));
     }

@@ -14,6 +14,7 @@ pub mod bytes;
 pub mod checksum;
 pub mod db_header;
 pub mod error;
+pub mod fingerprint;
 pub mod freelist;
 pub mod ptrmap;
 pub mod record;

@@ -10,6 +10,8 @@
 //! Integers are in the byte order of the host that wrote the file, except the salts, which are
 //! a raw copy of WAL header bytes 16..24 (big-endian).
 
+use byteorder::{BigEndian, ByteOrder, LittleEndian};
+
 use super::bytes::array_at;
 use super::checksum::{WordOrder, wal_checksum};
 use super::error::ParseError;
@@ -39,6 +41,40 @@ pub const READMARK_NOT_USED: u32 = 0xffff_ffff;
 /// Number of reader slots.
 pub const N_READERS: usize = 5;
 
+// Offsets of the fields of one `WalIndexHdr` copy (from the copy's start).
+/// iVersion.
+pub const HDR_VERSION: usize = 0;
+/// unused (padding).
+pub const HDR_UNUSED: usize = 4;
+/// iChange.
+pub const HDR_CHANGE: usize = 8;
+/// isInit (one byte).
+pub const HDR_IS_INIT: usize = 12;
+/// bigEndCksum (one byte).
+pub const HDR_BIG_END_CKSUM: usize = 13;
+/// szPage (u16).
+pub const HDR_SZPAGE: usize = 14;
+/// mxFrame.
+pub const HDR_MX_FRAME: usize = 16;
+/// nPage.
+pub const HDR_NPAGE: usize = 20;
+/// aFrameCksum[2].
+pub const HDR_FRAME_CKSUM: usize = 24;
+/// aSalt[2]: raw bytes of the WAL header's salts.
+pub const HDR_SALT: usize = 32;
+/// aCksum[2]: the checksum of the bytes before it.
+pub const HDR_CKSUM: usize = 40;
+
+// Offsets of the fields of `WalCkptInfo` (from the start of the -shm).
+/// nBackfill.
+pub const CKPT_BACKFILL: usize = CKPT_INFO_OFFSET;
+/// aReadMark[5].
+pub const CKPT_READ_MARKS: usize = 100;
+/// nBackfillAttempted.
+pub const CKPT_BACKFILL_ATTEMPTED: usize = 128;
+/// notUsed0.
+pub const CKPT_NOT_USED0: usize = 132;
+
 /// Byte order of the -shm's integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShmEndian {
@@ -54,13 +90,14 @@ impl ShmEndian {
             Self::Big => WordOrder::Big,
         }
     }
-    /// Read a u32 at `off`, or `None` when short.
+    /// Read a u32 at `off`, or `None` when short. The order is known only at run time (a -shm
+    /// written on a machine of the other endianness reads in that machine's order).
     #[inline]
     pub fn u32_at(self, b: &[u8], off: usize) -> Option<u32> {
         let a: [u8; 4] = array_at(b, off)?;
         Some(match self {
-            Self::Little => u32::from_le_bytes(a),
-            Self::Big => u32::from_be_bytes(a),
+            Self::Little => LittleEndian::read_u32(&a),
+            Self::Big => BigEndian::read_u32(&a),
         })
     }
     /// Read a u16 at `off`, or `None` when short.
@@ -68,16 +105,37 @@ impl ShmEndian {
     pub fn u16_at(self, b: &[u8], off: usize) -> Option<u16> {
         let a: [u8; 2] = array_at(b, off)?;
         Some(match self {
-            Self::Little => u16::from_le_bytes(a),
-            Self::Big => u16::from_be_bytes(a),
+            Self::Little => LittleEndian::read_u16(&a),
+            Self::Big => BigEndian::read_u16(&a),
         })
     }
     /// Encode a u32 in this order.
     pub fn put_u32(self, v: u32) -> [u8; 4] {
+        let mut a = [0u8; 4];
         match self {
-            Self::Little => v.to_le_bytes(),
-            Self::Big => v.to_be_bytes(),
+            Self::Little => LittleEndian::write_u32(&mut a, v),
+            Self::Big => BigEndian::write_u32(&mut a, v),
         }
+        a
+    }
+    /// Encode a u16 in this order.
+    pub fn put_u16(self, v: u16) -> [u8; 2] {
+        let mut a = [0u8; 2];
+        match self {
+            Self::Little => LittleEndian::write_u16(&mut a, v),
+            Self::Big => BigEndian::write_u16(&mut a, v),
+        }
+        a
+    }
+    /// Write `v` in this order at `off`; `None` (nothing written) when `b` is too short.
+    pub fn write_u32_at(self, b: &mut [u8], off: usize, v: u32) -> Option<()> {
+        b.get_mut(off..off.checked_add(4)?)?.copy_from_slice(&self.put_u32(v));
+        Some(())
+    }
+    /// Write `v` in this order at `off`; `None` (nothing written) when `b` is too short.
+    pub fn write_u16_at(self, b: &mut [u8], off: usize, v: u16) -> Option<()> {
+        b.get_mut(off..off.checked_add(2)?)?.copy_from_slice(&self.put_u16(v));
+        Some(())
     }
     /// The byte order of this machine.
     pub fn host() -> Self {
@@ -133,19 +191,79 @@ impl WalIndexHeader {
         let salt = |off| array_at::<4>(r, off).map(u32::from_be_bytes).unwrap_or(0);
         Ok(Self {
             raw,
-            version: u(0),
-            unused: u(4),
-            change: u(8),
-            is_init: r.get(12).copied().unwrap_or(0),
-            big_endian_checksum: r.get(13).copied().unwrap_or(0),
-            page_size_raw: e.u16_at(r, 14).unwrap_or(0),
-            mx_frame: u(16),
-            db_pages: u(20),
-            frame_checksum: [u(24), u(28)],
-            salt1: salt(32),
-            salt2: salt(36),
-            checksum: [u(40), u(44)],
+            version: u(HDR_VERSION),
+            unused: u(HDR_UNUSED),
+            change: u(HDR_CHANGE),
+            is_init: r.get(HDR_IS_INIT).copied().unwrap_or(0),
+            big_endian_checksum: r.get(HDR_BIG_END_CKSUM).copied().unwrap_or(0),
+            page_size_raw: e.u16_at(r, HDR_SZPAGE).unwrap_or(0),
+            mx_frame: u(HDR_MX_FRAME),
+            db_pages: u(HDR_NPAGE),
+            frame_checksum: [u(HDR_FRAME_CKSUM), u(HDR_FRAME_CKSUM + 4)],
+            salt1: salt(HDR_SALT),
+            salt2: salt(HDR_SALT + 4),
+            checksum: [u(HDR_CKSUM), u(HDR_CKSUM + 4)],
         })
+    }
+
+    /// A header with these fields (`raw` and `checksum` follow from them: see [`Self::sealed`]).
+    pub fn from_fields(fields: HeaderFields) -> Self {
+        let HeaderFields { change, big_endian_checksum, page_size_raw, mx_frame, db_pages, frame_checksum, salts } =
+            fields;
+        Self {
+            raw: [0; INDEX_HEADER_LEN],
+            version: INDEX_VERSION,
+            unused: 0,
+            change,
+            is_init: 1,
+            big_endian_checksum,
+            page_size_raw,
+            mx_frame,
+            db_pages,
+            frame_checksum,
+            salt1: salts[0],
+            salt2: salts[1],
+            checksum: [0, 0],
+        }
+    }
+
+    /// The encoder beside [`Self::parse`]: the 48 bytes of this copy, integers in `e`, the
+    /// salts big-endian (SQLite copies them from the WAL header as raw bytes), the stored
+    /// `checksum` as it is.
+    pub fn encode(&self, e: ShmEndian) -> [u8; INDEX_HEADER_LEN] {
+        let mut b = [0u8; INDEX_HEADER_LEN];
+        let u32s = [
+            (HDR_VERSION, self.version),
+            (HDR_UNUSED, self.unused),
+            (HDR_CHANGE, self.change),
+            (HDR_MX_FRAME, self.mx_frame),
+            (HDR_NPAGE, self.db_pages),
+            (HDR_FRAME_CKSUM, self.frame_checksum[0]),
+            (HDR_FRAME_CKSUM + 4, self.frame_checksum[1]),
+            (HDR_CKSUM, self.checksum[0]),
+            (HDR_CKSUM + 4, self.checksum[1]),
+        ];
+        for (off, v) in u32s {
+            let _ = e.write_u32_at(&mut b, off, v);
+        }
+        let _ = e.write_u16_at(&mut b, HDR_SZPAGE, self.page_size_raw);
+        for (off, v) in [(HDR_IS_INIT, self.is_init), (HDR_BIG_END_CKSUM, self.big_endian_checksum)] {
+            if let Some(x) = b.get_mut(off) {
+                *x = v;
+            }
+        }
+        for (off, v) in [(HDR_SALT, self.salt1), (HDR_SALT + 4, self.salt2)] {
+            let _ = ShmEndian::Big.write_u32_at(&mut b, off, v);
+        }
+        b
+    }
+
+    /// This header with its checksum computed (as `walIndexWriteHdr` does) and `raw` set to
+    /// its encoding in `e`.
+    pub fn sealed(mut self, e: ShmEndian) -> Self {
+        self.checksum = wal_checksum(e.word_order(), self.encode(e).get(..HDR_CKSUM).unwrap_or(&[]), [0, 0]);
+        self.raw = self.encode(e);
+        self
     }
 
     /// The page size decoded as SQLite does: `(v & 0xfe00) + ((v & 1) << 16)`.
@@ -167,6 +285,19 @@ impl WalIndexHeader {
     pub fn salts(&self) -> [u32; 2] {
         [self.salt1, self.salt2]
     }
+}
+
+/// The fields of a header copy that describe the WAL (the rest is fixed or derived), for
+/// [`WalIndexHeader::from_fields`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeaderFields {
+    pub change: u32,
+    pub big_endian_checksum: u8,
+    pub page_size_raw: u16,
+    pub mx_frame: u32,
+    pub db_pages: u32,
+    pub frame_checksum: [u32; 2],
+    pub salts: [u32; 2],
 }
 
 /// `WalCkptInfo`, at offset 96.
@@ -193,15 +324,28 @@ impl CheckpointInfo {
         let u = |off| e.u32_at(shm, off).unwrap_or(0);
         let mut read_marks = [0u32; N_READERS];
         for (i, m) in read_marks.iter_mut().enumerate() {
-            *m = u(100 + 4 * i);
+            *m = u(CKPT_READ_MARKS + 4 * i);
         }
         Ok(Self {
-            backfill: u(96),
+            backfill: u(CKPT_BACKFILL),
             read_marks,
             lock_bytes: array_at(shm, LOCK_OFFSET).unwrap_or([0; 8]),
-            backfill_attempted: u(128),
-            not_used0: u(132),
+            backfill_attempted: u(CKPT_BACKFILL_ATTEMPTED),
+            not_used0: u(CKPT_NOT_USED0),
         })
+    }
+
+    /// The encoder beside [`Self::parse`]: write these fields into bytes 96..136 of `shm`;
+    /// `None` (nothing written) when `shm` is shorter than the header area.
+    pub fn encode_into(&self, shm: &mut [u8], e: ShmEndian) -> Option<()> {
+        let area = shm.get_mut(..SHM_HEADER_LEN)?;
+        e.write_u32_at(area, CKPT_BACKFILL, self.backfill)?;
+        for (i, m) in self.read_marks.iter().enumerate() {
+            e.write_u32_at(area, CKPT_READ_MARKS + 4 * i, *m)?;
+        }
+        area.get_mut(LOCK_OFFSET..LOCK_OFFSET + 8)?.copy_from_slice(&self.lock_bytes);
+        e.write_u32_at(area, CKPT_BACKFILL_ATTEMPTED, self.backfill_attempted)?;
+        e.write_u32_at(area, CKPT_NOT_USED0, self.not_used0)
     }
 }
 
@@ -220,6 +364,56 @@ pub fn frame_segment(frame: u32) -> u32 {
 /// Number of segments needed to index `frames` frames.
 pub fn segments_for_frames(frames: u32) -> u32 {
     if frames == 0 { 0 } else { frame_segment(frames) + 1 }
+}
+
+/// Where a frame's entry lives: its segment, the byte range of that segment, where its page
+/// array starts inside it, and the frame's 1-based slot in it (`walHashGet`).
+fn segment_slot(frame: u32) -> Option<(u32, usize, usize, u32)> {
+    let k = frame_segment(frame);
+    let base = (k as usize).checked_mul(SEGMENT_LEN)?;
+    let (pgno_start, i_zero) =
+        if k == 0 { (SHM_HEADER_LEN, 0) } else { (0, NPAGE_ONE.checked_add((k - 1).checked_mul(NPAGE)?)?) };
+    Some((k, base, pgno_start, frame.checked_sub(i_zero)?))
+}
+
+/// Why [`index_append`] could not record a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendError {
+    /// The frame's segment lies beyond the buffer.
+    BeyondIndex { frame: u32 },
+    /// Every hash slot of the segment is taken.
+    HashFull { segment: u32 },
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BeyondIndex { frame } => write!(f, "frame {frame} lies beyond the index being built"),
+            Self::HashFull { segment } => write!(f, "hash table of segment {segment} is full"),
+        }
+    }
+}
+
+impl std::error::Error for AppendError {}
+
+/// The encoder beside [`HashSegment`] (`walIndexAppend`): record `page` for 1-based `frame` in
+/// its segment's page array and hash table (linear probing from [`hash_slot`]), integers in `e`.
+pub fn index_append(shm: &mut [u8], e: ShmEndian, frame: u32, page: u32) -> Result<(), AppendError> {
+    let beyond = AppendError::BeyondIndex { frame };
+    let (k, base, pgno_start, idx) = segment_slot(frame).filter(|s| s.3 > 0).ok_or(beyond)?;
+    let seg = shm.get_mut(base..base.checked_add(SEGMENT_LEN).ok_or(beyond)?).ok_or(beyond)?;
+    let (pgno, hash) = seg.split_at_mut(SEGMENT_LEN / 2);
+    let p = pgno_start + (idx as usize - 1) * 4;
+    e.write_u32_at(pgno, p, page).ok_or(beyond)?;
+    let idx16 = u16::try_from(idx).map_err(|_| beyond)?;
+    let mut slot = hash_slot(page);
+    for _ in 0..NSLOT {
+        if e.u16_at(hash, 2 * slot) == Some(0) {
+            return e.write_u16_at(hash, 2 * slot, idx16).ok_or(beyond);
+        }
+        slot = (slot + 1) & (NSLOT - 1);
+    }
+    Err(AppendError::HashFull { segment: k })
 }
 
 /// A view of one hash-table segment.
@@ -338,5 +532,88 @@ mod tests {
         b[..4].copy_from_slice(&INDEX_VERSION.to_le_bytes());
         assert_eq!(ShmEndian::detect(&b), ShmEndian::Little);
         assert_eq!(ShmEndian::detect(&[]), ShmEndian::host());
+    }
+
+    #[test]
+    fn header_encoder_and_decoder_round_trip_in_both_orders() {
+        let fields = HeaderFields {
+            change: 7,
+            big_endian_checksum: 1,
+            page_size_raw: 1,
+            mx_frame: u32::MAX,
+            db_pages: 0x0102_0304,
+            frame_checksum: [0xdead_beef, 0x0bad_f00d],
+            salts: [0x1122_3344, 0x5566_7788],
+        };
+        for e in [ShmEndian::Little, ShmEndian::Big] {
+            let h = WalIndexHeader::from_fields(fields).sealed(e);
+            let back = WalIndexHeader::parse(&h.raw, e).unwrap();
+            assert_eq!(back, h, "{e:?}");
+            assert!(back.checksum_valid(e));
+            assert_eq!(back.page_size(), 65536);
+            assert_eq!((back.version, back.is_init, back.mx_frame), (INDEX_VERSION, 1, u32::MAX));
+            // The salts are raw WAL-header bytes, big-endian whatever the order.
+            assert_eq!(h.raw[HDR_SALT..HDR_SALT + 8], [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
+            // Read in the other order, the checksum does not verify.
+            let other = if e == ShmEndian::Little { ShmEndian::Big } else { ShmEndian::Little };
+            assert!(!WalIndexHeader::parse(&h.raw, other).unwrap().checksum_valid(other));
+        }
+        let le = WalIndexHeader::from_fields(fields).sealed(ShmEndian::Little).raw;
+        assert_eq!(le[HDR_VERSION..HDR_VERSION + 4], INDEX_VERSION.to_le_bytes());
+        let be = WalIndexHeader::from_fields(fields).sealed(ShmEndian::Big).raw;
+        assert_eq!(be[HDR_NPAGE..HDR_NPAGE + 4], [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn checkpoint_info_encoder_and_decoder_round_trip() {
+        let c = CheckpointInfo {
+            backfill: 3,
+            read_marks: [0, 9, READMARK_NOT_USED, 1, u32::MAX - 1],
+            lock_bytes: [1, 2, 3, 4, 5, 6, 7, 8],
+            backfill_attempted: 9,
+            not_used0: 0,
+        };
+        for e in [ShmEndian::Little, ShmEndian::Big] {
+            let mut b = vec![0u8; SHM_HEADER_LEN];
+            c.encode_into(&mut b, e).unwrap();
+            assert_eq!(CheckpointInfo::parse(&b, e).unwrap(), c);
+            assert_eq!(e.u32_at(&b, CKPT_READ_MARKS + 4), Some(9));
+        }
+        assert_eq!(c.encode_into(&mut [0u8; SHM_HEADER_LEN - 1], ShmEndian::Little), None, "too short: nothing");
+    }
+
+    #[test]
+    fn hash_segment_encoder_and_decoder_round_trip() {
+        for e in [ShmEndian::Little, ShmEndian::Big] {
+            let mut shm = vec![0u8; 3 * SEGMENT_LEN];
+            // Frames across segment boundaries; pages that collide in the hash (same slot).
+            let frames: Vec<(u32, u32)> =
+                (1..=4062 + 4096 + 10).map(|f| (f, if f % 3 == 0 { 7 } else { 7 + 8192 * (f % 5) })).collect();
+            for &(f, p) in &frames {
+                index_append(&mut shm, e, f, p).unwrap();
+            }
+            for &(f, p) in &frames {
+                let seg = HashSegment::get(&shm, frame_segment(f), e).unwrap();
+                assert_eq!(seg.page(f - seg.i_zero), p, "frame {f}");
+                assert_eq!(seg.find(p, f, f), Some(f), "the hash finds frame {f}");
+            }
+            assert_eq!(
+                index_append(&mut shm, e, 4062 + 2 * 4096 + 1, 1),
+                Err(AppendError::BeyondIndex { frame: 4062 + 2 * 4096 + 1 })
+            );
+            assert_eq!(index_append(&mut shm, e, 0, 1), Err(AppendError::BeyondIndex { frame: 0 }));
+        }
+    }
+
+    #[test]
+    fn integers_in_either_order() {
+        let b = [1u8, 2, 3, 4];
+        assert_eq!(ShmEndian::Little.u32_at(&b, 0), Some(0x0403_0201));
+        assert_eq!(ShmEndian::Big.u32_at(&b, 0), Some(0x0102_0304));
+        assert_eq!(ShmEndian::Big.u32_at(&b, 1), None);
+        assert_eq!(ShmEndian::Little.put_u16(0x0102), [2, 1]);
+        let mut w = [0u8; 3];
+        assert_eq!(ShmEndian::Big.write_u32_at(&mut w, 0, 1), None);
+        assert_eq!(w, [0; 3]);
     }
 }

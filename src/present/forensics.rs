@@ -26,7 +26,7 @@ pub fn short(v: &Value) -> String {
 
 /// A row key as text: a rowid, or the primary-key values in parentheses.
 pub fn key_text(k: &KeyReport) -> String {
-match k {
+    match k {
         KeyReport::Rowid(r) => r.to_string(),
         KeyReport::Pk(v) => {
             format!("({})", v.iter().map(|x| short(&x.0)).collect::<Vec<_>>().join(", "))

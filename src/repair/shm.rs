@@ -23,10 +23,9 @@
 
 use super::{FrameRun, IgnoredReason, RepairError, push_run};
 use crate::analysis::wal::{FrameState, HeaderProblem, WalAnalysis};
-use crate::format::checksum::wal_checksum;
 use crate::format::shm::{
-    CheckpointInfo, INDEX_HEADER_LEN, INDEX_VERSION, N_READERS, NPAGE, NPAGE_ONE, NSLOT, READMARK_NOT_USED,
-    SEGMENT_LEN, SHM_HEADER_LEN, ShmEndian, WalIndexHeader, frame_segment, hash_slot,
+    CheckpointInfo, HeaderFields, INDEX_HEADER_LEN, N_READERS, NPAGE, NPAGE_ONE, READMARK_NOT_USED, SEGMENT_LEN,
+    SHM_HEADER_LEN, ShmEndian, WalIndexHeader, frame_segment, index_append,
 };
 
 /// What the WAL contributed.
@@ -68,7 +67,7 @@ pub struct RebuiltIndex {
 /// Rebuild the -shm SQLite's recovery would write for this WAL (`None`: no `-wal` file), with
 /// integers in `endian` (SQLite uses the host's order).
 pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<RebuiltIndex, RepairError> {
-    let mut hdr = [0u8; INDEX_HEADER_LEN];
+    let mut fields = HeaderFields::default();
     let mut mx = 0u32;
     let mut indexed = 0u32;
     let mut segments = 1u32;
@@ -92,20 +91,18 @@ pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<Reb
         // Recovery records bigEndCksum and the salts once magic and page size pass, before it
         // checks the header checksum.
         if let Some(h) = w.header.filter(|h| w.file_len > 32 && h.magic_ok() && h.page_size_ok()) {
-            hdr[13] = (h.magic & 1) as u8;
-            hdr[32..40].copy_from_slice(&h.raw[16..24]);
+            fields.big_endian_checksum = (h.magic & 1) as u8;
+            fields.salts = [h.salt1, h.salt2];
         }
         if w.header_problem.is_none() {
             indexed = w.chain_valid_frames;
             mx = w.valid_frames;
             let page_size = w.page_size.unwrap_or(0);
             if mx > 0 {
-                let sz = ((page_size & 0xff00) | (page_size >> 16)) as u16;
-                hdr[14..16].copy_from_slice(&u16_bytes(endian, sz));
-                hdr[16..20].copy_from_slice(&endian.put_u32(mx));
-                hdr[20..24].copy_from_slice(&endian.put_u32(w.db_pages));
-                hdr[24..28].copy_from_slice(&endian.put_u32(w.mx_checksum[0]));
-                hdr[28..32].copy_from_slice(&endian.put_u32(w.mx_checksum[1]));
+                fields.page_size_raw = ((page_size & 0xff00) | (page_size >> 16)) as u16;
+                fields.mx_frame = mx;
+                fields.db_pages = w.db_pages;
+                fields.frame_checksum = w.mx_checksum;
             }
             // The last frame recovery reads: the one after the valid prefix, if the file has it.
             let in_file = u32::try_from(w.frames_total).unwrap_or(u32::MAX);
@@ -123,28 +120,23 @@ pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<Reb
             push_run(&mut frames_ignored, f.index, reason);
         }
     }
-    hdr[0..4].copy_from_slice(&endian.put_u32(INDEX_VERSION));
-    hdr[12] = 1;
-    let ck = wal_checksum(endian.word_order(), &hdr[..40], [0, 0]);
-    hdr[40..44].copy_from_slice(&endian.put_u32(ck[0]));
-    hdr[44..48].copy_from_slice(&endian.put_u32(ck[1]));
+    // iVersion 3007000, iChange 0, isInit 1, and the checksum (`walIndexWriteHdr`).
+    let hdr = WalIndexHeader::from_fields(fields).sealed(endian).raw;
 
     let len =
         (segments as usize).checked_mul(SEGMENT_LEN).ok_or_else(|| RepairError::Input("index too large".into()))?;
     let mut bytes = vec![0u8; len];
-    bytes[0..48].copy_from_slice(&hdr);
-    bytes[48..96].copy_from_slice(&hdr);
-    let marks: [u32; N_READERS] =
+    let too_short = || RepairError::Input("index too short for its header".into());
+    bytes.get_mut(..INDEX_HEADER_LEN).ok_or_else(too_short)?.copy_from_slice(&hdr);
+    bytes.get_mut(INDEX_HEADER_LEN..2 * INDEX_HEADER_LEN).ok_or_else(too_short)?.copy_from_slice(&hdr);
+    let read_marks: [u32; N_READERS] =
         [0, if mx > 0 { mx } else { READMARK_NOT_USED }, READMARK_NOT_USED, READMARK_NOT_USED, READMARK_NOT_USED];
-    // nBackfill (96) stays 0.
-    for (i, m) in marks.iter().enumerate() {
-        bytes[100 + 4 * i..104 + 4 * i].copy_from_slice(&endian.put_u32(*m));
-    }
-    bytes[128..132].copy_from_slice(&endian.put_u32(mx));
+    let ckpt = CheckpointInfo { backfill: 0, read_marks, lock_bytes: [0; 8], backfill_attempted: mx, not_used0: 0 };
+    ckpt.encode_into(&mut bytes, endian).ok_or_else(too_short)?;
 
     if let Some(w) = wal.filter(|w| w.header_problem.is_none()) {
         for f in w.frames.iter().take(indexed as usize) {
-            append(&mut bytes, endian, f.index, f.header.page)?;
+            index_append(&mut bytes, endian, f.index, f.header.page).map_err(|e| RepairError::Input(e.to_string()))?;
         }
     }
     let mut copied_segment = None;
@@ -185,38 +177,6 @@ pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<Reb
         copied_segment,
         unspecified,
     })
-}
-
-fn u16_bytes(e: ShmEndian, v: u16) -> [u8; 2] {
-    match e {
-        ShmEndian::Little => v.to_le_bytes(),
-        ShmEndian::Big => v.to_be_bytes(),
-    }
-}
-
-/// `walIndexAppend` for recovery: record `page` for `frame` in its segment's page array and
-/// hash table (linear probing from `(page * 383) & 8191`).
-fn append(bytes: &mut [u8], e: ShmEndian, frame: u32, page: u32) -> Result<(), RepairError> {
-    let k = frame_segment(frame);
-    let base = (k as usize) * SEGMENT_LEN;
-    let (pgno_start, i_zero) = if k == 0 { (SHM_HEADER_LEN, 0) } else { (0, NPAGE_ONE + (k - 1) * NPAGE) };
-    let idx = frame - i_zero;
-    let seg = bytes
-        .get_mut(base..base + SEGMENT_LEN)
-        .ok_or_else(|| RepairError::Input(format!("frame {frame} lies beyond the index being built")))?;
-    let p = pgno_start + (idx as usize - 1) * 4;
-    seg[p..p + 4].copy_from_slice(&e.put_u32(page));
-    let hash = SEGMENT_LEN / 2;
-    let mut slot = hash_slot(page);
-    for _ in 0..NSLOT {
-        let at = hash + 2 * slot;
-        if seg[at] == 0 && seg[at + 1] == 0 {
-            seg[at..at + 2].copy_from_slice(&u16_bytes(e, idx as u16));
-            return Ok(());
-        }
-        slot = (slot + 1) & (NSLOT - 1);
-    }
-    Err(RepairError::Input(format!("hash table of segment {k} is full")))
 }
 
 #[cfg(test)]

@@ -279,6 +279,9 @@ pub struct FrameReport {
     pub state: &'static str,
     /// Stale frames: how many WAL resets ago they were written.
     pub generations_ago: Option<u32>,
+    /// `dump` only: the CRC-32 of the frame's page image, 8 lowercase hex digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crc32: Option<String>,
     /// With `dump --owners`: the object owning the frame's page at the end of its
     /// transaction (valid frames only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -392,6 +395,7 @@ impl WalReport {
                     checksum_valid: f.link_valid,
                     state: f.state.name(),
                     generations_ago: f.generations_ago,
+                    crc32: None,
                     owner: None,
                 })
                 .collect(),
@@ -587,6 +591,17 @@ impl From<&ShmAnalysis> for ShmReport {
 }
 
 impl DumpReport {
+    /// Set each frame's `crc32` from the CRC-32s of the page images in frame order
+    /// ([`crate::analysis::wal::page_crc32s`]).
+    pub fn set_crc32s(&mut self, crcs: &[Option<u32>]) {
+        if let Some(w) = self.wal.as_mut() {
+            for f in &mut w.frames {
+                let i = (f.frame as usize).checked_sub(1);
+                f.crc32 = i.and_then(|i| crcs.get(i).copied().flatten()).map(|c| format!("{c:08x}"));
+            }
+        }
+    }
+
     /// Build the document for `schema` ("walinspect.dump" or "walinspect.check").
     pub fn build(schema: &'static str, files: Files, a: &Analysis, findings: &[Finding]) -> Self {
         Self::build_with(schema, files, a, findings, true)

@@ -10,8 +10,8 @@ use super::{block, label, state_style};
 use crate::format::db_header::{BtreePageHeader, DB_HEADER_LEN};
 use crate::format::wal::frame_offset;
 use crate::present::fmt::short;
-use crate::tui::app::App;
 use crate::present::theme::Role;
+use crate::tui::app::App;
 
 /// Which part of a b-tree page a byte belongs to (for colouring the hex view).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,11 +248,7 @@ fn render_cells(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn ok_span(ok: bool, yes: &'static str, no: &'static str) -> Span<'static> {
-    if ok {
-        Span::styled(yes, Role::Good.tui())
-    } else {
-        Span::styled(no, Role::Alarm.tui())
-    }
+    if ok { Span::styled(yes, Role::Good.tui()) } else { Span::styled(no, Role::Alarm.tui()) }
 }
 
 fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {

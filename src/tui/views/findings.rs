@@ -8,9 +8,9 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{block, severity_style};
 use crate::analysis::findings::Finding;
+use crate::present::theme::Role;
 use crate::tui::app::App;
 use crate::tui::explain::explain;
-use crate::present::theme::Role;
 
 fn location(f: &Finding) -> String {
     let mut p = Vec::new();

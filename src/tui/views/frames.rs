@@ -9,8 +9,8 @@ use ratatui::widgets::Widget;
 use super::state_style;
 use crate::analysis::wal::FrameRecord;
 use crate::format::wal::frame_offset;
-use crate::tui::app::App;
 use crate::present::theme::Role;
+use crate::tui::app::App;
 
 /// Which optional columns fit.
 struct Columns {
@@ -73,8 +73,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     info.render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let cols = Columns::for_width(area.width);
-    Line::from(Span::styled(header(&cols), Role::ColumnHeader.tui()))
-        .render(Rect { y, height: 1, ..area }, buf);
+    Line::from(Span::styled(header(&cols), Role::ColumnHeader.tui())).render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let page_size = w.page_size.unwrap_or(0);
     for row in off..(off + h).min(len) {

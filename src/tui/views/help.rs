@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use crate::tui::action::KEYS;
 use crate::present::theme::Role;
+use crate::tui::action::KEYS;
 
 pub fn render(area: Rect, buf: &mut Buffer) {
     let key_w = KEYS.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(10) as u16;

@@ -9,9 +9,9 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{block, heading};
 use crate::present::fmt::short;
+use crate::present::theme::Role;
 use crate::report::locks::{HolderReport, LocksReport};
 use crate::tui::app::App;
-use crate::present::theme::Role;
 
 fn dim(s: impl Into<String>) -> Span<'static> {
     Span::styled(s.into(), Role::Label.tui())

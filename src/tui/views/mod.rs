@@ -46,9 +46,7 @@ pub fn heading(s: &str) -> Line<'_> {
 
 /// A bordered block with a title.
 pub fn block(title: &str) -> Block<'_> {
-    Block::new()
-        .borders(Borders::TOP)
-        .title(Span::styled(format!(" {title} "), Role::Heading.tui()))
+    Block::new().borders(Borders::TOP).title(Span::styled(format!(" {title} "), Role::Heading.tui()))
 }
 
 /// Draw the whole screen.
@@ -128,10 +126,7 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
             Span::raw(format!(" · since: {} · p to catch up", app.queued_changes.describe())),
         ])
     } else {
-        Line::from(vec![
-            Span::styled(format!(" #{seq} "), Role::Dim.tui()),
-            Span::raw(app.status.as_str()),
-        ])
+        Line::from(vec![Span::styled(format!(" #{seq} "), Role::Dim.tui()), Span::raw(app.status.as_str())])
     };
     Paragraph::new(line).style(Role::StatusBar.tui()).render(area, buf);
     Line::from(Span::styled(" ? help  q quit ", Role::Dim.tui())).right_aligned().render(area, buf);

@@ -10,9 +10,9 @@ use ratatui::widgets::{Gauge, Paragraph, Sparkline, Widget};
 use super::{block, human_bytes, label, severity_style, state_style};
 use crate::analysis::wal::FrameState;
 use crate::format::shm::READMARK_NOT_USED;
+use crate::present::theme::Role;
 use crate::tui::app::App;
 use crate::tui::watcher::Snapshot;
-use crate::present::theme::Role;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(s) = &app.snap else { return };
@@ -126,10 +126,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
         },
         None => l.push(Line::from(vec![
             label_fixed("WAL", 9),
-            Span::styled(
-                "no -wal (checkpointed and closed, or never opened in WAL mode)",
-                Role::Dim.tui(),
-            ),
+            Span::styled("no -wal (checkpointed and closed, or never opened in WAL mode)", Role::Dim.tui()),
         ])),
     }
     if let Some(sh) = &a.shm {

@@ -11,8 +11,8 @@ use super::{block, label};
 use crate::analysis::shm::ShmAnalysis;
 use crate::analysis::wal::WalAnalysis;
 use crate::format::shm::{READMARK_NOT_USED, WalIndexHeader};
-use crate::tui::app::App;
 use crate::present::theme::Role;
+use crate::tui::app::App;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let snap = app.snap.as_ref();

@@ -9,9 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{block, label};
+use crate::present::theme::Role;
 use crate::tui::app::App;
 use crate::tui::forensic::{CommitRows, TimelineEntry};
-use crate::present::theme::Role;
 
 fn entry_line(e: &TimelineEntry, selected: bool, width: usize) -> Line<'static> {
     let base = if selected { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
