@@ -356,3 +356,35 @@ fn timeline_and_commit_rows() {
     insta::assert_snapshot!("timeline_120x40", screen(&app, 120, 40, f.dir.path()));
     insta::assert_snapshot!("timeline_80x24", screen(&app, 80, 24, f.dir.path()));
 }
+
+#[test]
+fn frame_detail_names_an_earlier_frame_with_the_same_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let c = Connection::open(&db).unwrap();
+    c.pragma_update(None, "page_size", 1024).unwrap();
+    c.pragma_update(None, "journal_mode", "wal").unwrap();
+    c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    c.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'abc');").unwrap();
+    // Change the row and change it back: the leaf's third image equals its first.
+    c.execute_batch("UPDATE t SET v = 'xyz' WHERE id = 1").unwrap();
+    c.execute_batch("UPDATE t SET v = 'abc' WHERE id = 1").unwrap();
+    let mut w = Watcher::new(Paths::resolve(&db));
+    let s = Arc::new(w.poll(&mut |_, _| {}).unwrap());
+    let wal = s.analysis.wal.as_ref().unwrap();
+    let leaf: Vec<u32> = wal.frames.iter().filter(|r| r.header.page == 2).map(|r| r.index).collect();
+    assert!(leaf.len() >= 3, "{leaf:?}");
+    let (first, changed, back) = (leaf[leaf.len() - 3], leaf[leaf.len() - 2], leaf[leaf.len() - 1]);
+    let b = w.read_frame(back).unwrap();
+    assert_eq!(b.crc32, crc32fast::hash(&b.page));
+    assert_eq!(b.same_as, Some(first), "the changed-back image equals frame {first}");
+    assert_eq!(w.read_frame(changed).unwrap().same_as, None, "the changed image is new");
+    let mut app = app_with(&s);
+    keys(&mut app, "/");
+    keys(&mut app, &back.to_string());
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    app.handle(Event::Frame { frame: back, result: Ok(b) });
+    let text = screen(&app, 120, 30, dir.path());
+    assert!(text.contains(&format!("same content as frame {first}")), "{text}");
+}

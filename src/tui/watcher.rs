@@ -72,7 +72,16 @@ pub struct FrameBytes {
     pub header: FrameHeader,
     /// The page image (may be short when the file was truncated).
     pub page: Vec<u8>,
+    /// The CRC-32 of `page` (`dump --json`'s `crc32`).
+    pub crc32: u32,
+    /// The newest earlier frame of the same page whose page image is identical (same CRC-32,
+    /// then compared byte for byte), among the [`SAME_CONTENT_LOOKBACK`] newest earlier frames
+    /// of that page.
+    pub same_as: Option<u32>,
 }
+
+/// How many earlier frames of the same page a frame's detail compares its content with.
+pub const SAME_CONTENT_LOOKBACK: usize = 64;
 
 /// Polls the three files and produces snapshots when something changed.
 #[derive(Debug)]
@@ -299,7 +308,26 @@ impl Watcher {
         }
         buf.truncate(n);
         let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(&buf, 0).unwrap_or([0; 24]);
-        Ok(FrameBytes { frame, header: FrameHeader::parse(&hb), page: buf.split_off(FRAME_HEADER_LEN) })
+        let header = FrameHeader::parse(&hb);
+        let page = buf.split_off(FRAME_HEADER_LEN);
+        let crc32 = crate::format::fingerprint::crc32(&page);
+        let same_as = self.same_content(f, page_size, frame, header.page, &page, crc32);
+        Ok(FrameBytes { frame, header, page, crc32, same_as })
+    }
+
+    /// The newest earlier frame of `page_no` holding exactly `page` (bounded lookback).
+    fn same_content(&self, f: &File, page_size: u32, frame: u32, page_no: u32, page: &[u8], crc: u32) -> Option<u32> {
+        if page.len() != page_size as usize {
+            return None;
+        }
+        let w = self.live_wal.analysis()?;
+        let earlier = w.frames.get(..(frame as usize).saturating_sub(1))?;
+        let mut other = vec![0u8; page.len()];
+        earlier.iter().rev().filter(|r| r.header.page == page_no).take(SAME_CONTENT_LOOKBACK).find_map(|r| {
+            let at = frame_offset(r.index, page_size).checked_add(FRAME_HEADER_LEN as u64)?;
+            let n = read_full_at(f, &mut other, at).ok()?;
+            (n == other.len() && crate::format::fingerprint::crc32(&other) == crc && other == page).then_some(r.index)
+        })
     }
 }
 

@@ -130,6 +130,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }),
         ]));
     }
+    if let Some(Ok(b)) = &app.detail.bytes {
+        let mut content = vec![label("content "), Span::raw(format!("crc32 {:08x}", b.crc32))];
+        if let Some(same) = b.same_as {
+            content.push(Span::styled(format!(" · same content as frame {same}"), Role::Accent.tui()));
+        }
+        l.push(Line::from(content));
+    }
     Paragraph::new(l).block(block(&format!("Frame {n} of {}", w.frames.len()))).render(left, buf);
 
     let mut r = Vec::new();
