@@ -184,7 +184,7 @@ mod tests {
     use super::*;
     use crate::analysis::shm::analyze_shm;
     use crate::analysis::wal::analyze_wal_bytes;
-    use crate::format::checksum::WordOrder;
+    use crate::format::checksum::{WordOrder, wal_checksum};
     use crate::format::wal::frame_checksum;
 
     /// A WAL with `pages` frames (page numbers as given; commit after each `commit_every`).
