@@ -39,3 +39,19 @@ fn readme_examples_are_current() {
     let ci = std::fs::read_to_string(".ci/run").unwrap();
     assert!(ci.lines().any(|l| l.trim() == cmd), ".ci/run must run `{cmd}`");
 }
+
+#[test]
+fn every_note_code_is_documented() {
+    use walinspect::forensics::snapshot::NoteCode;
+    let doc = std::fs::read_to_string("docs/forensics.md").unwrap();
+    let notes = doc.split("## Notes").nth(1).expect("docs/forensics.md has a Notes section");
+    let table: Vec<&str> = notes.lines().take_while(|l| !l.starts_with("## ")).filter(|l| l.starts_with("| `")).collect();
+    for code in NoteCode::ALL {
+        assert!(table.iter().any(|l| l.contains(&format!("`{code}`"))), "docs/forensics.md's Notes lack {code}");
+    }
+    for l in table {
+        for c in l.split('|').nth(1).unwrap_or("").split('`').skip(1).step_by(2) {
+            assert!(NoteCode::parse(c).is_some(), "docs/forensics.md documents unknown note {c}");
+        }
+    }
+}

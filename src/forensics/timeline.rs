@@ -27,6 +27,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+use crate::forensics::snapshot::NoteCode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -269,7 +270,7 @@ impl Visitor for DiffWalker<'_> {
         if !c.complete {
             self.notes.push(
                 Note::new(
-                    "row.incomplete",
+                    NoteCode::RowIncomplete,
                     format!("row {key:?} of {}: payload incomplete (overflow chain broken)", obj.name),
                 )
                 .at_page(c.page, c.origin),
@@ -281,7 +282,7 @@ impl Visitor for DiffWalker<'_> {
             .is_some()
         {
             self.notes.push(
-                Note::new("row.duplicate_key", format!("key {key:?} appears twice in {}", obj.name))
+                Note::new(NoteCode::RowDuplicateKey, format!("key {key:?} appears twice in {}", obj.name))
                     .at_page(c.page, c.origin),
             );
         }
@@ -347,7 +348,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
         let uncertain = fx.uncertain_pages(spec, commits_pages.into_iter().filter(|&p| p <= spec.db_pages));
         if !uncertain.is_empty() {
             base_notes.push(Note::new(
-                "snapshot.base_uncertain",
+                NoteCode::SnapshotBaseUncertain,
                 format!(
                     "{} page(s) of the database file may already hold content of later frames (checkpointed): the state before the first commit, and rows diffed against it, are uncertain for pages {:?}",
                     uncertain.len(),
@@ -674,7 +675,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 "the transaction is incomplete (pages spilled before its parents were written); `salvage` decodes their rows"
             };
             notes.push(Note::new(
-                "pages.unreachable",
+                NoteCode::PagesUnreachable,
                 format!(
                     "{} page(s) written here are reachable from nothing: {why}: {:?}",
                     orphans.len(),
