@@ -45,7 +45,8 @@ fn every_note_code_is_documented() {
     use walinspect::forensics::snapshot::NoteCode;
     let doc = std::fs::read_to_string("docs/forensics.md").unwrap();
     let notes = doc.split("## Notes").nth(1).expect("docs/forensics.md has a Notes section");
-    let table: Vec<&str> = notes.lines().take_while(|l| !l.starts_with("## ")).filter(|l| l.starts_with("| `")).collect();
+    let table: Vec<&str> =
+        notes.lines().take_while(|l| !l.starts_with("## ")).filter(|l| l.starts_with("| `")).collect();
     for code in NoteCode::ALL {
         assert!(table.iter().any(|l| l.contains(&format!("`{code}`"))), "docs/forensics.md's Notes lack {code}");
     }

@@ -241,7 +241,7 @@ fn locks_view_from_live_locks() {
     // machine: they are replaced by fixed values; environment findings are dropped.
     let mut snap = (*s).clone();
     let mut r: LocksReport = (**snap.locks.as_ref().expect("locks probed")).clone();
-    assert!(r.locks.iter().any(|l| l.name == "write" && l.state == "exclusive"), "the writer holds WRITE");
+    assert!(r.locks.iter().any(|l| l.name.as_str() == "write" && l.state == "exclusive"), "the writer holds WRITE");
     assert!(r.state.summary.iter().any(|x| x.starts_with("Writer active")), "{:?}", r.state.summary);
     let pid = std::process::id().to_string();
     for l in &mut r.locks {
@@ -310,7 +310,7 @@ fn frame_detail_shows_owner_and_cells() {
         frame,
         &bytes.page,
     );
-    assert_eq!(info.owner.as_ref().map(|o| (o.0.as_str(), o.1)), Some(("t", "table")), "{info:?}");
+    assert_eq!(info.owner.as_ref().map(|o| (o.0.as_str(), o.1.as_str())), Some(("t", "table")), "{info:?}");
     assert!(info.cells.as_ref().is_some_and(|c| !c.is_empty()));
     app.handle(Event::Frame { frame, result: Ok(bytes) });
     let mut info = info;

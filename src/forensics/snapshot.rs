@@ -16,11 +16,11 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, OnceLock};
 
-use crate::format::vocab::vocabulary;
 use crate::analysis::wal::{Commit, FrameState, WalAnalysis};
 use crate::analysis::{Analysis, ReadAt};
 use crate::format::db_header::DbHeader;
 use crate::format::record::TextEncoding;
+use crate::format::vocab::vocabulary;
 use crate::format::wal::{FRAME_HEADER_LEN, frame_offset};
 
 /// Hashing for page numbers and row keys: much cheaper than SipHash on these small keys, and
@@ -270,7 +270,9 @@ impl<'a> PageStore<'a> {
             }
             Origin::Frame(f) => {
                 let Some((r, _)) = self.wal else {
-                    return Err(Note::new(NoteCode::PageUnreadable, "no -wal to read the frame from").at_page(page, origin));
+                    return Err(
+                        Note::new(NoteCode::PageUnreadable, "no -wal to read the frame from").at_page(page, origin)
+                    );
                 };
                 ((1u8, f), r, frame_offset(f, self.page_size) + FRAME_HEADER_LEN as u64)
             }

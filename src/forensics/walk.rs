@@ -8,11 +8,12 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use crate::forensics::snapshot::NoteCode;
 use super::snapshot::{Note, Origin, PageRef, PageSet, Snapshot};
+use crate::forensics::snapshot::NoteCode;
 use crate::format::btree::{BtreePage, Cell, overflow_content, overflow_next, overflow_page_count};
 use crate::format::db_header::PageType;
 use crate::format::freelist::FreelistTrunk;
+use crate::format::vocab::vocabulary;
 
 /// Deepest b-tree SQLite descends (`BTCURSOR_MAX_DEPTH`).
 pub const MAX_DEPTH: usize = 20;
@@ -48,34 +49,19 @@ impl Default for Budget {
     }
 }
 
-/// What a page is to its owner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PageRole {
-    Root,
-    Interior,
-    Leaf,
-    Overflow,
-    FreelistTrunk,
-    FreelistLeaf,
-    Ptrmap,
-    LockByte,
-    /// Referenced from a b-tree but not decodable as a b-tree page.
-    Corrupt,
-}
-
-impl PageRole {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Root => "root",
-            Self::Interior => "interior",
-            Self::Leaf => "leaf",
-            Self::Overflow => "overflow",
-            Self::FreelistTrunk => "freelist_trunk",
-            Self::FreelistLeaf => "freelist_leaf",
-            Self::Ptrmap => "ptrmap",
-            Self::LockByte => "lock_byte",
-            Self::Corrupt => "corrupt",
-        }
+vocabulary! {
+    /// What a page is to its owner (the timeline's `roles`).
+    pub enum PageRole {
+        Root = "root",
+        Interior = "interior",
+        Leaf = "leaf",
+        Overflow = "overflow",
+        FreelistTrunk = "freelist_trunk",
+        FreelistLeaf = "freelist_leaf",
+        Ptrmap = "ptrmap",
+        LockByte = "lock_byte",
+        /// Referenced from a b-tree but not decodable as a b-tree page.
+        Corrupt = "corrupt",
     }
 }
 
@@ -380,7 +366,10 @@ pub fn follow_overflow(
             return false;
         }
         if !budget.step() {
-            v.note(at_cell(Note::new(NoteCode::WalkBudgetExceeded, "the work budget ran out inside an overflow chain")));
+            v.note(at_cell(Note::new(
+                NoteCode::WalkBudgetExceeded,
+                "the work budget ran out inside an overflow chain",
+            )));
             return false;
         }
         let pr = match snap.page(p) {
@@ -576,8 +565,9 @@ pub fn find_rowid(
                 return None;
             }
             Err(e) => {
-                notes
-                    .push(Note::new(NoteCode::BtreeBadPage, format!("page {p}: {e}")).at_page(p, pr.origin).offset(e.offset));
+                notes.push(
+                    Note::new(NoteCode::BtreeBadPage, format!("page {p}: {e}")).at_page(p, pr.origin).offset(e.offset),
+                );
                 return None;
             }
         };
