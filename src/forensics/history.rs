@@ -192,7 +192,7 @@ impl Visitor for PkFinder<'_> {
 
 /// Every version of `table`'s row `spec`. Errors when the table is unknown in every snapshot
 /// read, or the key form does not fit the table.
-pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(History, Option<RowKey>), String> {
+pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(History, Option<RowKey>), HistoryError> {
     let mut notes = Vec::new();
     let base = fx.snapshot(fx.base());
     let latest = fx.snapshot(fx.latest());
@@ -260,7 +260,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
         });
     notes.extend(base_notes);
     let Some(def) = def.or_else(|| hist.tables.get(table).and_then(|o| o.table.clone())) else {
-        return Err(format!("no table named {table} in the database file or in any commit"));
+        return Err(HistoryError::NoSuchTable(table.to_string()));
     };
     if matches!(spec, KeySpec::Rowid(_)) == def.without_rowid {
         return Err(key_form_error(table, def.without_rowid));
@@ -379,10 +379,29 @@ fn visible_version(kind: SourceKind, commit: Option<u32>, c: &CellData, _uncerta
     }
 }
 
-fn key_form_error(table: &str, without_rowid: bool) -> String {
-    if without_rowid {
-        format!("{table} is a WITHOUT ROWID table: give its primary key with --key (once per key column)")
-    } else {
-        format!("{table} is a rowid table: give --rowid")
+fn key_form_error(table: &str, without_rowid: bool) -> HistoryError {
+    HistoryError::WrongKeyForm { table: table.to_string(), without_rowid }
+}
+
+/// Why a row's history cannot be looked up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HistoryError {
+    /// No version of `sqlite_schema` in the evidence has a table of this name.
+    NoSuchTable(String),
+    /// A rowid was given for a WITHOUT ROWID table, or a key for a rowid table.
+    WrongKeyForm { table: String, without_rowid: bool },
+}
+
+impl std::fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoSuchTable(t) => write!(f, "no table named {t} in the database file or in any commit"),
+            Self::WrongKeyForm { table, without_rowid: true } => {
+                write!(f, "{table} is a WITHOUT ROWID table: give its primary key with --key (once per key column)")
+            }
+            Self::WrongKeyForm { table, without_rowid: false } => write!(f, "{table} is a rowid table: give --rowid"),
+        }
     }
 }
+
+impl std::error::Error for HistoryError {}
