@@ -8,6 +8,8 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+use crate::forensics::snapshot::NoteCode;
+use crate::format::vocab::vocabulary;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -18,21 +20,40 @@ use crate::format::btree::BtreePage;
 use crate::format::ptrmap::{PtrmapType, is_ptrmap_page, lock_byte_page, ptrmap_entry, ptrmap_page_for};
 use crate::format::record::{Value, decode_record};
 
-/// What kind of object owns a b-tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ObjectKind {
-    /// `sqlite_schema` itself (root page 1).
-    Schema,
-    Table,
-    Index,
+vocabulary! {
+    /// What kind of object owns a b-tree.
+    pub enum ObjectKind {
+        /// `sqlite_schema` itself (root page 1).
+        Schema = "schema",
+        Table = "table",
+        Index = "index",
+    }
 }
 
-impl ObjectKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Schema => "schema",
-            Self::Table => "table",
-            Self::Index => "index",
+vocabulary! {
+    /// The type of a page's owner, as the timeline reports it.
+    pub enum OwnerType {
+        Table = "table",
+        Index = "index",
+        Schema = "schema",
+        Freelist = "freelist",
+        Ptrmap = "ptrmap",
+        LockByte = "lock_byte",
+        /// Owned by nothing in the snapshot.
+        Orphan = "orphan",
+        /// Beyond the snapshot's database size.
+        Beyond = "beyond",
+        /// A b-tree whose root is not in the catalog.
+        Unknown = "unknown",
+    }
+}
+
+impl From<ObjectKind> for OwnerType {
+    fn from(k: ObjectKind) -> Self {
+        match k {
+            ObjectKind::Schema => Self::Schema,
+            ObjectKind::Table => Self::Table,
+            ObjectKind::Index => Self::Index,
         }
     }
 }
@@ -112,7 +133,7 @@ impl Catalog {
             let rec = decode_record(payload, snap.encoding);
             if let Some(e) = rec.error.filter(|_| !rec.is_intact()) {
                 cat.notes.push(
-                    Note::new("schema.bad_record", format!("sqlite_schema row {}: {e}", rowid.unwrap_or(0)))
+                    Note::new(NoteCode::SchemaBadRecord, format!("sqlite_schema row {}: {e}", rowid.unwrap_or(0)))
                         .at_page(1, snap.origin(1)),
                 );
             }
@@ -145,7 +166,7 @@ impl Catalog {
             }
             let Some(root) = u32::try_from(e.rootpage).ok().filter(|&r| r <= db_pages && r != 1) else {
                 self.notes.push(Note::new(
-                    "schema.bad_rootpage",
+                    NoteCode::SchemaBadRootpage,
                     format!("{} {} has root page {} outside the database (1..={db_pages})", e.kind, e.name, e.rootpage),
                 ));
                 continue;
@@ -154,7 +175,7 @@ impl Catalog {
                 let def = parse_create_table(&e.name, e.sql.as_deref().unwrap_or(""));
                 if let Some(p) = &def.problem {
                     self.notes.push(Note::new(
-                        "schema.unparsed",
+                        NoteCode::SchemaUnparsed,
                         format!("table {}: {p}; its rows are shown by position", e.name),
                     ));
                 }
@@ -163,7 +184,7 @@ impl Catalog {
             if let Some(prev) = self.objects.get(&root) {
                 self.notes.push(
                     Note::new(
-                        "schema.root_shared",
+                        NoteCode::SchemaRootShared,
                         format!("{} and {} both claim root page {root}", prev.name, e.name),
                     )
                     .at_page(root, Origin::Missing),
@@ -233,15 +254,15 @@ impl Visitor for Claimer<'_> {
 }
 
 /// Human name of an owner.
-pub fn owner_name(names: &BTreeMap<u32, ObjectInfo>, k: OwnerKind) -> (String, &'static str) {
+pub fn owner_name(names: &BTreeMap<u32, ObjectInfo>, k: OwnerKind) -> (String, OwnerType) {
     match k {
         OwnerKind::Tree(r) => match names.get(&r) {
-            Some(o) => (o.name.clone(), o.kind.name()),
-            None => (format!("(b-tree at page {r})"), "unknown"),
+            Some(o) => (o.name.clone(), o.kind.into()),
+            None => (format!("(b-tree at page {r})"), OwnerType::Unknown),
         },
-        OwnerKind::Freelist => ("(freelist)".into(), "freelist"),
-        OwnerKind::Ptrmap => ("(pointer map)".into(), "ptrmap"),
-        OwnerKind::LockByte => ("(lock-byte page)".into(), "lock_byte"),
+        OwnerKind::Freelist => ("(freelist)".into(), OwnerType::Freelist),
+        OwnerKind::Ptrmap => ("(pointer map)".into(), OwnerType::Ptrmap),
+        OwnerKind::LockByte => ("(lock-byte page)".into(), OwnerType::LockByte),
     }
 }
 
@@ -260,8 +281,8 @@ pub fn claim(
             let (b, _) = owner_name(names, owner.kind);
             notes.push(
                 Note::new(
-                    "page.claimed_twice",
-                    format!("page {p} is claimed by {a} ({}) and by {b} ({})", prev.role.name(), owner.role.name()),
+                    NoteCode::PageClaimedTwice,
+                    format!("page {p} is claimed by {a} ({}) and by {b} ({})", prev.role, owner.role),
                 )
                 .at_page(p, origin),
             );
@@ -329,10 +350,10 @@ impl Ownership {
                     let off = u64::from(p.saturating_sub(m).saturating_sub(1)) * 5;
                     self.notes.push(
                         Note::new(
-                            "ptrmap.mismatch",
+                            NoteCode::PtrmapMismatch,
                             format!(
                                 "pointer-map entry of page {p} is {got:?}; the walk found {expected:?} ({})",
-                                o.role.name()
+                                o.role.as_str()
                             ),
                         )
                         .at_page(m, snap.origin(m))
@@ -406,18 +427,18 @@ impl Ownership {
         all
     }
 
-    /// Owner of page `p`: (name, kind, role). Pages owned by nothing are orphans; pages past
-    /// the end are "beyond".
-    pub fn describe(&self, p: u32) -> (String, &'static str, &'static str) {
+    /// Owner of page `p`: (name, type, role). Pages owned by nothing are orphans; pages past
+    /// the end are "beyond"; neither has a role.
+    pub fn describe(&self, p: u32) -> (String, OwnerType, Option<PageRole>) {
         if p == 0 || p > self.db_pages {
-            return ("(beyond the database)".into(), "beyond", "none");
+            return ("(beyond the database)".into(), OwnerType::Beyond, None);
         }
         match self.pages.get(&p) {
             Some(o) => {
                 let (n, k) = owner_name(&self.catalog.objects, o.kind);
-                (n, k, o.role.name())
+                (n, k, Some(o.role))
             }
-            None => ("(orphan)".into(), "orphan", "none"),
+            None => ("(orphan)".into(), OwnerType::Orphan, None),
         }
     }
 

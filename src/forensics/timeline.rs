@@ -27,13 +27,15 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+use crate::forensics::snapshot::NoteCode;
+use crate::format::vocab::vocabulary;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::ownership::{Catalog, ObjectInfo, ObjectKind, OwnerKind, Ownership, PageOwner, claim};
+use super::ownership::{Catalog, ObjectInfo, ObjectKind, OwnerKind, OwnerType, Ownership, PageOwner, claim};
 use super::schema::{SchemaEntry, TableDef};
 use super::snapshot::{Forensics, Note, Origin, PageHash, PageMap, PageSet, Snapshot, SnapshotSpec};
-use super::walk::{Budget, CellData, PageVisit, Visitor, walk_tree};
+use super::walk::{Budget, CellData, PageRole, PageVisit, Visitor, walk_tree};
 use crate::format::record::{TextEncoding, Value, decode_record};
 
 /// Identity of a row within its table.
@@ -56,11 +58,11 @@ pub struct RowChange {
 }
 
 impl RowChange {
-    pub fn op(&self) -> &'static str {
+    pub fn op(&self) -> RowOp {
         match (&self.old, &self.new) {
-            (None, Some(_)) => "insert",
-            (Some(_), None) => "delete",
-            _ => "update",
+            (None, Some(_)) => RowOp::Insert,
+            (Some(_), None) => RowOp::Delete,
+            _ => RowOp::Update,
         }
     }
 }
@@ -74,13 +76,31 @@ pub struct TableDiff {
     pub changes: Vec<RowChange>,
 }
 
+vocabulary! {
+    /// What a commit did to a row.
+    pub enum RowOp {
+        Insert = "insert",
+        Update = "update",
+        Delete = "delete",
+    }
+}
+
+vocabulary! {
+    /// What a commit did to a b-tree.
+    pub enum SchemaOp {
+        Create = "create",
+        Drop = "drop",
+        Rename = "rename",
+        /// A new root page (`old_root` set).
+        Move = "move",
+    }
+}
+
 /// A b-tree created, dropped or moved by a commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchemaChange {
-    /// "create", "drop" or "move".
-    pub op: &'static str,
-    /// "table" or "index".
-    pub kind: &'static str,
+    pub op: SchemaOp,
+    pub kind: ObjectKind,
     pub name: String,
     pub root: u32,
     pub old_root: Option<u32>,
@@ -93,9 +113,9 @@ pub struct WrittenPage {
     /// The last frame of the commit that writes it.
     pub frame: u32,
     pub owner: String,
-    /// "table", "index", "schema", "freelist", "ptrmap", "lock_byte", "orphan", "beyond".
-    pub kind: &'static str,
-    pub role: &'static str,
+    pub kind: OwnerType,
+    /// None for orphans and pages beyond the database (`"none"` on the wire).
+    pub role: Option<PageRole>,
 }
 
 /// Everything one commit changed.
@@ -269,7 +289,7 @@ impl Visitor for DiffWalker<'_> {
         if !c.complete {
             self.notes.push(
                 Note::new(
-                    "row.incomplete",
+                    NoteCode::RowIncomplete,
                     format!("row {key:?} of {}: payload incomplete (overflow chain broken)", obj.name),
                 )
                 .at_page(c.page, c.origin),
@@ -281,7 +301,7 @@ impl Visitor for DiffWalker<'_> {
             .is_some()
         {
             self.notes.push(
-                Note::new("row.duplicate_key", format!("key {key:?} appears twice in {}", obj.name))
+                Note::new(NoteCode::RowDuplicateKey, format!("key {key:?} appears twice in {}", obj.name))
                     .at_page(c.page, c.origin),
             );
         }
@@ -347,7 +367,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
         let uncertain = fx.uncertain_pages(spec, commits_pages.into_iter().filter(|&p| p <= spec.db_pages));
         if !uncertain.is_empty() {
             base_notes.push(Note::new(
-                "snapshot.base_uncertain",
+                NoteCode::SnapshotBaseUncertain,
                 format!(
                     "{} page(s) of the database file may already hold content of later frames (checkpointed): the state before the first commit, and rows diffed against it, are uncertain for pages {:?}",
                     uncertain.len(),
@@ -515,8 +535,8 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 if renamed.contains(r) {
                     if let Some(n) = new_objects.get(r) {
                         schema_changes.push(SchemaChange {
-                            op: "rename",
-                            kind: n.kind.name(),
+                            op: SchemaOp::Rename,
+                            kind: n.kind,
                             name: n.name.clone(),
                             root: *r,
                             old_root: None,
@@ -530,8 +550,8 @@ impl<'f, 'a> Tracker<'f, 'a> {
                     None => {
                         dropped.push(*r);
                         schema_changes.push(SchemaChange {
-                            op: "drop",
-                            kind: o.kind.name(),
+                            op: SchemaOp::Drop,
+                            kind: o.kind,
                             name: o.name.clone(),
                             root: *r,
                             old_root: None,
@@ -548,8 +568,8 @@ impl<'f, 'a> Tracker<'f, 'a> {
                     continue;
                 }
                 schema_changes.push(SchemaChange {
-                    op: if before.is_some() { "move" } else { "create" },
-                    kind: n.kind.name(),
+                    op: if before.is_some() { SchemaOp::Move } else { SchemaOp::Create },
+                    kind: n.kind,
                     name: n.name.clone(),
                     root: *r,
                     old_root: before.as_ref().map(|b| b.root),
@@ -666,7 +686,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 WrittenPage { page, frame, owner, kind, role }
             })
             .collect();
-        let orphans: Vec<u32> = pages.iter().filter(|p| p.kind == "orphan").map(|p| p.page).collect();
+        let orphans: Vec<u32> = pages.iter().filter(|p| p.kind == OwnerType::Orphan).map(|p| p.page).collect();
         if !orphans.is_empty() {
             let why = if number.is_some() {
                 "no b-tree, freelist or pointer map of the new state reaches them"
@@ -674,7 +694,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 "the transaction is incomplete (pages spilled before its parents were written); `salvage` decodes their rows"
             };
             notes.push(Note::new(
-                "pages.unreachable",
+                NoteCode::PagesUnreachable,
                 format!(
                     "{} page(s) written here are reachable from nothing: {why}: {:?}",
                     orphans.len(),

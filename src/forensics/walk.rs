@@ -9,9 +9,11 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use super::snapshot::{Note, Origin, PageRef, PageSet, Snapshot};
+use crate::forensics::snapshot::NoteCode;
 use crate::format::btree::{BtreePage, Cell, overflow_content, overflow_next, overflow_page_count};
 use crate::format::db_header::PageType;
 use crate::format::freelist::FreelistTrunk;
+use crate::format::vocab::vocabulary;
 
 /// Deepest b-tree SQLite descends (`BTCURSOR_MAX_DEPTH`).
 pub const MAX_DEPTH: usize = 20;
@@ -47,34 +49,19 @@ impl Default for Budget {
     }
 }
 
-/// What a page is to its owner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PageRole {
-    Root,
-    Interior,
-    Leaf,
-    Overflow,
-    FreelistTrunk,
-    FreelistLeaf,
-    Ptrmap,
-    LockByte,
-    /// Referenced from a b-tree but not decodable as a b-tree page.
-    Corrupt,
-}
-
-impl PageRole {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Root => "root",
-            Self::Interior => "interior",
-            Self::Leaf => "leaf",
-            Self::Overflow => "overflow",
-            Self::FreelistTrunk => "freelist_trunk",
-            Self::FreelistLeaf => "freelist_leaf",
-            Self::Ptrmap => "ptrmap",
-            Self::LockByte => "lock_byte",
-            Self::Corrupt => "corrupt",
-        }
+vocabulary! {
+    /// What a page is to its owner (the timeline's `roles`).
+    pub enum PageRole {
+        Root = "root",
+        Interior = "interior",
+        Leaf = "leaf",
+        Overflow = "overflow",
+        FreelistTrunk = "freelist_trunk",
+        FreelistLeaf = "freelist_leaf",
+        Ptrmap = "ptrmap",
+        LockByte = "lock_byte",
+        /// Referenced from a b-tree but not decodable as a b-tree page.
+        Corrupt = "corrupt",
     }
 }
 
@@ -167,7 +154,7 @@ pub fn walk_tree(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: &m
         let more = capped.notes - MAX_NOTES_PER_WALK;
         capped.inner.note(
             Note::new(
-                "walk.notes_capped",
+                NoteCode::WalkNotesCapped,
                 format!("{more} more notes about the b-tree rooted at {root} were not listed"),
             )
             .at_page(root, snap.origin(root)),
@@ -184,7 +171,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
     while let Some((p, parent, depth)) = stack.pop() {
         if !budget.step() {
             v.note(
-                Note::new("walk.budget_exceeded", "the work budget ran out; the walk is incomplete")
+                Note::new(NoteCode::WalkBudgetExceeded, "the work budget ran out; the walk is incomplete")
                     .at_page(p, Origin::Missing),
             );
             return;
@@ -192,7 +179,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
         if !visited.insert(p) {
             v.note(
                 Note::new(
-                    "btree.cycle",
+                    NoteCode::BtreeCycle,
                     format!("page {p} is reached twice in the b-tree rooted at {root} (from page {parent})"),
                 )
                 .at_page(p, snap.origin(p)),
@@ -201,7 +188,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
         }
         if depth > MAX_DEPTH {
             v.note(
-                Note::new("btree.too_deep", format!("b-tree rooted at {root} deeper than {MAX_DEPTH} levels"))
+                Note::new(NoteCode::BtreeTooDeep, format!("b-tree rooted at {root} deeper than {MAX_DEPTH} levels"))
                     .at_page(p, snap.origin(p)),
             );
             continue;
@@ -221,7 +208,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
             Err(e) => {
                 v.note(
                     Note::new(
-                        "btree.bad_page",
+                        NoteCode::BtreeBadPage,
                         format!("page {p} of the b-tree rooted at {root} does not decode: {e}"),
                     )
                     .at_page(p, pr.origin)
@@ -237,7 +224,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
             Some(t) if t != is_table => {
                 v.note(
                     Note::new(
-                        "btree.mixed_types",
+                        NoteCode::BtreeMixedTypes,
                         format!(
                             "page {p} is a {} page inside a b-tree of the other kind (root {root})",
                             bt.page_type.name()
@@ -273,7 +260,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
                     };
                     v.note(
                         Note::new(
-                            "btree.child_out_of_range",
+                            NoteCode::BtreeChildOutOfRange,
                             format!("page {p} points to child page {c}, outside 1..={}", snap.spec.db_pages),
                         )
                         .at_page(p, pr.origin)
@@ -286,7 +273,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
                     // read as zeros. Not entered, so forged pointers cannot grow the maps.
                     v.note(
                         Note::new(
-                            "btree.child_missing",
+                            NoteCode::BtreeChildMissing,
                             format!(
                                 "page {p} points to child page {c}, which neither the database file nor the WAL holds"
                             ),
@@ -317,7 +304,7 @@ fn visit_cells(
             Ok(c) => c,
             Err(e) => {
                 v.note(
-                    Note::new("btree.bad_cell", format!("cell {i} of page {}: {e}", pr.page))
+                    Note::new(NoteCode::BtreeBadCell, format!("cell {i} of page {}: {e}", pr.page))
                         .at_page(pr.page, pr.origin)
                         .offset(e.offset),
                 );
@@ -354,32 +341,35 @@ pub fn follow_overflow(
     let at_cell = |note: Note| note.at_page(holder.page, holder.origin).offset(cell.offset as u64);
     while p != 0 {
         if n >= need {
-            v.note(at_cell(Note::new("overflow.too_long", format!("overflow chain of the cell at page {} continues past the {need} pages its payload needs (to page {p})", holder.page))));
+            v.note(at_cell(Note::new(NoteCode::OverflowTooLong, format!("overflow chain of the cell at page {} continues past the {need} pages its payload needs (to page {p})", holder.page))));
             return false;
         }
         if p > snap.spec.db_pages {
             v.note(at_cell(Note::new(
-                "overflow.out_of_range",
+                NoteCode::OverflowOutOfRange,
                 format!("overflow page {p} is outside the database (1..={})", snap.spec.db_pages),
             )));
             return false;
         }
         if p > snap.extent() {
             v.note(at_cell(Note::new(
-                "overflow.missing",
+                NoteCode::OverflowMissing,
                 format!("overflow page {p} is held by neither the database file nor the WAL"),
             )));
             return false;
         }
         if !visited.insert(p) {
             v.note(at_cell(Note::new(
-                "overflow.cycle",
+                NoteCode::OverflowCycle,
                 format!("overflow page {p} is reached twice (from page {parent})"),
             )));
             return false;
         }
         if !budget.step() {
-            v.note(at_cell(Note::new("walk.budget_exceeded", "the work budget ran out inside an overflow chain")));
+            v.note(at_cell(Note::new(
+                NoteCode::WalkBudgetExceeded,
+                "the work budget ran out inside an overflow chain",
+            )));
             return false;
         }
         let pr = match snap.page(p) {
@@ -402,7 +392,7 @@ pub fn follow_overflow(
     }
     if n < need {
         v.note(at_cell(Note::new(
-            "overflow.too_short",
+            NoteCode::OverflowTooShort,
             format!("overflow chain of the cell at page {} ends after {n} of {need} pages", holder.page),
         )));
         return false;
@@ -419,7 +409,7 @@ pub fn walk_freelist(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut Bu
     notes.extend(own.into_iter().take(MAX_NOTES_PER_WALK));
     if n > MAX_NOTES_PER_WALK {
         notes.push(Note::new(
-            "walk.notes_capped",
+            NoteCode::WalkNotesCapped,
             format!("{} more notes about the freelist were not listed", n - MAX_NOTES_PER_WALK),
         ));
     }
@@ -437,7 +427,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
         if p > snap.spec.db_pages {
             notes.push(
                 Note::new(
-                    "freelist.out_of_range",
+                    NoteCode::FreelistOutOfRange,
                     format!(
                         "freelist trunk page {p} (from {}) is outside the database",
                         if parent == 0 { "the header".to_string() } else { format!("trunk {parent}") }
@@ -449,13 +439,13 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
         }
         if !seen.insert(p) {
             notes.push(
-                Note::new("freelist.cycle", format!("freelist trunk page {p} is reached twice"))
+                Note::new(NoteCode::FreelistCycle, format!("freelist trunk page {p} is reached twice"))
                     .at_page(p, snap.origin(p)),
             );
             break;
         }
         if !budget.step() {
-            notes.push(Note::new("walk.budget_exceeded", "the work budget ran out in the freelist"));
+            notes.push(Note::new(NoteCode::WalkBudgetExceeded, "the work budget ran out in the freelist"));
             break;
         }
         let pr = match snap.page(p) {
@@ -469,7 +459,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
         if t.leaf_count > crate::format::freelist::max_leaves(snap.usable) {
             notes.push(
                 Note::new(
-                    "freelist.bad_trunk",
+                    NoteCode::FreelistBadTrunk,
                     format!("freelist trunk {p} claims {} leaves, more than SQLite accepts", t.leaf_count),
                 )
                 .at_page(p, pr.origin)
@@ -480,7 +470,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
         if leaves.len() > snap.extent() as usize + 65536 {
             notes.push(
                 Note::new(
-                    "freelist.too_long",
+                    NoteCode::FreelistTooLong,
                     format!(
                         "the freelist lists more leaves than the database can hold ({}); the rest is not read",
                         leaves.len()
@@ -494,7 +484,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
             if l == 0 || l > snap.spec.db_pages {
                 notes.push(
                     Note::new(
-                        "freelist.out_of_range",
+                        NoteCode::FreelistOutOfRange,
                         format!("freelist leaf {l} on trunk {p} is outside the database"),
                     )
                     .at_page(p, pr.origin)
@@ -502,7 +492,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
                 );
             } else if !seen.insert(l) {
                 notes.push(
-                    Note::new("freelist.duplicate", format!("page {l} appears twice in the freelist"))
+                    Note::new(NoteCode::FreelistDuplicate, format!("page {l} appears twice in the freelist"))
                         .at_page(p, pr.origin)
                         .offset(8 + 4 * k as u64),
                 );
@@ -517,7 +507,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
     if total != u64::from(count) {
         notes.push(
             Note::new(
-                "freelist.count_mismatch",
+                NoteCode::FreelistCountMismatch,
                 format!("the header counts {count} freelist pages; the trunks hold {total}"),
             )
             .at_page(1, snap.origin(1))
@@ -553,7 +543,7 @@ pub fn find_rowid(
     for _ in 0..=MAX_DEPTH {
         if !seen.insert(p) || !budget.step() {
             notes.push(
-                Note::new("btree.cycle", format!("page {p} reached twice while seeking rowid {rowid}"))
+                Note::new(NoteCode::BtreeCycle, format!("page {p} reached twice while seeking rowid {rowid}"))
                     .at_page(p, snap.origin(p)),
             );
             return None;
@@ -569,14 +559,15 @@ pub fn find_rowid(
             Ok(b) if b.is_table() => b,
             Ok(_) => {
                 notes.push(
-                    Note::new("btree.mixed_types", format!("page {p} is not a table b-tree page"))
+                    Note::new(NoteCode::BtreeMixedTypes, format!("page {p} is not a table b-tree page"))
                         .at_page(p, pr.origin),
                 );
                 return None;
             }
             Err(e) => {
-                notes
-                    .push(Note::new("btree.bad_page", format!("page {p}: {e}")).at_page(p, pr.origin).offset(e.offset));
+                notes.push(
+                    Note::new(NoteCode::BtreeBadPage, format!("page {p}: {e}")).at_page(p, pr.origin).offset(e.offset),
+                );
                 return None;
             }
         };
@@ -616,6 +607,6 @@ pub fn find_rowid(
             _ => return None,
         }
     }
-    notes.push(Note::new("btree.too_deep", format!("seeking rowid {rowid} went deeper than {MAX_DEPTH} levels")));
+    notes.push(Note::new(NoteCode::BtreeTooDeep, format!("seeking rowid {rowid} went deeper than {MAX_DEPTH} levels")));
     None
 }

@@ -20,6 +20,7 @@ pub mod ptrmap;
 pub mod record;
 pub mod shm;
 pub mod varint;
+pub mod vocab;
 pub mod wal;
 
 pub use checksum::{FrameChecksummer, WordOrder, wal_checksum};

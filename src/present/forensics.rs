@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 
 use super::fmt::ranges;
+use crate::forensics::history::SourceKind;
+use crate::forensics::timeline::RowOp;
 use crate::format::record::Value;
 use crate::report::forensics::{
     CommitEntryReport, HistoryReport, KeyReport, NoteReport, SalvageReport, TimelineReport, ValueReport, hex,
@@ -79,8 +81,8 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
                     };
                     for v in vals {
                         let _ = match v.op {
-                            "insert" => writeln!(s, "    + {} {}", key_text(&v.key), show(&v.new)),
-                            "delete" => writeln!(s, "    - {} {}", key_text(&v.key), show(&v.old)),
+                            RowOp::Insert => writeln!(s, "    + {} {}", key_text(&v.key), show(&v.new)),
+                            RowOp::Delete => writeln!(s, "    - {} {}", key_text(&v.key), show(&v.old)),
                             _ => writeln!(s, "    ~ {} {} -> {}", key_text(&v.key), show(&v.old), show(&v.new)),
                         };
                     }
@@ -114,8 +116,8 @@ pub fn render_history(r: &HistoryReport) -> String {
     let _ = writeln!(s, "columns: {}", r.columns.join(", "));
     for v in &r.versions {
         let src = match v.source.kind {
-            "commit" => format!("commit {}", v.source.commit.unwrap_or(0)),
-            "db_file" => "database file".to_string(),
+            SourceKind::Commit => format!("commit {}", v.source.commit.unwrap_or(0)),
+            SourceKind::DbFile => "database file".to_string(),
             k => format!("{k}{}", v.source.generations_ago.map(|g| format!(" ({g} reset(s) ago)")).unwrap_or_default()),
         };
         let frames =

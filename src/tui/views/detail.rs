@@ -198,7 +198,7 @@ fn owner_line(app: &App) -> Line<'static> {
             Some((name, kind, role)) => Line::from(vec![
                 label("owner "),
                 Span::styled(name.clone(), Role::Key.tui()),
-                Span::raw(format!(" ({kind}, {role}) ")),
+                Span::raw(format!(" ({kind}, {}) ", role.map_or("none", |r| r.as_str()))),
                 Span::styled(format!("as of {}", o.as_of), Role::Dim.tui()),
             ]),
             None => Line::from(vec![

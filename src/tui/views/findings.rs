@@ -72,5 +72,5 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if x.frame.is_some() {
         e.push(Line::from(Span::styled("Enter: go to the frame", Role::Dim.tui())));
     }
-    Paragraph::new(e).wrap(Wrap { trim: true }).block(block(x.code)).render(expl, buf);
+    Paragraph::new(e).wrap(Wrap { trim: true }).block(block(x.code.as_str())).render(expl, buf);
 }
