@@ -7,7 +7,8 @@
 //! - [`analysis`]: the WAL as SQLite's recovery sees it and as it lies on disk, the -shm
 //!   checked against it, findings;
 //! - [`repair`]: new files from the evidence (never the evidence itself);
-//! - [`report`]: serde types that are the JSON contract, and text rendering;
+//! - [`report`]: serde types that are the JSON contract;
+//! - [`present`]: text rendering, formatting helpers and the one palette;
 //! - [`cli`] and [`tui`]: the front ends.
 
 #![deny(unsafe_code)]

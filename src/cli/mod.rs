@@ -254,6 +254,13 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The `crc32` of every frame of a `dump` document (the page images are read again).
+fn add_crc32s(ev: &crate::source::Evidence, a: &crate::analysis::Analysis, r: &mut DumpReport) {
+    if let (Some(file), Some(w)) = (&ev.wal, &a.wal) {
+        r.set_crc32s(&crate::analysis::wal::page_crc32s(&file.file, w));
+    }
+}
+
 fn style(g: &GlobalArgs) -> Style {
     let color = match g.color {
         ColorChoice::Always => true,
@@ -284,9 +291,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let (ev, a) = (&session.evidence, &session.analysis);
             let f = session.findings();
             let mut r = DumpReport::build("walinspect.dump", Files::of(ev), a, &f);
-            if let (Some(file), Some(w)) = (&ev.wal, &a.wal) {
-                r.set_crc32s(&crate::analysis::wal::page_crc32s(&file.file, w));
-            }
+            add_crc32s(ev, a, &mut r);
             if owners {
                 forensics::add_owners(ev, a, &mut r);
             }
@@ -342,7 +347,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
                     // A sample is a set of files, not a live database: no live probe.
                     let session = Session::open(&db, Options { live: false, ..options(&g) })?;
                     let f = findings::check(&session.analysis);
-                    let r = DumpReport::build("walinspect.dump", Files::of(&session.evidence), &session.analysis, &f);
+                    let mut r =
+                        DumpReport::build("walinspect.dump", Files::of(&session.evidence), &session.analysis, &f);
+                    add_crc32s(&session.evidence, &session.analysis, &mut r);
                     if json {
                         emit_json(&r)?
                     } else {
