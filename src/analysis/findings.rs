@@ -7,6 +7,7 @@
 
 use super::Analysis;
 use super::wal::{FrameState, HeaderProblem, InvalidReason, WalAnalysis};
+use super::wording::plural;
 use crate::format::shm::{READMARK_NOT_USED, ShmEndian};
 use crate::format::vocab::vocabulary;
 use crate::format::wal::{WAL_HEADER_LEN, frame_offset};
@@ -137,11 +138,6 @@ pub fn check(a: &Analysis) -> Vec<Finding> {
     check_shm(a, &mut out);
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
-}
-
-/// "1 frame", "2 frames" (the wording of finding messages; renderers use `present::fmt`).
-pub fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn check_db(a: &Analysis, out: &mut Vec<Finding>) {

@@ -7,6 +7,7 @@ pub mod db;
 pub mod findings;
 pub mod shm;
 pub mod wal;
+pub mod wording;
 
 use std::io;
 

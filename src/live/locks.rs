@@ -18,6 +18,7 @@
 //!   READ(0) exclusively to copy anything (`walCheckpoint()`), so a long reader holds back every
 //!   frame committed after its snapshot, and the WAL cannot restart while anyone reads it.
 
+use crate::analysis::wording::{human_bytes, short};
 use std::collections::BTreeSet;
 
 use super::env::EnvAssessment;
@@ -122,18 +123,10 @@ impl Process {
     /// "pid 123 (python3 app.py)" or "an unidentified process".
     pub fn label(&self) -> String {
         match (self.pid, &self.command) {
-            (Some(p), Some(c)) => format!("pid {p} ({})", shorten(c, 60)),
+            (Some(p), Some(c)) => format!("pid {p} ({})", short(c, 60)),
             (Some(p), None) => format!("pid {p}"),
             (None, _) => "an unidentified process".to_string(),
         }
-    }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(max.saturating_sub(1)).collect::<String>())
     }
 }
 
@@ -494,14 +487,9 @@ fn finding(code: Code, severity: Severity, file: Option<FileKind>, message: Stri
     Finding { code, severity, message, file, offset: None, frame: None, page: None, count: None }
 }
 
+/// "1536 bytes, 1.5 KiB".
 fn bytes(n: u64) -> String {
-    if n >= 1 << 20 {
-        format!("{n} bytes, {:.1} MiB", n as f64 / f64::from(1u32 << 20))
-    } else if n >= 1 << 10 {
-        format!("{n} bytes, {:.1} KiB", n as f64 / 1024.0)
-    } else {
-        format!("{n} bytes")
-    }
+    if n < 1024 { format!("{n} bytes") } else { format!("{n} bytes, {}", human_bytes(n)) }
 }
 
 /// The findings that only a live probe can raise (`env.*`, `lock.*`), in a stable order.

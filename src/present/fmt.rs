@@ -3,40 +3,13 @@
 
 use std::fmt::Write as _;
 
-/// At most `max` characters, with "…" when cut.
-pub fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut o: String = s.chars().take(max.saturating_sub(1)).collect();
-        o.push('…');
-        o
-    }
-}
-
-const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-
-/// Bytes in a short human form: "512 B", "1.5 KiB", "16.0 EiB" (binary units, one decimal).
-pub fn human_bytes(n: u64) -> String {
-    let mut v = n as f64;
-    let mut unit = "B";
-    for u in UNITS.iter().skip(1) {
-        if v < 1024.0 {
-            break;
-        }
-        v /= 1024.0;
-        unit = u;
-    }
-    if unit == "B" { format!("{n} B") } else { format!("{v:.1} {unit}") }
-}
+/// Defined once, below `present`, because finding messages use them too.
+pub use crate::analysis::wording::{human_bytes, plural, short};
 
 /// Bytes in the human form with the exact count beside it: "512 B", "1.5 KiB (1536 B)".
 pub fn size(n: u64) -> String {
     if n < 1024 { format!("{n} B") } else { format!("{} ({n} B)", human_bytes(n)) }
 }
-
-/// "1 frame", "2 frames": one definition, below, because finding messages use it too.
-pub use crate::analysis::findings::plural;
 
 /// Page (or frame) numbers as sorted runs: "3-5 9 12-13". Safe at `u32::MAX`.
 pub fn ranges(p: &[u32]) -> String {

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::{Files, FindingReport, SCHEMA_VERSION, Summary, Tool};
-use crate::analysis::findings::{Finding, Severity, plural};
+use crate::analysis::findings::{Finding, Severity};
+use crate::analysis::wording::plural;
 use crate::live::env::EnvAssessment;
 use crate::live::locks::{LiveLocks, Mode, Process};
 use crate::source::locks::LockProbe;
