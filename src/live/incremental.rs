@@ -72,8 +72,14 @@ impl Tracked {
         self.stamp != before
     }
 
+    /// The file's length at the last poll (0 when absent).
     pub fn len(&self) -> u64 {
         self.stamp.map_or(0, |s| s.len)
+    }
+
+    /// True when the file was absent or empty at the last poll.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
