@@ -58,17 +58,17 @@ pub const HDR_SZPAGE: usize = 14;
 pub const HDR_MX_FRAME: usize = 16;
 /// nPage.
 pub const HDR_NPAGE: usize = 20;
-/// aFrameCksum[2].
+/// `aFrameCksum[2]`.
 pub const HDR_FRAME_CKSUM: usize = 24;
-/// aSalt[2]: raw bytes of the WAL header's salts.
+/// `aSalt[2]`: raw bytes of the WAL header's salts.
 pub const HDR_SALT: usize = 32;
-/// aCksum[2]: the checksum of the bytes before it.
+/// `aCksum[2]`: the checksum of the bytes before it.
 pub const HDR_CKSUM: usize = 40;
 
 // Offsets of the fields of `WalCkptInfo` (from the start of the -shm).
 /// nBackfill.
 pub const CKPT_BACKFILL: usize = CKPT_INFO_OFFSET;
-/// aReadMark[5].
+/// `aReadMark[5]`.
 pub const CKPT_READ_MARKS: usize = 100;
 /// nBackfillAttempted.
 pub const CKPT_BACKFILL_ATTEMPTED: usize = 128;
@@ -307,7 +307,7 @@ pub struct CheckpointInfo {
     pub backfill: u32,
     /// aReadMark[0..5].
     pub read_marks: [u32; N_READERS],
-    /// aLock[8]: the bytes the OS locks sit on (contents meaningless, normally 0).
+    /// `aLock[8]`: the bytes the OS locks sit on (contents meaningless, normally 0).
     pub lock_bytes: [u8; 8],
     /// nBackfillAttempted.
     pub backfill_attempted: u32,
