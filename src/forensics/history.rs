@@ -7,8 +7,6 @@
 //! is that of the timeline; salvaged versions come from decoding the frames SQLite ignores
 //! (see [`super::salvage`]).
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use std::collections::HashSet;
 use std::sync::Arc;
 

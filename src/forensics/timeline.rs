@@ -25,8 +25,6 @@
 //! Work per commit is proportional to the pages it wrote times the tree depth, never to the
 //! database size (except for schema changes that create, drop or move a b-tree).
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 

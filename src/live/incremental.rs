@@ -75,6 +75,11 @@ impl Tracked {
     pub fn len(&self) -> u64 {
         self.stamp.map_or(0, |s| s.len)
     }
+
+    /// True when the file is missing or empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What one WAL refresh cost.

@@ -132,15 +132,15 @@ pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<Reb
     let len =
         (segments as usize).checked_mul(SEGMENT_LEN).ok_or_else(|| RepairError::Input("index too large".into()))?;
     let mut bytes = vec![0u8; len];
-    bytes[0..48].copy_from_slice(&hdr);
-    bytes[48..96].copy_from_slice(&hdr);
+    write_at(&mut bytes, 0, &hdr)?;
+    write_at(&mut bytes, 48, &hdr)?;
     let marks: [u32; N_READERS] =
         [0, if mx > 0 { mx } else { READMARK_NOT_USED }, READMARK_NOT_USED, READMARK_NOT_USED, READMARK_NOT_USED];
     // nBackfill (96) stays 0.
     for (i, m) in marks.iter().enumerate() {
-        bytes[100 + 4 * i..104 + 4 * i].copy_from_slice(&endian.put_u32(*m));
+        write_at(&mut bytes, 100 + 4 * i, &endian.put_u32(*m))?;
     }
-    bytes[128..132].copy_from_slice(&endian.put_u32(mx));
+    write_at(&mut bytes, 128, &endian.put_u32(mx))?;
 
     if let Some(w) = wal.filter(|w| w.header_problem.is_none()) {
         for f in w.frames.iter().take(indexed as usize) {
@@ -163,7 +163,7 @@ pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<Reb
             let (to, from) = (k as usize * SEGMENT_LEN, (k as usize - 1) * SEGMENT_LEN);
             bytes.copy_within(from..from + SEGMENT_LEN, to);
             if k == 1 {
-                bytes[to..to + SHM_HEADER_LEN].fill(0);
+                write_at(&mut bytes, to, &[0; SHM_HEADER_LEN])?;
                 unspecified.push((to as u64, SHM_HEADER_LEN as u64));
             }
             copied_segment = Some((k, k - 1));
@@ -187,6 +187,15 @@ pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<Reb
     })
 }
 
+/// Copies `src` into `bytes` at `at`; an error (not a panic) if it does not fit.
+fn write_at(bytes: &mut [u8], at: usize, src: &[u8]) -> Result<(), RepairError> {
+    at.checked_add(src.len())
+        .and_then(|end| bytes.get_mut(at..end))
+        .ok_or_else(|| RepairError::Input(format!("offset {at} lies beyond the index being built")))?
+        .copy_from_slice(src);
+    Ok(())
+}
+
 fn u16_bytes(e: ShmEndian, v: u16) -> [u8; 2] {
     match e {
         ShmEndian::Little => v.to_le_bytes(),
@@ -204,14 +213,14 @@ fn append(bytes: &mut [u8], e: ShmEndian, frame: u32, page: u32) -> Result<(), R
     let seg = bytes
         .get_mut(base..base + SEGMENT_LEN)
         .ok_or_else(|| RepairError::Input(format!("frame {frame} lies beyond the index being built")))?;
-    let p = pgno_start + (idx as usize - 1) * 4;
-    seg[p..p + 4].copy_from_slice(&e.put_u32(page));
+    let p = pgno_start + (idx as usize).saturating_sub(1) * 4;
+    write_at(seg, p, &e.put_u32(page))?;
     let hash = SEGMENT_LEN / 2;
     let mut slot = hash_slot(page);
     for _ in 0..NSLOT {
         let at = hash + 2 * slot;
-        if seg[at] == 0 && seg[at + 1] == 0 {
-            seg[at..at + 2].copy_from_slice(&u16_bytes(e, idx as u16));
+        if seg.get(at..at + 2) == Some(&[0, 0]) {
+            write_at(seg, at, &u16_bytes(e, idx as u16))?;
             return Ok(());
         }
         slot = (slot + 1) & (NSLOT - 1);

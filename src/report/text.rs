@@ -47,7 +47,10 @@ fn size(n: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{n} B") } else { format!("{v:.1} {} ({n} B)", U[i]) }
+    match U.get(i) {
+        Some(u) if i > 0 => format!("{v:.1} {u} ({n} B)"),
+        _ => format!("{n} B"),
+    }
 }
 
 fn mark(v: u32) -> String {

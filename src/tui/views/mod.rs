@@ -59,7 +59,10 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{n} B") } else { format!("{v:.1} {}", U[i]) }
+    match U.get(i) {
+        Some(u) if i > 0 => format!("{v:.1} {u}"),
+        _ => format!("{n} B"),
+    }
 }
 
 /// A bordered block with a title.
