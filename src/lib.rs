@@ -2,7 +2,7 @@
 //! and its `-shm` wal-index — explain what is wrong, and recover what can be recovered.
 //!
 //! Layers, dependencies pointing down only:
-//! - [`format`]: pure decoders, bytes in, views out, no I/O;
+//! - [`format`](mod@format): pure decoders, bytes in, views out, no I/O;
 //! - [`source`]: evidence-safe, read-only access to the three files;
 //! - [`analysis`]: the WAL as SQLite's recovery sees it and as it lies on disk, the -shm
 //!   checked against it, findings;

@@ -176,7 +176,7 @@ pub struct CheckpointInfo {
     pub backfill: u32,
     /// aReadMark[0..5].
     pub read_marks: [u32; N_READERS],
-    /// aLock[8]: the bytes the OS locks sit on (contents meaningless, normally 0).
+    /// `aLock[8]`: the bytes the OS locks sit on (contents meaningless, normally 0).
     pub lock_bytes: [u8; 8],
     /// nBackfillAttempted.
     pub backfill_attempted: u32,
