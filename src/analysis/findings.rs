@@ -8,6 +8,7 @@
 use super::Analysis;
 use super::wal::{FrameState, HeaderProblem, InvalidReason, WalAnalysis};
 use crate::format::shm::{READMARK_NOT_USED, ShmEndian};
+use crate::format::vocab::vocabulary;
 use crate::format::wal::{WAL_HEADER_LEN, frame_offset};
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
@@ -33,7 +34,7 @@ pub use crate::source::FileKind;
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     pub file: Option<FileKind>,
@@ -45,7 +46,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(code: &'static str, severity: Severity, file: FileKind, message: String) -> Self {
+    fn new(code: Code, severity: Severity, file: FileKind, message: String) -> Self {
         Self { code, severity, message, file: Some(file), offset: None, frame: None, page: None, count: None }
     }
     fn offset(mut self, o: u64) -> Self {
@@ -66,63 +67,65 @@ impl Finding {
     }
 }
 
-/// Every documented finding code, for docs and tests.
-pub const CODES: &[&str] = &[
-    "db.missing",
-    "db.empty_with_wal",
-    "db.unreadable",
-    "db.unsupported_version",
-    "db.usable_size_too_small",
-    "db.bad_page_size",
-    "db.bad_payload_fractions",
-    "db.rollback_header_with_wal",
-    "db.header_page_count_mismatch",
-    "db.trailing_bytes",
-    "wal.empty",
-    "wal.truncated_header",
-    "wal.header_only",
-    "wal.bad_magic",
-    "wal.bad_page_size",
-    "wal.bad_header_checksum",
-    "wal.bad_version",
-    "wal.page_size_mismatch",
-    "wal.torn_frame",
-    "wal.uncommitted_frames",
-    "wal.checksum_mismatch",
-    "wal.salt_mismatch",
-    "wal.page_zero",
-    "wal.stale_frames",
-    "wal.oversized",
-    "wal.changed_while_reading",
-    "shm.unreadable",
-    "shm.not_initialized",
-    "shm.header_copies_differ",
-    "shm.bad_header_checksum",
-    "shm.bad_version",
-    "shm.foreign_byte_order",
-    "shm.stale",
-    "shm.lagging",
-    "shm.ahead",
-    "shm.wal_missing",
-    "shm.page_size_mismatch",
-    "shm.index_mismatch",
-    "shm.hash_corrupt",
-    "shm.stale_entries",
-    "shm.backfill_beyond_end",
-    "shm.read_mark_beyond_end",
-    "shm.read_mark0_nonzero",
-    "shm.checkpoint_interrupted",
-    // Live probe (`live::check_with_live`): the environment and the locks of a database in use.
-    "env.network_filesystem",
-    "env.overlay_filesystem",
-    "env.readonly_directory",
-    "env.shm_not_writable",
-    "lock.checkpoint_starved",
-    "lock.detached_connection",
-    "lock.cross_namespace",
-    "lock.unidentified_holder",
-    "lock.exclusive",
-];
+vocabulary! {
+    /// A finding code: a stable string documented in `docs/findings.md`; never rename one.
+    pub enum Code {
+        DbMissing = "db.missing",
+        DbEmptyWithWal = "db.empty_with_wal",
+        DbUnreadable = "db.unreadable",
+        DbUnsupportedVersion = "db.unsupported_version",
+        DbUsableSizeTooSmall = "db.usable_size_too_small",
+        DbBadPageSize = "db.bad_page_size",
+        DbBadPayloadFractions = "db.bad_payload_fractions",
+        DbRollbackHeaderWithWal = "db.rollback_header_with_wal",
+        DbHeaderPageCountMismatch = "db.header_page_count_mismatch",
+        DbTrailingBytes = "db.trailing_bytes",
+        WalEmpty = "wal.empty",
+        WalTruncatedHeader = "wal.truncated_header",
+        WalHeaderOnly = "wal.header_only",
+        WalBadMagic = "wal.bad_magic",
+        WalBadPageSize = "wal.bad_page_size",
+        WalBadHeaderChecksum = "wal.bad_header_checksum",
+        WalBadVersion = "wal.bad_version",
+        WalPageSizeMismatch = "wal.page_size_mismatch",
+        WalTornFrame = "wal.torn_frame",
+        WalUncommittedFrames = "wal.uncommitted_frames",
+        WalChecksumMismatch = "wal.checksum_mismatch",
+        WalSaltMismatch = "wal.salt_mismatch",
+        WalPageZero = "wal.page_zero",
+        WalStaleFrames = "wal.stale_frames",
+        WalOversized = "wal.oversized",
+        WalChangedWhileReading = "wal.changed_while_reading",
+        ShmUnreadable = "shm.unreadable",
+        ShmNotInitialized = "shm.not_initialized",
+        ShmHeaderCopiesDiffer = "shm.header_copies_differ",
+        ShmBadHeaderChecksum = "shm.bad_header_checksum",
+        ShmBadVersion = "shm.bad_version",
+        ShmForeignByteOrder = "shm.foreign_byte_order",
+        ShmStale = "shm.stale",
+        ShmLagging = "shm.lagging",
+        ShmAhead = "shm.ahead",
+        ShmWalMissing = "shm.wal_missing",
+        ShmPageSizeMismatch = "shm.page_size_mismatch",
+        ShmIndexMismatch = "shm.index_mismatch",
+        ShmHashCorrupt = "shm.hash_corrupt",
+        ShmStaleEntries = "shm.stale_entries",
+        ShmBackfillBeyondEnd = "shm.backfill_beyond_end",
+        ShmReadMarkBeyondEnd = "shm.read_mark_beyond_end",
+        ShmReadMark0Nonzero = "shm.read_mark0_nonzero",
+        ShmCheckpointInterrupted = "shm.checkpoint_interrupted",
+        // Live probe (`live::check_with_live`): the environment and the locks of a database in use.
+        EnvNetworkFilesystem = "env.network_filesystem",
+        EnvOverlayFilesystem = "env.overlay_filesystem",
+        EnvReadonlyDirectory = "env.readonly_directory",
+        EnvShmNotWritable = "env.shm_not_writable",
+        LockCheckpointStarved = "lock.checkpoint_starved",
+        LockDetachedConnection = "lock.detached_connection",
+        LockCrossNamespace = "lock.cross_namespace",
+        LockUnidentifiedHolder = "lock.unidentified_holder",
+        LockExclusive = "lock.exclusive",
+    }
+}
 
 /// Produce every finding for an analysis, most severe first (stable order within a severity).
 pub fn check(a: &Analysis) -> Vec<Finding> {
@@ -147,17 +150,17 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
     match (&a.db, &a.db_problem) {
         (None, None) => {
             if a.wal.is_some() {
-                out.push(Finding::new("db.missing", Error, Db,
+                out.push(Finding::new(Code::DbMissing, Error, Db,
                     "no database file next to the -wal: only the log survives, and pages never written to the WAL are lost; SQLite opening this path creates an empty database and deletes the -wal, destroying the rest — work on copies".into()));
             }
         }
         (None, Some(problem)) => {
             let empty = problem.contains("empty");
             if empty && wal_has_content {
-                out.push(Finding::new("db.empty_with_wal", Error, Db,
+                out.push(Finding::new(Code::DbEmptyWithWal, Error, Db,
                     "the database file is empty (0 bytes) while a -wal exists: SQLite deletes the -wal when it opens a 0-byte database, destroying its content; copy the files before opening them with SQLite".into()));
             } else if !empty {
-                out.push(Finding::new("db.unreadable", Error, Db, format!("the database file cannot be decoded: {problem}; SQLite reads it only while the WAL holds a committed page 1, otherwise it refuses it")).offset(0));
+                out.push(Finding::new(Code::DbUnreadable, Error, Db, format!("the database file cannot be decoded: {problem}; SQLite reads it only while the WAL holds a committed page 1, otherwise it refuses it")).offset(0));
             }
         }
         (Some(d), _) => {
@@ -165,7 +168,7 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
             match h.page_size() {
                 None => out.push(
                     Finding::new(
-                        "db.bad_page_size",
+                        Code::DbBadPageSize,
                         Error,
                         Db,
                         format!(
@@ -182,14 +185,14 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                     if h.page_count_valid() && !wal_pending(a) {
                         let pages = d.file_len / u64::from(ps);
                         if u64::from(h.page_count) != pages {
-                            out.push(Finding::new("db.header_page_count_mismatch", Warning, Db,
+                            out.push(Finding::new(Code::DbHeaderPageCountMismatch, Warning, Db,
                                 format!("the header says {} pages and claims that is valid (change counter = version-valid-for), but the file holds {} pages", h.page_count, pages))
                                 .offset(28).count(pages));
                         }
                     }
                     let rem = d.file_len % u64::from(ps);
                     if rem != 0 {
-                        out.push(Finding::new("db.trailing_bytes", Warning, Db,
+                        out.push(Finding::new(Code::DbTrailingBytes, Warning, Db,
                             format!("the file size is not a multiple of the page size: {rem} bytes of a partial last page")).offset(d.file_len - rem).count(rem));
                     }
                 }
@@ -197,7 +200,7 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
             if h.read_version > 2 {
                 out.push(
                     Finding::new(
-                        "db.unsupported_version",
+                        Code::DbUnsupportedVersion,
                         Error,
                         Db,
                         format!(
@@ -210,7 +213,7 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
             } else if h.write_version > 2 {
                 out.push(
                     Finding::new(
-                        "db.unsupported_version",
+                        Code::DbUnsupportedVersion,
                         Warning,
                         Db,
                         format!(
@@ -222,13 +225,13 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                 );
             }
             if h.usable_size().is_some_and(|u| u < 480) {
-                out.push(Finding::new("db.usable_size_too_small", Error, Db,
+                out.push(Finding::new(Code::DbUsableSizeTooSmall, Error, Db,
                     format!("{} reserved bytes leave {} usable bytes per page, below SQLite's minimum of 480: SQLite refuses the file", h.reserved_bytes, h.usable_size().unwrap_or(0))).offset(20));
             }
             if !h.payload_fractions_ok() {
                 out.push(
                     Finding::new(
-                        "db.bad_payload_fractions",
+                        Code::DbBadPayloadFractions,
                         Error,
                         Db,
                         format!(
@@ -240,7 +243,7 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                 );
             }
             if a.wal.is_some() && !h.is_wal_mode() {
-                out.push(Finding::new("db.rollback_header_with_wal", Warning, Db,
+                out.push(Finding::new(Code::DbRollbackHeaderWithWal, Warning, Db,
                     format!("the header says journal versions {}/{} (not WAL) but a -wal exists: SQLite opens a -wal found next to a non-empty database regardless, and will use its valid frames", h.write_version, h.read_version)).offset(18));
             }
         }
@@ -264,7 +267,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
     use Severity::*;
     if w.file_len == 0 {
         out.push(Finding::new(
-            "wal.empty",
+            Code::WalEmpty,
             Info,
             Wal,
             "the -wal is empty (0 bytes): normal after a TRUNCATE checkpoint; the database file alone is current"
@@ -275,7 +278,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
     if w.file_len < WAL_HEADER_LEN as u64 {
         out.push(
             Finding::new(
-                "wal.truncated_header",
+                Code::WalTruncatedHeader,
                 Warning,
                 Wal,
                 format!("the -wal is {} bytes, shorter than its 32-byte header: SQLite treats it as empty", w.file_len),
@@ -286,7 +289,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
     }
     if w.file_len == WAL_HEADER_LEN as u64 {
         out.push(Finding::new(
-            "wal.header_only",
+            Code::WalHeaderOnly,
             Info,
             Wal,
             "the -wal holds only its 32-byte header: SQLite treats it as empty".into(),
@@ -294,7 +297,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         if w.header.is_some_and(|h| !h.magic_ok()) {
             out.push(
                 Finding::new(
-                    "wal.bad_magic",
+                    Code::WalBadMagic,
                     Warning,
                     Wal,
                     "the 32-byte -wal does not start with a WAL magic number".into(),
@@ -308,23 +311,23 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
     match w.header_problem {
         Some(HeaderProblem::BadMagic) => {
             let magic = w.header.map_or(0, |h| h.magic);
-            out.push(Finding::new("wal.bad_magic", Error, Wal,
+            out.push(Finding::new(Code::WalBadMagic, Error, Wal,
                 format!("the -wal starts with {magic:#010x}, not a WAL magic (0x377f0682/0x377f0683): SQLite ignores the whole file ({} bytes); any committed data in it is lost to SQLite", w.file_len)).offset(0));
             return;
         }
         Some(HeaderProblem::BadPageSize) => {
             let ps = w.header.map_or(0, |h| h.page_size);
-            out.push(Finding::new("wal.bad_page_size", Error, Wal,
+            out.push(Finding::new(Code::WalBadPageSize, Error, Wal,
                 format!("the WAL header's page size {ps} is not a power of two in 512..65536: SQLite ignores the whole file")).offset(8));
             return;
         }
         Some(HeaderProblem::BadChecksum) => {
-            out.push(Finding::new("wal.bad_header_checksum", Error, Wal,
+            out.push(Finding::new(Code::WalBadHeaderChecksum, Error, Wal,
                 format!("the WAL header checksum is wrong: SQLite ignores the whole file, so its {} frames are invisible", w.frames_total)).offset(24).count(w.frames_total));
         }
         Some(HeaderProblem::BadVersion) => {
             let v = w.header.map_or(0, |h| h.format_version);
-            out.push(Finding::new("wal.bad_version", Error, Wal,
+            out.push(Finding::new(Code::WalBadVersion, Error, Wal,
                 format!("the WAL format version is {v}, not 3007000, under a valid checksum: SQLite refuses to open the database (SQLITE_CANTOPEN)")).offset(4));
         }
         Some(HeaderProblem::TooShort) | None => {}
@@ -335,7 +338,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
     {
         out.push(
             Finding::new(
-                "wal.page_size_mismatch",
+                Code::WalPageSizeMismatch,
                 Error,
                 Wal,
                 format!(
@@ -351,13 +354,13 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         && let Some(fl) = frame_len
     {
         let off = WAL_HEADER_LEN as u64 + w.frames_total * fl;
-        out.push(Finding::new("wal.torn_frame", Warning, Wal,
+        out.push(Finding::new(Code::WalTornFrame, Warning, Wal,
                 format!("{} bytes of a partial frame at the end of the file (a frame is {fl} bytes): a write was cut off; SQLite ignores it", w.trailing_bytes))
                 .offset(off).frame(w.frames_total as u32 + 1).count(w.trailing_bytes));
     }
     if w.read_error.is_some() {
         out.push(Finding::new(
-            "wal.changed_while_reading",
+            Code::WalChangedWhileReading,
             Warning,
             Wal,
             format!(
@@ -373,7 +376,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
     if w.chain_valid_frames > w.valid_frames {
         let n = u64::from(w.chain_valid_frames - w.valid_frames);
         let first = w.valid_frames + 1;
-        out.push(Finding::new("wal.uncommitted_frames", Warning, Wal,
+        out.push(Finding::new(Code::WalUncommittedFrames, Warning, Wal,
             format!("{} after the last commit (frames {}..{}): a transaction in progress, or a writer that died; SQLite ignores them", plural(n, "valid frame", "valid frames"), first, w.chain_valid_frames))
             .frame(first).offset(frame_offset(first, ps)).count(n));
     }
@@ -392,7 +395,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         match fi.reason {
             InvalidReason::ChecksumMismatch => out.push(
                 Finding::new(
-                    "wal.checksum_mismatch",
+                    Code::WalChecksumMismatch,
                     sev,
                     Wal,
                     format!(
@@ -408,7 +411,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
             ),
             InvalidReason::PageZero => out.push(
                 Finding::new(
-                    "wal.page_zero",
+                    Code::WalPageZero,
                     sev,
                     Wal,
                     format!("frame {} has page number 0, which ends the valid log: {tail}", fi.frame),
@@ -423,7 +426,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
                 // unless frames of the current generation follow it.
                 if !stale || frames_beyond > 0 {
                     let sev = if commits_beyond > 0 { Error } else { Warning };
-                    out.push(Finding::new("wal.salt_mismatch", sev, Wal,
+                    out.push(Finding::new(Code::WalSaltMismatch, sev, Wal,
                         format!("frame {} carries salts {:#010x}/{:#010x}, neither this generation's nor an earlier one's: the valid log ends there; {tail}",
                             fi.frame, first.map_or(0, |f| f.header.salt1), first.map_or(0, |f| f.header.salt2)))
                         .frame(fi.frame).offset(frame_offset(fi.frame, ps)).count(frames_beyond));
@@ -438,7 +441,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         gens.sort_unstable();
         gens.dedup();
         let gens: Vec<String> = gens.iter().map(u32::to_string).collect();
-        out.push(Finding::new("wal.stale_frames", Info, Wal,
+        out.push(Finding::new(Code::WalStaleFrames, Info, Wal,
             format!("{} from earlier WAL generations ({} resets ago) remain after the valid end, from frame {first}: older versions of pages, invisible to SQLite, valuable to an examiner",
                 plural(stale, "frame", "frames"), gens.join(", ")))
             .frame(first).offset(frame_offset(first, ps)).count(stale));
@@ -447,7 +450,7 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
     if let Some(fl) = frame_len {
         let used = WAL_HEADER_LEN as u64 + u64::from(w.chain_valid_frames) * fl;
         if w.file_len >= 4 * used && w.file_len - used >= 16 << 20 {
-            out.push(Finding::new("wal.oversized", Info, Wal,
+            out.push(Finding::new(Code::WalOversized, Info, Wal,
                 format!("the -wal is {} bytes but its valid content is {} bytes: space left by earlier, longer generations (set journal_size_limit, or checkpoint with TRUNCATE, to reclaim it)", w.file_len, used))
                 .count(w.file_len - used));
         }
@@ -459,35 +462,35 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
     use Severity::*;
     let Some(s) = &a.shm else { return };
     if let Some(e) = &s.read_error {
-        out.push(Finding::new("shm.unreadable", Warning, Shm, format!("the -shm could not be read: {e}")));
+        out.push(Finding::new(Code::ShmUnreadable, Warning, Shm, format!("the -shm could not be read: {e}")));
         return;
     }
     let Some(h) = s.headers.as_ref().filter(|_| s.file_len >= 136) else {
-        out.push(Finding::new("shm.not_initialized", Info, Shm,
+        out.push(Finding::new(Code::ShmNotInitialized, Info, Shm,
             format!("the -shm is {} bytes, too short to hold the wal-index header: the next connection rebuilds it from the WAL (a 3-byte -shm is what SQLite leaves while it starts)", s.file_len)).count(s.file_len));
         return;
     };
     if h[0].is_init == 0 && h[1].is_init == 0 {
-        out.push(Finding::new("shm.not_initialized", Info, Shm,
+        out.push(Finding::new(Code::ShmNotInitialized, Info, Shm,
             "neither wal-index header copy is initialised (isInit = 0): the next connection rebuilds the index from the WAL".into()).offset(12));
         return;
     }
     if s.endian != ShmEndian::host() {
         out.push(Finding::new(
-            "shm.foreign_byte_order",
+            Code::ShmForeignByteOrder,
             Info,
             Shm,
             "the -shm was written by a host of the other byte order".into(),
         ));
     }
     if !s.headers_identical {
-        out.push(Finding::new("shm.header_copies_differ", Warning, Shm,
+        out.push(Finding::new(Code::ShmHeaderCopiesDiffer, Warning, Shm,
             format!("the two wal-index header copies differ (mxFrame {} vs {}, change {} vs {}): a writer was interrupted while publishing a commit, or is publishing one now; copy 1 is written first, so it is the newer; SQLite runs recovery when they still differ under the write lock",
                 h[0].mx_frame, h[1].mx_frame, h[0].change, h[1].change)).offset(0));
     }
     for (i, valid) in s.checksum_valid.iter().enumerate() {
         if !valid {
-            out.push(Finding::new("shm.bad_header_checksum", Warning, Shm,
+            out.push(Finding::new(Code::ShmBadHeaderChecksum, Warning, Shm,
                 format!("wal-index header copy {i} has a wrong checksum: SQLite will not trust it and rebuilds the index from the WAL (which needs write access to the -shm)")).offset(40 + 48 * i as u64));
         }
     }
@@ -495,7 +498,7 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
     // Offsets of the reference copy's fields.
     let base = 48 * s.reference_header.unwrap_or(0) as u64;
     if r.version != crate::format::shm::INDEX_VERSION {
-        out.push(Finding::new("shm.bad_version", Error, Shm,
+        out.push(Finding::new(Code::ShmBadVersion, Error, Shm,
             format!("the wal-index version is {}, not 3007000, under a valid checksum: SQLite refuses to open the database (SQLITE_CANTOPEN)", r.version)).offset(base));
     }
     let ckpt = s.ckpt;
@@ -503,7 +506,7 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
         None => {
             if r.mx_frame > 0 {
                 let lost = ckpt.is_none_or(|c| c.backfill < r.mx_frame);
-                out.push(Finding::new("shm.wal_missing", if lost { Error } else { Warning }, Shm,
+                out.push(Finding::new(Code::ShmWalMissing, if lost { Error } else { Warning }, Shm,
                     format!("the wal-index says {} frames are committed in the WAL (mxFrame), but there is no -wal: those transactions are gone unless the database file already holds them (nBackfill {})",
                         r.mx_frame, ckpt.map_or(0, |c| c.backfill))).count(u64::from(r.mx_frame)));
             }
@@ -511,16 +514,16 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
         Some(w) => {
             let wal_salts = w.header.map(|h| h.salts());
             if w.header_accepted() && wal_salts != Some(r.salts()) && r.mx_frame > 0 {
-                out.push(Finding::new("shm.stale", Warning, Shm,
+                out.push(Finding::new(Code::ShmStale, Warning, Shm,
                     format!("the wal-index belongs to another WAL generation (salts {:#010x}/{:#010x}, the WAL's are {:#010x}/{:#010x}): a reader trusting it would see a state that never existed; the next first connection rebuilds it",
                         r.salt1, r.salt2, wal_salts.map_or(0, |x| x[0]), wal_salts.map_or(0, |x| x[1]))).offset(base + 32));
             } else if w.header_accepted() && wal_salts == Some(r.salts()) {
                 if r.mx_frame < w.valid_frames {
-                    out.push(Finding::new("shm.lagging", Warning, Shm,
+                    out.push(Finding::new(Code::ShmLagging, Warning, Shm,
                         format!("the wal-index's mxFrame is {} but the WAL holds {} valid committed frames: live readers do not see the last {} (the writer died before publishing them); recovery will include them",
                             r.mx_frame, w.valid_frames, w.valid_frames - r.mx_frame)).offset(base + 16).frame(r.mx_frame).count(u64::from(w.valid_frames - r.mx_frame)));
                 } else if r.mx_frame > w.valid_frames {
-                    out.push(Finding::new("shm.ahead", Error, Shm,
+                    out.push(Finding::new(Code::ShmAhead, Error, Shm,
                         format!("the wal-index's mxFrame is {} but the WAL has only {} valid committed frames: readers trusting the index read frames that are missing or invalid",
                             r.mx_frame, w.valid_frames)).offset(base + 16).frame(r.mx_frame).count(u64::from(r.mx_frame - w.valid_frames)));
                 }
@@ -529,7 +532,7 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
                 {
                     out.push(
                         Finding::new(
-                            "shm.page_size_mismatch",
+                            Code::ShmPageSizeMismatch,
                             Warning,
                             Shm,
                             format!("the wal-index says page size {} but the WAL's is {wp}", r.page_size()),
@@ -544,20 +547,20 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
     let same_generation = a.wal.as_ref().is_some_and(|w| w.header.map(|h| h.salts()) == Some(r.salts()));
     if same_generation && s.mismatch_count > 0 {
         let first = s.mismatches.iter().find(|m| m.kind != super::shm::MismatchKind::NoSuchFrame);
-        out.push(Finding::new("shm.index_mismatch", Error, Shm,
+        out.push(Finding::new(Code::ShmIndexMismatch, Error, Shm,
             format!("{} for frames ≤ mxFrame {} with the WAL (first: frame {}, {}): readers look pages up in the wrong frames",
                 plural(s.mismatch_count, "wal-index entry", "wal-index entries"), if s.mismatch_count == 1 { "disagrees" } else { "disagree" },
                 first.map_or(0, |m| m.frame), first.map_or("", |m| m.kind.name())))
             .frame(first.map_or(0, |m| m.frame)).count(s.mismatch_count));
     }
     if s.hash_errors > 0 {
-        out.push(Finding::new("shm.hash_corrupt", Error, Shm,
+        out.push(Finding::new(Code::ShmHashCorrupt, Error, Shm,
             format!("{} of the wal-index hash tables are out of range, point at empty entries, or cannot be reached by probing: lookups may miss the newest version of a page", plural(s.hash_errors, "slot", "slots")))
             .count(s.hash_errors));
     }
     let other: u64 = s.segments.iter().map(|g| u64::from(g.beyond_other)).sum();
     if other > 0 {
-        out.push(Finding::new("shm.stale_entries", Info, Shm,
+        out.push(Finding::new(Code::ShmStaleEntries, Info, Shm,
             format!("{} beyond mxFrame {} no valid WAL frame: left by a crashed writer or an earlier, longer WAL (SQLite ignores them)", plural(other, "wal-index entry", "wal-index entries"), if other == 1 { "matches" } else { "match" }))
             .count(other));
     }
@@ -565,7 +568,7 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
         if c.backfill > r.mx_frame {
             out.push(
                 Finding::new(
-                    "shm.backfill_beyond_end",
+                    Code::ShmBackfillBeyondEnd,
                     Error,
                     Shm,
                     format!(
@@ -580,7 +583,7 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
         if c.read_marks[0] != 0 {
             out.push(
                 Finding::new(
-                    "shm.read_mark0_nonzero",
+                    Code::ShmReadMark0Nonzero,
                     Warning,
                     Shm,
                     format!("read mark 0 is {}, but SQLite always keeps it 0", c.read_marks[0]),
@@ -590,14 +593,14 @@ fn check_shm(a: &Analysis, out: &mut Vec<Finding>) {
         }
         for (k, &m) in c.read_marks.iter().enumerate().skip(1) {
             if m != READMARK_NOT_USED && m > r.mx_frame {
-                out.push(Finding::new("shm.read_mark_beyond_end", Warning, Shm,
+                out.push(Finding::new(Code::ShmReadMarkBeyondEnd, Warning, Shm,
                     format!("read mark {k} is {m}, beyond mxFrame {}: a reader slot names frames that are not committed", r.mx_frame)).offset(100 + 4 * k as u64).count(u64::from(m)));
             }
         }
         // Recovery sets nBackfillAttempted = mxFrame with nBackfill = 0, so only a non-zero
         // nBackfill below nBackfillAttempted proves an interrupted checkpoint.
         if c.backfill_attempted > c.backfill && c.backfill > 0 {
-            out.push(Finding::new("shm.checkpoint_interrupted", Warning, Shm,
+            out.push(Finding::new(Code::ShmCheckpointInterrupted, Warning, Shm,
                 format!("nBackfillAttempted is {} but nBackfill is {}: a checkpoint was interrupted while copying frames into the database file; the database file may hold a mix of versions for pages of frames {}..{} (the WAL still has them; the next checkpoint redoes the copy)",
                     c.backfill_attempted, c.backfill, c.backfill + 1, c.backfill_attempted)).offset(128).count(u64::from(c.backfill_attempted - c.backfill)));
         }

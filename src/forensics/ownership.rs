@@ -6,6 +6,7 @@
 //! The schema is read from the snapshot itself (`sqlite_schema` rooted at page 1), so a page
 //! is attributed to the objects that existed at that commit.
 
+use crate::forensics::snapshot::NoteCode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -110,7 +111,7 @@ impl Catalog {
             let rec = decode_record(payload, snap.encoding);
             if let Some(e) = rec.error.filter(|_| !rec.is_intact()) {
                 cat.notes.push(
-                    Note::new("schema.bad_record", format!("sqlite_schema row {}: {e}", rowid.unwrap_or(0)))
+                    Note::new(NoteCode::SchemaBadRecord, format!("sqlite_schema row {}: {e}", rowid.unwrap_or(0)))
                         .at_page(1, snap.origin(1)),
                 );
             }
@@ -143,7 +144,7 @@ impl Catalog {
             }
             let Some(root) = u32::try_from(e.rootpage).ok().filter(|&r| r <= db_pages && r != 1) else {
                 self.notes.push(Note::new(
-                    "schema.bad_rootpage",
+                    NoteCode::SchemaBadRootpage,
                     format!("{} {} has root page {} outside the database (1..={db_pages})", e.kind, e.name, e.rootpage),
                 ));
                 continue;
@@ -152,7 +153,7 @@ impl Catalog {
                 let def = parse_create_table(&e.name, e.sql.as_deref().unwrap_or(""));
                 if let Some(p) = &def.problem {
                     self.notes.push(Note::new(
-                        "schema.unparsed",
+                        NoteCode::SchemaUnparsed,
                         format!("table {}: {p}; its rows are shown by position", e.name),
                     ));
                 }
@@ -161,7 +162,7 @@ impl Catalog {
             if let Some(prev) = self.objects.get(&root) {
                 self.notes.push(
                     Note::new(
-                        "schema.root_shared",
+                        NoteCode::SchemaRootShared,
                         format!("{} and {} both claim root page {root}", prev.name, e.name),
                     )
                     .at_page(root, Origin::Missing),
@@ -258,7 +259,7 @@ pub fn claim(
             let (b, _) = owner_name(names, owner.kind);
             notes.push(
                 Note::new(
-                    "page.claimed_twice",
+                    NoteCode::PageClaimedTwice,
                     format!("page {p} is claimed by {a} ({}) and by {b} ({})", prev.role.name(), owner.role.name()),
                 )
                 .at_page(p, origin),
@@ -327,7 +328,7 @@ impl Ownership {
                     let off = u64::from(p.saturating_sub(m).saturating_sub(1)) * 5;
                     self.notes.push(
                         Note::new(
-                            "ptrmap.mismatch",
+                            NoteCode::PtrmapMismatch,
                             format!(
                                 "pointer-map entry of page {p} is {got:?}; the walk found {expected:?} ({})",
                                 o.role.name()

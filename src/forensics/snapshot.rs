@@ -18,6 +18,7 @@ use crate::analysis::wal::{Commit, FrameState, WalAnalysis};
 use crate::analysis::{Analysis, ReadAt};
 use crate::format::db_header::DbHeader;
 use crate::format::record::TextEncoding;
+use crate::format::vocab::vocabulary;
 use crate::format::wal::{FRAME_HEADER_LEN, frame_offset};
 
 /// Hashing for page numbers and row keys: much cheaper than SipHash on these small keys, and
@@ -89,11 +90,50 @@ pub type PageSet = HashSet<u32, PageHash>;
 /// A map keyed by page number.
 pub type PageMap<V> = HashMap<u32, V, PageHash>;
 
+vocabulary! {
+    /// A note code: a stable string documented in `docs/forensics.md` (Notes); never rename one.
+    pub enum NoteCode {
+        BtreeBadPage = "btree.bad_page",
+        BtreeBadCell = "btree.bad_cell",
+        BtreeChildOutOfRange = "btree.child_out_of_range",
+        BtreeChildMissing = "btree.child_missing",
+        BtreeCycle = "btree.cycle",
+        BtreeMixedTypes = "btree.mixed_types",
+        BtreeTooDeep = "btree.too_deep",
+        OverflowCycle = "overflow.cycle",
+        OverflowOutOfRange = "overflow.out_of_range",
+        OverflowMissing = "overflow.missing",
+        OverflowTooLong = "overflow.too_long",
+        OverflowTooShort = "overflow.too_short",
+        FreelistCycle = "freelist.cycle",
+        FreelistDuplicate = "freelist.duplicate",
+        FreelistOutOfRange = "freelist.out_of_range",
+        FreelistTooLong = "freelist.too_long",
+        FreelistBadTrunk = "freelist.bad_trunk",
+        FreelistCountMismatch = "freelist.count_mismatch",
+        PageClaimedTwice = "page.claimed_twice",
+        PtrmapMismatch = "ptrmap.mismatch",
+        PageOutOfRange = "page.out_of_range",
+        PageUnreadable = "page.unreadable",
+        PagesUnreachable = "pages.unreachable",
+        RowDuplicateKey = "row.duplicate_key",
+        RowIncomplete = "row.incomplete",
+        SchemaBadRecord = "schema.bad_record",
+        SchemaBadRootpage = "schema.bad_rootpage",
+        SchemaRootShared = "schema.root_shared",
+        SchemaUnparsed = "schema.unparsed",
+        SnapshotBaseUncertain = "snapshot.base_uncertain",
+        SnapshotPageSizeMismatch = "snapshot.page_size_mismatch",
+        WalkBudgetExceeded = "walk.budget_exceeded",
+        WalkNotesCapped = "walk.notes_capped",
+    }
+}
+
 /// A fact found while reading a snapshot: a stable code, a message and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
     /// Stable code, documented in `docs/forensics.md` (e.g. `btree.cycle`).
-    pub code: &'static str,
+    pub code: NoteCode,
     pub message: String,
     /// The page number concerned.
     pub page: Option<u32>,
@@ -104,7 +144,7 @@ pub struct Note {
 }
 
 impl Note {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: NoteCode, message: impl Into<String>) -> Self {
         Self { code, message: message.into(), page: None, frame: None, offset: None }
     }
     pub fn at_page(mut self, page: u32, origin: Origin) -> Self {
@@ -228,7 +268,9 @@ impl<'a> PageStore<'a> {
             }
             Origin::Frame(f) => {
                 let Some((r, _)) = self.wal else {
-                    return Err(Note::new("page.unreadable", "no -wal to read the frame from").at_page(page, origin));
+                    return Err(
+                        Note::new(NoteCode::PageUnreadable, "no -wal to read the frame from").at_page(page, origin)
+                    );
                 };
                 ((1u8, f), r, frame_offset(f, self.page_size) + FRAME_HEADER_LEN as u64)
             }
@@ -247,13 +289,13 @@ impl<'a> PageStore<'a> {
             }
             Ok(n) => {
                 return Err(Note::new(
-                    "page.unreadable",
+                    NoteCode::PageUnreadable,
                     format!("short read: {n} of {ps} bytes (file changed while reading?)"),
                 )
                 .at_page(page, origin));
             }
             Err(e) => {
-                return Err(Note::new("page.unreadable", format!("cannot read: {e}")).at_page(page, origin));
+                return Err(Note::new(NoteCode::PageUnreadable, format!("cannot read: {e}")).at_page(page, origin));
             }
         }
         let data: Arc<[u8]> = buf.into();
@@ -389,7 +431,7 @@ impl<'s> Snapshot<'s> {
     pub fn page(&self, p: u32) -> Result<PageRef, Note> {
         if p == 0 || p > self.spec.db_pages {
             return Err(Note::new(
-                "page.out_of_range",
+                NoteCode::PageOutOfRange,
                 format!("page {p} is outside the database (1..={})", self.spec.db_pages),
             )
             .at_page(p, Origin::Missing));
@@ -454,7 +496,7 @@ impl<'a> Forensics<'a> {
         let page_size = match (wal_ps, db_ps) {
             (Some(w), Some(d)) if w != d => {
                 notes.push(Note::new(
-                    "snapshot.page_size_mismatch",
+                    NoteCode::SnapshotPageSizeMismatch,
                     format!("the WAL's page size {w} differs from the database header's {d}; pages are read with {w}"),
                 ));
                 w

@@ -25,6 +25,7 @@
 //! Work per commit is proportional to the pages it wrote times the tree depth, never to the
 //! database size (except for schema changes that create, drop or move a b-tree).
 
+use crate::forensics::snapshot::NoteCode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -267,7 +268,7 @@ impl Visitor for DiffWalker<'_> {
         if !c.complete {
             self.notes.push(
                 Note::new(
-                    "row.incomplete",
+                    NoteCode::RowIncomplete,
                     format!("row {key:?} of {}: payload incomplete (overflow chain broken)", obj.name),
                 )
                 .at_page(c.page, c.origin),
@@ -279,7 +280,7 @@ impl Visitor for DiffWalker<'_> {
             .is_some()
         {
             self.notes.push(
-                Note::new("row.duplicate_key", format!("key {key:?} appears twice in {}", obj.name))
+                Note::new(NoteCode::RowDuplicateKey, format!("key {key:?} appears twice in {}", obj.name))
                     .at_page(c.page, c.origin),
             );
         }
@@ -345,7 +346,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
         let uncertain = fx.uncertain_pages(spec, commits_pages.into_iter().filter(|&p| p <= spec.db_pages));
         if !uncertain.is_empty() {
             base_notes.push(Note::new(
-                "snapshot.base_uncertain",
+                NoteCode::SnapshotBaseUncertain,
                 format!(
                     "{} page(s) of the database file may already hold content of later frames (checkpointed): the state before the first commit, and rows diffed against it, are uncertain for pages {:?}",
                     uncertain.len(),
@@ -672,7 +673,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 "the transaction is incomplete (pages spilled before its parents were written); `salvage` decodes their rows"
             };
             notes.push(Note::new(
-                "pages.unreachable",
+                NoteCode::PagesUnreachable,
                 format!(
                     "{} page(s) written here are reachable from nothing: {why}: {:?}",
                     orphans.len(),

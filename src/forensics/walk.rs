@@ -7,6 +7,7 @@
 //! was read from and the offset, and the walk continues with what remains.
 
 use super::snapshot::{Note, Origin, PageRef, PageSet, Snapshot};
+use crate::forensics::snapshot::NoteCode;
 use crate::format::btree::{BtreePage, Cell, overflow_content, overflow_next, overflow_page_count};
 use crate::format::db_header::PageType;
 use crate::format::freelist::FreelistTrunk;
@@ -165,7 +166,7 @@ pub fn walk_tree(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: &m
         let more = capped.notes - MAX_NOTES_PER_WALK;
         capped.inner.note(
             Note::new(
-                "walk.notes_capped",
+                NoteCode::WalkNotesCapped,
                 format!("{more} more notes about the b-tree rooted at {root} were not listed"),
             )
             .at_page(root, snap.origin(root)),
@@ -182,7 +183,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
     while let Some((p, parent, depth)) = stack.pop() {
         if !budget.step() {
             v.note(
-                Note::new("walk.budget_exceeded", "the work budget ran out; the walk is incomplete")
+                Note::new(NoteCode::WalkBudgetExceeded, "the work budget ran out; the walk is incomplete")
                     .at_page(p, Origin::Missing),
             );
             return;
@@ -190,7 +191,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
         if !visited.insert(p) {
             v.note(
                 Note::new(
-                    "btree.cycle",
+                    NoteCode::BtreeCycle,
                     format!("page {p} is reached twice in the b-tree rooted at {root} (from page {parent})"),
                 )
                 .at_page(p, snap.origin(p)),
@@ -199,7 +200,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
         }
         if depth > MAX_DEPTH {
             v.note(
-                Note::new("btree.too_deep", format!("b-tree rooted at {root} deeper than {MAX_DEPTH} levels"))
+                Note::new(NoteCode::BtreeTooDeep, format!("b-tree rooted at {root} deeper than {MAX_DEPTH} levels"))
                     .at_page(p, snap.origin(p)),
             );
             continue;
@@ -219,7 +220,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
             Err(e) => {
                 v.note(
                     Note::new(
-                        "btree.bad_page",
+                        NoteCode::BtreeBadPage,
                         format!("page {p} of the b-tree rooted at {root} does not decode: {e}"),
                     )
                     .at_page(p, pr.origin)
@@ -235,7 +236,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
             Some(t) if t != is_table => {
                 v.note(
                     Note::new(
-                        "btree.mixed_types",
+                        NoteCode::BtreeMixedTypes,
                         format!(
                             "page {p} is a {} page inside a b-tree of the other kind (root {root})",
                             bt.page_type.name()
@@ -271,7 +272,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
                     };
                     v.note(
                         Note::new(
-                            "btree.child_out_of_range",
+                            NoteCode::BtreeChildOutOfRange,
                             format!("page {p} points to child page {c}, outside 1..={}", snap.spec.db_pages),
                         )
                         .at_page(p, pr.origin)
@@ -284,7 +285,7 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
                     // read as zeros. Not entered, so forged pointers cannot grow the maps.
                     v.note(
                         Note::new(
-                            "btree.child_missing",
+                            NoteCode::BtreeChildMissing,
                             format!(
                                 "page {p} points to child page {c}, which neither the database file nor the WAL holds"
                             ),
@@ -315,7 +316,7 @@ fn visit_cells(
             Ok(c) => c,
             Err(e) => {
                 v.note(
-                    Note::new("btree.bad_cell", format!("cell {i} of page {}: {e}", pr.page))
+                    Note::new(NoteCode::BtreeBadCell, format!("cell {i} of page {}: {e}", pr.page))
                         .at_page(pr.page, pr.origin)
                         .offset(e.offset),
                 );
@@ -352,32 +353,35 @@ pub fn follow_overflow(
     let at_cell = |note: Note| note.at_page(holder.page, holder.origin).offset(cell.offset as u64);
     while p != 0 {
         if n >= need {
-            v.note(at_cell(Note::new("overflow.too_long", format!("overflow chain of the cell at page {} continues past the {need} pages its payload needs (to page {p})", holder.page))));
+            v.note(at_cell(Note::new(NoteCode::OverflowTooLong, format!("overflow chain of the cell at page {} continues past the {need} pages its payload needs (to page {p})", holder.page))));
             return false;
         }
         if p > snap.spec.db_pages {
             v.note(at_cell(Note::new(
-                "overflow.out_of_range",
+                NoteCode::OverflowOutOfRange,
                 format!("overflow page {p} is outside the database (1..={})", snap.spec.db_pages),
             )));
             return false;
         }
         if p > snap.extent() {
             v.note(at_cell(Note::new(
-                "overflow.missing",
+                NoteCode::OverflowMissing,
                 format!("overflow page {p} is held by neither the database file nor the WAL"),
             )));
             return false;
         }
         if !visited.insert(p) {
             v.note(at_cell(Note::new(
-                "overflow.cycle",
+                NoteCode::OverflowCycle,
                 format!("overflow page {p} is reached twice (from page {parent})"),
             )));
             return false;
         }
         if !budget.step() {
-            v.note(at_cell(Note::new("walk.budget_exceeded", "the work budget ran out inside an overflow chain")));
+            v.note(at_cell(Note::new(
+                NoteCode::WalkBudgetExceeded,
+                "the work budget ran out inside an overflow chain",
+            )));
             return false;
         }
         let pr = match snap.page(p) {
@@ -400,7 +404,7 @@ pub fn follow_overflow(
     }
     if n < need {
         v.note(at_cell(Note::new(
-            "overflow.too_short",
+            NoteCode::OverflowTooShort,
             format!("overflow chain of the cell at page {} ends after {n} of {need} pages", holder.page),
         )));
         return false;
@@ -417,7 +421,7 @@ pub fn walk_freelist(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut Bu
     notes.extend(own.into_iter().take(MAX_NOTES_PER_WALK));
     if n > MAX_NOTES_PER_WALK {
         notes.push(Note::new(
-            "walk.notes_capped",
+            NoteCode::WalkNotesCapped,
             format!("{} more notes about the freelist were not listed", n - MAX_NOTES_PER_WALK),
         ));
     }
@@ -435,7 +439,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
         if p > snap.spec.db_pages {
             notes.push(
                 Note::new(
-                    "freelist.out_of_range",
+                    NoteCode::FreelistOutOfRange,
                     format!(
                         "freelist trunk page {p} (from {}) is outside the database",
                         if parent == 0 { "the header".to_string() } else { format!("trunk {parent}") }
@@ -447,13 +451,13 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
         }
         if !seen.insert(p) {
             notes.push(
-                Note::new("freelist.cycle", format!("freelist trunk page {p} is reached twice"))
+                Note::new(NoteCode::FreelistCycle, format!("freelist trunk page {p} is reached twice"))
                     .at_page(p, snap.origin(p)),
             );
             break;
         }
         if !budget.step() {
-            notes.push(Note::new("walk.budget_exceeded", "the work budget ran out in the freelist"));
+            notes.push(Note::new(NoteCode::WalkBudgetExceeded, "the work budget ran out in the freelist"));
             break;
         }
         let pr = match snap.page(p) {
@@ -467,7 +471,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
         if t.leaf_count > crate::format::freelist::max_leaves(snap.usable) {
             notes.push(
                 Note::new(
-                    "freelist.bad_trunk",
+                    NoteCode::FreelistBadTrunk,
                     format!("freelist trunk {p} claims {} leaves, more than SQLite accepts", t.leaf_count),
                 )
                 .at_page(p, pr.origin)
@@ -478,7 +482,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
         if leaves.len() > snap.extent() as usize + 65536 {
             notes.push(
                 Note::new(
-                    "freelist.too_long",
+                    NoteCode::FreelistTooLong,
                     format!(
                         "the freelist lists more leaves than the database can hold ({}); the rest is not read",
                         leaves.len()
@@ -492,7 +496,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
             if l == 0 || l > snap.spec.db_pages {
                 notes.push(
                     Note::new(
-                        "freelist.out_of_range",
+                        NoteCode::FreelistOutOfRange,
                         format!("freelist leaf {l} on trunk {p} is outside the database"),
                     )
                     .at_page(p, pr.origin)
@@ -500,7 +504,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
                 );
             } else if !seen.insert(l) {
                 notes.push(
-                    Note::new("freelist.duplicate", format!("page {l} appears twice in the freelist"))
+                    Note::new(NoteCode::FreelistDuplicate, format!("page {l} appears twice in the freelist"))
                         .at_page(p, pr.origin)
                         .offset(8 + 4 * k as u64),
                 );
@@ -515,7 +519,7 @@ fn walk_freelist_inner(snap: &Snapshot<'_>, notes: &mut Vec<Note>, budget: &mut 
     if total != u64::from(count) {
         notes.push(
             Note::new(
-                "freelist.count_mismatch",
+                NoteCode::FreelistCountMismatch,
                 format!("the header counts {count} freelist pages; the trunks hold {total}"),
             )
             .at_page(1, snap.origin(1))
@@ -551,7 +555,7 @@ pub fn find_rowid(
     for _ in 0..=MAX_DEPTH {
         if !seen.insert(p) || !budget.step() {
             notes.push(
-                Note::new("btree.cycle", format!("page {p} reached twice while seeking rowid {rowid}"))
+                Note::new(NoteCode::BtreeCycle, format!("page {p} reached twice while seeking rowid {rowid}"))
                     .at_page(p, snap.origin(p)),
             );
             return None;
@@ -567,14 +571,15 @@ pub fn find_rowid(
             Ok(b) if b.is_table() => b,
             Ok(_) => {
                 notes.push(
-                    Note::new("btree.mixed_types", format!("page {p} is not a table b-tree page"))
+                    Note::new(NoteCode::BtreeMixedTypes, format!("page {p} is not a table b-tree page"))
                         .at_page(p, pr.origin),
                 );
                 return None;
             }
             Err(e) => {
-                notes
-                    .push(Note::new("btree.bad_page", format!("page {p}: {e}")).at_page(p, pr.origin).offset(e.offset));
+                notes.push(
+                    Note::new(NoteCode::BtreeBadPage, format!("page {p}: {e}")).at_page(p, pr.origin).offset(e.offset),
+                );
                 return None;
             }
         };
@@ -614,6 +619,6 @@ pub fn find_rowid(
             _ => return None,
         }
     }
-    notes.push(Note::new("btree.too_deep", format!("seeking rowid {rowid} went deeper than {MAX_DEPTH} levels")));
+    notes.push(Note::new(NoteCode::BtreeTooDeep, format!("seeking rowid {rowid} went deeper than {MAX_DEPTH} levels")));
     None
 }

@@ -19,6 +19,7 @@ pub mod ptrmap;
 pub mod record;
 pub mod shm;
 pub mod varint;
+pub mod vocab;
 pub mod wal;
 
 pub use checksum::{FrameChecksummer, WordOrder, wal_checksum};

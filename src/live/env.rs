@@ -14,6 +14,7 @@
 //!   read-only reader cannot open a WAL database whose `-shm` is missing and cannot be created.
 
 use crate::analysis::Analysis;
+use crate::analysis::findings::Code;
 use crate::source::env::{EnvProbe, FileMeta};
 
 /// What kind of filesystem, as far as WAL mode is concerned.
@@ -193,7 +194,7 @@ pub fn writable_by(meta: &FileMeta, is_dir: bool, uid: u32, groups: &[u32], read
 pub struct Hazard {
     /// `env.network_filesystem`, `env.overlay_filesystem`, `env.readonly_directory`,
     /// `env.shm_not_writable`.
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
 }
 
@@ -245,14 +246,14 @@ pub fn assess(env: &EnvProbe, a: &Analysis) -> EnvAssessment {
         };
         match fs.class {
             FsClass::Network | FsClass::Fuse => hazards.push(Hazard {
-                code: "env.network_filesystem",
+                code: Code::EnvNetworkFilesystem,
                 message: format!(
                     "the database is on a {} filesystem, {}{at}: WAL mode needs all connections on one machine sharing the -shm through memory mapping and POSIX locks, which {} does not provide reliably; connections on different machines (or a misbehaving daemon) corrupt the database",
                     if fs.class == FsClass::Fuse { "FUSE" } else { "network" }, fs.name, fs.name
                 ),
             }),
             FsClass::Overlay => hazards.push(Hazard {
-                code: "env.overlay_filesystem",
+                code: Code::EnvOverlayFilesystem,
                 message: format!(
                     "the database is on an overlay filesystem{at}, a container's copy-on-write layer: it is lost when the container is removed, each container has its own copy, and a file copied up from a lower layer while open can leave processes on different copies; keep databases on a volume"
                 ),
@@ -263,7 +264,7 @@ pub fn assess(env: &EnvProbe, a: &Analysis) -> EnvAssessment {
     if wal_mode && env.shm.is_none() && env.db.is_some() && dir_w == Some(false) {
         let why = if ro { "the filesystem is mounted read-only" } else { "its permissions deny it" };
         hazards.push(Hazard {
-            code: "env.readonly_directory",
+            code: Code::EnvReadonlyDirectory,
             message: format!(
                 "the database is in WAL mode, its -shm does not exist, and the directory {dir} is not writable by the database's owner, {who} ({why}): a connection running as the owner cannot create the -shm, so every statement fails, even a plain SELECT on a read-only connection, with SQLITE_READONLY_DIRECTORY (\"attempt to write a readonly database\")"
             ),
@@ -272,7 +273,7 @@ pub fn assess(env: &EnvProbe, a: &Analysis) -> EnvAssessment {
     if shm_w == Some(false) {
         let why = if ro { "the filesystem is mounted read-only" } else { "its permissions deny it" };
         hazards.push(Hazard {
-            code: "env.shm_not_writable",
+            code: Code::EnvShmNotWritable,
             message: format!(
                 "the -shm is not writable by the database's owner, {who} ({why}): connections running as the owner open it read-only: every write fails with SQLITE_READONLY (\"attempt to write a readonly database\"), and reads go through the index kept by a connection that can write it or, when there is none, through a private copy that SQLite rebuilds from the -wal in heap memory"
             ),

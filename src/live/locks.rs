@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 use super::env::EnvAssessment;
 use crate::analysis::Analysis;
-use crate::analysis::findings::{FileKind, Finding, Severity};
+use crate::analysis::findings::{Code, FileKind, Finding, Severity};
 use crate::format::shm::READMARK_NOT_USED;
 use crate::source::locks::{LOCKS, LockClass, LockProbe, LockSpec, LockType};
 
@@ -489,7 +489,7 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     live
 }
 
-fn finding(code: &'static str, severity: Severity, file: Option<FileKind>, message: String) -> Finding {
+fn finding(code: Code, severity: Severity, file: Option<FileKind>, message: String) -> Finding {
     Finding { code, severity, message, file, offset: None, frame: None, page: None, count: None }
 }
 
@@ -509,7 +509,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
     if let Some(env) = &live.env {
         for h in &env.hazards {
             let file = match h.code {
-                "env.shm_not_writable" => Some(FileKind::Shm),
+                Code::EnvShmNotWritable => Some(FileKind::Shm),
                 _ => Some(FileKind::Db),
             };
             out.push(finding(h.code, Severity::Warning, file, h.message.clone()));
@@ -541,7 +541,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
             format!(" A checkpoint by {} is waiting for it now.", labels(&s.checkpointers))
         };
         let mut f = finding(
-            "lock.checkpoint_starved",
+            Code::LockCheckpointStarved,
             Severity::Warning,
             Some(FileKind::Shm),
             format!(
@@ -561,7 +561,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
     }
     if !l.detached.is_empty() {
         out.push(finding(
-            "lock.detached_connection",
+            Code::LockDetachedConnection,
             Severity::Warning,
             Some(FileKind::Shm),
             format!(
@@ -581,7 +581,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
             _ => format!("{} mount namespaces", ns.mount_namespaces),
         };
         let mut f = finding(
-            "lock.cross_namespace",
+            Code::LockCrossNamespace,
             severity,
             Some(FileKind::Db),
             format!(
@@ -600,7 +600,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
             .map(|e| e.spec.name)
             .collect();
         out.push(finding(
-            "lock.unidentified_holder",
+            Code::LockUnidentifiedHolder,
             Severity::Info,
             None,
             format!(
@@ -612,7 +612,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
     }
     if matches!(l.mode, Mode::ExclusiveLockingMode | Mode::UnixExcl) {
         out.push(finding(
-            "lock.exclusive",
+            Code::LockExclusive,
             Severity::Info,
             Some(FileKind::Db),
             format!(

@@ -109,7 +109,7 @@ impl KeyReport {
 /// A note: a stable code, a message and where.
 #[derive(Serialize, Clone, Debug)]
 pub struct NoteReport {
-    pub code: &'static str,
+    pub code: crate::forensics::snapshot::NoteCode,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,

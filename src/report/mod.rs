@@ -81,7 +81,7 @@ pub struct Summary {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct FindingReport {
-    pub code: &'static str,
+    pub code: crate::analysis::findings::Code,
     pub severity: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]

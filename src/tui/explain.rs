@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 const DOC: &str = include_str!("../../docs/findings.md");
 
 /// The explanation of `code`, if `docs/findings.md` has a section for it.
-pub fn explain(code: &str) -> Option<&'static str> {
+pub fn explain(code: crate::analysis::findings::Code) -> Option<&'static str> {
+    let code = code.as_str();
     static TABLE: OnceLock<Vec<(String, String)>> = OnceLock::new();
     TABLE.get_or_init(|| parse(DOC)).iter().find(|(c, _)| c == code).map(|(_, e)| e.as_str())
 }
@@ -65,11 +66,11 @@ fn clean(s: &str) -> String {
 mod tests {
     #[test]
     fn every_finding_code_is_explained_from_the_docs() {
-        for code in crate::analysis::findings::CODES {
-            let e = super::explain(code).unwrap_or_else(|| panic!("no explanation for {code}"));
+        for code in crate::analysis::findings::Code::ALL {
+            let e = super::explain(*code).unwrap_or_else(|| panic!("no explanation for {code}"));
             assert!(e.contains("Consequence:") || e.contains("Cause:"), "{code}: {e}");
         }
-        let e = super::explain("wal.checksum_mismatch").unwrap();
+        let e = super::explain(crate::analysis::findings::Code::WalChecksumMismatch).unwrap();
         assert!(!e.contains("**") && !e.contains('`'));
     }
 }

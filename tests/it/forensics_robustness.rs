@@ -154,16 +154,16 @@ fn run_all(db: &[u8], wal: &[u8]) -> Vec<&'static str> {
     };
     let mut codes = Vec::new();
     let own = Ownership::build(&fx.snapshot(fx.latest()), &mut Budget::new(1_000_000));
-    codes.extend(own.notes.iter().map(|n| n.code));
+    codes.extend(own.notes.iter().map(|n| n.code.as_str()));
     let (base, changes, _) = timeline(&fx, TrackOptions { rows: true, budget: 5_000_000, ..Default::default() });
-    codes.extend(base.iter().map(|n| n.code));
+    codes.extend(base.iter().map(|n| n.code.as_str()));
     for c in &changes {
-        codes.extend(c.notes.iter().map(|n| n.code));
+        codes.extend(c.notes.iter().map(|n| n.code.as_str()));
     }
     let _ = history(&fx, "t", &KeySpec::Rowid(10));
     let _ = history(&fx, "w", &KeySpec::Pk(vec!["k3".into()]));
     let s = salvage(&fx);
-    codes.extend(s.notes.iter().map(|n| n.code));
+    codes.extend(s.notes.iter().map(|n| n.code.as_str()));
     codes
 }
 
@@ -272,7 +272,7 @@ fn damaged_pointer_map_entries_are_reported() {
         let a = analyze(&Inputs { db: Some((d as &dyn ReadAt, d.len() as u64)), wal: None, shm: None });
         let fx = Forensics::new(&a, Some((d as &dyn ReadAt, d.len() as u64)), None).unwrap();
         let own = Ownership::build(&fx.snapshot(fx.latest()), &mut Budget::default());
-        (own.notes.iter().map(|n| n.code).collect::<Vec<_>>(), own.describe(2).1)
+        (own.notes.iter().map(|n| n.code.as_str()).collect::<Vec<_>>(), own.describe(2).1)
     };
     assert_eq!(build(&db), (vec![], "ptrmap"));
     assert_eq!(&db[16..18], &[4, 0], "page size 1024");

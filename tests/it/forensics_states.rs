@@ -154,7 +154,7 @@ fn uncommitted_tail_is_listed_and_salvaged() {
         assert!(!last.committed && last.number.is_none());
         // The spilled leaves hang from nothing yet (their parents were still in the cache):
         // the timeline says so, and salvage decodes them.
-        assert!(last.notes.iter().any(|n| n.code == "pages.unreachable"), "{:?}", last.notes);
+        assert!(last.notes.iter().any(|n| n.code.as_str() == "pages.unreachable"), "{:?}", last.notes);
         assert!(last.pages.iter().any(|p| p.kind == "orphan"));
         let s = salvage(f);
         let tail_rows: Vec<_> = s.rows.iter().filter(|r| s.groups[r.group].kind.name() == "uncommitted").collect();
@@ -256,14 +256,14 @@ fn checkpointed_wal_makes_the_starting_state_uncertain() {
     with_forensics(&ev, |f, _| {
         assert_eq!(f.backfill, Some(2));
         let t = Tracker::new(f, TrackOptions::default());
-        assert!(t.base_notes.iter().any(|n| n.code == "snapshot.base_uncertain"), "{:?}", t.base_notes);
+        assert!(t.base_notes.iter().any(|n| n.code.as_str() == "snapshot.base_uncertain"), "{:?}", t.base_notes);
     });
     // Without the -shm, the same is found by comparing bytes.
     std::fs::remove_file(format!("{}-shm", ev.display())).unwrap();
     with_forensics(&ev, |f, _| {
         assert_eq!(f.backfill, None);
         let t = Tracker::new(f, TrackOptions::default());
-        assert!(t.base_notes.iter().any(|n| n.code == "snapshot.base_uncertain"), "{:?}", t.base_notes);
+        assert!(t.base_notes.iter().any(|n| n.code.as_str() == "snapshot.base_uncertain"), "{:?}", t.base_notes);
     });
 }
 

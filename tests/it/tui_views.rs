@@ -265,7 +265,7 @@ fn locks_view_from_live_locks() {
         out
     };
     r.state.summary = r.state.summary.iter().map(|x| fix(x)).collect();
-    r.findings.retain(|x| !x.code.starts_with("env."));
+    r.findings.retain(|x| !x.code.as_str().starts_with("env."));
     for x in &mut r.findings {
         x.message = fix(&x.message);
     }

@@ -71,5 +71,5 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if x.frame.is_some() {
         e.push(Line::from(Span::styled("Enter: go to the frame", Style::new().fg(Color::DarkGray))));
     }
-    Paragraph::new(e).wrap(Wrap { trim: true }).block(block(x.code)).render(expl, buf);
+    Paragraph::new(e).wrap(Wrap { trim: true }).block(block(x.code.as_str())).render(expl, buf);
 }
