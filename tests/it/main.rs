@@ -15,6 +15,7 @@ mod forensics;
 mod forensics_cli;
 mod forensics_robustness;
 mod forensics_states;
+mod json_contract;
 mod layering;
 mod locks;
 mod repair_extract;
