@@ -95,7 +95,7 @@ pub fn row_history(
     };
     let (ev, a) = load(path, opts)?;
     let fx = forensics(&ev, &a)?;
-    let (h, k) = history(&fx, table, &spec).map_err(Error::Refused)?;
+    let (h, k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
     let r = HistoryReport::build(Files::of(&ev), &h, k.as_ref());
     if json {
         emit_json(&r)?

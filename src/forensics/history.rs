@@ -14,10 +14,11 @@ use super::ownership::{Catalog, ObjectInfo};
 use super::salvage::{GroupKind, attribute, frame_groups, scan_groups, track_with_owners};
 use super::schema::TableDef;
 use super::snapshot::{Forensics, Note};
-use super::timeline::{RowKey, TrackOptions, key_values, row_key};
+use super::timeline::{RowKey, RowOp, TrackOptions, key_values, row_key};
 use super::walk::{Budget, CellData, Visitor, find_rowid, walk_tree};
 use crate::format::db_header::PageType;
 use crate::format::record::{TextEncoding, Value};
+use crate::format::vocab::vocabulary;
 
 /// Which row: a rowid, or primary-key values of a WITHOUT ROWID table (matched by their text
 /// form: `7`, `abc`, `2.5`).
@@ -27,11 +28,62 @@ pub enum KeySpec {
     Pk(Vec<String>),
 }
 
+vocabulary! {
+    /// Where a version of a row was found.
+    pub enum SourceKind {
+        /// The database file alone (before the first commit of the WAL).
+        DbFile = "db_file",
+        /// A commit of the current WAL generation.
+        Commit = "commit",
+        /// Valid frames after the last commit.
+        Uncommitted = "uncommitted",
+        /// Frames of an earlier WAL generation.
+        Stale = "stale",
+        /// Frames after the checksum break carrying the current salts.
+        AfterBreak = "after_break",
+        /// Frames with salts of no recognisable generation.
+        Foreign = "foreign",
+        /// The partial frame at the end of the file.
+        Torn = "torn",
+    }
+}
+
+vocabulary! {
+    /// How a version appears: found as is, or a timeline event.
+    pub enum VersionOp {
+        Present = "present",
+        Insert = "insert",
+        Update = "update",
+        Delete = "delete",
+    }
+}
+
+impl From<RowOp> for VersionOp {
+    fn from(o: RowOp) -> Self {
+        match o {
+            RowOp::Insert => Self::Insert,
+            RowOp::Update => Self::Update,
+            RowOp::Delete => Self::Delete,
+        }
+    }
+}
+
+impl From<GroupKind> for SourceKind {
+    fn from(g: GroupKind) -> Self {
+        match g {
+            GroupKind::Uncommitted => Self::Uncommitted,
+            GroupKind::AfterBreak => Self::AfterBreak,
+            GroupKind::Stale => Self::Stale,
+            GroupKind::Foreign => Self::Foreign,
+            GroupKind::Torn => Self::Torn,
+        }
+    }
+}
+
 /// Where a version was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VersionSource {
-    /// "db_file", "commit", "uncommitted", "stale", "after_break", "foreign", "torn".
-    pub kind: &'static str,
+    pub kind: SourceKind,
     /// Commit number (kind "commit").
     pub commit: Option<u32>,
     /// Frames holding this version (the leaf page's frame; several for salvaged copies).
@@ -46,8 +98,7 @@ pub struct VersionSource {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowVersion {
     pub source: VersionSource,
-    /// "present" (found as is), "insert", "update", "delete" (timeline events).
-    pub op: &'static str,
+    pub op: VersionOp,
     /// Raw record bytes; None for a deletion.
     pub payload: Option<Vec<u8>>,
     /// SQLite shows this version to a reader of some commit (or of the database file alone).
@@ -139,7 +190,7 @@ impl Visitor for PkFinder<'_> {
 
 /// Every version of `table`'s row `spec`. Errors when the table is unknown in every snapshot
 /// read, or the key form does not fit the table.
-pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(History, Option<RowKey>), String> {
+pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(History, Option<RowKey>), HistoryError> {
     let mut notes = Vec::new();
     let base = fx.snapshot(fx.base());
     let latest = fx.snapshot(fx.latest());
@@ -157,7 +208,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
             (KeySpec::Rowid(r), false) => {
                 if let Some(c) = find_rowid(&base, o.root, *r, &mut notes, &mut budget) {
                     the_key = Some(RowKey::Rowid(*r));
-                    versions.push(visible_version("db_file", None, &c, false));
+                    versions.push(visible_version(SourceKind::DbFile, None, &c, false));
                 }
             }
             (KeySpec::Pk(_), true) => {
@@ -166,7 +217,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                 notes.append(&mut f.notes);
                 if let Some((k, c)) = f.found.into_iter().next() {
                     the_key = Some(k);
-                    versions.push(visible_version("db_file", None, &c, false));
+                    versions.push(visible_version(SourceKind::DbFile, None, &c, false));
                 }
             }
             _ => return Err(key_form_error(table, def.without_rowid)),
@@ -186,14 +237,14 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                     def.get_or_insert_with(|| t.table.clone());
                     versions.push(RowVersion {
                         source: VersionSource {
-                            kind: if ch.committed { "commit" } else { "uncommitted" },
+                            kind: if ch.committed { SourceKind::Commit } else { SourceKind::Uncommitted },
                             commit: ch.number,
                             frames: rc.origin.frame().into_iter().collect(),
                             page: Some(rc.page),
                             salts: fx.wal().and_then(|w| w.header).map(|h| h.salts()),
                             generations_ago: None,
                         },
-                        op: rc.op(),
+                        op: rc.op().into(),
                         payload: rc.new.clone(),
                         sqlite_visible: ch.committed,
                         current: false,
@@ -207,7 +258,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
         });
     notes.extend(base_notes);
     let Some(def) = def.or_else(|| hist.tables.get(table).and_then(|o| o.table.clone())) else {
-        return Err(format!("no table named {table} in the database file or in any commit"));
+        return Err(HistoryError::NoSuchTable(table.to_string()));
     };
     if matches!(spec, KeySpec::Rowid(_)) == def.without_rowid {
         return Err(key_form_error(table, def.without_rowid));
@@ -256,21 +307,21 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                 if let Some(prev) = salvaged.iter_mut().find(|v| {
                     v.payload.as_deref() == Some(found.payload.as_slice())
                         && v.source.salts == Some(g.salts)
-                        && v.source.kind == g.kind.name()
+                        && v.source.kind == SourceKind::from(g.kind)
                 }) {
                     prev.source.frames.push(found.frame);
                     return;
                 }
                 salvaged.push(RowVersion {
                     source: VersionSource {
-                        kind: g.kind.name(),
+                        kind: g.kind.into(),
                         commit: None,
                         frames: vec![found.frame],
                         page: Some(found.page),
                         salts: Some(g.salts),
                         generations_ago: g.generations_ago,
                     },
-                    op: "present",
+                    op: VersionOp::Present,
                     equals_visible_version: visible.contains(&found.payload),
                     payload: Some(found.payload),
                     sqlite_visible: false,
@@ -286,12 +337,12 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
     // Time order: older generations, foreign salts, the file and commits, the tail, then what
     // was written after the checksum break and the torn frame.
     let rank = |v: &RowVersion| match v.source.kind {
-        "stale" => 0,
-        "foreign" => 1,
-        "db_file" | "commit" => 2,
-        "uncommitted" => 3,
-        "after_break" => 4,
-        _ => 5,
+        SourceKind::Stale => 0,
+        SourceKind::Foreign => 1,
+        SourceKind::DbFile | SourceKind::Commit => 2,
+        SourceKind::Uncommitted => 3,
+        SourceKind::AfterBreak => 4,
+        SourceKind::Torn => 5,
     };
     versions.extend(salvaged);
     versions.sort_by_key(|v| {
@@ -305,7 +356,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
     Ok((History { table: table.to_string(), def, versions, notes, encoding: enc }, the_key))
 }
 
-fn visible_version(kind: &'static str, commit: Option<u32>, c: &CellData, _uncertain: bool) -> RowVersion {
+fn visible_version(kind: SourceKind, commit: Option<u32>, c: &CellData, _uncertain: bool) -> RowVersion {
     RowVersion {
         source: VersionSource {
             kind,
@@ -315,7 +366,7 @@ fn visible_version(kind: &'static str, commit: Option<u32>, c: &CellData, _uncer
             salts: None,
             generations_ago: None,
         },
-        op: "present",
+        op: VersionOp::Present,
         payload: Some(c.payload.clone()),
         sqlite_visible: true,
         current: false,
@@ -326,10 +377,29 @@ fn visible_version(kind: &'static str, commit: Option<u32>, c: &CellData, _uncer
     }
 }
 
-fn key_form_error(table: &str, without_rowid: bool) -> String {
-    if without_rowid {
-        format!("{table} is a WITHOUT ROWID table: give its primary key with --key (once per key column)")
-    } else {
-        format!("{table} is a rowid table: give --rowid")
+fn key_form_error(table: &str, without_rowid: bool) -> HistoryError {
+    HistoryError::WrongKeyForm { table: table.to_string(), without_rowid }
+}
+
+/// Why a row's history cannot be looked up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HistoryError {
+    /// No version of `sqlite_schema` in the evidence has a table of this name.
+    NoSuchTable(String),
+    /// A rowid was given for a WITHOUT ROWID table, or a key for a rowid table.
+    WrongKeyForm { table: String, without_rowid: bool },
+}
+
+impl std::fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoSuchTable(t) => write!(f, "no table named {t} in the database file or in any commit"),
+            Self::WrongKeyForm { table, without_rowid: true } => {
+                write!(f, "{table} is a WITHOUT ROWID table: give its primary key with --key (once per key column)")
+            }
+            Self::WrongKeyForm { table, without_rowid: false } => write!(f, "{table} is a rowid table: give --rowid"),
+        }
     }
 }
+
+impl std::error::Error for HistoryError {}

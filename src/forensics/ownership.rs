@@ -7,6 +7,7 @@
 //! is attributed to the objects that existed at that commit.
 
 use crate::forensics::snapshot::NoteCode;
+use crate::format::vocab::vocabulary;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -17,21 +18,40 @@ use crate::format::btree::BtreePage;
 use crate::format::ptrmap::{PtrmapType, is_ptrmap_page, lock_byte_page, ptrmap_entry, ptrmap_page_for};
 use crate::format::record::{Value, decode_record};
 
-/// What kind of object owns a b-tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ObjectKind {
-    /// `sqlite_schema` itself (root page 1).
-    Schema,
-    Table,
-    Index,
+vocabulary! {
+    /// What kind of object owns a b-tree.
+    pub enum ObjectKind {
+        /// `sqlite_schema` itself (root page 1).
+        Schema = "schema",
+        Table = "table",
+        Index = "index",
+    }
 }
 
-impl ObjectKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Schema => "schema",
-            Self::Table => "table",
-            Self::Index => "index",
+vocabulary! {
+    /// The type of a page's owner, as the timeline reports it.
+    pub enum OwnerType {
+        Table = "table",
+        Index = "index",
+        Schema = "schema",
+        Freelist = "freelist",
+        Ptrmap = "ptrmap",
+        LockByte = "lock_byte",
+        /// Owned by nothing in the snapshot.
+        Orphan = "orphan",
+        /// Beyond the snapshot's database size.
+        Beyond = "beyond",
+        /// A b-tree whose root is not in the catalog.
+        Unknown = "unknown",
+    }
+}
+
+impl From<ObjectKind> for OwnerType {
+    fn from(k: ObjectKind) -> Self {
+        match k {
+            ObjectKind::Schema => Self::Schema,
+            ObjectKind::Table => Self::Table,
+            ObjectKind::Index => Self::Index,
         }
     }
 }
@@ -232,15 +252,15 @@ impl Visitor for Claimer<'_> {
 }
 
 /// Human name of an owner.
-pub fn owner_name(names: &BTreeMap<u32, ObjectInfo>, k: OwnerKind) -> (String, &'static str) {
+pub fn owner_name(names: &BTreeMap<u32, ObjectInfo>, k: OwnerKind) -> (String, OwnerType) {
     match k {
         OwnerKind::Tree(r) => match names.get(&r) {
-            Some(o) => (o.name.clone(), o.kind.name()),
-            None => (format!("(b-tree at page {r})"), "unknown"),
+            Some(o) => (o.name.clone(), o.kind.into()),
+            None => (format!("(b-tree at page {r})"), OwnerType::Unknown),
         },
-        OwnerKind::Freelist => ("(freelist)".into(), "freelist"),
-        OwnerKind::Ptrmap => ("(pointer map)".into(), "ptrmap"),
-        OwnerKind::LockByte => ("(lock-byte page)".into(), "lock_byte"),
+        OwnerKind::Freelist => ("(freelist)".into(), OwnerType::Freelist),
+        OwnerKind::Ptrmap => ("(pointer map)".into(), OwnerType::Ptrmap),
+        OwnerKind::LockByte => ("(lock-byte page)".into(), OwnerType::LockByte),
     }
 }
 
@@ -260,7 +280,7 @@ pub fn claim(
             notes.push(
                 Note::new(
                     NoteCode::PageClaimedTwice,
-                    format!("page {p} is claimed by {a} ({}) and by {b} ({})", prev.role.name(), owner.role.name()),
+                    format!("page {p} is claimed by {a} ({}) and by {b} ({})", prev.role, owner.role),
                 )
                 .at_page(p, origin),
             );
@@ -331,7 +351,7 @@ impl Ownership {
                             NoteCode::PtrmapMismatch,
                             format!(
                                 "pointer-map entry of page {p} is {got:?}; the walk found {expected:?} ({})",
-                                o.role.name()
+                                o.role.as_str()
                             ),
                         )
                         .at_page(m, snap.origin(m))
@@ -405,18 +425,18 @@ impl Ownership {
         all
     }
 
-    /// Owner of page `p`: (name, kind, role). Pages owned by nothing are orphans; pages past
-    /// the end are "beyond".
-    pub fn describe(&self, p: u32) -> (String, &'static str, &'static str) {
+    /// Owner of page `p`: (name, type, role). Pages owned by nothing are orphans; pages past
+    /// the end are "beyond"; neither has a role.
+    pub fn describe(&self, p: u32) -> (String, OwnerType, Option<PageRole>) {
         if p == 0 || p > self.db_pages {
-            return ("(beyond the database)".into(), "beyond", "none");
+            return ("(beyond the database)".into(), OwnerType::Beyond, None);
         }
         match self.pages.get(&p) {
             Some(o) => {
                 let (n, k) = owner_name(&self.catalog.objects, o.kind);
-                (n, k, o.role.name())
+                (n, k, Some(o.role))
             }
-            None => ("(orphan)".into(), "orphan", "none"),
+            None => ("(orphan)".into(), OwnerType::Orphan, None),
         }
     }
 

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use super::ownership::{Catalog, ObjectInfo, OwnerKind};
+use super::ownership::{Catalog, ObjectInfo, OwnerKind, OwnerType};
 use super::snapshot::{Forensics, Note};
 use super::timeline::{CommitChanges, RowKey, TrackOptions, Tracker, row_key};
 use super::walk::{Budget, CellData, Visitor, find_rowid, walk_tree};
@@ -334,7 +334,7 @@ pub fn track_with_owners(
     let _ = tracker.run(|t, ch| {
         hist.add_catalog(t.catalog());
         for wp in &ch.pages {
-            if matches!(wp.kind, "table" | "schema" | "index") {
+            if matches!(wp.kind, OwnerType::Table | OwnerType::Schema | OwnerType::Index) {
                 hist.page_owners.entry(wp.page).or_default().insert(wp.owner.clone());
             }
         }

@@ -475,13 +475,22 @@ pub struct Forensics<'a> {
 
 /// Why no snapshot can be built at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NoSnapshot(pub String);
+pub enum NoSnapshot {
+    /// Neither the database header nor an accepted WAL header gives a page size.
+    NoPageSize,
+}
 
 impl std::fmt::Display for NoSnapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::NoPageSize => {
+                f.write_str("no usable page size: neither the database header nor an accepted WAL header gives one")
+            }
+        }
     }
 }
+
+impl std::error::Error for NoSnapshot {}
 
 impl<'a> Forensics<'a> {
     /// Set up page access. `db` and `wal` are the readers the analysis used.
@@ -504,9 +513,7 @@ impl<'a> Forensics<'a> {
             (Some(w), _) => w,
             (None, Some(d)) => d,
             (None, None) => {
-                return Err(NoSnapshot(
-                    "no usable page size: neither the database header nor an accepted WAL header gives one".into(),
-                ));
+                return Err(NoSnapshot::NoPageSize);
             }
         };
         let db = if analysis.db.is_some() { db } else { None };

@@ -26,13 +26,14 @@
 //! database size (except for schema changes that create, drop or move a b-tree).
 
 use crate::forensics::snapshot::NoteCode;
+use crate::format::vocab::vocabulary;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::ownership::{Catalog, ObjectInfo, ObjectKind, OwnerKind, Ownership, PageOwner, claim};
+use super::ownership::{Catalog, ObjectInfo, ObjectKind, OwnerKind, OwnerType, Ownership, PageOwner, claim};
 use super::schema::{SchemaEntry, TableDef};
 use super::snapshot::{Forensics, Note, Origin, PageHash, PageMap, PageSet, Snapshot, SnapshotSpec};
-use super::walk::{Budget, CellData, PageVisit, Visitor, walk_tree};
+use super::walk::{Budget, CellData, PageRole, PageVisit, Visitor, walk_tree};
 use crate::format::record::{TextEncoding, Value, decode_record};
 
 /// Identity of a row within its table.
@@ -55,11 +56,11 @@ pub struct RowChange {
 }
 
 impl RowChange {
-    pub fn op(&self) -> &'static str {
+    pub fn op(&self) -> RowOp {
         match (&self.old, &self.new) {
-            (None, Some(_)) => "insert",
-            (Some(_), None) => "delete",
-            _ => "update",
+            (None, Some(_)) => RowOp::Insert,
+            (Some(_), None) => RowOp::Delete,
+            _ => RowOp::Update,
         }
     }
 }
@@ -73,13 +74,31 @@ pub struct TableDiff {
     pub changes: Vec<RowChange>,
 }
 
+vocabulary! {
+    /// What a commit did to a row.
+    pub enum RowOp {
+        Insert = "insert",
+        Update = "update",
+        Delete = "delete",
+    }
+}
+
+vocabulary! {
+    /// What a commit did to a b-tree.
+    pub enum SchemaOp {
+        Create = "create",
+        Drop = "drop",
+        Rename = "rename",
+        /// A new root page (`old_root` set).
+        Move = "move",
+    }
+}
+
 /// A b-tree created, dropped or moved by a commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchemaChange {
-    /// "create", "drop" or "move".
-    pub op: &'static str,
-    /// "table" or "index".
-    pub kind: &'static str,
+    pub op: SchemaOp,
+    pub kind: ObjectKind,
     pub name: String,
     pub root: u32,
     pub old_root: Option<u32>,
@@ -92,9 +111,9 @@ pub struct WrittenPage {
     /// The last frame of the commit that writes it.
     pub frame: u32,
     pub owner: String,
-    /// "table", "index", "schema", "freelist", "ptrmap", "lock_byte", "orphan", "beyond".
-    pub kind: &'static str,
-    pub role: &'static str,
+    pub kind: OwnerType,
+    /// None for orphans and pages beyond the database (`"none"` on the wire).
+    pub role: Option<PageRole>,
 }
 
 /// Everything one commit changed.
@@ -514,8 +533,8 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 if renamed.contains(r) {
                     if let Some(n) = new_objects.get(r) {
                         schema_changes.push(SchemaChange {
-                            op: "rename",
-                            kind: n.kind.name(),
+                            op: SchemaOp::Rename,
+                            kind: n.kind,
                             name: n.name.clone(),
                             root: *r,
                             old_root: None,
@@ -529,8 +548,8 @@ impl<'f, 'a> Tracker<'f, 'a> {
                     None => {
                         dropped.push(*r);
                         schema_changes.push(SchemaChange {
-                            op: "drop",
-                            kind: o.kind.name(),
+                            op: SchemaOp::Drop,
+                            kind: o.kind,
                             name: o.name.clone(),
                             root: *r,
                             old_root: None,
@@ -547,8 +566,8 @@ impl<'f, 'a> Tracker<'f, 'a> {
                     continue;
                 }
                 schema_changes.push(SchemaChange {
-                    op: if before.is_some() { "move" } else { "create" },
-                    kind: n.kind.name(),
+                    op: if before.is_some() { SchemaOp::Move } else { SchemaOp::Create },
+                    kind: n.kind,
                     name: n.name.clone(),
                     root: *r,
                     old_root: before.as_ref().map(|b| b.root),
@@ -665,7 +684,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 WrittenPage { page, frame, owner, kind, role }
             })
             .collect();
-        let orphans: Vec<u32> = pages.iter().filter(|p| p.kind == "orphan").map(|p| p.page).collect();
+        let orphans: Vec<u32> = pages.iter().filter(|p| p.kind == OwnerType::Orphan).map(|p| p.page).collect();
         if !orphans.is_empty() {
             let why = if number.is_some() {
                 "no b-tree, freelist or pointer map of the new state reaches them"

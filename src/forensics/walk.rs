@@ -11,6 +11,7 @@ use crate::forensics::snapshot::NoteCode;
 use crate::format::btree::{BtreePage, Cell, overflow_content, overflow_next, overflow_page_count};
 use crate::format::db_header::PageType;
 use crate::format::freelist::FreelistTrunk;
+use crate::format::vocab::vocabulary;
 
 /// Deepest b-tree SQLite descends (`BTCURSOR_MAX_DEPTH`).
 pub const MAX_DEPTH: usize = 20;
@@ -46,34 +47,19 @@ impl Default for Budget {
     }
 }
 
-/// What a page is to its owner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PageRole {
-    Root,
-    Interior,
-    Leaf,
-    Overflow,
-    FreelistTrunk,
-    FreelistLeaf,
-    Ptrmap,
-    LockByte,
-    /// Referenced from a b-tree but not decodable as a b-tree page.
-    Corrupt,
-}
-
-impl PageRole {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Root => "root",
-            Self::Interior => "interior",
-            Self::Leaf => "leaf",
-            Self::Overflow => "overflow",
-            Self::FreelistTrunk => "freelist_trunk",
-            Self::FreelistLeaf => "freelist_leaf",
-            Self::Ptrmap => "ptrmap",
-            Self::LockByte => "lock_byte",
-            Self::Corrupt => "corrupt",
-        }
+vocabulary! {
+    /// What a page is to its owner (the timeline's `roles`).
+    pub enum PageRole {
+        Root = "root",
+        Interior = "interior",
+        Leaf = "leaf",
+        Overflow = "overflow",
+        FreelistTrunk = "freelist_trunk",
+        FreelistLeaf = "freelist_leaf",
+        Ptrmap = "ptrmap",
+        LockByte = "lock_byte",
+        /// Referenced from a b-tree but not decodable as a b-tree page.
+        Corrupt = "corrupt",
     }
 }
 

@@ -24,7 +24,7 @@ use super::env::EnvAssessment;
 use crate::analysis::Analysis;
 use crate::analysis::findings::{Code, FileKind, Finding, Severity};
 use crate::format::shm::READMARK_NOT_USED;
-use crate::source::locks::{LOCKS, LockClass, LockProbe, LockSpec, LockType};
+use crate::source::locks::{LOCKS, LockClass, LockName, LockProbe, LockSpec, LockType};
 
 /// Whether a lock is held, and how.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -279,10 +279,10 @@ pub struct LiveLocks {
 }
 
 impl LiveLocks {
-    pub fn entry(&self, file: FileKind, name: &str) -> Option<&LockEntry> {
+    pub fn entry(&self, file: FileKind, name: LockName) -> Option<&LockEntry> {
         self.entries.iter().find(|e| e.spec.file == file && e.spec.name == name)
     }
-    fn holders(&self, file: FileKind, name: &str, kind: Option<LockType>) -> Vec<Process> {
+    fn holders(&self, file: FileKind, name: LockName, kind: Option<LockType>) -> Vec<Process> {
         self.entry(file, name)
             .map(|e| e.holders.iter().filter(|h| kind.is_none_or(|k| h.kind == k)).map(|h| h.process.clone()).collect())
             .unwrap_or_default()
@@ -371,10 +371,10 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
         wal_size: a.wal.as_ref().map(|w| w.file_len),
     };
     let wal_mode = a.wal.is_some() || a.db.as_ref().is_some_and(|d| d.header.is_wal_mode());
-    let state = |f: FileKind, n: &str| live.entry(f, n).map_or(LockState::Free, |e| e.state);
-    let db_shared = state(FileKind::Db, "shared");
-    let pending = state(FileKind::Db, "pending");
-    let reserved = state(FileKind::Db, "reserved");
+    let state = |f: FileKind, n: LockName| live.entry(f, n).map_or(LockState::Free, |e| e.state);
+    let db_shared = state(FileKind::Db, LockName::Shared);
+    let pending = state(FileKind::Db, LockName::Pending);
+    let reserved = state(FileKind::Db, LockName::Reserved);
     let shm_in_use = live.entries.iter().any(|e| e.spec.file == FileKind::Shm && e.state != LockState::Free);
     let db_in_use = live.entries.iter().any(|e| e.spec.file == FileKind::Db && e.state != LockState::Free);
     live.mode = if db_shared == LockState::Exclusive {
@@ -395,18 +395,18 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
         Mode::Unused
     };
     if matches!(live.mode, Mode::ExclusiveLockingMode | Mode::UnixExcl | Mode::ExclusiveLock) {
-        live.exclusive = live.holders(FileKind::Db, "shared", Some(LockType::Write));
+        live.exclusive = live.holders(FileKind::Db, LockName::Shared, Some(LockType::Write));
     }
     let all: Vec<Vec<Process>> =
         live.entries.iter().map(|e| e.holders.iter().map(|h| h.process.clone()).collect()).collect();
     live.connections = union(&all.iter().map(Vec::as_slice).collect::<Vec<_>>());
     live.writer = if live.mode == Mode::Rollback {
-        live.holders(FileKind::Db, "reserved", Some(LockType::Write))
+        live.holders(FileKind::Db, LockName::Reserved, Some(LockType::Write))
     } else {
-        live.holders(FileKind::Shm, "write", Some(LockType::Write))
+        live.holders(FileKind::Shm, LockName::Write, Some(LockType::Write))
     };
-    live.checkpointer = live.holders(FileKind::Shm, "checkpoint", Some(LockType::Write));
-    live.recovery = live.holders(FileKind::Shm, "recover", Some(LockType::Write));
+    live.checkpointer = live.holders(FileKind::Shm, LockName::Checkpoint, Some(LockType::Write));
+    live.recovery = live.holders(FileKind::Shm, LockName::Recover, Some(LockType::Write));
 
     // Snapshot numbers from the -shm as it was read.
     let shm = a.shm.as_ref();
@@ -417,9 +417,9 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     live.page_size = hdr.map(|h| h.page_size()).or_else(|| a.wal.as_ref().and_then(|w| w.page_size));
     let frame_bytes = u64::from(live.page_size.unwrap_or(0)) + 24;
     for slot in 0..5u8 {
-        let name = format!("read{slot}");
-        let readers = live.holders(FileKind::Shm, &name, Some(LockType::Read));
-        let exclusive = live.holders(FileKind::Shm, &name, Some(LockType::Write));
+        let Some(name) = LockName::read_slot(slot) else { continue };
+        let readers = live.holders(FileKind::Shm, name, Some(LockType::Read));
+        let exclusive = live.holders(FileKind::Shm, name, Some(LockType::Write));
         if readers.is_empty() && exclusive.is_empty() {
             continue;
         }
@@ -456,9 +456,10 @@ pub fn derive(probe: &LockProbe, a: &Analysis) -> LiveLocks {
     }
     // Connections attached to another -shm.
     if live.mode == Mode::Wal && probe.shm.is_some() {
-        let dms: BTreeSet<Option<i64>> = live.holders(FileKind::Shm, "dms", None).iter().map(|p| p.pid).collect();
+        let dms: BTreeSet<Option<i64>> =
+            live.holders(FileKind::Shm, LockName::Dms, None).iter().map(|p| p.pid).collect();
         live.detached = live
-            .holders(FileKind::Db, "shared", Some(LockType::Read))
+            .holders(FileKind::Db, LockName::Shared, Some(LockType::Read))
             .into_iter()
             .filter(|p| p.pid.is_some() && !dms.contains(&p.pid))
             .collect();
@@ -597,7 +598,7 @@ pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
             .entries
             .iter()
             .filter(|e| e.holders.iter().any(|h| h.process.pid.is_none()))
-            .map(|e| e.spec.name)
+            .map(|e| e.spec.name.as_str())
             .collect();
         out.push(finding(
             Code::LockUnidentifiedHolder,

@@ -60,7 +60,14 @@ impl fmt::Display for RepairError {
     }
 }
 
-impl std::error::Error for RepairError {}
+impl std::error::Error for RepairError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
 
 /// "3, 7-9, 12, ..." for up to the pages given, with "and N more" when `count` exceeds them.
 pub fn page_list(pages: &[u32], count: u64) -> String {

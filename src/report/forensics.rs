@@ -11,10 +11,12 @@ use std::fmt::Write as _;
 use serde::{Serialize, Serializer};
 
 use super::{Files, SCHEMA_VERSION, Tool};
-use crate::forensics::history::History;
+use crate::forensics::history::{History, SourceKind, VersionOp};
+use crate::forensics::ownership::{ObjectKind, OwnerType};
 use crate::forensics::salvage::Salvage;
 use crate::forensics::snapshot::Note;
-use crate::forensics::timeline::{CommitChanges, RowKey, WrittenPage, key_values, row_values};
+use crate::forensics::timeline::{CommitChanges, RowKey, RowOp, SchemaOp, WrittenPage, key_values, row_values};
+use crate::forensics::walk::PageRole;
 use crate::format::record::{TextEncoding, Value};
 
 /// A column value in JSON.
@@ -133,17 +135,20 @@ fn notes(n: &[Note]) -> Vec<NoteReport> {
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct FrameOwnerReport {
     pub name: String,
-    /// "table", "index", "schema", "freelist", "ptrmap", "lock_byte", "orphan", "beyond".
     #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// "root", "interior", "leaf", "overflow", "freelist_trunk", "freelist_leaf", "ptrmap",
-    /// "lock_byte", "corrupt", "none".
+    pub kind: OwnerType,
+    /// A [`PageRole`] string, or "none" (orphans, pages beyond the database).
     pub role: &'static str,
+}
+
+/// A page's role on the wire: its [`PageRole`], or "none".
+pub fn role_str(r: Option<PageRole>) -> &'static str {
+    r.map_or("none", PageRole::as_str)
 }
 
 impl From<&WrittenPage> for FrameOwnerReport {
     fn from(w: &WrittenPage) -> Self {
-        Self { name: w.owner.clone(), kind: w.kind, role: w.role }
+        Self { name: w.owner.clone(), kind: w.kind, role: role_str(w.role) }
     }
 }
 
@@ -154,18 +159,17 @@ impl From<&WrittenPage> for FrameOwnerReport {
 pub struct ObjectPagesReport {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: OwnerType,
     pub pages: Vec<u32>,
-    /// FileKind of each page in `pages` (same order).
+    /// Role of each page in `pages` (same order; see [`role_str`]).
     pub roles: Vec<&'static str>,
 }
 
 #[derive(Serialize, Clone, Debug)]
 pub struct SchemaChangeReport {
-    /// "create", "drop", "move" (new root page), "rename".
-    pub op: &'static str,
+    pub op: SchemaOp,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: ObjectKind,
     pub name: String,
     pub root: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,8 +178,7 @@ pub struct SchemaChangeReport {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct RowValuesReport {
-    /// "insert", "update", "delete".
-    pub op: &'static str,
+    pub op: RowOp,
     pub key: KeyReport,
     pub old: Option<Vec<ValueReport>>,
     pub new: Option<Vec<ValueReport>>,
@@ -241,7 +244,7 @@ fn key_report(
 impl CommitEntryReport {
     /// Convert one commit's changes. `rows`: include row keys; `with_values`: and values.
     pub fn build(c: &CommitChanges, rows: bool, with_values: bool, enc: TextEncoding) -> Self {
-        let mut objects: BTreeMap<(String, &'static str), ObjectPagesReport> = BTreeMap::new();
+        let mut objects: BTreeMap<(String, OwnerType), ObjectPagesReport> = BTreeMap::new();
         for p in &c.pages {
             let e = objects.entry((p.owner.clone(), p.kind)).or_insert_with(|| ObjectPagesReport {
                 name: p.owner.clone(),
@@ -250,7 +253,7 @@ impl CommitEntryReport {
                 roles: Vec::new(),
             });
             e.pages.push(p.page);
-            e.roles.push(p.role);
+            e.roles.push(role_str(p.role));
         }
         let rows = rows.then(|| {
             let mut m = BTreeMap::new();
@@ -262,8 +265,8 @@ impl CommitEntryReport {
                     let payload = ch.new.as_deref().or(ch.old.as_deref());
                     let k = key_report(&t.table, &ch.key, payload, enc);
                     match ch.op() {
-                        "insert" => r.inserted.push(k.clone()),
-                        "delete" => r.deleted.push(k.clone()),
+                        RowOp::Insert => r.inserted.push(k.clone()),
+                        RowOp::Delete => r.deleted.push(k.clone()),
                         _ => r.updated.push(k.clone()),
                     }
                     if with_values {
@@ -392,8 +395,8 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
                     };
                     for v in vals {
                         let _ = match v.op {
-                            "insert" => writeln!(s, "    + {} {}", v.key.text(), show(&v.new)),
-                            "delete" => writeln!(s, "    - {} {}", v.key.text(), show(&v.old)),
+                            RowOp::Insert => writeln!(s, "    + {} {}", v.key.text(), show(&v.new)),
+                            RowOp::Delete => writeln!(s, "    - {} {}", v.key.text(), show(&v.old)),
                             _ => writeln!(s, "    ~ {} {} -> {}", v.key.text(), show(&v.old), show(&v.new)),
                         };
                     }
@@ -442,8 +445,7 @@ fn ranges(p: &[u32]) -> String {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct SourceReport {
-    /// "db_file", "commit", "uncommitted", "stale", "after_break", "foreign", "torn".
-    pub kind: &'static str,
+    pub kind: SourceKind,
     pub commit: Option<u32>,
     pub frames: Vec<u32>,
     pub page: Option<u32>,
@@ -455,8 +457,7 @@ pub struct SourceReport {
 #[derive(Serialize, Clone, Debug)]
 pub struct VersionReport {
     pub source: SourceReport,
-    /// "present", "insert", "update", "delete".
-    pub op: &'static str,
+    pub op: VersionOp,
     pub sqlite_visible: bool,
     pub current: bool,
     pub committed_in_generation: Option<bool>,
@@ -533,8 +534,8 @@ pub fn render_history(r: &HistoryReport) -> String {
     let _ = writeln!(s, "columns: {}", r.columns.join(", "));
     for v in &r.versions {
         let src = match v.source.kind {
-            "commit" => format!("commit {}", v.source.commit.unwrap_or(0)),
-            "db_file" => "database file".to_string(),
+            SourceKind::Commit => format!("commit {}", v.source.commit.unwrap_or(0)),
+            SourceKind::DbFile => "database file".to_string(),
             k => format!("{k}{}", v.source.generations_ago.map(|g| format!(" ({g} reset(s) ago)")).unwrap_or_default()),
         };
         let frames =

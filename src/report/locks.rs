@@ -65,7 +65,7 @@ pub struct Matched {
 pub struct LockReport {
     /// "db" or "shm".
     pub file: &'static str,
-    pub name: &'static str,
+    pub name: crate::source::locks::LockName,
     pub offset: u64,
     pub len: u64,
     /// "free", "shared" or "exclusive".

@@ -28,13 +28,38 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{FileKind, Paths, open_read_only};
+use crate::format::vocab::vocabulary;
+
+vocabulary! {
+    /// The name of one of SQLite's locks (lower case on the wire and in `docs/locks.md`).
+    pub enum LockName {
+        Pending = "pending",
+        Reserved = "reserved",
+        Shared = "shared",
+        Write = "write",
+        Checkpoint = "checkpoint",
+        Recover = "recover",
+        Read0 = "read0",
+        Read1 = "read1",
+        Read2 = "read2",
+        Read3 = "read3",
+        Read4 = "read4",
+        Dms = "dms",
+    }
+}
+
+impl LockName {
+    /// The reader slot's lock (`read0`..`read4`), for slot 0..=4.
+    pub fn read_slot(slot: u8) -> Option<Self> {
+        [Self::Read0, Self::Read1, Self::Read2, Self::Read3, Self::Read4].get(usize::from(slot)).copied()
+    }
+}
 
 /// One of SQLite's named locks: a byte range of the database file or of the `-shm`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockSpec {
     pub file: FileKind,
-    /// "pending", "reserved", "shared", "write", "checkpoint", "recover", "read0".."read4", "dms".
-    pub name: &'static str,
+    pub name: LockName,
     pub offset: u64,
     pub len: u64,
 }
@@ -59,28 +84,28 @@ pub const SHM_LOCK_BASE: u64 = 120;
 /// `UNIX_SHM_DMS`: the dead-man-switch byte of the -shm.
 pub const SHM_DMS: u64 = 128;
 
-const fn spec(file: FileKind, name: &'static str, offset: u64, len: u64) -> LockSpec {
+const fn spec(file: FileKind, name: LockName, offset: u64, len: u64) -> LockSpec {
     LockSpec { file, name, offset, len }
 }
 
 /// Every named lock, database file first, in the order the report lists them.
 pub const LOCKS: [LockSpec; 12] = [
-    spec(FileKind::Db, "pending", PENDING_BYTE, 1),
-    spec(FileKind::Db, "reserved", RESERVED_BYTE, 1),
-    spec(FileKind::Db, "shared", SHARED_FIRST, SHARED_SIZE),
-    spec(FileKind::Shm, "write", SHM_LOCK_BASE, 1),
-    spec(FileKind::Shm, "checkpoint", SHM_LOCK_BASE + 1, 1),
-    spec(FileKind::Shm, "recover", SHM_LOCK_BASE + 2, 1),
-    spec(FileKind::Shm, "read0", SHM_LOCK_BASE + 3, 1),
-    spec(FileKind::Shm, "read1", SHM_LOCK_BASE + 4, 1),
-    spec(FileKind::Shm, "read2", SHM_LOCK_BASE + 5, 1),
-    spec(FileKind::Shm, "read3", SHM_LOCK_BASE + 6, 1),
-    spec(FileKind::Shm, "read4", SHM_LOCK_BASE + 7, 1),
-    spec(FileKind::Shm, "dms", SHM_DMS, 1),
+    spec(FileKind::Db, LockName::Pending, PENDING_BYTE, 1),
+    spec(FileKind::Db, LockName::Reserved, RESERVED_BYTE, 1),
+    spec(FileKind::Db, LockName::Shared, SHARED_FIRST, SHARED_SIZE),
+    spec(FileKind::Shm, LockName::Write, SHM_LOCK_BASE, 1),
+    spec(FileKind::Shm, LockName::Checkpoint, SHM_LOCK_BASE + 1, 1),
+    spec(FileKind::Shm, LockName::Recover, SHM_LOCK_BASE + 2, 1),
+    spec(FileKind::Shm, LockName::Read0, SHM_LOCK_BASE + 3, 1),
+    spec(FileKind::Shm, LockName::Read1, SHM_LOCK_BASE + 4, 1),
+    spec(FileKind::Shm, LockName::Read2, SHM_LOCK_BASE + 5, 1),
+    spec(FileKind::Shm, LockName::Read3, SHM_LOCK_BASE + 6, 1),
+    spec(FileKind::Shm, LockName::Read4, SHM_LOCK_BASE + 7, 1),
+    spec(FileKind::Shm, LockName::Dms, SHM_DMS, 1),
 ];
 
 /// The named lock `name` of `file`.
-pub fn lock_spec(file: FileKind, name: &str) -> Option<&'static LockSpec> {
+pub fn lock_spec(file: FileKind, name: LockName) -> Option<&'static LockSpec> {
     LOCKS.iter().find(|s| s.file == file && s.name == name)
 }
 
@@ -424,7 +449,7 @@ pub struct FileLocks {
 
 impl FileLocks {
     /// The `F_GETLK` answer for the lock named `name`.
-    pub fn conflict(&self, name: &str) -> Option<&Conflict> {
+    pub fn conflict(&self, name: LockName) -> Option<&Conflict> {
         self.conflicts.iter().find(|(s, _)| s.name == name).and_then(|(_, r)| r.as_ref().ok()).and_then(|c| c.as_ref())
     }
 }
@@ -865,10 +890,13 @@ garbage line
 
     #[test]
     fn lock_table_matches_the_vfs() {
-        assert_eq!(lock_spec(FileKind::Db, "shared").map(|s| (s.offset, s.last())), Some((0x4000_0002, 0x4000_01ff)));
-        assert_eq!(lock_spec(FileKind::Shm, "read4").map(|s| s.offset), Some(127));
-        assert_eq!(lock_spec(FileKind::Shm, "dms").map(|s| s.offset), Some(128));
-        assert!(lock_spec(FileKind::Db, "dms").is_none());
+        assert_eq!(
+            lock_spec(FileKind::Db, LockName::Shared).map(|s| (s.offset, s.last())),
+            Some((0x4000_0002, 0x4000_01ff))
+        );
+        assert_eq!(lock_spec(FileKind::Shm, LockName::Read4).map(|s| s.offset), Some(127));
+        assert_eq!(lock_spec(FileKind::Shm, LockName::Dms).map(|s| s.offset), Some(128));
+        assert!(lock_spec(FileKind::Db, LockName::Dms).is_none());
     }
 
     #[test]

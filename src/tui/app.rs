@@ -109,7 +109,7 @@ impl FramesState {
 #[derive(Debug, Default)]
 pub struct DetailState {
     pub frame: u32,
-    pub bytes: Option<Result<FrameBytes, String>>,
+    pub bytes: Option<Result<FrameBytes, Arc<std::io::Error>>>,
     /// The page's owner and cells, once the worker has them.
     pub owner: Option<Arc<FrameForensics>>,
     pub scroll: usize,

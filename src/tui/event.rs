@@ -24,7 +24,7 @@ pub enum Event {
     /// A frame read on request.
     Frame {
         frame: u32,
-        result: Result<FrameBytes, String>,
+        result: Result<FrameBytes, Arc<std::io::Error>>,
     },
     /// The owner and decoded cells of a frame's page (after `Frame`).
     FrameOwner(Arc<FrameForensics>),

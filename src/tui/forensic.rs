@@ -6,6 +6,9 @@ use std::fs::File;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 
+use crate::forensics::ownership::OwnerType;
+use crate::forensics::timeline::RowOp;
+use crate::forensics::walk::PageRole;
 use crate::present::fmt::short;
 use std::time::Instant;
 
@@ -35,8 +38,8 @@ pub struct FrameForensics {
     pub frame: u32,
     /// The snapshot the owner is taken from, in words ("commit 3", "the uncommitted tail", ...).
     pub as_of: String,
-    /// (name, kind, role), e.g. ("t", "table", "leaf").
-    pub owner: Option<(String, &'static str, &'static str)>,
+    /// (name, type, role), e.g. ("t", table, leaf); no role for orphans and pages beyond.
+    pub owner: Option<(String, OwnerType, Option<PageRole>)>,
     /// Why the owner is unknown.
     pub owner_note: Option<String>,
     /// None when the page is not a b-tree page.
@@ -96,7 +99,7 @@ pub fn frame_forensics(a: &Analysis, r: Readers<'_>, frame: u32, page: &[u8]) ->
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectPages {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: OwnerType,
     pub pages: u32,
 }
 
@@ -224,8 +227,8 @@ pub fn commit_rows(a: &Analysis, r: Readers<'_>, seq: u64, number: u32) -> Commi
                 }
             };
             let list = match rc.op() {
-                "insert" => &mut tr_rows.inserted,
-                "delete" => &mut tr_rows.deleted,
+                RowOp::Insert => &mut tr_rows.inserted,
+                RowOp::Delete => &mut tr_rows.deleted,
                 _ => &mut tr_rows.updated,
             };
             if list.len() < MAX_KEYS {

@@ -76,7 +76,7 @@ fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Req
         let wait = next_poll.min(next_tick).saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(Request::Frame(n)) => {
-                let result = w.read_frame(n).map_err(|e| e.to_string());
+                let result = w.read_frame(n).map_err(Arc::new);
                 if let Ok(b) = &result {
                     let holds = |s: &&Arc<Snapshot>| {
                         s.analysis.wal.as_ref().and_then(|wa| wa.frame(n)).is_some_and(|r| r.header == b.header)

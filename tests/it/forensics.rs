@@ -147,10 +147,13 @@ fn ownership_agrees_with_dbstat_and_integrity_check() {
             let mut our_free = 0;
             for p in 1..=spec.db_pages {
                 let (name, kind, role) = own.describe(p);
-                match kind {
+                match kind.as_str() {
                     "freelist" => our_free += 1,
                     "table" | "index" | "schema" => {
-                        ours.insert(p, (name, if role == "overflow" { "overflow" } else { "btree" }));
+                        ours.insert(
+                            p,
+                            (name, if role.map(|r| r.as_str()) == Some("overflow") { "overflow" } else { "btree" }),
+                        );
                     }
                     other => panic!("commit {k}: page {p} is {other}"),
                 }
@@ -237,7 +240,7 @@ fn history_includes_versions_only_stale_frames_hold() {
         // The file holds gen 1's last version; the commits add gen2-a and gen2-b.
         let visible: Vec<&str> = vals.iter().filter(|v| v.2).map(|v| v.1.as_str()).collect();
         assert_eq!(visible, vec!["gen1-40", "gen2-a", "gen2-b"], "{vals:?}");
-        assert!(h.versions.iter().filter(|v| v.sqlite_visible).all(|v| v.source.kind != "stale"));
+        assert!(h.versions.iter().filter(|v| v.sqlite_visible).all(|v| v.source.kind.as_str() != "stale"));
         // Versions only stale frames hold: every one is a value SQLite showed during gen 1.
         let stale: Vec<&str> = vals.iter().filter(|v| v.0 == "stale").map(|v| v.1.as_str()).collect();
         assert!(stale.len() >= 20, "most of gen 1's versions survive: {stale:?}");
@@ -250,7 +253,7 @@ fn history_includes_versions_only_stale_frames_hold() {
         assert!(
             h.versions
                 .iter()
-                .filter(|v| v.source.kind == "stale")
+                .filter(|v| v.source.kind.as_str() == "stale")
                 .all(|v| v.source.generations_ago == Some(1) && !v.sqlite_visible)
         );
         // Only the newest version is current.

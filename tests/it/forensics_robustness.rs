@@ -219,10 +219,11 @@ fn cycles_in_overflow_chains_btrees_and_freelists_are_notes() {
     let fx0 = Forensics::new(&a, Some((&db as &dyn ReadAt, db.len() as u64)), None).unwrap();
     let own = Ownership::build(&fx0.snapshot(fx0.latest()), &mut Budget::default());
     assert!(own.notes.is_empty(), "{:?}", own.notes);
-    let overflow: Vec<u32> = (1..=own.db_pages).filter(|&p| own.describe(p).2 == "overflow").collect();
+    let overflow: Vec<u32> =
+        (1..=own.db_pages).filter(|&p| own.describe(p).2.map(|r| r.as_str()) == Some("overflow")).collect();
     assert!(overflow.len() >= 4);
     let root = own.catalog.by_name("t").unwrap().root;
-    let trunk = (1..=own.db_pages).find(|&p| own.describe(p).2 == "freelist_trunk").unwrap();
+    let trunk = (1..=own.db_pages).find(|&p| own.describe(p).2.map(|r| r.as_str()) == Some("freelist_trunk")).unwrap();
 
     // 1. The last overflow page of the chain points back to the first: a cycle.
     let mut d = db.clone();
@@ -248,7 +249,9 @@ fn cycles_in_overflow_chains_btrees_and_freelists_are_notes() {
     assert!(codes.contains(&"freelist.cycle"), "{codes:?}");
     // 4. A cell claiming an absurd payload length with an overflow pointer to itself.
     let mut d = db.clone();
-    let leaf = (1..=own.db_pages).find(|&p| own.describe(p).0 == "t" && own.describe(p).2 == "leaf").unwrap();
+    let leaf = (1..=own.db_pages)
+        .find(|&p| own.describe(p).0 == "t" && own.describe(p).2.map(|r| r.as_str()) == Some("leaf"))
+        .unwrap();
     let pg = page_of(&mut d, leaf);
     let ptr = u16::from_be_bytes([pg[8], pg[9]]) as usize;
     pg[ptr..ptr + 9].copy_from_slice(&[0xff; 9]);
@@ -272,7 +275,7 @@ fn damaged_pointer_map_entries_are_reported() {
         let a = analyze(&Inputs { db: Some((d as &dyn ReadAt, d.len() as u64)), wal: None, shm: None });
         let fx = Forensics::new(&a, Some((d as &dyn ReadAt, d.len() as u64)), None).unwrap();
         let own = Ownership::build(&fx.snapshot(fx.latest()), &mut Budget::default());
-        (own.notes.iter().map(|n| n.code.as_str()).collect::<Vec<_>>(), own.describe(2).1)
+        (own.notes.iter().map(|n| n.code.as_str()).collect::<Vec<_>>(), own.describe(2).1.as_str())
     };
     assert_eq!(build(&db), (vec![], "ptrmap"));
     assert_eq!(&db[16..18], &[4, 0], "page size 1024");

@@ -74,9 +74,9 @@ fn check_ownership(ev: &std::path::Path, copies: &[std::path::PathBuf]) {
             let mut our_free = 0;
             for p in 1..=c.spec.db_pages {
                 let (name, kind, role) = full.describe(p);
-                match kind {
+                match kind.as_str() {
                     "table" | "index" | "schema" => {
-                        ours.insert(p, (name, role == "overflow"));
+                        ours.insert(p, (name, role.map(|r| r.as_str()) == Some("overflow")));
                     }
                     "freelist" => our_free += 1,
                     "ptrmap" => assert!(snap.auto_vacuum()),
@@ -155,7 +155,7 @@ fn uncommitted_tail_is_listed_and_salvaged() {
         // The spilled leaves hang from nothing yet (their parents were still in the cache):
         // the timeline says so, and salvage decodes them.
         assert!(last.notes.iter().any(|n| n.code.as_str() == "pages.unreachable"), "{:?}", last.notes);
-        assert!(last.pages.iter().any(|p| p.kind == "orphan"));
+        assert!(last.pages.iter().any(|p| p.kind.as_str() == "orphan"));
         let s = salvage(f);
         let tail_rows: Vec<_> = s.rows.iter().filter(|r| s.groups[r.group].kind.name() == "uncommitted").collect();
         assert!(tail_rows.len() > 10);
@@ -226,7 +226,7 @@ fn without_rowid_history_spans_generations() {
             .map(|x| {
                 let vals = h.values(x, &key).map(|(v, _)| v).unwrap_or_default();
                 (
-                    x.source.kind,
+                    x.source.kind.as_str(),
                     vals.get(2)
                         .map(|v| if let Value::Text(s) = v { s.clone() } else { String::new() })
                         .unwrap_or_default(),

@@ -166,11 +166,11 @@ fn frame_detail_of_page_1_and_of_a_leaf() {
     assert_eq!(app.requests.drain(..).collect::<Vec<_>>(), vec![walinspect::tui::event::Request::Frame(page1)]);
     let screen_loading = screen(&app, 80, 24, f.dir.path());
     assert!(screen_loading.contains("reading…"), "{screen_loading}");
-    app.handle(Event::Frame { frame: page1, result: w.read_frame(page1).map_err(|e| e.to_string()) });
+    app.handle(Event::Frame { frame: page1, result: w.read_frame(page1).map_err(std::sync::Arc::new) });
     insta::assert_snapshot!("detail_page1_80x24", screen(&app, 80, 24, f.dir.path()));
     keys(&mut app, "l");
     let next = page1 + 1;
-    app.handle(Event::Frame { frame: next, result: w.read_frame(next).map_err(|e| e.to_string()) });
+    app.handle(Event::Frame { frame: next, result: w.read_frame(next).map_err(std::sync::Arc::new) });
     insta::assert_snapshot!("detail_next_100x30", screen(&app, 100, 30, f.dir.path()));
 }
 
@@ -214,7 +214,7 @@ fn it_does_not_panic_on_tiny_or_empty_screens() {
     let f = fixture();
     let (w, s) = snapshot(&f);
     let mut app = app_with(&s);
-    app.handle(Event::Frame { frame: 1, result: w.read_frame(1).map_err(|e| e.to_string()) });
+    app.handle(Event::Frame { frame: 1, result: w.read_frame(1).map_err(std::sync::Arc::new) });
     for view in '1'..='7' {
         keys(&mut app, &view.to_string());
         for (wd, ht) in [(1, 1), (10, 3), (20, 5), (40, 10), (80, 4), (200, 60)] {
@@ -241,7 +241,7 @@ fn locks_view_from_live_locks() {
     // machine: they are replaced by fixed values; environment findings are dropped.
     let mut snap = (*s).clone();
     let mut r: LocksReport = (**snap.locks.as_ref().expect("locks probed")).clone();
-    assert!(r.locks.iter().any(|l| l.name == "write" && l.state == "exclusive"), "the writer holds WRITE");
+    assert!(r.locks.iter().any(|l| l.name.as_str() == "write" && l.state == "exclusive"), "the writer holds WRITE");
     assert!(r.state.summary.iter().any(|x| x.starts_with("Writer active")), "{:?}", r.state.summary);
     let pid = std::process::id().to_string();
     for l in &mut r.locks {
@@ -310,7 +310,7 @@ fn frame_detail_shows_owner_and_cells() {
         frame,
         &bytes.page,
     );
-    assert_eq!(info.owner.as_ref().map(|o| (o.0.as_str(), o.1)), Some(("t", "table")), "{info:?}");
+    assert_eq!(info.owner.as_ref().map(|o| (o.0.as_str(), o.1.as_str())), Some(("t", "table")), "{info:?}");
     assert!(info.cells.as_ref().is_some_and(|c| !c.is_empty()));
     app.handle(Event::Frame { frame, result: Ok(bytes) });
     let mut info = info;

@@ -190,7 +190,7 @@ fn owner_line(app: &App) -> Line<'static> {
             Some((name, kind, role)) => Line::from(vec![
                 label("owner "),
                 Span::styled(name.clone(), Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
-                Span::raw(format!(" ({kind}, {role}) ")),
+                Span::raw(format!(" ({kind}, {}) ", role.map_or("none", |r| r.as_str()))),
                 Span::styled(format!("as of {}", o.as_of), Style::new().fg(Color::DarkGray)),
             ]),
             None => Line::from(vec![
