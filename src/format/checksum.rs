@@ -35,6 +35,16 @@ fn checksum_words(data: &[u8], seed: [u32; 2], word: fn([u8; 4]) -> u32) -> [u32
     [s0, s1]
 }
 
+/// The checksum of one frame continued from `seed` (`walEncodeFrame` in `src/wal.c`): the
+/// first 8 bytes of the 24-byte frame header (page number and commit size), then the page after
+/// the header. `frame` is the whole frame; a short one is checksummed as far as it goes.
+#[inline]
+pub fn frame_checksum(order: WordOrder, seed: [u32; 2], frame: &[u8]) -> [u32; 2] {
+    let head = frame.get(..8).unwrap_or(&[]);
+    let page = frame.get(24..).unwrap_or(&[]);
+    wal_checksum(order, page, wal_checksum(order, head, seed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,13 +153,13 @@ impl FrameChecksummer {
     }
 
     /// The checksum of `frame` (24-byte header + page) continued from `seed`; the same value as
-    /// [`super::wal::frame_checksum`]. A frame of the wrong length falls back to the serial form.
+    /// [`frame_checksum`]. A frame of the wrong length falls back to the serial form.
     pub fn checksum(&self, seed: [u32; 2], frame: &[u8]) -> [u32; 2] {
         let (Some(head), Some(page)) = (frame.get(..8), frame.get(24..)) else {
-            return super::wal::frame_checksum(self.order, seed, frame);
+            return frame_checksum(self.order, seed, frame);
         };
         if page.len() != self.page_size {
-            return super::wal::frame_checksum(self.order, seed, frame);
+            return frame_checksum(self.order, seed, frame);
         }
         let word = |b: &[u8], i: usize| -> u32 {
             let w: [u8; 4] = b.get(i * 4..i * 4 + 4).and_then(|s| s.try_into().ok()).unwrap_or([0; 4]);
@@ -235,7 +245,6 @@ fn dot2(order: WordOrder, bytes: &[u8], c0: &[u32], c1: &[u32]) -> (u32, u32) {
 #[cfg(test)]
 mod linear_tests {
     use super::*;
-    use crate::format::wal::frame_checksum;
 
     fn rnd(seed: &mut u64, n: usize) -> Vec<u8> {
         (0..n)

@@ -9,6 +9,7 @@
 //! the previous frame (or from the header) — see [`super::checksum`].
 
 use super::bytes::{array_at, be_u32_or0};
+pub use super::checksum::frame_checksum;
 use super::checksum::{WordOrder, wal_checksum};
 use super::error::ParseError;
 
@@ -151,15 +152,6 @@ impl FrameHeader {
     pub fn stored_checksum(&self) -> [u32; 2] {
         [self.checksum1, self.checksum2]
     }
-}
-
-/// The checksum of one frame continued from `seed`: its first 8 header bytes, then its page.
-/// `frame` is the whole frame (24-byte header followed by the page data).
-#[inline]
-pub fn frame_checksum(order: WordOrder, seed: [u32; 2], frame: &[u8]) -> [u32; 2] {
-    let head = frame.get(..8).unwrap_or(&[]);
-    let page = frame.get(FRAME_HEADER_LEN..).unwrap_or(&[]);
-    wal_checksum(order, page, wal_checksum(order, head, seed))
 }
 
 /// Byte offset of the header of 1-based frame `i` for a page size.

@@ -48,16 +48,50 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-/// The code a module compiles outside tests, without comments.
+/// The code a module compiles outside tests, without comments: every `#[cfg(test)]` item (a
+/// `mod … { … }` block, matched by braces, or a single item up to its `;`) is removed.
 fn non_test_code(text: &str) -> String {
-    let cut = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
-    cut.lines()
+    let no_comments: String = text
+        .lines()
         .map(|l| match l.find("//") {
             Some(i) => &l[..i],
             None => l,
         })
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    let mut out = String::new();
+    let mut rest = no_comments.as_str();
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + "#[cfg(test)]".len()..];
+        // Skip the item: up to a `;` before any `{`, or a balanced `{ … }`.
+        let brace = rest.find('{');
+        let semi = rest.find(';');
+        match (brace, semi) {
+            (_, Some(sc)) if brace.is_none_or(|b| sc < b) => rest = &rest[sc + 1..],
+            (Some(b), _) => {
+                let mut depth = 0usize;
+                let mut end = rest.len();
+                for (k, c) in rest[b..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = b + k + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                rest = &rest[end..];
+            }
+            _ => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn idents_after<'a>(code: &'a str, prefix: &str) -> Vec<Vec<&'a str>> {
