@@ -2,7 +2,7 @@
 //! and its `-shm` wal-index — explain what is wrong, and recover what can be recovered.
 //!
 //! Layers, dependencies pointing down only:
-//! - [`format`]: pure decoders, bytes in, views out, no I/O;
+//! - [`format`](mod@format): pure decoders, bytes in, views out, no I/O;
 //! - [`source`]: evidence-safe, read-only access to the three files;
 //! - [`analysis`]: the WAL as SQLite's recovery sees it and as it lies on disk, the -shm
 //!   checked against it, findings;
@@ -11,7 +11,13 @@
 //! - [`present`]: text rendering, formatting helpers and the one palette;
 //! - [`cli`] and [`tui`]: the front ends.
 
-#![deny(unsafe_code)]
+// `unsafe_code`, `unwrap`, `expect`, `panic!` and unchecked indexing are denied for every file by
+// the `[lints]` table in Cargo.toml; tests may use them (clippy.toml).
+
+// The evidence is opened with O_NOATIME, locks are probed with F_OFD_GETLK and holders found in
+// /proc: Linux only.
+#[cfg(not(target_os = "linux"))]
+compile_error!("walinspect runs on Linux only (it uses O_NOATIME, F_OFD_GETLK and /proc)");
 
 pub mod analysis;
 pub mod cli;

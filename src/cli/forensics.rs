@@ -23,20 +23,57 @@ pub fn forensics<'a>(ev: &'a Evidence, a: &'a Analysis) -> Result<Forensics<'a>,
         .map_err(|e| Error::Refused(format!("{}: {e}", ev.paths.get(ev.paths.named).display())))
 }
 
+/// How a command prints its document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    /// One JSON document (`--json`).
+    Json,
+}
+
+impl Output {
+    /// `--json` or not.
+    pub fn from_flag(json: bool) -> Self {
+        if json { Output::Json } else { Output::Text }
+    }
+}
+
+/// How much `timeline` shows of each commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// The pages written, by owner.
+    Pages,
+    /// And the keys of the rows inserted, updated, deleted (`--rows`).
+    Rows,
+    /// And their old and new values (`--values`, implies `--rows`).
+    Values,
+}
+
+impl Detail {
+    /// From `--rows` and `--values`.
+    pub fn from_flags(rows: bool, values: bool) -> Self {
+        match (rows, values) {
+            (_, true) => Detail::Values,
+            (true, false) => Detail::Rows,
+            (false, false) => Detail::Pages,
+        }
+    }
+}
+
 /// `walinspect timeline`. Streams: each commit is written as soon as it is computed, so
 /// memory stays proportional to the frame count whatever the output size.
 pub fn timeline(
     path: &Path,
-    json: bool,
-    rows: bool,
-    values: bool,
+    output: Output,
+    detail: Detail,
     fail_on: super::FailOn,
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
     use std::io::Write;
     let (ev, a) = load(path, opts)?;
     let fx = forensics(&ev, &a)?;
-    let rows = rows || values;
+    let json = output == Output::Json;
+    let (rows, values) = (detail != Detail::Pages, detail == Detail::Values);
     let t = Tracker::new(&fx, TrackOptions { rows, ..TrackOptions::default() });
     let files = Files::of(&ev);
     let stdout = std::io::stdout();
@@ -83,7 +120,7 @@ pub fn row_history(
     table: &str,
     rowid: Option<i64>,
     key: &[String],
-    json: bool,
+    output: Output,
     fail_on: super::FailOn,
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
@@ -98,10 +135,9 @@ pub fn row_history(
     let fx = forensics(&ev, &a)?;
     let (h, k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
     let r = HistoryReport::build(Files::of(&ev), &h, k.as_ref());
-    if json {
-        emit_json(&r)?
-    } else {
-        write_out(&render_history(&r))?
+    match output {
+        Output::Json => emit_json(&r)?,
+        Output::Text => write_out(&render_history(&r))?,
     }
     Ok(exit_code(&findings::check(&a), fail_on))
 }
@@ -109,7 +145,7 @@ pub fn row_history(
 /// `walinspect salvage`.
 pub fn salvage_rows(
     path: &Path,
-    json: bool,
+    output: Output,
     fail_on: super::FailOn,
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
@@ -117,10 +153,9 @@ pub fn salvage_rows(
     let fx = forensics(&ev, &a)?;
     let s = salvage(&fx);
     let r = SalvageReport::build(Files::of(&ev), &s);
-    if json {
-        emit_json(&r)?
-    } else {
-        write_out(&render_salvage(&r))?
+    match output {
+        Output::Json => emit_json(&r)?,
+        Output::Text => write_out(&render_salvage(&r))?,
     }
     Ok(exit_code(&findings::check(&a), fail_on))
 }

@@ -366,13 +366,25 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
-        Command::Timeline { path, json, rows, values } => {
-            forensics::timeline(&path, json, rows, values, g.fail_on, options(&g))
+        Command::Timeline { path, json, rows, values } => forensics::timeline(
+            &path,
+            forensics::Output::from_flag(json),
+            forensics::Detail::from_flags(rows, values),
+            g.fail_on,
+            options(&g),
+        ),
+        Command::History { path, table, rowid, key, json } => forensics::row_history(
+            &path,
+            &table,
+            rowid,
+            &key,
+            forensics::Output::from_flag(json),
+            g.fail_on,
+            options(&g),
+        ),
+        Command::Salvage { path, json } => {
+            forensics::salvage_rows(&path, forensics::Output::from_flag(json), g.fail_on, options(&g))
         }
-        Command::History { path, table, rowid, key, json } => {
-            forensics::row_history(&path, &table, rowid, &key, json, g.fail_on, options(&g))
-        }
-        Command::Salvage { path, json } => forensics::salvage_rows(&path, json, g.fail_on, options(&g)),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);

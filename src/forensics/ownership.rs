@@ -6,8 +6,6 @@
 //! The schema is read from the snapshot itself (`sqlite_schema` rooted at page 1), so a page
 //! is attributed to the objects that existed at that commit.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use crate::forensics::snapshot::NoteCode;
 use crate::format::vocab::vocabulary;
 use std::collections::BTreeMap;

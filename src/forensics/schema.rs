@@ -8,8 +8,6 @@
 //! is WITHOUT ROWID and, if so, its primary-key columns (stored first in each record).
 //! Anything it cannot parse yields a partial definition with a note, never an error.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use crate::format::record::Value;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -552,7 +550,6 @@ impl SchemaEntry {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -9,8 +9,6 @@
 //! analysis, so the cache is exact. The per-page frame index is built once from the
 //! [`WalAnalysis`] and costs 8 bytes per frame.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
@@ -618,7 +616,6 @@ impl<'a> Forensics<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

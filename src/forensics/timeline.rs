@@ -25,8 +25,6 @@
 //! Work per commit is proportional to the pages it wrote times the tree depth, never to the
 //! database size (except for schema changes that create, drop or move a b-tree).
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use crate::forensics::snapshot::NoteCode;
 use crate::format::vocab::vocabulary;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -192,6 +190,142 @@ struct WalkResult {
     pages: Vec<PageVisit>,
     skipped: PageMap<u32>,
     notes: Vec<Note>,
+}
+
+/// The pages of one commit: for each written page, the last frame that wrote it.
+fn written_pages(fx: &Forensics<'_>, first: u32, last: u32) -> BTreeMap<u32, u32> {
+    let mut written = BTreeMap::new();
+    if let Some(w) = fx.wal() {
+        for i in first..=last {
+            if let Some(f) = w.frame(i) {
+                written.insert(f.header.page, i);
+            }
+        }
+    }
+    written
+}
+
+/// The trees a commit's pages belong to (root 1 when page 1 was written).
+#[derive(Default)]
+struct Affected {
+    trees: BTreeSet<u32>,
+    /// Per tree, the pages on the paths from its root to the written pages.
+    dirty: PageMap<PageSet>,
+    /// Trees whose written pages could not be traced to the root: walked in full.
+    full: PageSet,
+    empty: PageSet,
+}
+
+impl Affected {
+    fn dirty_of(&self, root: u32) -> &PageSet {
+        self.dirty.get(&root).unwrap_or(&self.empty)
+    }
+
+    fn walk_of(&self, root: u32) -> TreeWalk {
+        if self.full.contains(&root) { TreeWalk::Full } else { TreeWalk::Incremental }
+    }
+}
+
+/// How a tree is walked on both sides of a commit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TreeWalk {
+    /// Only the dirty paths and the pages they reach that the other side lacks.
+    Incremental,
+    /// Every page.
+    Full,
+}
+
+/// Whether a tree diff collects rows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RowsWanted {
+    /// Always (sqlite_schema: its rows decide the catalog).
+    Always,
+    /// When the options ask for this table's rows.
+    IfAsked,
+}
+
+/// What the trees produced: (root, the new walk, the pages the old walk entered), and the
+/// row diffs.
+#[derive(Default)]
+struct TreeDiffs {
+    trees: Vec<(u32, WalkResult, Vec<u32>)>,
+    tables: Vec<TableDiff>,
+}
+
+/// How the catalog changed: schema changes, dropped roots, trees to walk whole (with what
+/// they were before, for a move).
+#[derive(Default)]
+struct Structure {
+    changes: Vec<SchemaChange>,
+    dropped: Vec<u32>,
+    walk_whole: Vec<(ObjectInfo, Option<ObjectInfo>)>,
+}
+
+/// Created, dropped, renamed and moved b-trees between two catalogs.
+fn structure_changes(old_objects: &BTreeMap<u32, ObjectInfo>, new_objects: &BTreeMap<u32, ObjectInfo>) -> Structure {
+    let mut st = Structure::default();
+    let find = |objs: &BTreeMap<u32, ObjectInfo>, o: &ObjectInfo| {
+        objs.values().find(|n| n.name == o.name && n.kind == o.kind).map(|n| n.root)
+    };
+    // A rename keeps the b-tree: the old name is gone, the new one is new, same root.
+    let renamed: BTreeSet<u32> = old_objects
+        .iter()
+        .filter(|&(r, o)| {
+            *r != 1
+                && find(new_objects, o).is_none()
+                && new_objects.get(r).is_some_and(|n| n.kind == o.kind && find(old_objects, n).is_none())
+        })
+        .map(|(r, _)| *r)
+        .collect();
+    for (r, o) in old_objects {
+        if *r == 1 {
+            continue;
+        }
+        if renamed.contains(r) {
+            if let Some(n) = new_objects.get(r) {
+                st.changes.push(SchemaChange {
+                    op: SchemaOp::Rename,
+                    kind: n.kind,
+                    name: n.name.clone(),
+                    root: *r,
+                    old_root: None,
+                });
+            }
+            continue;
+        }
+        match find(new_objects, o) {
+            Some(nr) if nr == *r => {}
+            Some(_) => st.dropped.push(*r),
+            None => {
+                st.dropped.push(*r);
+                st.changes.push(SchemaChange {
+                    op: SchemaOp::Drop,
+                    kind: o.kind,
+                    name: o.name.clone(),
+                    root: *r,
+                    old_root: None,
+                });
+            }
+        }
+    }
+    for (r, n) in new_objects {
+        if *r == 1 || renamed.contains(r) {
+            continue;
+        }
+        let before = old_objects.get(&find(old_objects, n).unwrap_or(0)).cloned();
+        if before.as_ref().is_some_and(|b| b.root == *r) {
+            continue;
+        }
+        st.changes.push(SchemaChange {
+            op: if before.is_some() { SchemaOp::Move } else { SchemaOp::Create },
+            kind: n.kind,
+            name: n.name.clone(),
+            root: *r,
+            old_root: before.as_ref().map(|b| b.root),
+        });
+        st.walk_whole.push((n.clone(), before));
+    }
+    st
 }
 
 /// A walk that records the pages it enters and, optionally, the rows.
@@ -432,184 +566,164 @@ impl<'f, 'a> Tracker<'f, 'a> {
     pub fn apply(&mut self, number: Option<u32>, first: u32, last: u32, new_spec: SnapshotSpec) -> CommitChanges {
         let fx = self.fx;
         let old_spec = self.spec;
-        let snap_old = fx.snapshot(old_spec);
-        let snap_new = fx.snapshot(new_spec);
-        let enc = snap_new.encoding;
+        let snaps = (fx.snapshot(old_spec), fx.snapshot(new_spec));
         let mut notes = Vec::new();
         // 1. Pages written (last frame per page).
-        let mut written: BTreeMap<u32, u32> = BTreeMap::new();
-        if let Some(w) = fx.wal() {
-            for i in first..=last {
-                if let Some(f) = w.frame(i) {
-                    written.insert(f.header.page, i);
-                }
-            }
-        }
+        let written = written_pages(fx, first, last);
         let changed: PageSet = written.keys().copied().collect();
         // 2. Affected trees and dirty pages.
-        let mut affected: BTreeSet<u32> = BTreeSet::new();
-        let mut dirty: PageMap<PageSet> = HashMap::default();
-        let mut full: PageSet = PageSet::default();
-        if changed.contains(&1) {
-            affected.insert(1);
+        let affected = self.affected_trees(&changed);
+        // 3. sqlite_schema first: it decides which trees exist; then the created, dropped,
+        // renamed and moved b-trees.
+        let old_objects = self.own.catalog.objects.clone();
+        let mut diffs = TreeDiffs::default();
+        let new_catalog = self.diff_schema(&snaps, new_spec, &old_objects, &changed, &affected, &mut diffs, &mut notes);
+        let new_objects = new_catalog.as_ref().map_or(&old_objects, |c| &c.objects);
+        let structure =
+            if new_catalog.is_some() { structure_changes(&old_objects, new_objects) } else { Structure::default() };
+        // 4. Affected trees that exist on both sides, then created and moved trees (whole walks).
+        self.diff_trees(&snaps, new_objects, &changed, &affected, &structure, &mut diffs);
+        // 5. Ownership: releases first, then claims.
+        self.update_ownership(&snaps, &changed, &structure.dropped, new_catalog, diffs.trees, &mut notes);
+        // 6. Describe the written pages with their new owners.
+        let pages = self.describe_written(&written, number.is_some(), &mut notes);
+        let mut tables = diffs.tables;
+        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        CommitChanges {
+            number,
+            committed: number.is_some(),
+            first_frame: first,
+            frame: last,
+            spec: new_spec,
+            pages,
+            schema_changes: structure.changes,
+            tables,
+            notes,
         }
-        for &p in &changed {
+    }
+
+    /// Step 2: the trees owning a written page, the pages on the path to each written page
+    /// (dirty), and the trees whose pages cannot be traced that way (walked in full).
+    fn affected_trees(&self, changed: &PageSet) -> Affected {
+        let mut a = Affected::default();
+        if changed.contains(&1) {
+            a.trees.insert(1);
+        }
+        for &p in changed {
             if let Some(PageOwner { kind: OwnerKind::Tree(r), .. }) = self.own.pages.get(&p).copied() {
-                affected.insert(r);
-                let d = dirty.entry(r).or_default();
+                a.trees.insert(r);
+                let d = a.dirty.entry(r).or_default();
                 if !mark_dirty(&self.own.pages, p, r, d) {
-                    full.insert(r);
+                    a.full.insert(r);
                 }
             }
         }
-        let empty = PageSet::default();
-        // 3. sqlite_schema first: it decides which trees exist.
-        let old_objects = self.own.catalog.objects.clone();
-        let mut tree_results: Vec<(u32, WalkResult, Vec<u32>)> = Vec::new();
-        let mut schema_changes = Vec::new();
-        let mut tables = Vec::new();
-        let mut new_catalog: Option<Catalog> = None;
-        if affected.contains(&1) {
-            let obj = old_objects.get(&1).cloned();
-            if let Some(obj) = obj {
-                let (newer, old_pages, diff) = self.diff_tree(
-                    &snap_old,
-                    &snap_new,
-                    &obj,
-                    &obj,
-                    &changed,
-                    dirty.get(&1).unwrap_or(&empty),
-                    full.contains(&1),
-                    true,
-                );
-                if !diff.changes.is_empty() {
-                    for ch in &diff.changes {
-                        if let RowKey::Rowid(r) = ch.key {
-                            match &ch.new {
-                                Some(p) => {
-                                    self.schema_rows.insert(r, p.clone());
-                                }
-                                None => {
-                                    self.schema_rows.remove(&r);
-                                }
-                            }
+        a
+    }
+
+    /// Step 3: diff `sqlite_schema` and, when it changed, the catalog of the new state.
+    #[allow(clippy::too_many_arguments)]
+    fn diff_schema(
+        &mut self,
+        snaps: &(Snapshot<'_>, Snapshot<'_>),
+        new_spec: SnapshotSpec,
+        old_objects: &BTreeMap<u32, ObjectInfo>,
+        changed: &PageSet,
+        affected: &Affected,
+        diffs: &mut TreeDiffs,
+        notes: &mut Vec<Note>,
+    ) -> Option<Catalog> {
+        if !affected.trees.contains(&1) {
+            return None;
+        }
+        let obj = old_objects.get(&1)?.clone();
+        let (newer, old_pages, diff) =
+            self.diff_tree(snaps, &obj, &obj, changed, affected.dirty_of(1), affected.walk_of(1), RowsWanted::Always);
+        let mut new_catalog = None;
+        if !diff.changes.is_empty() {
+            for ch in &diff.changes {
+                if let RowKey::Rowid(r) = ch.key {
+                    match &ch.new {
+                        Some(p) => {
+                            self.schema_rows.insert(r, p.clone());
+                        }
+                        None => {
+                            self.schema_rows.remove(&r);
                         }
                     }
-                    let entries: Vec<SchemaEntry> = self
-                        .schema_rows
-                        .values()
-                        .filter_map(|p| SchemaEntry::from_record(&decode_record(p, enc).values))
-                        .collect();
-                    let cat = Catalog::from_entries(entries, new_spec.db_pages);
-                    notes.extend(cat.notes.iter().cloned());
-                    new_catalog = Some(cat);
                 }
-                if self.wants_rows(&obj) && !diff.changes.is_empty() {
-                    tables.push(diff);
-                }
-                tree_results.push((1, newer, old_pages));
             }
-        }
-        let new_objects = new_catalog.as_ref().map_or(&old_objects, |c| &c.objects);
-        // Created, dropped, moved b-trees.
-        let mut dropped: Vec<u32> = Vec::new();
-        let mut walk_whole: Vec<(ObjectInfo, Option<ObjectInfo>)> = Vec::new();
-        if new_catalog.is_some() {
-            let find = |objs: &BTreeMap<u32, ObjectInfo>, o: &ObjectInfo| {
-                objs.values().find(|n| n.name == o.name && n.kind == o.kind).map(|n| n.root)
-            };
-            // A rename keeps the b-tree: the old name is gone, the new one is new, same root.
-            let renamed: BTreeSet<u32> = old_objects
-                .iter()
-                .filter(|&(r, o)| {
-                    *r != 1
-                        && find(new_objects, o).is_none()
-                        && new_objects.get(r).is_some_and(|n| n.kind == o.kind && find(&old_objects, n).is_none())
-                })
-                .map(|(r, _)| *r)
+            let enc = snaps.1.encoding;
+            let entries: Vec<SchemaEntry> = self
+                .schema_rows
+                .values()
+                .filter_map(|p| SchemaEntry::from_record(&decode_record(p, enc).values))
                 .collect();
-            for (r, o) in &old_objects {
-                if *r == 1 {
-                    continue;
-                }
-                if renamed.contains(r) {
-                    if let Some(n) = new_objects.get(r) {
-                        schema_changes.push(SchemaChange {
-                            op: SchemaOp::Rename,
-                            kind: n.kind,
-                            name: n.name.clone(),
-                            root: *r,
-                            old_root: None,
-                        });
-                    }
-                    continue;
-                }
-                match find(new_objects, o) {
-                    Some(nr) if nr == *r => {}
-                    Some(_) => dropped.push(*r),
-                    None => {
-                        dropped.push(*r);
-                        schema_changes.push(SchemaChange {
-                            op: SchemaOp::Drop,
-                            kind: o.kind,
-                            name: o.name.clone(),
-                            root: *r,
-                            old_root: None,
-                        });
-                    }
-                }
-            }
-            for (r, n) in new_objects {
-                if *r == 1 || renamed.contains(r) {
-                    continue;
-                }
-                let before = old_objects.get(&find(&old_objects, n).unwrap_or(0)).cloned();
-                if before.as_ref().is_some_and(|b| b.root == *r) {
-                    continue;
-                }
-                schema_changes.push(SchemaChange {
-                    op: if before.is_some() { SchemaOp::Move } else { SchemaOp::Create },
-                    kind: n.kind,
-                    name: n.name.clone(),
-                    root: *r,
-                    old_root: before.as_ref().map(|b| b.root),
-                });
-                walk_whole.push((n.clone(), before));
-            }
+            let cat = Catalog::from_entries(entries, new_spec.db_pages);
+            notes.extend(cat.notes.iter().cloned());
+            new_catalog = Some(cat);
         }
-        // 4. Affected trees that exist on both sides.
-        let whole: BTreeSet<u32> = walk_whole.iter().map(|(o, _)| o.root).collect();
-        for &r in &affected {
-            if r == 1 || dropped.contains(&r) || whole.contains(&r) {
+        if self.wants_rows(&obj) && !diff.changes.is_empty() {
+            diffs.tables.push(diff);
+        }
+        diffs.trees.push((1, newer, old_pages));
+        new_catalog
+    }
+
+    /// Step 4: the affected trees that exist on both sides (incremental walks), then the
+    /// created and moved ones (whole walks).
+    fn diff_trees(
+        &mut self,
+        snaps: &(Snapshot<'_>, Snapshot<'_>),
+        new_objects: &BTreeMap<u32, ObjectInfo>,
+        changed: &PageSet,
+        affected: &Affected,
+        structure: &Structure,
+        diffs: &mut TreeDiffs,
+    ) {
+        let whole: BTreeSet<u32> = structure.walk_whole.iter().map(|(o, _)| o.root).collect();
+        for &r in &affected.trees {
+            if r == 1 || structure.dropped.contains(&r) || whole.contains(&r) {
                 continue;
             }
             let Some(obj) = new_objects.get(&r).cloned() else { continue };
             let (newer, old_pages, diff) = self.diff_tree(
-                &snap_old,
-                &snap_new,
+                snaps,
                 &obj,
                 &obj,
-                &changed,
-                dirty.get(&r).unwrap_or(&empty),
-                full.contains(&r),
-                false,
+                changed,
+                affected.dirty_of(r),
+                affected.walk_of(r),
+                RowsWanted::IfAsked,
             );
             if !diff.changes.is_empty() && self.wants_rows(&obj) {
-                tables.push(diff);
+                diffs.tables.push(diff);
             }
-            tree_results.push((r, newer, old_pages));
+            diffs.trees.push((r, newer, old_pages));
         }
-        // Created and moved trees: whole walks.
-        for (obj, before) in &walk_whole {
+        for (obj, before) in &structure.walk_whole {
             let old_obj = before.clone().unwrap_or_else(|| obj.clone());
-            let (newer, diff) = self.diff_tree_whole(&snap_old, &snap_new, &old_obj, obj, before.is_some());
+            let (newer, diff) = self.diff_tree_whole(snaps, &old_obj, obj, before.is_some());
             if !diff.changes.is_empty() && self.wants_rows(obj) {
-                tables.push(diff);
+                diffs.tables.push(diff);
             }
-            tree_results.push((obj.root, newer, Vec::new()));
+            diffs.trees.push((obj.root, newer, Vec::new()));
         }
-        // 5. Ownership: releases first, then claims.
-        for &r in &dropped {
+    }
+
+    /// Step 5: release the pages of dropped trees, of pages trees no longer reach, of a changed
+    /// freelist and beyond a shrunk database; then claim what the new walks entered.
+    fn update_ownership(
+        &mut self,
+        (snap_old, snap_new): &(Snapshot<'_>, Snapshot<'_>),
+        changed: &PageSet,
+        dropped: &[u32],
+        new_catalog: Option<Catalog>,
+        tree_results: Vec<(u32, WalkResult, Vec<u32>)>,
+        notes: &mut Vec<Note>,
+    ) {
+        let (old_spec, new_spec) = (snap_old.spec, snap_new.spec);
+        for &r in dropped {
             self.own.pages.retain(|_, o| o.kind != OwnerKind::Tree(r));
         }
         for (r, newer, old_pages) in &tree_results {
@@ -651,7 +765,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                         self.own.pages.insert(v.page, owner);
                     }
                     _ => {
-                        claim(&mut self.own.pages, &mut notes, &names, v.page, owner, v.origin);
+                        claim(&mut self.own.pages, notes, &names, v.page, owner, v.origin);
                     }
                 }
             }
@@ -668,17 +782,25 @@ impl<'f, 'a> Tracker<'f, 'a> {
         }
         self.own.db_pages = new_spec.db_pages;
         if new_spec.db_pages > old_spec.db_pages {
-            self.own.claim_fixed(&snap_new, old_spec.db_pages.saturating_add(1)..=new_spec.db_pages);
+            self.own.claim_fixed(snap_new, old_spec.db_pages.saturating_add(1)..=new_spec.db_pages);
         }
         if refresh_freelist {
             let before = self.own.notes.len();
-            let fl = self.own.claim_freelist(&snap_new, &mut self.budget, &names);
+            let fl = self.own.claim_freelist(snap_new, &mut self.budget, &names);
             self.freelist = fl.into_iter().collect();
             notes.extend(self.own.notes.drain(before..));
         }
         notes.append(&mut self.own.notes);
         self.spec = new_spec;
-        // 6. Describe the written pages with their new owners.
+    }
+
+    /// Step 6: each written page with its new owner; a note for pages nothing reaches.
+    fn describe_written(
+        &self,
+        written: &BTreeMap<u32, u32>,
+        committed: bool,
+        notes: &mut Vec<Note>,
+    ) -> Vec<WrittenPage> {
         let pages: Vec<WrittenPage> = written
             .iter()
             .map(|(&page, &frame)| {
@@ -688,7 +810,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
             .collect();
         let orphans: Vec<u32> = pages.iter().filter(|p| p.kind == OwnerType::Orphan).map(|p| p.page).collect();
         if !orphans.is_empty() {
-            let why = if number.is_some() {
+            let why = if committed {
                 "no b-tree, freelist or pointer map of the new state reaches them"
             } else {
                 "the transaction is incomplete (pages spilled before its parents were written); `salvage` decodes their rows"
@@ -702,34 +824,23 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 ),
             ));
         }
-        tables.sort_by(|a, b| a.name.cmp(&b.name));
-        CommitChanges {
-            number,
-            committed: number.is_some(),
-            first_frame: first,
-            frame: last,
-            spec: new_spec,
-            pages,
-            schema_changes,
-            tables,
-            notes,
-        }
+        pages
     }
 
     /// Diff one tree between the two snapshots (incremental walks).
     #[allow(clippy::too_many_arguments)]
     fn diff_tree(
         &mut self,
-        snap_old: &Snapshot<'_>,
-        snap_new: &Snapshot<'_>,
+        (snap_old, snap_new): &(Snapshot<'_>, Snapshot<'_>),
         old_obj: &ObjectInfo,
         obj: &ObjectInfo,
         changed: &PageSet,
         dirty: &PageSet,
-        full: bool,
-        force_rows: bool,
+        walk: TreeWalk,
+        rows: RowsWanted,
     ) -> (WalkResult, Vec<u32>, TableDiff) {
-        let want = force_rows || self.wants_rows(obj);
+        let want = rows == RowsWanted::Always || self.wants_rows(obj);
+        let full = walk == TreeWalk::Full;
         let r = obj.root;
         let own = &self.own.pages;
         let mut newer = DiffWalker::new(
@@ -764,8 +875,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
     /// for a created tree).
     fn diff_tree_whole(
         &mut self,
-        snap_old: &Snapshot<'_>,
-        snap_new: &Snapshot<'_>,
+        (snap_old, snap_new): &(Snapshot<'_>, Snapshot<'_>),
         old_obj: &ObjectInfo,
         obj: &ObjectInfo,
         existed: bool,

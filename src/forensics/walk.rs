@@ -6,8 +6,6 @@
 //! page, a chain that is too short or too long — becomes a [`Note`] with the page, the frame it
 //! was read from and the offset, and the walk continues with what remains.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use super::snapshot::{Note, Origin, PageRef, PageSet, Snapshot};
 use crate::forensics::snapshot::NoteCode;
 use crate::format::btree::{BtreePage, Cell, overflow_content, overflow_next, overflow_page_count};

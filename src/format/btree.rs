@@ -13,8 +13,6 @@
 //! ```
 //! Offsets in the errors returned here are relative to the start of the page.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use super::bytes::{be_u16, be_u32};
 use super::db_header::{BtreePageHeader, DB_HEADER_LEN, PageType};
 use super::error::ParseError;
@@ -283,7 +281,6 @@ pub fn overflow_content(page: &[u8], usable: u32) -> &[u8] {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -5,8 +5,6 @@
 //! then n u32 leaf page numbers. SQLite writes at most U/4 − 8 leaves per trunk and accepts up
 //! to U/4 − 2 when reading; leaf pages have no defined content.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use super::bytes::be_u32;
 use super::error::ParseError;
 
@@ -54,7 +52,6 @@ impl FreelistTrunk {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -6,8 +6,6 @@
 //! moved one further when it would be the lock-byte page. The lock-byte page holds the file
 //! offsets 0x40000000.. and never holds content.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 use super::bytes::be_u32;
 
 /// File offset of SQLite's PENDING_BYTE.
@@ -75,7 +73,6 @@ pub fn ptrmap_entry(map_page: &[u8], map: u32, p: u32) -> Option<(Option<PtrmapT
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

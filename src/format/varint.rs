@@ -3,8 +3,6 @@
 //! reached, contributes all 8 of its bits. Values are u64; rowids read them as two's-complement
 //! i64 (negative values always take 9 bytes).
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
-
 /// Longest varint.
 pub const MAX_VARINT_LEN: usize = 9;
 
@@ -65,7 +63,6 @@ pub fn write_varint(v: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

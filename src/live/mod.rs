@@ -1,5 +1,5 @@
 //! The live system around a database: who holds which lock ([`locks`]), what the environment
-//! means for WAL mode ([`env`]), and following files that change under us ([`incremental`]).
+//! means for WAL mode ([`env`](mod@env)), and following files that change under us ([`incremental`]).
 //!
 //! System calls and /proc reads live in [`crate::source`] (`source::locks`, `source::env`);
 //! this layer interprets what they saw. Wire types are in [`crate::report`].

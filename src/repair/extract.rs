@@ -386,54 +386,8 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         }
     }
 
-    let mut runs = Vec::new();
-    if kind == SnapshotKind::PlainCopy {
-        runs.push(PageRun { first: 1, last: db_pages, source: PageSource::DbFile });
-    } else {
-        let file_pages = db_len.div_ceil(ps);
-        let lock_page = u32::try_from(0x4000_0000u64 / ps + 1).unwrap_or(u32::MAX);
-        let mut from_wal: Vec<(u32, u32)> =
-            newest.iter().filter(|(p, _)| **p <= db_pages).map(|(p, f)| (*p, *f)).collect();
-        from_wal.sort_unstable();
-        let mut cursor = 1u32;
-        for (p, f) in from_wal {
-            if cursor < p {
-                gap(&mut runs, cursor, p - 1, file_pages, lock_page);
-            }
-            runs.push(PageRun { first: p, last: p, source: PageSource::Frame(f) });
-            cursor = p.saturating_add(1);
-        }
-        if cursor <= db_pages && cursor != 0 {
-            gap(&mut runs, cursor, db_pages, file_pages, lock_page);
-        }
-    }
-
-    // Frames that do not contribute, and why.
-    let mut frames_ignored = Vec::new();
-    if let Some(w) = wal {
-        for f in &w.frames {
-            let reason = if wal_ok.is_none() {
-                IgnoredReason::Invalid
-            } else {
-                match f.state {
-                    FrameState::Committed if f.index <= commit_frame => {
-                        if newest.get(&f.header.page) != Some(&f.index) {
-                            IgnoredReason::Superseded
-                        } else if f.header.page > db_pages {
-                            IgnoredReason::BeyondDbSize
-                        } else {
-                            continue;
-                        }
-                    }
-                    FrameState::Committed => IgnoredReason::AfterCommit,
-                    FrameState::Uncommitted => IgnoredReason::Uncommitted,
-                    FrameState::Invalid => IgnoredReason::Invalid,
-                    FrameState::Stale => IgnoredReason::Stale,
-                }
-            };
-            push_run(&mut frames_ignored, f.index, reason);
-        }
-    }
+    let runs = page_runs(kind, db_pages, db_len, ps, &newest);
+    let frames_ignored = ignored_frames(wal, wal_ok.is_some(), commit_frame, db_pages, &newest);
 
     let (backfill, candidates) = match wal_ok {
         Some(w) if commit_frame < w.valid_frames => {
@@ -474,6 +428,68 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         keep_wal_mode: opts.keep_wal_mode,
         notes,
     })
+}
+
+/// Where each output page comes from, as runs: the newest frame at or before the commit, else
+/// the database file (see [`gap`]).
+fn page_runs(kind: SnapshotKind, db_pages: u32, db_len: u64, ps: u64, newest: &HashMap<u32, u32>) -> Vec<PageRun> {
+    let mut runs = Vec::new();
+    if kind == SnapshotKind::PlainCopy {
+        runs.push(PageRun { first: 1, last: db_pages, source: PageSource::DbFile });
+        return runs;
+    }
+    let file_pages = db_len.div_ceil(ps);
+    let lock_page = u32::try_from(0x4000_0000u64 / ps + 1).unwrap_or(u32::MAX);
+    let mut from_wal: Vec<(u32, u32)> = newest.iter().filter(|(p, _)| **p <= db_pages).map(|(p, f)| (*p, *f)).collect();
+    from_wal.sort_unstable();
+    let mut cursor = 1u32;
+    for (p, f) in from_wal {
+        if cursor < p {
+            gap(&mut runs, cursor, p - 1, file_pages, lock_page);
+        }
+        runs.push(PageRun { first: p, last: p, source: PageSource::Frame(f) });
+        cursor = p.saturating_add(1);
+    }
+    if cursor <= db_pages && cursor != 0 {
+        gap(&mut runs, cursor, db_pages, file_pages, lock_page);
+    }
+    runs
+}
+
+/// Frames that do not contribute to the output, and why, as runs. `wal_used` is false when
+/// SQLite ignores the whole WAL.
+fn ignored_frames(
+    wal: Option<&WalAnalysis>,
+    wal_used: bool,
+    commit_frame: u32,
+    db_pages: u32,
+    newest: &HashMap<u32, u32>,
+) -> Vec<FrameRun> {
+    let mut frames_ignored = Vec::new();
+    let Some(w) = wal else { return frames_ignored };
+    for f in &w.frames {
+        let reason = if !wal_used {
+            IgnoredReason::Invalid
+        } else {
+            match f.state {
+                FrameState::Committed if f.index <= commit_frame => {
+                    if newest.get(&f.header.page) != Some(&f.index) {
+                        IgnoredReason::Superseded
+                    } else if f.header.page > db_pages {
+                        IgnoredReason::BeyondDbSize
+                    } else {
+                        continue;
+                    }
+                }
+                FrameState::Committed => IgnoredReason::AfterCommit,
+                FrameState::Uncommitted => IgnoredReason::Uncommitted,
+                FrameState::Invalid => IgnoredReason::Invalid,
+                FrameState::Stale => IgnoredReason::Stale,
+            }
+        };
+        push_run(&mut frames_ignored, f.index, reason);
+    }
+    frames_ignored
 }
 
 /// Pages `first..=last` without a frame: from the database file where it reaches, else zeros

@@ -155,7 +155,9 @@ pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<Reb
             let (to, from) = (k as usize * SEGMENT_LEN, (k as usize - 1) * SEGMENT_LEN);
             bytes.copy_within(from..from + SEGMENT_LEN, to);
             if k == 1 {
-                bytes[to..to + SHM_HEADER_LEN].fill(0);
+                if let Some(b) = bytes.get_mut(to..to + SHM_HEADER_LEN) {
+                    b.fill(0);
+                }
                 unspecified.push((to as u64, SHM_HEADER_LEN as u64));
             }
             copied_segment = Some((k, k - 1));

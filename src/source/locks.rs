@@ -525,7 +525,7 @@ impl ProcLocksStatus {
     }
 }
 
-/// Read `/proc/locks` for at most `budget` (and [`MAX_PROC_LOCKS`] bytes), whole lines only.
+/// Read `/proc/locks` for at most `budget` (and `MAX_PROC_LOCKS` bytes), whole lines only.
 pub fn read_proc_locks(budget: Duration) -> (String, ProcLocksStatus) {
     use std::io::Read;
     let t0 = Instant::now();

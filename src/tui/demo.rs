@@ -149,7 +149,7 @@ fn writer_loop(dir: &Path, stop: &std::sync::atomic::AtomicBool) -> rusqlite::Re
     };
     while !stop.load(Ordering::SeqCst) {
         step += 1;
-        let kind = kinds[(step % kinds.len() as u64) as usize];
+        let kind = kinds.get((step % kinds.len() as u64) as usize).copied().unwrap_or("audit");
         c.execute_batch("BEGIN IMMEDIATE")?;
         for _ in 0..(1 + step % 4) {
             c.execute(

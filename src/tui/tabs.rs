@@ -34,9 +34,9 @@ impl ViewKind {
         Self::ALL.iter().position(|v| *v == self).unwrap_or(0)
     }
     pub fn next(self) -> Self {
-        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+        Self::ALL.get((self.index() + 1) % Self::ALL.len()).copied().unwrap_or(self)
     }
     pub fn prev(self) -> Self {
-        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+        Self::ALL.get((self.index() + Self::ALL.len() - 1) % Self::ALL.len()).copied().unwrap_or(self)
     }
 }

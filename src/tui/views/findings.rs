@@ -63,7 +63,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     use crate::analysis::findings::Severity::*;
     let title = format!("Findings: {} errors, {} warnings, {} infos", count(Error), count(Warning), count(Info));
     Paragraph::new(lines).block(block(&title)).render(list, buf);
-    let x = &f[sel];
+    let Some(x) = f.get(sel) else { return };
     let mut e = vec![
         Line::from(Span::raw(x.message.clone())),
         Line::from(Span::styled(format!("where: {}", location(x)), Role::Secondary.tui())),

@@ -212,7 +212,13 @@ fn render_sparklines(app: &App, area: Rect, buf: &mut Buffer) {
     let w = usize::from(area.width);
     let sizes: Vec<u64> = app.history.wal_bytes.iter().rev().take(w).rev().copied().collect();
     let c: Vec<u64> = app.history.commits.iter().copied().collect();
-    let rate: Vec<u64> = c.windows(2).map(|p| p[1].saturating_sub(p[0])).collect();
+    let rate: Vec<u64> = c
+        .windows(2)
+        .map(|p| match p {
+            [a, b] => b.saturating_sub(*a),
+            _ => 0,
+        })
+        .collect();
     let rate: Vec<u64> = rate.iter().rev().take(w).rev().copied().collect();
     let now = sizes.last().copied().unwrap_or(0);
     Sparkline::default()

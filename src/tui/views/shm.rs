@@ -48,11 +48,7 @@ fn render_headers(s: &ShmAnalysis, hs: &[WalIndexHeader; 2], wal: Option<&WalAna
         ("aFrameCksum", hs.map(|h| hex2(h.frame_checksum)), wal.map(|w| hex2(w.mx_checksum))),
         ("aSalt", hs.map(|h| hex2(h.salts())), wh.map(|h| hex2(h.salts()))),
         ("aCksum", hs.map(|h| hex2(h.checksum)), None),
-        (
-            "checksum",
-            [0, 1].map(|i| if s.checksum_valid[i] { "valid".to_string() } else { "INVALID".to_string() }),
-            None,
-        ),
+        ("checksum", s.checksum_valid.map(|ok| if ok { "valid".to_string() } else { "INVALID".to_string() }), None),
     ];
     let w0 = 12;
     let mut lines = vec![Line::from(vec![Span::styled(

@@ -1,12 +1,10 @@
 //! The command line contract: exit codes, bad input, stdout purity, broken pipes, help.
 
-mod common;
-
 use std::fs;
 use std::io::Read;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::support::common::*;
 
 fn fatal(args: &[&str], needle: &str) {
     let r = run(args);

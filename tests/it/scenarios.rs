@@ -1,12 +1,10 @@
 //! Real SQLite states, damaged deliberately; our answers compared with SQLite's own recovery on
 //! copies, and the findings each state must raise (exactly those codes).
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use common::*;
+use crate::support::common::*;
 use serde_json::Value;
 
 /// Compare dump's WAL facts with SQLite's recovery of a copy.
@@ -320,6 +318,9 @@ fn reserved_bytes_per_page() {
         let c = rusqlite::Connection::open(&db).unwrap();
         let mut n: std::os::raw::c_int = 8;
         // SQLITE_FCNTL_RESERVE_BYTES = 38, then VACUUM rebuilds with the reserve.
+        // SAFETY: a valid open handle, the "main" schema, and a pointer to an int, as
+        // SQLITE_FCNTL_RESERVE_BYTES requires. (rusqlite has no safe call for it.)
+        #[allow(unsafe_code)]
         let rc = unsafe {
             rusqlite::ffi::sqlite3_file_control(
                 c.handle(),

@@ -1,5 +1,5 @@
 //! The TUI's views rendered from a real database state into ratatui's TestBackend, compared
-//! with reviewed snapshots (tests/snapshots/). Salts and checksums are random per run, so
+//! with reviewed snapshots (tests/it/snapshots/). Salts and checksums are random per run, so
 //! every 8-digit hex word is masked; the scratch directory's path is replaced by `<dir>`.
 
 use std::path::Path;

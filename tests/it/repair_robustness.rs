@@ -3,11 +3,9 @@
 //! the whole extract pipeline (plan, verify, write) on in-memory sources. Whenever a -shm is
 //! rebuilt, our own checker must find it consistent with the WAL it came from.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::support::common::*;
 use walinspect::analysis::shm::analyze_shm;
 use walinspect::analysis::{Inputs, ReadAt, analyze};
 use walinspect::format::shm::ShmEndian;

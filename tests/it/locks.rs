@@ -6,8 +6,6 @@
 //! children use a busy timeout of 0, so any lock the probe took would show up as SQLITE_BUSY at
 //! once.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -16,7 +14,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use common::{Unchanged, bin, sibling, tempdir};
+use crate::support::common::{Unchanged, bin, sibling, tempdir};
 use serde_json::Value;
 
 /// A line-oriented SQLite driver: each stdin line is SQL (answered "ok <rows as JSON>" or
@@ -129,10 +127,10 @@ impl Drop for Sql {
     }
 }
 
-/// Run walinspect with the live probe (unlike `common::run`).
-fn run_live(args: &[&str]) -> common::Run {
+/// Run walinspect with the live probe (unlike `crate::support::common::run`).
+fn run_live(args: &[&str]) -> crate::support::common::Run {
     let out = Command::new(bin()).args(args).env("NO_COLOR", "1").output().expect("run walinspect");
-    common::Run {
+    crate::support::common::Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),

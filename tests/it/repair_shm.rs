@@ -2,13 +2,10 @@
 //! is opened by the bundled SQLite, a read forces `walIndexRecover`, and the -shm it wrote is
 //! compared byte for byte with ours (outside the lock bytes). Inputs are proven unchanged.
 
-mod common;
-mod repair_support;
-
 use std::fs;
 
-use common::*;
-use repair_support::*;
+use crate::support::common::*;
+use crate::support::repair::*;
 use rusqlite::Connection;
 
 fn report_u64(v: &serde_json::Value, path: &[&str]) -> u64 {

@@ -1,13 +1,11 @@
 //! `rebuild-shm --install`: replaces the database's own -shm only when nobody holds a lock,
 //! keeps a backup, and refuses (naming the holder) while a real SQLite process has it open.
 
-mod common;
-
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::support::common::*;
 
 #[test]
 fn installs_when_unused_and_keeps_a_backup() {

@@ -4,15 +4,12 @@
 //! Commits that a checkpoint made unrecoverable must be refused with the pages named. Inputs
 //! are proven byte-identical afterwards in every run.
 
-mod common;
-mod repair_support;
-
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
-use repair_support::*;
+use crate::support::common::*;
+use crate::support::repair::*;
 use rusqlite::Connection;
 
 /// Run statements one commit each, recording SQLite's view after every commit.
@@ -270,7 +267,8 @@ fn page_sizes_and_reserved_bytes() {
         if reserve > 0 {
             let mut n = reserve;
             // SAFETY: a valid open handle, the "main" schema, and a pointer to an int, as
-            // SQLITE_FCNTL_RESERVE_BYTES requires.
+            // SQLITE_FCNTL_RESERVE_BYTES requires. (rusqlite has no safe call for it.)
+            #[allow(unsafe_code)]
             let rc = unsafe {
                 rusqlite::ffi::sqlite3_file_control(
                     c.handle(),

@@ -1,13 +1,12 @@
 //! Helpers for the repair tests: SQLite's own recovered -shm, SQLite's view of a database as a
 //! comparable dump, and running `rebuild-shm` / `extract` while proving the inputs unchanged.
-#![allow(dead_code)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::common::{Run, TempDir, Unchanged, run, sibling, tempdir};
+use crate::support::common::{Run, TempDir, Unchanged, run, sibling, tempdir};
 
 /// Lock bytes of the -shm (aLock[8]), the only bytes allowed to differ from SQLite's.
 pub const LOCK_BYTES: std::ops::Range<usize> = 120..128;

@@ -1,8 +1,6 @@
 //! The documentation stays true: every finding code is documented with its severity, and the
 //! README's example output is what the binary prints today.
 
-mod common;
-
 use walinspect::analysis::findings::Code;
 
 #[test]
@@ -23,7 +21,7 @@ fn every_finding_code_is_documented() {
 fn readme_examples_are_current() {
     let readme = std::fs::read_to_string("README.md").unwrap();
     for args in [&["info", "samples/damaged/app.db"][..], &["check", "samples/crashed/app.db"][..]] {
-        let r = common::run(args);
+        let r = crate::support::common::run(args);
         assert!(
             readme.contains(&r.stdout),
             "README.md's example of `walinspect {}` is out of date:\n{}",

@@ -2,13 +2,9 @@
 //! auto-vacuum (pointer maps, relocation, truncation), an uncommitted tail left by a writer
 //! that spilled its cache, a torn last frame, and WITHOUT ROWID history across generations.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod forensics_util;
-
 use std::collections::BTreeMap;
 
-use forensics_util::*;
+use crate::support::forensics::*;
 use walinspect::forensics::history::{KeySpec, history};
 use walinspect::forensics::ownership::Ownership;
 use walinspect::forensics::salvage::salvage;

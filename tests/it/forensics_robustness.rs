@@ -3,13 +3,9 @@
 //! b-trees and freelists, and whole databases with damaged pages run through ownership,
 //! timeline, history and salvage.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod forensics_util;
-
 use std::time::{Duration, Instant};
 
-use forensics_util::*;
+use crate::support::forensics::*;
 use walinspect::analysis::{Inputs, ReadAt, analyze};
 use walinspect::forensics::history::{KeySpec, history};
 use walinspect::forensics::ownership::{Ownership, page_cells};

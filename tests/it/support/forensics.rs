@@ -2,8 +2,6 @@
 //! database and its -wal after every commit (SQLite's own view of each commit is read from
 //! those copies, never from the evidence), and helpers to run walinspect on an evidence copy.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

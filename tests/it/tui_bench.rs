@@ -1,5 +1,5 @@
 //! Measurements for the live UI on a big WAL (not run by default):
-//! `WALINSPECT_BENCH_MIB=1024 cargo test --release --test tui_bench -- --ignored --nocapture`
+//! `WALINSPECT_BENCH_MIB=1024 cargo test --release --test it tui_bench -- --ignored --nocapture`
 //! Builds the WAL with a real SQLite in a scratch directory under the system's temporary
 //! directory (never in the repository), then times the first scan, incremental refreshes,
 //! idle polls and drawing the views.

@@ -1,11 +1,9 @@
 //! The fast paths (threads, the vectorised linear checksum) give exactly the simple path's
 //! answers: on every sample, and on a large real WAL damaged at random frames.
 
-mod common;
-
 use std::fs;
 
-use common::*;
+use crate::support::common::*;
 use walinspect::analysis::ReadAt;
 use walinspect::analysis::wal::{ScanOptions, WalAnalysis, analyze_wal_opts};
 

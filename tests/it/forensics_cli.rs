@@ -1,13 +1,9 @@
 //! The forensic commands from the outside: JSON contracts, text output, exit codes, bad
 //! input, `dump --owners`, and the evidence left untouched.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod forensics_util;
-
 use std::process::Command;
 
-use forensics_util::*;
+use crate::support::forensics::*;
 use serde_json::Value as J;
 
 fn run(args: &[&str]) -> (i32, String, String) {

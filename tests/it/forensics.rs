@@ -2,13 +2,9 @@
 //! copies taken after each commit; page ownership agrees with SQLite's dbstat and
 //! integrity_check; row history and salvage find versions only stale frames hold.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod forensics_util;
-
 use std::collections::BTreeMap;
 
-use forensics_util::*;
+use crate::support::forensics::*;
 use walinspect::forensics::ownership::Ownership;
 use walinspect::forensics::timeline::{RowKey, TrackOptions, Tracker};
 use walinspect::forensics::walk::Budget;

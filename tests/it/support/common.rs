@@ -1,6 +1,5 @@
 //! Shared helpers for integration tests: real-SQLite fixtures, damage, SQLite's own verdict on
 //! copies, running the binary, and proof that inputs are unchanged.
-#![allow(dead_code)]
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -146,7 +145,7 @@ pub struct Run {
 
 /// Run walinspect on the files alone: `--no-live` keeps the live probe's environment findings
 /// (`env.overlay_filesystem` when the temporary directory is a container's overlay, ...) out of
-/// the tests about file contents. `tests/locks.rs` runs the live probe itself.
+/// the tests about file contents. `tests/it/locks.rs` runs the live probe itself.
 pub fn run(args: &[&str]) -> Run {
     let out = Command::new(bin()).args(args).arg("--no-live").env("NO_COLOR", "1").output().expect("run walinspect");
     Run {

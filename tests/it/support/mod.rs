@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests.
+
+pub mod common;
+pub mod forensics;
+pub mod repair;
