@@ -94,10 +94,11 @@ pub fn sniff(head: &[u8]) -> Sniffed {
     if head.starts_with(&JOURNAL_MAGIC) {
         return Sniffed::Journal;
     }
-    if let (Some(magic), Some(version)) = (be32(head, 0), be32(head, 4)) {
-        if (magic == WAL_MAGIC_LE || magic == WAL_MAGIC_BE) && version == WAL_VERSION {
-            return Sniffed::Wal { big_endian_checksums: magic == WAL_MAGIC_BE };
-        }
+    if let (Some(magic), Some(version)) = (be32(head, 0), be32(head, 4))
+        && (magic == WAL_MAGIC_LE || magic == WAL_MAGIC_BE)
+        && version == WAL_VERSION
+    {
+        return Sniffed::Wal { big_endian_checksums: magic == WAL_MAGIC_BE };
     }
     let is_init = head.get(12).copied();
     let init_ok = matches!(is_init, Some(0 | 1));
