@@ -302,7 +302,12 @@ pub fn plan_from(a: &Analysis, src: &Sources<'_>, opts: &ExtractOptions) -> Resu
 /// in no file or is not a database header: `verify` reports those).
 fn page1_header(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Option<DbHeader>, RepairError> {
     let mut p1 = vec![0u8; plan.page_size as usize];
-    match (plan.runs.first().filter(|r| r.first == 1).map(|r| r.source), a.wal.as_ref(), src.wal.as_ref(), src.db.as_ref()) {
+    match (
+        plan.runs.first().filter(|r| r.first == 1).map(|r| r.source),
+        a.wal.as_ref(),
+        src.wal.as_ref(),
+        src.db.as_ref(),
+    ) {
         (Some(PageSource::Frame(f)), Some(w), Some(wsrc), _) => {
             let mut frame = Vec::new();
             read_frame(plan, w, wsrc, f, &mut frame)?;
@@ -422,7 +427,9 @@ fn plan_sized(
                 let no_commit = opts.commit.is_none() || commits_available == 0;
                 return Err(RepairError::Input(match (&a.db_problem, no_commit) {
                     (Some(p), true) => {
-                        format!("the WAL has no valid commit and the database file is unusable ({p}): nothing to extract")
+                        format!(
+                            "the WAL has no valid commit and the database file is unusable ({p}): nothing to extract"
+                        )
                     }
                     (None, true) => {
                         "the WAL has no valid commit and there is no database file: nothing to extract".to_string()

@@ -147,8 +147,10 @@ fn empty_database_beside_header_only_wal_is_analysed() {
     let d = tempdir();
     let live = d.path().join("live.db");
     let c = Connection::open(&live).unwrap();
-    c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x); INSERT INTO t VALUES (1);")
-        .unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x); INSERT INTO t VALUES (1);",
+    )
+    .unwrap();
     c.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())).unwrap();
     let ev = d.path().join("ev.db");
     fs::write(&ev, b"").unwrap();
@@ -243,7 +245,11 @@ fn wal_cut_by_journal_size_limit_names_the_old_generation() {
     let s: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let groups = s["groups"].as_array().unwrap();
     let g = groups.iter().find(|g| g["kind"] == "torn").expect("torn group");
-    assert_eq!((g["salt1"].as_u64().unwrap(), g["salt2"].as_u64().unwrap()), (old_salts[0].into(), old_salts[1].into()), "{g}");
+    assert_eq!(
+        (g["salt1"].as_u64().unwrap(), g["salt2"].as_u64().unwrap()),
+        (old_salts[0].into(), old_salts[1].into()),
+        "{g}"
+    );
     assert_eq!(g["generations_ago"], 1);
     let text = run(&["salvage", ev.to_str().unwrap()]).stdout;
     assert!(!text.contains("00000000 00000000"), "{text}");
