@@ -311,8 +311,8 @@ pub const DAMAGES: &[Damage] = &[
         damage(db, r.index_leaves[0], |d| d[7] = d[7].wrapping_add(5));
     }),
     ("first freeblock", |db, r| {
-        let ps = page_size_of(db) as u16;
-        damage(db, r.table_leaves[4], |d| set_u16(d, 1, ps - 3));
+        let at = (page_size_of(db) - 3) as u16;
+        damage(db, r.table_leaves[4], |d| set_u16(d, 1, at));
     }),
     ("child pointer out of range", |db, r| {
         damage(db, r.table_interiors[0], |d| {

@@ -302,8 +302,8 @@ mod tests {
     #[test]
     fn healthy_leaf_is_intact() {
         let mut p = leaf();
-        // 490..494 (4) + 494..500 gap (6 bytes) + 500..506 (6) + 506..512 (6 bytes of gap).
-        p[7] = 12;
+        // Cells 490..=493 and 500..=504: gaps 494..=499 (6 bytes) and 505..=511 (7 bytes).
+        p[7] = 13;
         assert_eq!(locally_intact(&p, 0, 512, 512), Some(PageType::TableLeaf));
         let pg = init_page(&p, 0, 512, 512).unwrap();
         assert_eq!(pg.parse_cell(500), CellInfo { key: 7, payload: 3, local: 3, size: 5 });
