@@ -266,3 +266,80 @@ fn rebuild_shm_help_is_about_rebuild_shm() {
     let r = run(&["extract", "--help"]);
     assert!(r.stdout.contains("--allow-inexact") && r.stdout.contains("1 = written with --allow-inexact"));
 }
+
+/// Replication and backup tools store WALs under names that pair with nothing: litestream
+/// keeps `0000000000000001.wal` segments, rqlite and backup scripts `wal`, `wal-00`, and
+/// committed-by-accident repositories `ok`. Such a file is recognised by its WAL magic (a
+/// -shm by its version 3007000) and analysed alone, said once on stderr; `--db`, `--wal` and
+/// `--shm` pair files whose names do not match, giving the same analysis as files paired by
+/// name.
+#[test]
+fn files_under_any_name_are_recognised_by_content_and_paired_explicitly() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(v);")
+        .unwrap();
+    for i in 0..20 {
+        c.execute("INSERT INTO t VALUES (?1)", [format!("row {i}")]).unwrap();
+    }
+    let named = d.path().join("named.db");
+    copy_set(&live, &named, true);
+    let store = d.path().join("store");
+    fs::create_dir(&store).unwrap();
+    fs::copy(&live, store.join("app.sqlite")).unwrap();
+    fs::copy(sibling(&live, "-shm"), store.join("shm")).unwrap();
+    for n in ["wal", "wal-00", "0000000000000001.wal", "ok"] {
+        fs::copy(sibling(&live, "-wal"), store.join(n)).unwrap();
+    }
+    drop(c);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    for n in ["wal", "wal-00", "0000000000000001.wal", "ok"] {
+        let lone = store.join(n);
+        let r = run(&["dump", &s(&lone), "--json"]);
+        assert!(r.code == 0 || r.code == 1, "{n}: {}", r.stderr);
+        assert_eq!(r.stderr.matches("is a WAL by its content").count(), 1, "{n}: said once: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["files"]["wal"]["path"], s(&lone));
+        assert!(v["files"]["db"].is_null() && v["files"]["shm"].is_null());
+        assert_eq!(v["wal"]["commits"].as_array().unwrap().len(), 21, "{n}");
+        // Every command takes it: a forensic one too.
+        let t = run(&["timeline", &s(&lone), "--json"]);
+        assert!(t.code == 0 || t.code == 1, "{n}: {}", t.stderr);
+        assert!(!t.stderr.contains("not an SQLite database"));
+    }
+    // A lone -shm.
+    let r = run(&["dump", &s(&store.join("shm")), "--json"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert!(r.stderr.contains("is a -shm (wal-index) by its content"));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["shm"].is_object());
+
+    // Explicit pairing equals pairing by name.
+    let by_name = run(&["dump", &s(&named), "--json"]);
+    let paired = run(&[
+        "dump",
+        &s(&store.join("app.sqlite")),
+        "--wal",
+        &s(&store.join("wal-00")),
+        "--shm",
+        &s(&store.join("shm")),
+        "--json",
+    ]);
+    assert_eq!(paired.code, by_name.code, "{}", paired.stderr);
+    let (mut a, mut b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(&by_name.stdout).unwrap(), serde_json::from_str(&paired.stdout).unwrap());
+    a["files"] = serde_json::Value::Null;
+    b["files"] = serde_json::Value::Null;
+    assert_eq!(a, b);
+    // The lone WAL named first, the database paired with --db: extract equals SQLite's view.
+    let out = d.path().join("x.db");
+    let r = run(&["extract", &s(&store.join("wal-00")), "--db", &s(&store.join("app.sqlite")), "-o", &s(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let c = Connection::open_with_flags(&out, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    assert_eq!(dump_conn(&c), sqlite_says(&named).2);
+    // Two files for one role is refused.
+    let r = run(&["check", &s(&store.join("wal")), "--wal", &s(&store.join("ok"))]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("names a second -wal file"), "{}", r.stderr);
+}
