@@ -343,3 +343,39 @@ fn files_under_any_name_are_recognised_by_content_and_paired_explicitly() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("names a second -wal file"), "{}", r.stderr);
 }
+
+/// Post-mortem forensics (sqlite-dissect's and plaso's WAL-only test sets): pages that are not
+/// in the WAL are missing, not damaged. The timeline says "page N is in no file" and never
+/// that a page "does not decode" because it read zeros in place of a page no file holds.
+#[test]
+fn post_mortem_timeline_speaks_of_missing_pages_as_missing() {
+    let mut f = Fixture::new(4096);
+    f.tx("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    f.tx(&series(200, "INSERT INTO t(v) SELECT printf('%0500d', value) FROM s"));
+    f.checkpoint_truncate();
+    f.tx("CREATE TABLE u(x)");
+    f.tx("INSERT INTO u VALUES (1)");
+    f.tx("UPDATE t SET v = 'changed' WHERE id = 150");
+    let ev = f.evidence("ev");
+    fs::remove_file(&ev).unwrap();
+    fs::remove_file(sibling(&ev, "-shm")).unwrap();
+    let wal = sibling(&ev, "-wal");
+    let r = run(&["timeline", wal.to_str().unwrap(), "--json"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut notes = Vec::new();
+    for c in v["commits"].as_array().unwrap() {
+        for n in c["notes"].as_array().unwrap() {
+            notes.push((n["code"].as_str().unwrap().to_string(), n["message"].as_str().unwrap().to_string()));
+        }
+    }
+    assert!(notes.iter().all(|(c, _)| c != "btree.bad_page"), "{notes:?}");
+    let missing: Vec<_> = notes.iter().filter(|(c, _)| c == "page.in_no_file").collect();
+    assert!(!missing.is_empty(), "{notes:?}");
+    assert!(missing.iter().all(|(_, m)| m.contains("is in no file (no database file, no frame)")), "{missing:?}");
+    for (c, m) in &notes {
+        if c == "pages.unreachable" {
+            assert!(m.contains("in no file"), "{m}");
+        }
+    }
+}
