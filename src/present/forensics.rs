@@ -138,7 +138,20 @@ pub fn render_history(r: &HistoryReport) -> String {
         .map(|x| x.1)
         .collect::<Vec<_>>()
         .join(", ");
-        let _ = writeln!(s, "  {src:<28} {:<7} {vals}  [{flags}]{frames}", v.op);
+        let also: Vec<String> = v
+            .also_in
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}{} frame(s) {}",
+                    a.kind,
+                    a.generations_ago.map(|g| format!(" ({g} reset(s) ago)")).unwrap_or_default(),
+                    ranges(&a.frames)
+                )
+            })
+            .collect();
+        let also = if also.is_empty() { String::new() } else { format!("; also in {}", also.join(", ")) };
+        let _ = writeln!(s, "  {src:<28} {:<7} {vals}  [{flags}]{frames}{also}", v.op);
     }
     for n in &r.notes {
         let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
