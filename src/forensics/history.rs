@@ -338,8 +338,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                         if !v.source.frames.contains(&found.frame) {
                             v.source.frames.push(found.frame);
                         }
-                    } else if let Some(a) =
-                        v.also_in.iter_mut().find(|a| a.kind == here.kind && a.salts == here.salts)
+                    } else if let Some(a) = v.also_in.iter_mut().find(|a| a.kind == here.kind && a.salts == here.salts)
                     {
                         if !a.frames.contains(&found.frame) {
                             a.frames.push(found.frame);

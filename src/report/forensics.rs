@@ -443,6 +443,8 @@ pub struct GroupReport {
     pub commit_frames: Vec<u32>,
     /// Frames whose checksum does not verify from their predecessor in the group.
     pub broken_links: Vec<u32>,
+    /// `after_break`: the frame where the checksum chain broke (SQLite's valid log ends there).
+    pub chain_break_frame: Option<u32>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -551,6 +553,7 @@ impl SalvageReport {
                     },
                     commit_frames: g.commit_frames.clone(),
                     broken_links: g.broken_links.clone(),
+                    chain_break_frame: g.chain_break,
                 })
                 .collect(),
             summary: SalvageSummaryReport {

@@ -433,3 +433,41 @@ fn history_finds_the_spilled_uncommitted_rows_salvage_finds() {
         );
     }
 }
+
+/// A WAL whose checksum chain breaks mid-way (bit rot in app data copied off phones, and
+/// sqlite-dissect's damaged test sets): rows in the frames after the break were written after
+/// what SQLite shows, so they are *newer* versions, and the group names the frame where the
+/// chain broke — the same frame `check` names.
+#[test]
+fn salvage_labels_rows_after_the_break_as_newer_and_names_the_break() {
+    let mut f = Fixture::new(1024);
+    f.tx("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    f.tx(&series(20, "INSERT INTO t(v) SELECT 'first ' || value FROM s"));
+    for k in 0..4 {
+        f.tx(&format!("UPDATE t SET v = 'update {k} of ' || id"));
+    }
+    let ev = f.evidence("ev");
+    let wal = sibling(&ev, "-wal");
+    let mut b = fs::read(&wal).unwrap();
+    let frames = (b.len() - 32) / (1024 + 24);
+    let broken = frames / 2 + 1;
+    b[32 + (broken - 1) * (1024 + 24) + 24 + 500] ^= 0x55;
+    fs::write(&wal, b).unwrap();
+    let s = ev.to_str().unwrap();
+    let (_, check) = dump(&ev);
+    let named =
+        check["findings"].as_array().unwrap().iter().find(|x| x["code"] == "wal.checksum_mismatch").unwrap()["frame"]
+            .as_u64()
+            .unwrap();
+    assert_eq!(named, broken as u64);
+    let r = run(&["salvage", s, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let g = v["groups"].as_array().unwrap().iter().find(|g| g["kind"] == "after_break").unwrap().clone();
+    assert_eq!(g["chain_break_frame"].as_u64(), Some(named));
+    let text = run(&["salvage", s]).stdout;
+    assert!(text.contains(&format!("the chain broke at frame {named}")), "{text}");
+    assert!(text.contains("newer version of a known row"), "{text}");
+    for line in text.lines().filter(|l| l.contains("[after_break via")) {
+        assert!(!line.contains("older version"), "{line}");
+    }
+}
