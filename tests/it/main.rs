@@ -27,3 +27,5 @@ mod scenarios;
 mod tui_bench;
 mod tui_live;
 mod tui_views;
+mod trust_hostile;
+mod trust_outputs;
