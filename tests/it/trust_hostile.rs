@@ -289,3 +289,34 @@ fn another_process_command_line_is_escaped_in_locks() {
     let _ = writer.wait();
     assert!(seen, "the writer was seen holding a lock");
 }
+
+#[test]
+fn the_tui_shows_no_control_or_bidi_character() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use walinspect::tui::event::Event;
+
+    let d = tempdir();
+    let db = hostile(d.path());
+    let mut w = walinspect::tui::watcher::Watcher::new(walinspect::source::Paths::resolve(&db));
+    let s = std::sync::Arc::new(w.poll(&mut |_, _| {}).unwrap());
+    let mut app = walinspect::tui::app::App::new(db.to_string_lossy().as_ref(), 250);
+    app.handle(Event::Snapshot(s));
+    let mut shown = String::new();
+    for _ in 0..8 {
+        let mut t = Terminal::new(TestBackend::new(140, 40)).unwrap();
+        t.draw(|f| walinspect::tui::views::render(&app, f.area(), f.buffer_mut())).unwrap();
+        let buf = t.backend().buffer();
+        for y in 0..40 {
+            for x in 0..140 {
+                let sym = buf[(x, y)].symbol();
+                assert!(!sym.chars().any(forbidden), "cell ({x},{y}) holds {sym:?}");
+                shown.push_str(sym);
+            }
+            shown.push('\n');
+        }
+        app.handle(Event::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    }
+    assert!(shown.contains("\\x1b]52"), "the hostile path is shown escaped");
+}
