@@ -3,13 +3,13 @@
 use std::path::Path;
 
 use super::{Error, emit_json, exit_code, load, write_out};
-use crate::format::escape::{escape_json, escape_output};
 use crate::analysis::Analysis;
 use crate::analysis::findings;
 use crate::forensics::history::{KeySpec, history};
 use crate::forensics::salvage::salvage;
 use crate::forensics::snapshot::Forensics;
 use crate::forensics::timeline::{TrackOptions, Tracker, frame_owners};
+use crate::format::escape::{escape_json, escape_output};
 use crate::present::forensics::{render_commit, render_history, render_salvage, render_timeline_head};
 use crate::report::forensics::{
     CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END, TimelineReport,

@@ -6,10 +6,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::{Error, load};
+use crate::format::escape::escape_path;
 use crate::format::shm::ShmEndian;
 use crate::repair::RepairError;
 use crate::repair::extract::{self, ExtractOptions, Sources};
-use crate::format::escape::escape_path;
 use crate::repair::output::{AtomicOutput, Destination, Output, Protected, STDOUT, check_target};
 use crate::repair::shm::rebuild_index;
 use crate::report::Files;
@@ -112,9 +112,7 @@ fn check_targets(
     let report = match report {
         Some(r) => {
             if r == Path::new(STDOUT) && output == Path::new(STDOUT) {
-                return Err(RepairError::Output(
-                    "the output and the report cannot both go to standard output".into(),
-                ));
+                return Err(RepairError::Output("the output and the report cannot both go to standard output".into()));
             }
             let mut p = protected.clone();
             p.add(output, "the output");
@@ -141,7 +139,12 @@ enum StagedReport {
 }
 
 impl StagedReport {
-    fn stage(dest: Option<&Destination>, protected: &Protected, force: bool, bytes: Vec<u8>) -> Result<Option<Self>, RepairError> {
+    fn stage(
+        dest: Option<&Destination>,
+        protected: &Protected,
+        force: bool,
+        bytes: Vec<u8>,
+    ) -> Result<Option<Self>, RepairError> {
         let Some(d) = dest else { return Ok(None) };
         let mut o = Output::open(d, protected, force)?;
         if d.is_streamed() {
@@ -189,9 +192,7 @@ pub fn rebuild_shm(args: &RebuildShmArgs, opts: crate::session::Options) -> Resu
             let shm = ev.paths.shm.clone();
             (Targets { protected, output: Destination::File(shm.clone()), report }, shm)
         }
-        (Some(o), false) => {
-            (check_targets(&ev, o, args.report.as_deref(), args.force, "rebuilt -shm")?, o.clone())
-        }
+        (Some(o), false) => (check_targets(&ev, o, args.report.as_deref(), args.force, "rebuilt -shm")?, o.clone()),
         (None, false) => return Err(Error::Refused("rebuild-shm needs -o OUT or --install".into())),
     };
     let rebuilt = rebuild_index(a.wal.as_ref(), ShmEndian::host())?;

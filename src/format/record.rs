@@ -79,8 +79,8 @@ impl TextEncoding {
         };
         match self {
             Self::Utf8 => std::str::from_utf8(b).is_ok(),
-            Self::Utf16le => b.len() % 2 == 0 && char::decode_utf16(units(true)).all(|c| c.is_ok()),
-            Self::Utf16be => b.len() % 2 == 0 && char::decode_utf16(units(false)).all(|c| c.is_ok()),
+            Self::Utf16le => b.len().is_multiple_of(2) && char::decode_utf16(units(true)).all(|c| c.is_ok()),
+            Self::Utf16be => b.len().is_multiple_of(2) && char::decode_utf16(units(false)).all(|c| c.is_ok()),
         }
     }
 
@@ -102,7 +102,10 @@ pub enum Value {
     Blob(Vec<u8>),
     /// TEXT whose bytes are not valid in the database's encoding: `text` is the readable form
     /// (invalid sequences as U+FFFD), `bytes` the exact bytes stored.
-    TextBytes { text: String, bytes: Vec<u8> },
+    TextBytes {
+        text: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Value {

@@ -76,7 +76,8 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
     }
     if let Some(rows) = &c.rows {
         for (t, tr) in rows {
-            let _ = writeln!(s, "  rows {}: +{} ~{} -{}", esc(t), tr.inserted.len(), tr.updated.len(), tr.deleted.len());
+            let _ =
+                writeln!(s, "  rows {}: +{} ~{} -{}", esc(t), tr.inserted.len(), tr.updated.len(), tr.deleted.len());
             match &tr.values {
                 Some(vals) => {
                     let show = |x: &Option<Vec<ValueReport>>| {

@@ -146,12 +146,7 @@ fn stdout_identity() -> Option<(u64, u64)> {
 /// Check, before any work is done, that `target` may be written and decide how: not an input
 /// (by name or identity, with or without `force`), not a directory, socket or block device,
 /// its directory exists, and an existing regular file only with `force`.
-pub fn check_target(
-    target: &Path,
-    protected: &Protected,
-    force: bool,
-    what: &str,
-) -> Result<Destination, RepairError> {
+pub fn check_target(target: &Path, protected: &Protected, force: bool, what: &str) -> Result<Destination, RepairError> {
     if let Some(clash) = protected.clash(target) {
         return Err(refused(target, format_args!("refusing to write the {what} over {clash}")));
     }
@@ -159,9 +154,7 @@ pub fn check_target(
         if let Some(id) = stdout_identity()
             && let Some(clash) = protected.clash_id(id)
         {
-            return Err(RepairError::Output(format!(
-                "standard output is {clash}: refusing to write the {what} to it"
-            )));
+            return Err(RepairError::Output(format!("standard output is {clash}: refusing to write the {what} to it")));
         }
         return Ok(Destination::Stdout);
     }

@@ -68,9 +68,7 @@ pub struct Files {
 
 impl Files {
     pub fn of(ev: &Evidence) -> Self {
-        let f = |e: Option<&crate::source::EvidenceFile>| {
-            e.map(|e| FileRef::new(&e.path, e.len()))
-        };
+        let f = |e: Option<&crate::source::EvidenceFile>| e.map(|e| FileRef::new(&e.path, e.len()));
         Self { db: f(ev.db.as_ref()), wal: f(ev.wal.as_ref()), shm: f(ev.shm.as_ref()) }
     }
 }

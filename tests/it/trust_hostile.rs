@@ -67,11 +67,10 @@ fn hostile(dir: &Path) -> PathBuf {
         let q = n.replace('"', "\"\"");
         c.execute_batch(&format!("CREATE TABLE \"{q}\"(id INTEGER PRIMARY KEY, \"v{q}\" TEXT, k TEXT)")).unwrap();
         for (j, v) in [OSC52, OSC8, OSC0, CSI2J, "bell\x07cr\rdel\x7f", BIDI, "\u{9b}31m c1"].iter().enumerate() {
-            c.execute(&format!("INSERT INTO \"{q}\"(id, \"v{q}\", k) VALUES (?1, ?2, ?3)"), rusqlite::params![
-                j as i64 + 1,
-                format!("{v} row {i}"),
-                n
-            ])
+            c.execute(
+                &format!("INSERT INTO \"{q}\"(id, \"v{q}\", k) VALUES (?1, ?2, ?3)"),
+                rusqlite::params![j as i64 + 1, format!("{v} row {i}"), n],
+            )
             .unwrap();
         }
         c.execute(&format!("INSERT INTO \"{q}\"(id, \"v{q}\") VALUES (100, CAST(?1 AS TEXT))"), [&BAD[..]]).unwrap();
@@ -102,8 +101,8 @@ fn forbidden(c: char) -> bool {
 fn assert_clean(what: &str, stream: &str, raw: &[u8]) {
     let text = std::str::from_utf8(raw).unwrap_or_else(|e| panic!("{what}: {stream} is not UTF-8: {e}"));
     if let Some((i, c)) = text.char_indices().find(|(_, c)| forbidden(*c)) {
-        let from = text.floor_char_boundary(i.saturating_sub(60));
-        panic!("{what}: raw {c:?} in {stream} at byte {i}: {:?}", &text[from..text.ceil_char_boundary(i + 20)]);
+        let context: String = text[..i].chars().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect();
+        panic!("{what}: raw {c:?} in {stream} at byte {i}, after {context:?}");
     }
 }
 
@@ -234,7 +233,8 @@ fn json_round_trips_the_exact_bytes() {
     // Values, with their exact bytes, wherever SQLite stored them.
     let mut bad_table = String::from("b");
     bad_table.push_str(BIDI);
-    let o = walinspect(&[os("history"), p, os("--table"), os(&bad_table), os("--rowid"), os("100"), os("--json")], false);
+    let o =
+        walinspect(&[os("history"), p, os("--table"), os(&bad_table), os("--rowid"), os("100"), os("--json")], false);
     assert_eq!(o.code, 0, "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let mut all = Vec::new();
@@ -257,7 +257,13 @@ fn json_round_trips_the_exact_bytes() {
     let o = walinspect(&[os("dump"), p, os("--json"), os("--owners")], false);
     assert!(o.code <= 1);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(doc["wal"]["frames"].as_array().unwrap().iter().any(|f| f["owner"]["name"].as_str() == Some(&format!("t{OSC52}"))));
+    assert!(
+        doc["wal"]["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["owner"]["name"].as_str() == Some(&format!("t{OSC52}")))
+    );
     guard.assert();
 }
 

@@ -20,7 +20,8 @@ fn entry_line(e: &TimelineEntry, selected: bool, width: usize) -> Line<'static> 
         None => Span::styled(" tail  ", base.patch(Role::Warning.tui())),
     };
     let frames = format!("{:>7}..{:<7} {:>6}p  ", e.first_frame, e.frame, e.db_pages);
-    let mut objs: Vec<String> = e.schema_changes.iter().map(|s| format!("[{}]", crate::format::escape::escape(s))).collect();
+    let mut objs: Vec<String> =
+        e.schema_changes.iter().map(|s| format!("[{}]", crate::format::escape::escape(s))).collect();
     objs.extend(e.objects.iter().map(|o| format!("{} {}", crate::format::escape::escape(&o.name), o.pages)));
     let mut text = objs.join(", ");
     if e.notes > 0 {
