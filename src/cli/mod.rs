@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::findings::{self, Finding, Severity};
+use crate::format::escape::{escape_json, escape_output};
 use crate::present::text::{self, Style};
 use crate::report::{DumpReport, Files};
 use crate::session::{Error, Options, Session};
@@ -264,7 +265,8 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e @ Error::BrokenPipe) => ExitCode::from(e.exit_status()),
         Err(e) => {
-            let _ = writeln!(io::stderr(), "walinspect: {e}");
+            // Messages name paths and other untrusted text: one line, every control made visible.
+            let _ = writeln!(io::stderr(), "walinspect: {}", crate::format::escape::escape(&e.to_string()));
             ExitCode::from(e.exit_status())
         }
     }
@@ -313,7 +315,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             if owners {
                 forensics::add_owners(ev, a, &mut r);
             }
-            emit(&r, json, |r| text::render_dump(r, style(&g)))?;
+            emit(&r, json, style(&g).color, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Check { path, json, deep } => {
@@ -332,9 +334,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
                     None => emit_json(&r)?,
                 }
             } else {
-                write_out(&text::render_check(&r, style(&g)))?;
+                write_text(&text::render_check(&r, style(&g)), style(&g).color)?;
                 if let Some((section, _)) = &d {
-                    write_out(&crate::present::deep::render_deep(section, style(&g)))?;
+                    write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
                 }
             }
             Ok(exit_code(&f, g.fail_on))
@@ -349,9 +351,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 f.sort_by_key(|x| std::cmp::Reverse(x.severity));
             }
             let r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, false);
-            write_out(&text::render_info(&r, style(&g)))?;
+            write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
             if let Some((section, _)) = &d {
-                write_out(&crate::present::deep::render_deep(section, style(&g)))?;
+                write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
             }
             Ok(exit_code(&f, g.fail_on))
         }
@@ -391,7 +393,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                         emit_json(&r)?
                     } else {
                         write_out(&format!("Sample \"{}\": {}\n\n", s.name, s.about))?;
-                        write_out(&text::render_info(&r, style(&g)))?;
+                        write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
                     }
                     Ok(exit_code(&f, g.fail_on))
                 });
@@ -451,25 +453,38 @@ fn exit_code(f: &[Finding], fail_on: FailOn) -> u8 {
     u8::from(f.iter().any(|x| x.severity >= fail_on.severity()))
 }
 
-fn emit(r: &DumpReport, json: bool, render: impl Fn(&DumpReport) -> String) -> Result<(), Error> {
-    if json { emit_json(r) } else { write_out(&render(r)) }
+fn emit(r: &DumpReport, json: bool, color: bool, render: impl Fn(&DumpReport) -> String) -> Result<(), Error> {
+    if json { emit_json(r) } else { write_text(&render(r), color) }
 }
 
 fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::system("cannot serialise", io::Error::other(e)))?;
     s.push('\n');
-    write_out(&s)
+    write_json(&s)
 }
 
 /// One compact JSON document on one line (JSON Lines, for streams).
 fn emit_json_line<T: serde::Serialize>(v: &T) -> Result<(), Error> {
     let mut s = serde_json::to_string(v).map_err(|e| Error::system("cannot serialise", io::Error::other(e)))?;
     s.push('\n');
-    write_out(&s)
+    write_json(&s)
 }
 
+/// Serialised JSON to stdout, terminal-safe ([`escape_json`]: same document, no raw DEL, C1
+/// control or bidi override).
+fn write_json(s: &str) -> Result<(), Error> {
+    write_bytes(escape_json(s).as_bytes())
+}
+
+/// Text without colour to stdout, through the last guard ([`escape_output`]).
 fn write_out(s: &str) -> Result<(), Error> {
-    write_bytes(s.as_bytes())
+    write_text(s, false)
+}
+
+/// Text to stdout through the last guard: nothing but line layout and (with `color`) our SGR
+/// colour sequences reaches the terminal raw.
+fn write_text(s: &str, color: bool) -> Result<(), Error> {
+    write_bytes(escape_output(s, color).as_bytes())
 }
 
 fn write_bytes(b: &[u8]) -> Result<(), Error> {

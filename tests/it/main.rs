@@ -26,6 +26,8 @@ mod repair_robustness;
 mod repair_shm;
 mod robustness;
 mod scenarios;
+mod trust_hostile;
+mod trust_outputs;
 mod tui_bench;
 mod tui_live;
 mod tui_views;
