@@ -3,6 +3,7 @@
 //! 2 = usage error or input that cannot be analysed). A closed stdout pipe ends quietly.
 
 mod forensics;
+mod scan;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -225,6 +226,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Triage folders: find every SQLite file by its content, group databases with their -wal,
+    /// -shm and -journal (and lone WALs, -shm, journals), analyse each set as `check` does, in
+    /// parallel, and list the sets worst first with the SHA-256 of every file read.
+    #[command(after_help = AFTER_HELP)]
+    Scan(scan::ScanArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -385,6 +391,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Salvage { path, json } => {
             forensics::salvage_rows(&path, forensics::Output::from_flag(json), g.fail_on, options(&g))
         }
+        Command::Scan(args) => scan::run(&args, &g),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);

@@ -6,5 +6,6 @@
 pub mod fmt;
 pub mod forensics;
 pub mod locks;
+pub mod scan;
 pub mod text;
 pub mod theme;

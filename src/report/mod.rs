@@ -6,6 +6,7 @@
 
 pub mod forensics;
 pub mod locks;
+pub mod scan;
 pub mod repair;
 
 use serde::Serialize;

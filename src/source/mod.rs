@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 pub mod env;
 pub mod locks;
+pub mod walk;
 
 /// One file of an evidence set: the database, its `-wal` or its `-shm`. The one name for this
 /// notion everywhere (paths, findings, locks).
