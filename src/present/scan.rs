@@ -16,11 +16,7 @@ fn members(r: &ScanSetReport) -> String {
 }
 
 fn sizes(r: &ScanSetReport) -> String {
-    let s: Vec<String> = r
-        .hashes
-        .iter()
-        .map(|h| h.size.map_or_else(|| "?".to_string(), human_bytes))
-        .collect();
+    let s: Vec<String> = r.hashes.iter().map(|h| h.size.map_or_else(|| "?".to_string(), human_bytes)).collect();
     s.join("/")
 }
 

@@ -6,8 +6,8 @@
 
 pub mod forensics;
 pub mod locks;
-pub mod scan;
 pub mod repair;
+pub mod scan;
 
 use serde::Serialize;
 

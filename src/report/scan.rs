@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
-use super::{DatabaseReport, DumpReport, FileRef, Files, FindingReport, SCHEMA_VERSION, ShmReport, Summary, Tool, WalReport};
+use super::{
+    DatabaseReport, DumpReport, FileRef, Files, FindingReport, SCHEMA_VERSION, ShmReport, Summary, Tool, WalReport,
+};
 use crate::analysis::findings::Severity;
 use crate::session::scan::{MemberHash, SetOutcome};
 use crate::source::walk::Unreadable;
@@ -139,19 +141,18 @@ impl ScanSetReport {
                 r.shm = d.shm;
                 r.summary = d.summary;
                 let worst = o.findings.iter().map(|f| f.severity).max();
-                r.worst_finding = worst
-                    .and_then(|w| o.findings.iter().find(|f| f.severity == w))
-                    .map(FindingReport::from);
+                r.worst_finding =
+                    worst.and_then(|w| o.findings.iter().find(|f| f.severity == w)).map(FindingReport::from);
                 r.findings = d.findings;
                 r.exit_status = u8::from(o.findings.iter().any(|f| f.severity >= fail_on));
             }
             Err(e) => {
                 r.error = Some(e.to_string());
                 let f = |role: &str| {
-                    r.hashes.iter().find(|h| h.role == role).map(|h| FileRef {
-                        path: h.path.clone(),
-                        size: h.size.unwrap_or(0),
-                    })
+                    r.hashes
+                        .iter()
+                        .find(|h| h.role == role)
+                        .map(|h| FileRef { path: h.path.clone(), size: h.size.unwrap_or(0) })
                 };
                 r.files = Files { db: f("db"), wal: f("wal"), shm: f("shm") };
             }

@@ -129,7 +129,9 @@ pub fn group(files: &[SeenFile]) -> Vec<EvidenceSet> {
     let is_db = |f: &SeenFile| {
         f.sniffed == Sniffed::Database
             || (f.sniffed == Sniffed::Empty
-                && by_path.get(with_suffix(&f.path, "-wal").as_path()).is_some_and(|w| matches!(w.sniffed, Sniffed::Wal { .. })))
+                && by_path
+                    .get(with_suffix(&f.path, "-wal").as_path())
+                    .is_some_and(|w| matches!(w.sniffed, Sniffed::Wal { .. })))
     };
     for f in files.iter().filter(|f| is_db(f)) {
         let mut members = vec![member(Role::Db, f)];
@@ -252,7 +254,11 @@ pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOu
     let mut notes = Vec::new();
     let mut hashes = Vec::new();
     if set.kind == SetKind::LoneJournal {
-        let h = set.members.iter().map(|m| MemberHash { role: m.role, path: m.path.clone(), digest: hash_file(&m.path, Some(&m.stamp)) });
+        let h = set.members.iter().map(|m| MemberHash {
+            role: m.role,
+            path: m.path.clone(),
+            digest: hash_file(&m.path, Some(&m.stamp)),
+        });
         return SetOutcome {
             set,
             session: Err(Error::Input(SourceError::new(
@@ -276,13 +282,21 @@ pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOu
                     .to_string(),
             );
         }
-        hashes.push(MemberHash { role: Role::Journal, path: j.path.clone(), digest: hash_file(&j.path, Some(&j.stamp)) });
+        hashes.push(MemberHash {
+            role: Role::Journal,
+            path: j.path.clone(),
+            digest: hash_file(&j.path, Some(&j.stamp)),
+        });
     }
     let ev = match open_set(set) {
         Ok(ev) => ev,
         Err(e) => {
             for m in set.members.iter().filter(|m| m.role != Role::Journal) {
-                hashes.push(MemberHash { role: m.role, path: m.path.clone(), digest: hash_file(&m.path, Some(&m.stamp)) });
+                hashes.push(MemberHash {
+                    role: m.role,
+                    path: m.path.clone(),
+                    digest: hash_file(&m.path, Some(&m.stamp)),
+                });
             }
             hashes.sort_by_key(|h| h.role);
             return SetOutcome { set, session: Err(e.into()), findings: Vec::new(), salvage_rows: None, hashes, notes };
@@ -346,11 +360,7 @@ mod tests {
     use super::*;
 
     fn seen(p: &str, sniffed: Sniffed) -> SeenFile {
-        SeenFile {
-            path: PathBuf::from(p),
-            stamp: FileStamp { len: 0, dev: 0, ino: 0, mtime_ns: 0 },
-            sniffed,
-        }
+        SeenFile { path: PathBuf::from(p), stamp: FileStamp { len: 0, dev: 0, ino: 0, mtime_ns: 0 }, sniffed }
     }
 
     #[test]

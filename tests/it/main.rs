@@ -23,6 +23,7 @@ mod repair_install;
 mod repair_robustness;
 mod repair_shm;
 mod robustness;
+mod scan;
 mod scenarios;
 mod tui_bench;
 mod tui_live;
