@@ -10,6 +10,7 @@ mod support;
 
 mod cli;
 mod docs;
+mod export;
 mod fastpath;
 mod forensics;
 mod forensics_cli;
