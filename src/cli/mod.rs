@@ -2,6 +2,7 @@
 //! exit codes (0 = no finding at or above `--fail-on`, 1 = findings at or above it,
 //! 2 = usage error or input that cannot be analysed). A closed stdout pipe ends quietly.
 
+mod deep;
 mod forensics;
 mod scan;
 
@@ -111,12 +112,16 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.check").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        deep: deep::DeepArgs,
     },
     /// A one-screen human summary: files, WAL generation, frames, checkpoint, readers, findings.
     #[command(after_help = AFTER_HELP)]
     Info {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
+        #[command(flatten)]
+        deep: deep::DeepArgs,
     },
     /// Who holds the database's locks, what they are doing (writer, checkpoint, readers and
     /// their snapshots, starvation) and environment hazards; never takes a lock.
@@ -153,10 +158,10 @@ pub enum Command {
         list: bool,
     },
     /// Write the -shm SQLite's own recovery would build from this database's WAL.
-    #[command(after_help = repair_cmd::AFTER_HELP)]
+    #[command(after_help = repair_cmd::REBUILD_SHM_HELP)]
     RebuildShm(repair_cmd::RebuildShmArgs),
     /// Write a standalone database as of the last (or any) commit, with provenance.
-    #[command(after_help = repair_cmd::AFTER_HELP)]
+    #[command(after_help = repair_cmd::EXTRACT_HELP)]
     Extract(repair_cmd::ExtractArgs),
     /// Watch a live database in a terminal UI: commits, WAL resets, checkpoints, readers.
     #[command(after_help = TUI_HELP)]
@@ -290,7 +295,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
         (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250 },
-        (None, Some(path)) => Command::Info { path },
+        (None, Some(path)) => {
+            Command::Info { path, deep: deep::DeepArgs { deep: None, commit: None, max_errors: 100 } }
+        }
         (None, None) => {
             let mut cmd = Cli::command();
             let _ = cmd.print_help();
@@ -310,24 +317,43 @@ fn run(cli: Cli) -> Result<u8, Error> {
             emit(&r, json, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Check { path, json } => {
+        Command::Check { path, json, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
+            let mut f = session.findings();
+            let d = deep::run(&session, &deep)?;
+            if let Some((_, df)) = &d {
+                f.extend(df.iter().cloned());
+                f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             let r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json);
             if json {
-                emit_json(&r)?;
+                match &d {
+                    Some((section, _)) => emit_json(&with_deep(&r, section)?)?,
+                    None => emit_json(&r)?,
+                }
             } else {
                 write_out(&text::render_check(&r, style(&g)))?;
+                if let Some((section, _)) = &d {
+                    write_out(&crate::present::deep::render_deep(section, style(&g)))?;
+                }
             }
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Info { path } => {
+        Command::Info { path, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
+            let mut f = session.findings();
+            let d = deep::run(&session, &deep)?;
+            if let Some((_, df)) = &d {
+                f.extend(df.iter().cloned());
+                f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             let r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, false);
             write_out(&text::render_info(&r, style(&g)))?;
+            if let Some((section, _)) = &d {
+                write_out(&crate::present::deep::render_deep(section, style(&g)))?;
+            }
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Locks { path, json, watch, interval, count } => locks::run(&path, json, watch, interval, count, &g),
@@ -405,6 +431,16 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
     }
+}
+
+/// The check document with the deep check's section added as `deep`.
+fn with_deep(r: &DumpReport, d: &crate::report::deep::DeepSection) -> Result<serde_json::Value, Error> {
+    let ser = |e| Error::system("cannot serialise", io::Error::other(e));
+    let mut v = serde_json::to_value(r).map_err(ser)?;
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("deep".into(), serde_json::to_value(d).map_err(ser)?);
+    }
+    Ok(v)
 }
 
 fn exit_code(f: &[Finding], fail_on: FailOn) -> u8 {

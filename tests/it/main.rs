@@ -9,6 +9,7 @@
 mod support;
 
 mod cli;
+mod deep;
 mod docs;
 mod export;
 mod fastpath;
@@ -19,6 +20,7 @@ mod forensics_states;
 mod json_contract;
 mod layering;
 mod locks;
+mod real_world;
 mod repair_extract;
 mod repair_install;
 mod repair_robustness;
