@@ -4,6 +4,7 @@
 
 mod deep;
 mod forensics;
+mod scan;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -212,6 +213,8 @@ pub enum Command {
         /// With the old and new values of each changed row (implies --rows).
         #[arg(long)]
         values: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
     /// Every version of one row found anywhere: database file, commits, uncommitted tail,
     /// earlier WAL generations, frames after a checksum break.
@@ -231,6 +234,8 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.history").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
     /// Rows held only by frames SQLite ignores (earlier generations, after a checksum break,
     /// the uncommitted tail, a torn frame), with their provenance.
@@ -241,7 +246,14 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.salvage").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
+    /// Triage folders: find every SQLite file by its content, group databases with their -wal,
+    /// -shm and -journal (and lone WALs, -shm, journals), analyse each set as `check` does, in
+    /// parallel, and list the sets worst first with the SHA-256 of every file read.
+    #[command(after_help = AFTER_HELP)]
+    Scan(scan::ScanArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -405,25 +417,20 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
-        Command::Timeline { path, json, rows, values } => forensics::timeline(
+        Command::Timeline { path, json, rows, values, export } => forensics::timeline(
             &path,
-            forensics::Output::from_flag(json),
+            &export.output(json)?,
             forensics::Detail::from_flags(rows, values),
             g.fail_on,
             options(&g),
         ),
-        Command::History { path, table, rowid, key, json } => forensics::row_history(
-            &path,
-            &table,
-            rowid,
-            &key,
-            forensics::Output::from_flag(json),
-            g.fail_on,
-            options(&g),
-        ),
-        Command::Salvage { path, json } => {
-            forensics::salvage_rows(&path, forensics::Output::from_flag(json), g.fail_on, options(&g))
+        Command::History { path, table, rowid, key, json, export } => {
+            forensics::row_history(&path, &table, rowid, &key, &export.output(json)?, g.fail_on, options(&g))
         }
+        Command::Salvage { path, json, export } => {
+            forensics::salvage_rows(&path, &export.output(json)?, g.fail_on, options(&g))
+        }
+        Command::Scan(args) => scan::run(&args, &g),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);

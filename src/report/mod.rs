@@ -8,6 +8,7 @@ pub mod deep;
 pub mod forensics;
 pub mod locks;
 pub mod repair;
+pub mod scan;
 
 use serde::Serialize;
 

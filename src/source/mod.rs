@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub mod env;
 pub mod identity;
 pub mod locks;
+pub mod walk;
 
 /// One file of an evidence set: the database, its `-wal` or its `-shm`. The one name for this
 /// notion everywhere (paths, findings, locks).
