@@ -63,6 +63,17 @@ pub struct GlobalArgs {
     /// alone (for evidence copies, or reproducible output).
     #[arg(long, global = true)]
     pub no_live: bool,
+    /// The database file to pair with PATH when their names do not match (PATH is then the
+    /// -wal or -shm, by its name or its content).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub db: Option<PathBuf>,
+    /// The -wal to pair with PATH when their names do not match (e.g. a WAL stored as
+    /// `wal-00` or `0000000000000001.wal`).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub wal: Option<PathBuf>,
+    /// The -shm to pair with PATH when their names do not match.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub shm: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -470,18 +481,32 @@ fn write_bytes(b: &[u8]) -> Result<(), Error> {
 
 /// The session options the global flags ask for.
 pub fn options(g: &GlobalArgs) -> Options {
-    Options { mmap: g.mmap, live: !g.no_live }
+    Options {
+        mmap: g.mmap,
+        live: !g.no_live,
+        pairing: crate::source::Pairing { db: g.db.clone(), wal: g.wal.clone(), shm: g.shm.clone() },
+    }
+}
+
+/// Say once, on stderr, how the files were paired when it was not by their names.
+fn say_pairing(ev: &crate::source::Evidence) {
+    if let Some(n) = &ev.pairing_note {
+        let _ = writeln!(io::stderr(), "walinspect: {n}");
+    }
 }
 
 /// Open and analyse the evidence at `path` with these options: the evidence and its analysis.
 pub(crate) fn load(path: &Path, opts: Options) -> Result<(crate::source::Evidence, crate::analysis::Analysis), Error> {
     let s = Session::open(path, opts)?;
+    say_pairing(&s.evidence);
     Ok((s.evidence, s.analysis))
 }
 
 /// Open and analyse the evidence at `path` as the global flags ask.
 pub fn open(path: &Path, g: &GlobalArgs) -> Result<Session, Error> {
-    Session::open(path, options(g))
+    let s = Session::open(path, options(g))?;
+    say_pairing(&s.evidence);
+    Ok(s)
 }
 
 #[cfg(test)]
