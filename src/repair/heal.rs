@@ -12,9 +12,9 @@ use std::path::Path;
 
 use super::RepairError;
 use crate::analysis::{Inputs, analyze};
+use crate::forensics::deep::torn::commit_of;
 use crate::forensics::deep::{self, DeepReport, Provenance};
 use crate::forensics::snapshot::{Forensics, SnapshotSpec};
-use crate::forensics::deep::torn::commit_of;
 
 /// One page the heal replaced, or could not.
 #[derive(Clone, Debug)]
@@ -198,24 +198,22 @@ fn later_commits(fx: &Forensics<'_>, p: u32, after: u32, upto: u32) -> Vec<u32> 
     v
 }
 
+/// A page number and an image of it.
+type PageImage = (u32, std::sync::Arc<[u8]>);
+
 /// Images that undo `commits` (all after the replacement's commit): every page they wrote other
 /// than `damaged`, as it was before the first of them. Pages a kept later commit wrote again
 /// are not reverted (second list).
-fn revert_commits(
-    fx: &Forensics<'_>,
-    commits: &[u32],
-    upto: u32,
-    damaged: u32,
-) -> (Vec<(u32, std::sync::Arc<[u8]>)>, Vec<u32>) {
+fn revert_commits(fx: &Forensics<'_>, commits: &[u32], upto: u32, damaged: u32) -> (Vec<PageImage>, Vec<u32>) {
     let all = fx.commits();
     let Some(first) = commits.iter().min().and_then(|&n| all.get((n as usize).checked_sub(1)?)) else {
         return (Vec::new(), Vec::new());
     };
     let Some(w) = fx.wal() else { return (Vec::new(), Vec::new()) };
     let in_reverted = |frame: u32| {
-        commits.iter().any(|&n| {
-            all.get((n as usize).wrapping_sub(1)).is_some_and(|c| frame >= c.first_frame && frame <= c.frame)
-        })
+        commits
+            .iter()
+            .any(|&n| all.get((n as usize).wrapping_sub(1)).is_some_and(|c| frame >= c.first_frame && frame <= c.frame))
     };
     let mut pages: Vec<u32> = w
         .frames

@@ -391,7 +391,15 @@ pub fn heal(ev: &Path) -> (i32, bool) {
     let out = dir.path().join("healed.db");
     let rep = dir.path().join("healed.json");
     let guard = Unchanged::record(ev);
-    let r = run(&["extract", ev.to_str().unwrap(), "--heal", "-o", out.to_str().unwrap(), "--report", rep.to_str().unwrap()]);
+    let r = run(&[
+        "extract",
+        ev.to_str().unwrap(),
+        "--heal",
+        "-o",
+        out.to_str().unwrap(),
+        "--report",
+        rep.to_str().unwrap(),
+    ]);
     guard.assert();
     if r.code == 2 {
         assert!(r.stderr.contains("cannot heal exactly"), "{}", r.stderr);
@@ -507,10 +515,10 @@ fn deep_check_names_exactly_the_pages_sqlite_names() {
     // Every heal that found an intact image for every damaged page gives a database that
     // passes SQLite's integrity_check; damage inside WAL frames always has one.
     for r in &rows {
-        if let Some((code, ok)) = r.heal {
-            if std::env::var_os("DEEP_DEBUG").is_none() {
-                assert!(code == 2 || ok, "{:?} {}: the healed output fails integrity_check", r.config, r.damage);
-            }
+        if let Some((code, ok)) = r.heal
+            && std::env::var_os("DEEP_DEBUG").is_none()
+        {
+            assert!(code == 2 || ok, "{:?} {}: the healed output fails integrity_check", r.config, r.damage);
         }
     }
     // Damage to a b-tree page inside a WAL frame heals when the database is not auto-vacuum
