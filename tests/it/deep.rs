@@ -533,3 +533,55 @@ fn deep_check_names_exactly_the_pages_sqlite_names() {
     );
     assert!(rows.iter().filter(|r| matches!(r.heal, Some((0, true)))).count() >= 15);
 }
+
+/// The TUI: `D` asks the loader for the deep check, and its findings appear in Findings with
+/// the damaged page's provenance.
+#[test]
+fn tui_key_runs_the_deep_check_and_shows_provenance() {
+    use std::sync::Arc;
+    use walinspect::analysis::ReadAt;
+    use walinspect::tui::app::App;
+    use walinspect::tui::event::{Event, Request};
+    use walinspect::tui::watcher::Watcher;
+
+    let base_dir = tempdir();
+    let ev = build(base_dir.path(), Config { page_size: 4096, auto_vacuum: false, wal: true });
+    let r = roles(&ev);
+    let leaf = *r.table_leaves.iter().find(|&&p| latest_image(&ev, p).frame.is_some()).unwrap();
+    damage(&ev, leaf, |d| d[0] = 0x07);
+
+    let mut w = Watcher::new(walinspect::source::Paths::resolve(&ev));
+    let s = Arc::new(w.poll(&mut |_, _| {}).unwrap());
+    let mut app = App::new("e.db", 250);
+    app.handle(Event::Snapshot(s.clone()));
+    app.handle(Event::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('D'),
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert!(app.requests.contains(&Request::Deep));
+    assert!(app.deep_running);
+
+    // What the loader's worker computes for that request.
+    let db = std::fs::File::open(&ev).unwrap();
+    let wal = std::fs::File::open(sibling(&ev, "-wal")).unwrap();
+    let len = |f: &std::fs::File| f.metadata().unwrap().len();
+    let d = walinspect::tui::forensic::deep_check(
+        &s.analysis,
+        (Some((&db as &dyn ReadAt, len(&db))), Some((&wal as &dyn ReadAt, len(&wal)))),
+        s.seq,
+    );
+    app.handle(Event::Deep(Arc::new(d)));
+    assert!(!app.deep_running);
+    let all = app.all_findings();
+    let pos = all.iter().position(|f| f.code.as_str() == "btree.bad_header").unwrap();
+    assert_eq!(all[pos].page, Some(leaf));
+    app.findings_selected = pos;
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 30)).unwrap();
+    t.draw(|f| walinspect::tui::views::render(&app, f.area(), f.buffer_mut())).unwrap();
+    let buf = t.backend().buffer();
+    let text: String =
+        (0..30).map(|y| (0..160).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>() + "\n").collect();
+    assert!(text.contains(&format!("Page {leaf}: btreeInitPage() returns error code 11")), "{text}");
+    assert!(text.contains("newest intact earlier image"), "{text}");
+    assert!(text.contains("deep check: 1 problem"), "{text}");
+}

@@ -225,7 +225,9 @@ pub fn findings(rep: &DeepReport, fx: &Forensics<'_>) -> Vec<Finding> {
     }
     for m in rep.messages.iter().chain(&rep.index_messages) {
         let origin = m.page.map(|p| snap.origin(p));
-        let owner = rep.owner(m.root).map(|o| format!(" [{} {}]", if o.index { "index" } else { "table" }, o.name));
+        let owner = rep.owner(m.root).map(|o| {
+            format!(" [{} {}]", if o.index { "index" } else { "table" }, crate::format::escape::escape(&o.name))
+        });
         out.push(Finding {
             code: m.code,
             severity: Severity::Error,
