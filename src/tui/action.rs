@@ -38,6 +38,8 @@ pub enum Action {
     Rescan,
     /// Recompute the timeline at the newest state (and show it).
     RefreshTimeline,
+    /// Run the deep check of the newest state in the background (shown in Findings).
+    RunDeep,
     /// Prompt editing.
     Input(char),
     Erase,
@@ -114,6 +116,7 @@ fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
         KeyCode::Char('p') => TogglePin,
         KeyCode::Char('r') => Rescan,
         KeyCode::Char('t') => RefreshTimeline,
+        KeyCode::Char('D') => RunDeep,
         _ => return None,
     })
 }
@@ -137,6 +140,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("p", "pin: hold the current state while updates queue; again to catch up"),
     ("r", "re-read all three files from scratch"),
     ("t", "timeline: recompute it at the newest state"),
+    ("D", "deep check of the newest state (like PRAGMA integrity_check), in the background: Findings"),
 ];
 
 #[cfg(test)]
@@ -175,6 +179,7 @@ mod tests {
             (ch('7'), n, Some(ShowView(ViewKind::Timeline))),
             (ch('8'), n, None),
             (ch('t'), n, Some(RefreshTimeline)),
+            (ch('D'), n, Some(RunDeep)),
             (ch('t'), InputMode::Prompt, Some(Input('t'))),
             (key(KeyCode::Up), n, Some(Up)),
             (ch('k'), n, Some(Up)),

@@ -168,6 +168,9 @@ pub struct App {
     pub detail: DetailState,
     pub shm_scroll: usize,
     pub findings_selected: usize,
+    /// The last deep check (key `D`), and whether one is running.
+    pub deep: Option<Arc<super::forensic::DeepData>>,
+    pub deep_running: bool,
     pub locks_scroll: usize,
     pub timeline: TimelineState,
     /// What changed at the last update.
@@ -184,6 +187,15 @@ pub struct App {
 }
 
 impl App {
+    /// The live findings, then the last deep check's.
+    pub fn all_findings(&self) -> Vec<crate::analysis::findings::Finding> {
+        let mut v = self.snap.as_ref().map(|s| s.findings.clone()).unwrap_or_default();
+        if let Some(d) = &self.deep {
+            v.extend(d.findings.iter().cloned());
+        }
+        v
+    }
+
     pub fn new(title: impl Into<String>, interval_ms: u64) -> Self {
         Self {
             title: title.into(),
@@ -200,6 +212,8 @@ impl App {
             detail: DetailState::default(),
             shm_scroll: 0,
             findings_selected: 0,
+            deep: None,
+            deep_running: false,
             locks_scroll: 0,
             timeline: TimelineState::default(),
             status: "loading".into(),
@@ -258,6 +272,11 @@ impl App {
                     .and_then(|n| t.entries.iter().position(|e| e.number == Some(n)))
                     .unwrap_or(t.entries.len().saturating_sub(1));
                 self.timeline.data = Some(t);
+            }
+            Event::Deep(d) => {
+                self.deep_running = false;
+                self.status = d.error.clone().unwrap_or_else(|| d.summary.clone());
+                self.deep = Some(d);
             }
             Event::CommitRows(r) => {
                 if self.timeline.rows_pending == Some(r.number) {
@@ -378,8 +397,7 @@ impl App {
             Action::Open => match self.view {
                 ViewKind::Frames | ViewKind::Overview => self.open_detail(self.frames.selected),
                 ViewKind::Findings => {
-                    let f =
-                        self.snap.as_ref().and_then(|s| s.findings.get(self.findings_selected)).and_then(|f| f.frame);
+                    let f = self.all_findings().get(self.findings_selected).and_then(|f| f.frame);
                     match f {
                         Some(f) => self.go_to_frame(f),
                         None => self.message = Some("this finding names no frame".into()),
@@ -389,6 +407,14 @@ impl App {
                 _ => {}
             },
             Action::RefreshTimeline => self.request_timeline(),
+            Action::RunDeep => {
+                if !self.deep_running {
+                    self.deep_running = true;
+                    self.requests.push(Request::Deep);
+                }
+                self.message = Some("deep check running in the background; its findings appear in Findings".into());
+                self.view = ViewKind::Findings;
+            }
             Action::NextCommit => self.step_commit(true),
             Action::PrevCommit => self.step_commit(false),
             Action::StartJump => self.prompt = Some(Prompt { kind: PromptKind::Jump, input: String::new() }),
@@ -533,7 +559,8 @@ impl App {
                 self.shm_scroll = clamp(self.shm_scroll, n.max(1));
             }
             ViewKind::Findings => {
-                let n = self.snap.as_ref().map_or(0, |s| s.findings.len());
+                let n = self.snap.as_ref().map_or(0, |s| s.findings.len())
+                    + self.deep.as_ref().map_or(0, |d| d.findings.len());
                 self.findings_selected = clamp(self.findings_selected, n);
             }
             ViewKind::Locks => {

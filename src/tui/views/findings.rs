@@ -30,10 +30,18 @@ fn location(f: &Finding) -> String {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let Some(s) = &app.snap else { return };
-    let f = &s.findings;
+    if app.snap.is_none() {
+        return;
+    }
+    let all = app.all_findings();
+    let f = &all;
     if f.is_empty() {
-        Paragraph::new("  no findings: SQLite sees a consistent database, WAL and index")
+        let deep = match (&app.deep, app.deep_running) {
+            (_, true) => "  (deep check running)",
+            (Some(_), false) => "  (deep check: ok)",
+            (None, false) => "  (D: run the deep check)",
+        };
+        Paragraph::new(format!("  no findings: SQLite sees a consistent database, WAL and index{deep}"))
             .block(block("Findings"))
             .render(area, buf);
         return;
@@ -61,7 +69,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .collect();
     let count = |sev| f.iter().filter(|x| x.severity == sev).count();
     use crate::analysis::findings::Severity::*;
-    let title = format!("Findings: {} errors, {} warnings, {} infos", count(Error), count(Warning), count(Info));
+    let deep = match (&app.deep, app.deep_running) {
+        (_, true) => " · deep check running".to_string(),
+        (Some(d), false) => format!(" · {}", d.error.as_deref().unwrap_or(&d.summary)),
+        (None, false) => " · D: deep check".to_string(),
+    };
+    let title = format!("Findings: {} errors, {} warnings, {} infos{deep}", count(Error), count(Warning), count(Info));
     Paragraph::new(lines).block(block(&title)).render(list, buf);
     let Some(x) = f.get(sel) else { return };
     let mut e = vec![
@@ -69,6 +82,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Line::from(Span::styled(format!("where: {}", location(x)), Role::Secondary.tui())),
         Line::from(Span::styled(explain(x.code).unwrap_or("(no explanation recorded)"), Role::Accent.tui())),
     ];
+    let live = app.snap.as_ref().map_or(0, |s| s.findings.len());
+    if sel >= live
+        && let (Some(d), Some(p)) = (&app.deep, x.page)
+        && let Some((_, prov)) = d.provenance.iter().find(|(q, _)| *q == p)
+    {
+        e.insert(1, Line::from(Span::styled(format!("page {p}: {prov}"), Role::Secondary.tui())));
+    }
     if x.frame.is_some() {
         e.push(Line::from(Span::styled("Enter: go to the frame", Role::Dim.tui())));
     }
