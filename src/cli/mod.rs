@@ -116,6 +116,10 @@ pub enum Command {
     Info {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
+        /// Print the summary as one JSON document (the `dump --json` document with its
+        /// `verdict`, without the per-frame list).
+        #[arg(long)]
+        json: bool,
     },
     /// Who holds the database's locks, what they are doing (writer, checkpoint, readers and
     /// their snapshots, starvation) and environment hazards; never takes a lock.
@@ -278,7 +282,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
         (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250 },
-        (None, Some(path)) => Command::Info { path },
+        (None, Some(path)) => Command::Info { path, json: false },
         (None, None) => {
             let mut cmd = Cli::command();
             let _ = cmd.print_help();
@@ -289,8 +293,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Dump { path, json, owners } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
+            let (f, v) = session.findings_and_verdict();
             let mut r = DumpReport::build("walinspect.dump", Files::of(ev), a, &f);
+            r.set_verdict(&v);
             add_crc32s(ev, a, &mut r);
             if owners {
                 forensics::add_owners(ev, a, &mut r);
@@ -301,8 +306,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Check { path, json } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
-            let r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json);
+            let (f, v) = session.findings_and_verdict();
+            let mut r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json);
+            r.set_verdict(&v);
             if json {
                 emit_json(&r)?;
             } else {
@@ -310,12 +316,17 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Info { path } => {
+        Command::Info { path, json } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
-            let r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, false);
-            write_out(&text::render_info(&r, style(&g)))?;
+            let (f, v) = session.findings_and_verdict();
+            let mut r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, json);
+            r.set_verdict(&v);
+            if json {
+                emit_json(&r)?;
+            } else {
+                write_out(&text::render_info(&r, style(&g)))?;
+            }
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Locks { path, json, watch, interval, count } => locks::run(&path, json, watch, interval, count, &g),

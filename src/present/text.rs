@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::fmt::size;
+use crate::format::escape::escape;
 pub use super::theme::Style;
 use crate::report::{DumpReport, FindingReport, ShmHeaderReport, WalReport};
 
@@ -13,6 +14,12 @@ fn mark(v: u32) -> String {
 /// The one-screen summary (`walinspect info`).
 pub fn render_info(r: &DumpReport, st: Style) -> String {
     let mut o = String::new();
+    let role = match r.verdict.tone {
+        "problem" => super::theme::Role::Error,
+        "attention" => super::theme::Role::Warning,
+        _ => super::theme::Role::Good,
+    };
+    let _ = writeln!(o, "{} {}", st.bold("Verdict:"), st.paint(role, &escape(&r.verdict.text)));
     let _ = writeln!(o, "{}", st.bold("Files"));
     for (name, f) in [("database", &r.files.db), ("-wal", &r.files.wal), ("-shm", &r.files.shm)] {
         match f {
@@ -122,13 +129,13 @@ fn info_wal(o: &mut String, w: &WalReport, st: Style) {
         "  {} frames: {} {}, {} {}, {} {}, {} {}{}",
         w.frames_total,
         c.committed,
-        st.state("committed").trim_end(),
+        st.state_word("committed"),
         c.uncommitted,
-        st.state("uncommitted").trim_end(),
+        st.state_word("uncommitted"),
         c.invalid,
-        st.state("invalid").trim_end(),
+        st.state_word("invalid"),
         c.stale,
-        st.state("stale").trim_end(),
+        st.state_word("stale"),
         if w.trailing_bytes > 0 { format!(", plus {} bytes of a torn frame", w.trailing_bytes) } else { String::new() }
     );
     let _ = writeln!(
@@ -231,18 +238,22 @@ pub fn render_dump(r: &DumpReport, st: Style) -> String {
         }
         if !w.frames.is_empty() {
             let _ = writeln!(o, "{}", st.bold("Frames"));
+            // A commit frame: its commit's number (this generation's, 1-based) and the database
+            // size in pages it commits.
+            let number: std::collections::HashMap<u32, u32> = w.commits.iter().map(|c| (c.frame, c.commit)).collect();
             let _ = writeln!(
                 o,
-                "  {:>8} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:<5} {:<5} state",
-                "frame", "offset", "page", "commit", "salt1", "salt2", "cksum1", "cksum2", "salt", "link"
+                "  {:>8} {:>12} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:<5} {:<5} state",
+                "frame", "offset", "page", "commit", "db pages", "salt1", "salt2", "cksum1", "cksum2", "salt", "link"
             );
             for f in &w.frames {
                 let _ = writeln!(
                     o,
-                    "  {:>8} {:>12} {:>8} {:>8} {:08x} {:08x} {:08x} {:08x} {:<5} {:<5} {}{}",
+                    "  {:>8} {:>12} {:>8} {:>7} {:>8} {:08x} {:08x} {:08x} {:08x} {:<5} {:<5} {}{}",
                     f.frame,
                     f.offset,
                     f.page,
+                    number.get(&f.frame).map_or("-".into(), |n| format!("#{n}")),
                     if f.commit_db_pages > 0 { f.commit_db_pages.to_string() } else { "-".into() },
                     f.salt1,
                     f.salt2,
@@ -250,7 +261,7 @@ pub fn render_dump(r: &DumpReport, st: Style) -> String {
                     f.checksum2,
                     if f.salt_match { "ok" } else { "no" },
                     if f.checksum_valid { "ok" } else { "BAD" },
-                    st.state(f.state).trim_end(),
+                    st.state_word(f.state),
                     f.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)"))
                 );
             }

@@ -67,6 +67,21 @@ pub struct DumpReport {
     pub shm: Option<ShmReport>,
     pub findings: Vec<FindingReport>,
     pub summary: Summary,
+    /// One plain-language verdict (`live::verdict`): what an operator should know first.
+    pub verdict: VerdictReport,
+}
+
+/// The verdict: its tone ("healthy", "attention", "problem") and one line of text.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct VerdictReport {
+    pub tone: &'static str,
+    pub text: String,
+}
+
+impl From<&crate::live::verdict::Verdict> for VerdictReport {
+    fn from(v: &crate::live::verdict::Verdict) -> Self {
+        Self { tone: v.tone.name(), text: v.text.clone() }
+    }
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -602,6 +617,11 @@ impl DumpReport {
         }
     }
 
+    /// Replace the verdict (by one that knows the live locks).
+    pub fn set_verdict(&mut self, v: &crate::live::verdict::Verdict) {
+        self.verdict = VerdictReport::from(v);
+    }
+
     /// Build the document for `schema` ("walinspect.dump" or "walinspect.check").
     pub fn build(schema: &'static str, files: Files, a: &Analysis, findings: &[Finding]) -> Self {
         Self::build_with(schema, files, a, findings, true)
@@ -610,7 +630,9 @@ impl DumpReport {
     /// [`DumpReport::build`]; without `frames`, `wal.frames` stays empty (text summaries).
     pub fn build_with(schema: &'static str, files: Files, a: &Analysis, findings: &[Finding], frames: bool) -> Self {
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let verdict = crate::live::verdict::verdict(a, findings, None, None);
         Self {
+            verdict: VerdictReport::from(&verdict),
             schema,
             version: SCHEMA_VERSION,
             tool: Tool::this(),

@@ -16,6 +16,7 @@ pub use error::Error;
 use crate::analysis::findings::{self, Finding};
 use crate::analysis::{self, Analysis, Inputs, ReadAt};
 use crate::live::env::{self, EnvAssessment};
+use crate::live::verdict::Verdict;
 use crate::live::locks::{self, LiveFacts, LiveLocks};
 use crate::source::locks::LockProbe;
 use crate::source::{Evidence, EvidenceFile, FileKind, Paths, SourceError};
@@ -57,10 +58,20 @@ impl Session {
     /// The findings `check`, `info` and `dump` report: the files' findings plus the live ones
     /// when [`Options::live`].
     pub fn findings(&self) -> Vec<Finding> {
+        self.findings_and_verdict().0
+    }
+
+    /// [`Session::findings`] and the verdict on them (`live::verdict`), from one live probe.
+    pub fn findings_and_verdict(&self) -> (Vec<Finding>, Verdict) {
         if self.options.live {
-            crate::live::check_with_live(&self.analysis, &self.probe_live().facts())
+            let live = self.probe_live();
+            let f = crate::live::check_with_live(&self.analysis, &live.facts());
+            let v = crate::live::verdict::verdict(&self.analysis, &f, Some(&live.locks), None);
+            (f, v)
         } else {
-            findings::check(&self.analysis)
+            let f = findings::check(&self.analysis);
+            let v = crate::live::verdict::verdict(&self.analysis, &f, None, None);
+            (f, v)
         }
     }
 }

@@ -147,6 +147,9 @@ pub struct History {
 
 pub const HISTORY_LEN: usize = 600;
 
+/// Samples (seconds) over which the verdict judges whether the WAL grows.
+pub const GROWTH_WINDOW: usize = 10;
+
 /// The whole UI state.
 #[derive(Debug)]
 pub struct App {
@@ -214,6 +217,19 @@ impl App {
 
     pub fn wal(&self) -> Option<&WalAnalysis> {
         self.snap.as_ref().and_then(|s| s.analysis.wal.as_ref())
+    }
+
+    /// The verdict on the state on screen (`live::verdict`), with the WAL's growth over the
+    /// last [`GROWTH_WINDOW`] samples.
+    pub fn verdict(&self) -> Option<crate::live::verdict::Verdict> {
+        let s = self.snap.as_ref()?;
+        let h = &self.history.wal_bytes;
+        let growing = (h.len() > GROWTH_WINDOW).then(|| {
+            let now = h.back().copied().unwrap_or(0);
+            let then = h.get(h.len() - 1 - GROWTH_WINDOW).copied().unwrap_or(now);
+            now > then
+        });
+        Some(crate::live::verdict::verdict(&s.analysis, &s.findings, s.live.as_deref(), growing))
     }
 
     pub fn frame_record(&self, frame: u32) -> Option<&FrameRecord> {

@@ -34,6 +34,18 @@ pub fn severity_style(s: Severity) -> Style {
     Role::of_severity(s).tui()
 }
 
+/// "1 error, 2 warnings, 1 info" (zero counts left out; "none" when empty).
+pub fn severity_counts(f: &[crate::analysis::findings::Finding]) -> String {
+    use crate::present::fmt::plural;
+    let n = |s: Severity| f.iter().filter(|x| x.severity == s).count() as u64;
+    let parts: Vec<String> = [(Severity::Error, "error", "errors"), (Severity::Warning, "warning", "warnings"), (Severity::Info, "info", "infos")]
+        .iter()
+        .filter(|(s, _, _)| n(*s) > 0)
+        .map(|(s, one, many)| plural(n(*s), one, many))
+        .collect();
+    if parts.is_empty() { "none".into() } else { parts.join(", ") }
+}
+
 /// A label in the label colour.
 pub fn label(s: &str) -> Span<'_> {
     Span::styled(s, Role::Label.tui())
