@@ -439,8 +439,8 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         gens.dedup();
         let gens: Vec<String> = gens.iter().map(u32::to_string).collect();
         out.push(Finding::new(Code::WalStaleFrames, Info, Wal,
-            format!("{} from earlier WAL generations ({} resets ago) remain after the valid end, from frame {first}: older versions of pages, invisible to SQLite, valuable to an examiner",
-                plural(stale, "frame", "frames"), gens.join(", ")))
+            format!("{} from earlier WAL generations ({} {} ago) remain after the valid end, from frame {first}: older versions of pages, invisible to SQLite, valuable to an examiner",
+                plural(stale, "frame", "frames"), gens.join(", "), if gens.len() == 1 && gens.first().is_some_and(|g| g == "1") { "reset" } else { "resets" }))
             .frame(first).offset(frame_offset(first, ps)).count(stale));
     }
     // Much larger than its valid content.

@@ -27,9 +27,11 @@ Exit status: 0 = done, no finding at or above --fail-on (default: error);
 The inspected files are never written, created, truncated or locked, and SQLite never opens them.";
 
 const TUI_HELP: &str = "\
-Keys: ? shows every key; q quits. Tab or 1-5 switch views (Overview, Frames, Frame detail,
--shm, Findings); arrows or hjkl move; Enter opens a frame; / jumps (123 frame, p42 page,
-c7 commit); n/N next/previous commit; f/F filter by state/page; p pins the state.
+Keys: ? shows every key (scroll it with the arrows); q quits. Tab or 1-8 switch views
+(Overview, Frames, Frame detail, -shm, Findings, Locks, Timeline, Events); arrows or hjkl
+move; Enter opens a frame; / searches (n/N next/previous match); : jumps (123 frame, p42
+page, c7 commit); f/F filter by state/page; p pins the state; z zooms; Ctrl-Z suspends.
+The Overview's first line is the verdict: what to know first.
 
 The files are polled, never written, created, truncated or locked.";
 
@@ -169,6 +171,9 @@ pub enum Command {
         /// How often to look at the files, in milliseconds.
         #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
         interval: u64,
+        /// Append every event of the Events view to FILE as JSON Lines (see docs/json-schema.md).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
     },
     /// Open the terminal UI on a scratch database that a real SQLite writer keeps changing
     /// (in a temporary directory, removed on exit).
@@ -281,7 +286,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
     }
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
-        (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250 },
+        (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250, log: None },
         (None, Some(path)) => Command::Info { path, json: false },
         (None, None) => {
             let mut cmd = Cli::command();
@@ -374,7 +379,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::RebuildShm(args) => repair_cmd::rebuild_shm(&args, options(&g)),
         Command::Extract(args) => repair_cmd::extract(&args, options(&g)),
-        Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
+        Command::Tui { path, interval, log } => {
+            crate::tui::run(&path, std::time::Duration::from_millis(interval), log.as_deref())
+        }
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
         Command::Timeline { path, json, rows, values } => forensics::timeline(

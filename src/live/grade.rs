@@ -135,16 +135,7 @@ mod tests {
     use super::*;
 
     fn finding(code: Code, severity: Severity) -> Finding {
-        Finding {
-            code,
-            severity,
-            message: "m".into(),
-            file: None,
-            offset: None,
-            frame: None,
-            page: None,
-            count: None,
-        }
+        Finding { code, severity, message: "m".into(), file: None, offset: None, frame: None, page: None, count: None }
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub fn verdict(a: &Analysis, findings: &[Finding], locks: Option<&LiveLocks>, gr
         let more = if errors > 1 { format!(" (and {} more)", errors - 1) } else { String::new() };
         return Verdict {
             tone: Tone::Problem,
-            text: format!("problem: {} [{}]{more} — work on copies; see Findings", first_sentence(&f.message, 90), f.code),
+            text: format!("problem: {} [{}]{more}: work on copies", first_sentence(&f.message, 90), f.code),
         };
     }
     if let Some(s) = locks.and_then(|l| l.starvation.first()) {

@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use super::fmt::size;
-use crate::format::escape::escape;
+use super::fmt::{plural, size};
 pub use super::theme::Style;
+use crate::format::escape::escape;
 use crate::report::{DumpReport, FindingReport, ShmHeaderReport, WalReport};
 
 fn mark(v: u32) -> String {
@@ -36,12 +36,12 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
         let _ = writeln!(o, "{}", st.bold("Database"));
         let _ = writeln!(
             o,
-            "  page size {}, {} reserved bytes, {} pages in header ({}), {} pages in file",
+            "  page size {}, {}, {} in header ({}), {} in file",
             h.page_size.map_or("invalid".into(), |p| p.to_string()),
-            h.reserved_bytes,
-            h.page_count,
+            plural(u64::from(h.reserved_bytes), "reserved byte", "reserved bytes"),
+            plural(u64::from(h.page_count), "page", "pages"),
             if h.page_count_valid { "valid" } else { "not trusted" },
-            d.file_pages.map_or("?".into(), |p| p.to_string())
+            d.file_pages.map_or("? pages".into(), |p| plural(p, "page", "pages"))
         );
         let _ = writeln!(
             o,
@@ -50,8 +50,12 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
         );
         let _ = writeln!(
             o,
-            "  change counter {}, schema cookie {}, freelist {} pages, user_version {}, application_id {}",
-            h.change_counter, h.schema_cookie, h.freelist_count, h.user_version, h.application_id
+            "  change counter {}, schema cookie {}, freelist {}, user_version {}, application_id {}",
+            h.change_counter,
+            h.schema_cookie,
+            plural(u64::from(h.freelist_count), "page", "pages"),
+            h.user_version,
+            h.application_id
         );
     }
     if let Some(w) = &r.wal {
@@ -87,8 +91,8 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
                 }
                 let _ = writeln!(
                     o,
-                    "  {} hash segments; index {}",
-                    s.segment_count,
+                    "  {}; index {}",
+                    plural(s.segment_count as u64, "hash segment", "hash segments"),
                     if s.index.consistent {
                         "entries match the WAL frames' pages".to_string()
                     } else {
@@ -140,11 +144,11 @@ fn info_wal(o: &mut String, w: &WalReport, st: Style) {
     );
     let _ = writeln!(
         o,
-        "  valid (mxFrame) {} of {} chain-valid; {} commits; database size at mxFrame {} pages",
+        "  valid (mxFrame) {} of {} chain-valid; {}; database size at mxFrame {}",
         w.valid_frames,
         w.chain_valid_frames,
-        w.commits.len(),
-        w.db_pages
+        plural(w.commits.len() as u64, "commit", "commits"),
+        plural(u64::from(w.db_pages), "page", "pages")
     );
     if let Some(f) = &w.first_invalid {
         let _ = writeln!(o, "  valid log ends at frame {}: {}", f.frame, f.reason);
@@ -182,7 +186,13 @@ fn location(f: &FindingReport) -> String {
 pub fn render_check(r: &DumpReport, st: Style) -> String {
     let mut o = String::new();
     render_findings(&mut o, &r.findings, st);
-    let _ = writeln!(o, "{} errors, {} warnings, {} infos", r.summary.errors, r.summary.warnings, r.summary.infos);
+    let _ = writeln!(
+        o,
+        "{}, {}, {}",
+        plural(r.summary.errors as u64, "error", "errors"),
+        plural(r.summary.warnings as u64, "warning", "warnings"),
+        plural(r.summary.infos as u64, "info", "infos")
+    );
     o
 }
 
@@ -262,7 +272,10 @@ pub fn render_dump(r: &DumpReport, st: Style) -> String {
                     if f.salt_match { "ok" } else { "no" },
                     if f.checksum_valid { "ok" } else { "BAD" },
                     st.state_word(f.state),
-                    f.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)"))
+                    f.generations_ago.map_or(String::new(), |g| format!(
+                        " ({} ago)",
+                        crate::present::fmt::plural(u64::from(g), "reset", "resets")
+                    ))
                 );
             }
         }

@@ -16,8 +16,8 @@ pub use error::Error;
 use crate::analysis::findings::{self, Finding};
 use crate::analysis::{self, Analysis, Inputs, ReadAt};
 use crate::live::env::{self, EnvAssessment};
-use crate::live::verdict::Verdict;
 use crate::live::locks::{self, LiveFacts, LiveLocks};
+use crate::live::verdict::Verdict;
 use crate::source::locks::LockProbe;
 use crate::source::{Evidence, EvidenceFile, FileKind, Paths, SourceError};
 

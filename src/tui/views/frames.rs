@@ -76,13 +76,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Line::from(Span::styled(header(&cols), Role::ColumnHeader.tui())).render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let page_size = w.page_size.unwrap_or(0);
+    app.list_origin.set((y, off));
     for row in off..(off + h).min(len) {
         let Some(f) = st.frame_at(row).and_then(|i| w.frame(i)) else {
             continue;
         };
         let selected = f.index == st.selected;
         let number = w.commits.binary_search_by_key(&f.index, |c| c.frame).ok().and_then(|i| w.commits.get(i));
-        let line = row_line(f, number.map(|c| c.number), &cols, page_size, f.index <= backfill && f.index <= w.valid_frames, selected);
+        let line = row_line(
+            f,
+            number.map(|c| c.number),
+            &cols,
+            page_size,
+            f.index <= backfill && f.index <= w.valid_frames,
+            selected,
+        );
         line.render(Rect { y, height: 1, ..area }, buf);
         y += 1;
     }
@@ -116,8 +124,14 @@ fn row_line(
     let h = &f.header;
     let db_pages = if h.is_commit() { h.commit_db_pages.to_string() } else { String::new() };
     let number = commit.map_or(String::new(), |n| format!("#{n}"));
-    let mut text =
-        format!(" {:>8} {:>12} {:>8} {:>6} {:>7} ", f.index, frame_offset(f.index, page_size), h.page, number, db_pages);
+    let mut text = format!(
+        " {:>8} {:>12} {:>8} {:>6} {:>7} ",
+        f.index,
+        frame_offset(f.index, page_size),
+        h.page,
+        number,
+        db_pages
+    );
     if c.salts {
         text += &format!("{:08x} {:08x} ", h.salt1, h.salt2);
     }

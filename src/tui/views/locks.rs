@@ -129,7 +129,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let l = lines(r, area.width);
     let h = usize::from(area.height.saturating_sub(1));
-    let first = app.locks_scroll.min(l.len().saturating_sub(h));
+    // Rows once wrapped (word wrapping can take a row more now and then: one spare row each).
+    let width = usize::from(area.width.max(1));
+    let rows: usize = l.iter().map(|x| x.width().div_ceil(width).max(1) + usize::from(x.width() > width)).sum();
+    app.locks_lines.set(rows);
+    app.locks_height.set(h);
+    let first = app.locks_scroll.min(rows.saturating_sub(h));
     let title = format!(
         "Locks: {} mode, {}",
         r.state.mode,

@@ -2,6 +2,7 @@
 //! the view, the status line and the overlays (help, prompt).
 
 pub mod detail;
+pub mod events;
 pub mod findings;
 pub mod frames;
 pub mod help;
@@ -38,11 +39,15 @@ pub fn severity_style(s: Severity) -> Style {
 pub fn severity_counts(f: &[crate::analysis::findings::Finding]) -> String {
     use crate::present::fmt::plural;
     let n = |s: Severity| f.iter().filter(|x| x.severity == s).count() as u64;
-    let parts: Vec<String> = [(Severity::Error, "error", "errors"), (Severity::Warning, "warning", "warnings"), (Severity::Info, "info", "infos")]
-        .iter()
-        .filter(|(s, _, _)| n(*s) > 0)
-        .map(|(s, one, many)| plural(n(*s), one, many))
-        .collect();
+    let parts: Vec<String> = [
+        (Severity::Error, "error", "errors"),
+        (Severity::Warning, "warning", "warnings"),
+        (Severity::Info, "info", "infos"),
+    ]
+    .iter()
+    .filter(|(s, _, _)| n(*s) > 0)
+    .map(|(s, one, many)| plural(n(*s), one, many))
+    .collect();
     if parts.is_empty() { "none".into() } else { parts.join(", ") }
 }
 
@@ -61,11 +66,22 @@ pub fn block(title: &str) -> Block<'_> {
     Block::new().borders(Borders::TOP).title(Span::styled(format!(" {title} "), Role::Heading.tui()))
 }
 
-/// Draw the whole screen.
+/// Draw the whole screen: the header naming the database, the tabs, the view, the status line
+/// with the view's key hints, and the overlays (help, prompt). Zoomed, the view has the screen.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let [tabs, body, status] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    render_tabs(app, tabs, buf);
+    // Only a view with a clickable list sets it again.
+    app.list_origin.set((u16::MAX, 0));
+    let body = if app.zoom {
+        area
+    } else {
+        let [header, tabs, body, status] =
+            Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)])
+                .areas(area);
+        render_header(app, header, buf);
+        render_tabs(app, tabs, buf);
+        render_status(app, status, buf);
+        body
+    };
     if app.snap.is_none() {
         render_loading(app, body, buf);
     } else {
@@ -77,16 +93,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ViewKind::Findings => findings::render(app, body, buf),
             ViewKind::Locks => locks::render(app, body, buf),
             ViewKind::Timeline => timeline::render(app, body, buf),
+            ViewKind::Events => events::render(app, body, buf),
         }
     }
-    render_status(app, status, buf);
     if app.help {
-        help::render(area, buf);
+        help::render(app, area, buf);
     }
     if let Some(p) = &app.prompt {
         let title = match p.kind {
             PromptKind::Jump => " jump to: 123 frame · p42 page · c7 commit ",
             PromptKind::PageFilter => " show only frames of page (empty: all) ",
+            PromptKind::Search => " search (Enter; n/N next/previous; empty: clear) ",
         };
         let w = area.width.min(60);
         let r = Rect {
@@ -102,46 +119,83 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
-    let mut spans = Vec::new();
-    if area.width >= 100 {
-        spans.push(Span::styled(" walinspect ", Role::Title.tui()));
-    }
-    for v in ViewKind::ALL {
-        // Narrow screens: "1:Overview" to leave room for the live marker.
-        let text = if area.width >= 100 {
-            format!(" {} {} ", v.index() + 1, v.title())
-        } else {
-            format!(" {}:{}", v.index() + 1, v.title())
-        };
-        spans.push(if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) });
-    }
-    Line::from(spans).render(area, buf);
+/// The header: walinspect, the database being watched, the live marker.
+fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let live = if app.pinned {
         Span::styled(format!(" PINNED {} ", app.queued), Role::Pinned.tui())
     } else if app.snap.is_some() {
-        Span::styled(format!(" ● LIVE {}ms", app.interval_ms), Role::Live.tui())
+        Span::styled(format!(" ● LIVE {}ms ", app.interval_ms), Role::Live.tui())
     } else {
         Span::styled(" loading ", Role::Changed.tui())
     };
+    let live_w = live.content.chars().count();
+    let room = usize::from(area.width).saturating_sub(live_w + 13);
+    let name = crate::present::fmt::short(&crate::format::escape::escape(&app.title), room);
+    Line::from(vec![
+        Span::styled(" walinspect ", Role::Title.tui()),
+        Span::styled(format!(" {name}"), Role::Heading.tui()),
+    ])
+    .render(area, buf);
     Line::from(live).right_aligned().render(area, buf);
+}
+
+/// Each tab's label and its columns on the tab bar at this width: full titles when they fit,
+/// otherwise numbers for all but the active tab (which is always shown in full).
+fn tab_layout(app: &App, width: u16) -> Vec<(ViewKind, String, u16, u16)> {
+    let full: Vec<String> = ViewKind::ALL.iter().map(|v| format!(" {}:{}", v.index() + 1, v.title())).collect();
+    let total: usize = full.iter().map(|t| t.chars().count()).sum();
+    let mut x = 0u16;
+    let mut out = Vec::new();
+    for (v, t) in ViewKind::ALL.iter().zip(full) {
+        let text = if total <= usize::from(width) || *v == app.view { t } else { format!(" {}", v.index() + 1) };
+        let w = text.chars().count() as u16;
+        out.push((*v, text, x, w));
+        x = x.saturating_add(w);
+    }
+    out
+}
+
+/// The tab at column `x` of the tab bar (for mouse clicks).
+pub fn tab_at(app: &App, x: u16) -> Option<ViewKind> {
+    let width = app.screen_width.get();
+    tab_layout(app, width).into_iter().find(|(_, _, x0, w)| x >= *x0 && x < x0 + w).map(|(v, ..)| v)
+}
+
+fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
+    app.screen_width.set(area.width);
+    let spans: Vec<Span> = tab_layout(app, area.width)
+        .into_iter()
+        .map(
+            |(v, text, _, _)| {
+                if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) }
+            },
+        )
+        .collect();
+    Line::from(spans).render(area, buf);
 }
 
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let seq = app.snap.as_ref().map_or(0, |s| s.seq);
-    let line = if let Some(m) = &app.message {
-        Line::from(Span::styled(format!(" {m}"), Role::Changed.tui()))
+    let (text, role) = if let Some(m) = &app.message {
+        (format!(" {m}"), Role::Changed)
     } else if app.pinned && app.queued > 0 {
-        Line::from(vec![
-            Span::styled(" pinned #", Role::Changed.tui()),
-            Span::styled(seq.to_string(), Role::Changed.tui()),
-            Span::raw(format!(" · since: {} · p to catch up", app.queued_changes.describe())),
-        ])
+        (format!(" pinned #{seq} · since: {} · p to catch up", app.queued_changes.describe()), Role::Changed)
     } else {
-        Line::from(vec![Span::styled(format!(" #{seq} "), Role::Dim.tui()), Span::raw(app.status.as_str())])
+        (format!(" #{seq} {}", app.status), Role::StatusBar)
     };
-    Paragraph::new(line).style(Role::StatusBar.tui()).render(area, buf);
-    Line::from(Span::styled(" ? help  q quit ", Role::Dim.tui())).right_aligned().render(area, buf);
+    let width = usize::from(area.width);
+    let used = text.chars().count();
+    let hints = format!(" {} · ? help ", app.view.hints());
+    let hint = if used + hints.chars().count() < width {
+        hints
+    } else if used + 9 < width {
+        " ? help ".to_string()
+    } else {
+        String::new()
+    };
+    let text = crate::present::fmt::short(&text, width.saturating_sub(hint.chars().count()));
+    Paragraph::new(Line::from(Span::styled(text, role.tui()))).style(Role::StatusBar.tui()).render(area, buf);
+    Line::from(Span::styled(hint, Role::Dim.tui())).right_aligned().render(area, buf);
 }
 
 fn render_loading(app: &App, area: Rect, buf: &mut Buffer) {

@@ -9,8 +9,8 @@ use ratatui::widgets::{Gauge, Paragraph, Sparkline, Widget, Wrap};
 
 use super::{block, human_bytes, label, severity_style, state_style};
 use crate::analysis::wal::FrameState;
-use crate::format::shm::READMARK_NOT_USED;
 use crate::format::escape::{escape, escape_path};
+use crate::format::shm::READMARK_NOT_USED;
 use crate::live::verdict::Tone;
 use crate::present::fmt::short;
 use crate::present::theme::Role;
@@ -22,7 +22,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let verdict_h = render_verdict(app, area, buf);
     let area = Rect { y: area.y + verdict_h, height: area.height.saturating_sub(verdict_h), ..area };
     let facts_h = facts(s, area.width).len() as u16 + 1;
-    if area.width >= 110 {
+    if app.zoom {
+        render_findings(s, area, buf);
+    } else if area.width >= 110 {
         let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
         let [facts, ckpt, finds] =
             Layout::vertical([Constraint::Length(facts_h), Constraint::Length(4), Constraint::Min(0)]).areas(left);
