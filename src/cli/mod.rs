@@ -158,10 +158,10 @@ pub enum Command {
         list: bool,
     },
     /// Write the -shm SQLite's own recovery would build from this database's WAL.
-    #[command(after_help = repair_cmd::AFTER_HELP)]
+    #[command(after_help = repair_cmd::REBUILD_SHM_HELP)]
     RebuildShm(repair_cmd::RebuildShmArgs),
     /// Write a standalone database as of the last (or any) commit, with provenance.
-    #[command(after_help = repair_cmd::AFTER_HELP)]
+    #[command(after_help = repair_cmd::EXTRACT_HELP)]
     Extract(repair_cmd::ExtractArgs),
     /// Watch a live database in a terminal UI: commits, WAL resets, checkpoints, readers.
     #[command(after_help = TUI_HELP)]

@@ -15,14 +15,26 @@ use crate::report::Files;
 use crate::report::repair::{ExtractReport, OutputFile, RebuildShmReport};
 use crate::source::Evidence;
 
-pub const AFTER_HELP: &str = "\
-Exit status: 0 = written (extract: every page exact);
-             1 = extract --allow-inexact wrote a database with uncertain pages;
+pub const EXTRACT_HELP: &str = "\
+Exit status: 0 = written, every page exact;
+             1 = written with --allow-inexact: some pages' content at that commit is unknown
+                 (overwritten by a checkpoint, or in no file: a WAL without its database file);
+                 the report names them;
              2 = usage error, input that cannot be analysed, or refused (output exists or is an
-                 input, commit out of range, inexact commit): nothing is written.
+                 input, commit out of range, inexact commit without --allow-inexact): nothing
+                 is written.
 
 Inputs are never written, created, truncated or locked, and SQLite never opens them. Outputs
 are written to a temporary file beside the target and renamed into place.";
+
+pub const REBUILD_SHM_HELP: &str = "\
+Exit status: 0 = the rebuilt -shm was written (or installed);
+             2 = usage error, input that cannot be analysed, or refused (output exists or is an
+                 input; --install while the database is in use): nothing is written.
+
+Inputs are never written, created, truncated or locked (except the -shm that --install
+replaces, after keeping a backup), and SQLite never opens them. Outputs are written to a
+temporary file beside the target and renamed into place.";
 
 #[derive(clap::Args, Debug)]
 pub struct RebuildShmArgs {
@@ -219,8 +231,8 @@ pub fn extract(args: &ExtractArgs, opts: crate::session::Options) -> Result<u8, 
         }
     }
     let opts = ExtractOptions { commit: args.commit, keep_wal_mode: args.keep_wal_mode };
-    let plan = extract::plan(&a, ev.db.as_ref().map(|d| d.len()), &opts)?;
     let src = Sources::of(&ev);
+    let plan = extract::plan_from(&a, &src, &opts)?;
     let verified = extract::verify(&plan, &a, &src)?;
     if !verified.exact() && !args.allow_inexact {
         return Err(RepairError::Inexact {

@@ -111,7 +111,21 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
     }
     let mut out: Vec<FrameGroup> = map.into_values().collect();
     out.sort_by_key(|g| (g.kind, std::cmp::Reverse(g.generations_ago), g.frames.first().copied()));
-    if w.trailing_bytes >= 24 {
+    // The partial frame's salts as on disk (its header is present from 24 bytes on); an
+    // earlier generation's salts mean a WAL reset cut the file at journal_size_limit.
+    if w.trailing_bytes >= 24
+        && let Some(p) = w.partial.filter(|p| !p.all_zero)
+        && let Some(h) = p.header
+    {
+        out.push(FrameGroup {
+            kind: GroupKind::Torn,
+            salts: h.salts(),
+            generations_ago: p.generations_ago,
+            frames: vec![p.index],
+            commit_frames: Vec::new(),
+            broken_links: Vec::new(),
+        });
+    } else if w.trailing_bytes >= 24 && w.partial.is_none() {
         let torn = u32::try_from(w.frames_total).unwrap_or(u32::MAX).saturating_add(1);
         out.push(FrameGroup {
             kind: GroupKind::Torn,

@@ -112,10 +112,12 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
     let p = ev.paths.get(named);
     match named {
         FileKind::Db => {
-            let wal_has_frames = ev.wal.as_ref().is_some_and(|w| w.len() > 32);
+            // A 0-byte database beside a -wal (of any size) is a state SQLite handles (it opens
+            // an empty database and deletes the -wal): analysed, with a finding saying so.
+            let wal_present = ev.wal.is_some();
             if let Some(problem) = &a.db_problem {
                 let empty = ev.db.as_ref().is_some_and(|d| d.is_empty());
-                if !(empty && wal_has_frames) {
+                if !(empty && wal_present) {
                     return Err(SourceError::new(
                         p,
                         if empty { "empty file (0 bytes): not a database".to_string() } else { problem.clone() },
@@ -126,7 +128,8 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
         }
         FileKind::Wal => {
             let w = a.wal.as_ref();
-            let db_present = ev.db.as_ref().is_some_and(|d| !d.is_empty());
+            // A database file beside it, even a 0-byte one, makes a state SQLite handles.
+            let db_present = ev.db.is_some();
             if !db_present {
                 let len = w.map_or(0, |w| w.file_len);
                 if len <= 32 {

@@ -263,6 +263,7 @@ impl Watcher {
                 first_invalid: w.first_invalid,
                 commits: Vec::new(),
                 read_error: w.read_error.clone(),
+                partial: w.partial,
             }),
             shm: self.shm_part.clone(),
         }
