@@ -97,6 +97,8 @@ vocabulary! {
         WalStaleFrames = "wal.stale_frames",
         WalOversized = "wal.oversized",
         WalChangedWhileReading = "wal.changed_while_reading",
+        // Live probe: a deleted -wal a process still holds open (`live::locks::live_findings`).
+        WalDeletedButOpen = "wal.deleted_but_open",
         ShmUnreadable = "shm.unreadable",
         ShmNotInitialized = "shm.not_initialized",
         ShmHeaderCopiesDiffer = "shm.header_copies_differ",

@@ -71,6 +71,33 @@ pub struct DumpReport {
     pub verdict: VerdictReport,
 }
 
+/// `check --json --findings-only`: the `check` document without the decoded structures
+/// (`database`, `wal`, `shm`), for scripts that need the findings of a large WAL.
+#[derive(Serialize, Clone, Debug)]
+pub struct FindingsOnlyReport {
+    pub schema: &'static str,
+    pub version: u32,
+    pub tool: Tool,
+    pub files: Files,
+    pub findings: Vec<FindingReport>,
+    pub summary: Summary,
+    pub verdict: VerdictReport,
+}
+
+impl From<DumpReport> for FindingsOnlyReport {
+    fn from(r: DumpReport) -> Self {
+        Self {
+            schema: r.schema,
+            version: r.version,
+            tool: r.tool,
+            files: r.files,
+            findings: r.findings,
+            summary: r.summary,
+            verdict: r.verdict,
+        }
+    }
+}
+
 /// The verdict: its tone ("healthy", "attention", "problem") and one line of text.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct VerdictReport {

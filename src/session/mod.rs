@@ -82,11 +82,20 @@ pub struct Live {
     pub probe: LockProbe,
     pub locks: LiveLocks,
     pub env: EnvAssessment,
+    /// The deleted -wal, still open in these processes (looked for when there is no -wal, or a
+    /// connection uses another -shm than the current one).
+    pub deleted_wal: Vec<crate::source::deleted::DeletedOpen>,
+    pub db_path: std::path::PathBuf,
 }
 
 impl Live {
     pub fn facts(&self) -> LiveFacts {
-        LiveFacts { locks: Some(self.locks.clone()), env: Some(self.env.clone()) }
+        LiveFacts {
+            locks: Some(self.locks.clone()),
+            env: Some(self.env.clone()),
+            deleted_wal: self.deleted_wal.clone(),
+            db_path: Some(self.db_path.clone()),
+        }
     }
 }
 
@@ -102,7 +111,13 @@ pub fn probe_files(db: Option<&File>, shm: Option<&File>, paths: &Paths, a: &Ana
     let probe = crate::source::locks::probe(db, shm, paths);
     let locks = locks::derive(&probe, a);
     let env = env::assess(&crate::source::env::probe_env(paths), a);
-    Live { probe, locks, env }
+    let wal_absent = std::fs::symlink_metadata(&paths.wal).is_err();
+    let deleted_wal = if wal_absent || !locks.detached.is_empty() {
+        crate::source::deleted::find_deleted_open(&paths.wal)
+    } else {
+        Vec::new()
+    };
+    Live { probe, locks, env, deleted_wal, db_path: paths.db.clone() }
 }
 
 /// The bad-input contract on opened evidence and its analysis (only the database's parse

@@ -365,13 +365,14 @@ impl App {
         let evs = match base {
             Some(old) => events::between(old, &s, &ch, at),
             None => vec![LoggedEvent {
+                schema: events::EVENT_SCHEMA,
                 at_ms: at,
                 kind: "started",
                 severity: "info",
                 text: format!(
                     "watching {}: {}",
                     crate::format::escape::escape(&self.title),
-                    crate::tui::views::severity_counts(&s.findings)
+                    crate::tui::text::severity_counts(&s.findings)
                 ),
             }],
         };
@@ -899,7 +900,7 @@ impl App {
                 .as_ref()
                 .and_then(|s| s.locks.as_ref())
                 .map(|r| {
-                    crate::tui::views::locks::lines(r, 200)
+                    crate::tui::text::locks_lines(r, 200)
                         .iter()
                         .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>())
                         .collect()
@@ -985,7 +986,7 @@ impl App {
                     return;
                 }
                 if m.row == TABS_ROW {
-                    if let Some(v) = crate::tui::views::tab_at(self, m.column) {
+                    if let Some(v) = crate::tui::text::tab_at(self.view, self.screen_width.get(), m.column) {
                         self.switch(v);
                     }
                     return;

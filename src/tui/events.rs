@@ -16,12 +16,17 @@ use crate::format::escape::escape;
 use crate::present::fmt::plural;
 use crate::source::FileKind;
 
+/// The `schema` of every event line.
+pub const EVENT_SCHEMA: &str = "walinspect.event";
+
 /// Events kept in memory (the oldest are dropped; the log file keeps everything).
 pub const MAX_EVENTS: usize = 5000;
 
 /// One event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LoggedEvent {
+    /// Always [`EVENT_SCHEMA`].
+    pub schema: &'static str,
     /// Milliseconds since the Unix epoch.
     pub at_ms: u64,
     /// What kind: `commit`, `wal_reset`, `checkpoint`, `truncated`, `file_deleted`,
@@ -35,7 +40,7 @@ pub struct LoggedEvent {
 }
 
 fn ev(at_ms: u64, kind: &'static str, severity: Severity, text: String) -> LoggedEvent {
-    LoggedEvent { at_ms, kind, severity: severity.name(), text }
+    LoggedEvent { schema: EVENT_SCHEMA, at_ms, kind, severity: severity.name(), text }
 }
 
 fn readers(s: &Snapshot) -> BTreeMap<(u8, Option<i64>), String> {

@@ -16,6 +16,7 @@ pub mod explain;
 pub mod forensic;
 pub mod loader;
 pub mod tabs;
+pub mod text;
 pub mod views;
 pub mod watcher;
 

@@ -24,6 +24,7 @@ use crate::present::theme::Role;
 
 pub use super::tabs::ViewKind;
 pub use crate::present::fmt::human_bytes;
+pub use crate::tui::text::severity_counts;
 
 /// The style of a frame state (the palette: `present::theme`).
 pub fn state_style(s: FrameState) -> Style {
@@ -33,22 +34,6 @@ pub fn state_style(s: FrameState) -> Style {
 /// The style of a finding's severity.
 pub fn severity_style(s: Severity) -> Style {
     Role::of_severity(s).tui()
-}
-
-/// "1 error, 2 warnings, 1 info" (zero counts left out; "none" when empty).
-pub fn severity_counts(f: &[crate::analysis::findings::Finding]) -> String {
-    use crate::present::fmt::plural;
-    let n = |s: Severity| f.iter().filter(|x| x.severity == s).count() as u64;
-    let parts: Vec<String> = [
-        (Severity::Error, "error", "errors"),
-        (Severity::Warning, "warning", "warnings"),
-        (Severity::Info, "info", "infos"),
-    ]
-    .iter()
-    .filter(|(s, _, _)| n(*s) > 0)
-    .map(|(s, one, many)| plural(n(*s), one, many))
-    .collect();
-    if parts.is_empty() { "none".into() } else { parts.join(", ") }
 }
 
 /// A label in the label colour.
@@ -139,31 +124,9 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     Line::from(live).right_aligned().render(area, buf);
 }
 
-/// Each tab's label and its columns on the tab bar at this width: full titles when they fit,
-/// otherwise numbers for all but the active tab (which is always shown in full).
-fn tab_layout(app: &App, width: u16) -> Vec<(ViewKind, String, u16, u16)> {
-    let full: Vec<String> = ViewKind::ALL.iter().map(|v| format!(" {}:{}", v.index() + 1, v.title())).collect();
-    let total: usize = full.iter().map(|t| t.chars().count()).sum();
-    let mut x = 0u16;
-    let mut out = Vec::new();
-    for (v, t) in ViewKind::ALL.iter().zip(full) {
-        let text = if total <= usize::from(width) || *v == app.view { t } else { format!(" {}", v.index() + 1) };
-        let w = text.chars().count() as u16;
-        out.push((*v, text, x, w));
-        x = x.saturating_add(w);
-    }
-    out
-}
-
-/// The tab at column `x` of the tab bar (for mouse clicks).
-pub fn tab_at(app: &App, x: u16) -> Option<ViewKind> {
-    let width = app.screen_width.get();
-    tab_layout(app, width).into_iter().find(|(_, _, x0, w)| x >= *x0 && x < x0 + w).map(|(v, ..)| v)
-}
-
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     app.screen_width.set(area.width);
-    let spans: Vec<Span> = tab_layout(app, area.width)
+    let spans: Vec<Span> = crate::tui::text::tab_layout(app.view, area.width)
         .into_iter()
         .map(
             |(v, text, _, _)| {
