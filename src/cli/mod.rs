@@ -2,6 +2,7 @@
 //! exit codes (0 = no finding at or above `--fail-on`, 1 = findings at or above it,
 //! 2 = usage error or input that cannot be analysed). A closed stdout pipe ends quietly.
 
+mod deep;
 mod forensics;
 
 use std::io::{self, IsTerminal, Write};
@@ -119,6 +120,8 @@ pub enum Command {
         /// database, WAL and -shm (small and fast on a large WAL).
         #[arg(long, requires = "json")]
         findings_only: bool,
+        #[command(flatten)]
+        deep: deep::DeepArgs,
     },
     /// A one-screen human summary: files, WAL generation, frames, checkpoint, readers, findings.
     #[command(after_help = AFTER_HELP)]
@@ -129,6 +132,8 @@ pub enum Command {
         /// `verdict`, without the per-frame list).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        deep: deep::DeepArgs,
     },
     /// Who holds the database's locks, what they are doing (writer, checkpoint, readers and
     /// their snapshots, starvation) and environment hazards; never takes a lock.
@@ -440,7 +445,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
         (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250, log: None },
-        (None, Some(path)) => Command::Info { path, json: false },
+        (None, Some(path)) => {
+            Command::Info { path, json: false, deep: deep::DeepArgs { deep: None, commit: None, max_errors: 100 } }
+        }
         (None, None) => {
             let mut cmd = Cli::command();
             let _ = cmd.print_help();
@@ -461,31 +468,53 @@ fn run(cli: Cli) -> Result<u8, Error> {
             emit(&r, json, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Check { path, json, findings_only } => {
+        Command::Check { path, json, findings_only, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let (f, v) = session.findings_and_verdict();
+            let (mut f, live) = session.findings_with_live();
+            let d = deep::run(&session, &deep)?;
+            if let Some((_, df)) = &d {
+                f.extend(df.iter().cloned());
+                f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             let mut r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json && !findings_only);
-            r.set_verdict(&v);
+            r.set_verdict(&crate::live::verdict::verdict(a, &f, live.as_ref().map(|l| &l.locks), None));
             if findings_only {
                 emit_json(&crate::report::FindingsOnlyReport::from(r))?;
             } else if json {
-                emit_json(&r)?;
+                match &d {
+                    Some((section, _)) => emit_json(&with_deep(&r, section)?)?,
+                    None => emit_json(&r)?,
+                }
             } else {
                 write_out(&text::render_check(&r, style(&g)))?;
+                if let Some((section, _)) = &d {
+                    write_out(&crate::present::deep::render_deep(section, style(&g)))?;
+                }
             }
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Info { path, json } => {
+        Command::Info { path, json, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let (f, v) = session.findings_and_verdict();
+            let (mut f, live) = session.findings_with_live();
+            let d = deep::run(&session, &deep)?;
+            if let Some((_, df)) = &d {
+                f.extend(df.iter().cloned());
+                f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             let mut r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, json);
-            r.set_verdict(&v);
+            r.set_verdict(&crate::live::verdict::verdict(a, &f, live.as_ref().map(|l| &l.locks), None));
             if json {
-                emit_json(&r)?;
+                match &d {
+                    Some((section, _)) => emit_json(&with_deep(&r, section)?)?,
+                    None => emit_json(&r)?,
+                }
             } else {
                 write_out(&text::render_info(&r, style(&g)))?;
+                if let Some((section, _)) = &d {
+                    write_out(&crate::present::deep::render_deep(section, style(&g)))?;
+                }
             }
             Ok(exit_code(&f, g.fail_on))
         }
@@ -571,6 +600,16 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
     }
+}
+
+/// The check document with the deep check's section added as `deep`.
+fn with_deep(r: &DumpReport, d: &crate::report::deep::DeepSection) -> Result<serde_json::Value, Error> {
+    let ser = |e| Error::system("cannot serialise", io::Error::other(e));
+    let mut v = serde_json::to_value(r).map_err(ser)?;
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("deep".into(), serde_json::to_value(d).map_err(ser)?);
+    }
+    Ok(v)
 }
 
 fn exit_code(f: &[Finding], fail_on: FailOn) -> u8 {

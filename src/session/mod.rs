@@ -61,6 +61,16 @@ impl Session {
         self.findings_and_verdict().0
     }
 
+    /// [`Session::findings`] and the live state they were graded with (None with `--no-live`).
+    pub fn findings_with_live(&self) -> (Vec<Finding>, Option<Live>) {
+        if self.options.live {
+            let live = self.probe_live();
+            (crate::live::check_with_live(&self.analysis, &live.facts()), Some(live))
+        } else {
+            (findings::check(&self.analysis), None)
+        }
+    }
+
     /// [`Session::findings`] and the verdict on them (`live::verdict`), from one live probe.
     pub fn findings_and_verdict(&self) -> (Vec<Finding>, Verdict) {
         if self.options.live {

@@ -92,6 +92,7 @@ fn produced() -> BTreeMap<String, BTreeSet<String>> {
         docs.push(json(&["check", &db, "--json"]));
         docs.push(json(&["check", &db, "--json", "--findings-only"]));
         docs.push(json(&["info", &db, "--json"]));
+        docs.push(json(&["check", &db, "--json", "--deep"]));
         docs.push(json(&["locks", &db, "--json"]));
         docs.push(json(&["timeline", &db, "--json", "--values"]));
         docs.push(json(&["history", &db, "--table", "customer", "--rowid", "1", "--json"]));

@@ -9,6 +9,7 @@
 mod support;
 
 mod cli;
+mod deep;
 mod docs;
 mod fastpath;
 mod forensics;
