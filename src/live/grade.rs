@@ -17,7 +17,8 @@
 //!   apply that rule once;
 //! - the TUI, which polls, raises a transient finding only when it is still there after
 //!   [`SETTLE_POLLS`] consecutive polls during which nobody held the write lock ([`Settle`]);
-//!   until then it stays `info`, "settling".
+//!   until then it stays `info`, "settling". `lock.checkpoint_starved` is held back the same
+//!   way for [`STARVED_POLLS`] polls (a read transaction of a few seconds is normal).
 //!
 //! Pure: the lock state comes in as [`LiveLocks`].
 
@@ -31,36 +32,59 @@ use crate::analysis::wal::FrameState;
 /// Consecutive polls without a writer after which the TUI raises a transient finding.
 pub const SETTLE_POLLS: u32 = 4;
 
+/// Consecutive polls after which the TUI raises `lock.checkpoint_starved` (10 s at the default
+/// 250 ms interval): a read transaction of a few seconds holding checkpoints back is normal.
+pub const STARVED_POLLS: u32 = 40;
+
+/// The polls `code` must persist in the TUI before it is raised at its own severity.
+pub fn settle_polls(code: Code) -> u32 {
+    if code == Code::LockCheckpointStarved { STARVED_POLLS } else { SETTLE_POLLS }
+}
+
+/// What the TUI holds back until it persists: the transient findings, and checkpoint
+/// starvation (which no writer explains, so it is counted whether or not one is at work).
+fn held_back(f: &Finding, a: &Analysis) -> bool {
+    f.code == Code::LockCheckpointStarved || is_transient(f, a)
+}
+
 /// Whether `f` is a state a healthy writer passes through (see the module documentation).
 pub fn is_transient(f: &Finding, a: &Analysis) -> bool {
     match f.code {
         Code::WalUncommittedFrames | Code::WalTornFrame | Code::ShmLagging | Code::ShmHeaderCopiesDiffer => true,
         Code::WalChecksumMismatch | Code::WalSaltMismatch => zero_salt_break(a),
+        // A running checkpoint sets nBackfillAttempted before it copies and nBackfill after.
+        Code::ShmCheckpointInterrupted => true,
         _ => false,
     }
 }
 
-/// The WAL's chain break looks like a writer rewriting a spilled page: no commit of this
-/// generation lies beyond it, and the frame at the break, or the one after a checksum break,
-/// carries zeroed salts (or there is nothing after it yet).
+/// The processes whose work explains a transient finding: the checkpointer for
+/// `shm.checkpoint_interrupted`, the writer for the others.
+fn at_work(f: &Finding, locks: &LiveLocks) -> (Vec<String>, &'static str) {
+    if f.code == Code::ShmCheckpointInterrupted {
+        let c = locks.checkpointer.iter().map(|p| crate::format::escape::escape(&p.label()).into_owned()).collect();
+        (c, "checkpointing")
+    } else {
+        (writers(locks), "writing")
+    }
+}
+
+/// The WAL's chain break looks like a transaction in progress: no commit of this generation
+/// lies at or beyond it, and every frame from it on carries this generation's salts, zeroed
+/// salts (a writer that rewrote a page it spilled earlier writes zero salts until it commits,
+/// and the rewritten frame's own checksum no longer verifies), or is stale (an earlier
+/// generation's, after the transaction's end).
 pub fn zero_salt_break(a: &Analysis) -> bool {
     let Some(w) = &a.wal else { return false };
     let Some(fi) = w.first_invalid else { return false };
-    let beyond = w.frames.iter().filter(|f| f.index >= fi.frame);
-    if beyond.clone().any(|f| f.salt_match && f.header.is_commit()) {
+    let mut beyond = w.frames.iter().filter(|f| f.index >= fi.frame).peekable();
+    if beyond.peek().is_none() {
         return false;
     }
-    let zero = |i: u32| w.frame(i).map(|f| f.header.salts() == [0, 0]);
-    match zero(fi.frame) {
-        Some(true) => true,
-        Some(false) => {
-            let at_break = w.frame(fi.frame);
-            let checksum_break = at_break.is_some_and(|f| f.salt_match);
-            let next = w.frame(fi.frame.saturating_add(1));
-            checksum_break && next.is_none_or(|n| n.header.salts() == [0, 0] || n.state == FrameState::Stale)
-        }
-        None => false,
-    }
+    beyond.all(|f| {
+        let zero = f.header.salts() == [0, 0];
+        !(f.salt_match && f.header.is_commit()) && (f.salt_match || zero || f.state == FrameState::Stale)
+    })
 }
 
 /// Who holds the WAL write lock now, as "pid N (cmd)" labels (empty: nobody).
@@ -74,13 +98,12 @@ pub fn writers(locks: &LiveLocks) -> Vec<String> {
 /// Grade `findings` against the lock state once: while a process holds the write lock, each
 /// transient finding becomes `info`, "in progress (pid N is writing): …". Most severe first.
 pub fn grade(mut findings: Vec<Finding>, a: &Analysis, locks: Option<&LiveLocks>) -> Vec<Finding> {
-    let w = locks.map(writers).unwrap_or_default();
-    if !w.is_empty() {
-        let who = w.join(", ");
+    if let Some(l) = locks {
         for f in findings.iter_mut().filter(|f| f.severity > Severity::Info) {
-            if is_transient(f, a) {
+            let (who, doing) = at_work(f, l);
+            if !who.is_empty() && is_transient(f, a) {
                 f.severity = Severity::Info;
-                f.message = format!("in progress ({who} is writing): {}", f.message);
+                f.message = format!("in progress ({} is {doing}): {}", who.join(", "), f.message);
             }
         }
     }
@@ -101,24 +124,27 @@ impl Settle {
     /// Returns the findings and whether the grading changed something that was not in the
     /// input (a finding just settled, so the caller should show a new state).
     pub fn step(&mut self, findings: Vec<Finding>, a: &Analysis, locks: Option<&LiveLocks>) -> (Vec<Finding>, bool) {
-        let writing = locks.is_some_and(|l| !writers(l).is_empty());
         let mut out = grade(findings, a, locks);
         let mut next = BTreeMap::new();
         let mut settled_now = false;
-        for f in out.iter_mut().filter(|f| f.severity > Severity::Info && is_transient(f, a)) {
+        for f in out.iter_mut().filter(|f| f.severity > Severity::Info && held_back(f, a)) {
+            let starved = f.code == Code::LockCheckpointStarved;
+            let writing = !starved && locks.is_some_and(|l| !at_work(f, l).0.is_empty());
             let n = if writing { 0 } else { self.seen.get(&f.code).copied().unwrap_or(0).saturating_add(1) };
             next.insert(f.code, n);
-            if n < SETTLE_POLLS {
+            let need = settle_polls(f.code);
+            if n < need {
                 f.severity = Severity::Info;
-                f.message = format!(
-                    "settling (seen on {n} of {SETTLE_POLLS} polls since the write lock was released): {}",
-                    f.message
-                );
-            } else if n == SETTLE_POLLS {
+                f.message = if starved {
+                    format!("settling (seen on {n} of {need} polls): {}", f.message)
+                } else {
+                    format!("settling (seen on {n} of {need} polls since the write lock was released): {}", f.message)
+                };
+            } else if n == need {
                 settled_now = true;
             }
         }
-        let changed = settled_now || next.iter().any(|(c, n)| self.seen.get(c) != Some(n) && *n < SETTLE_POLLS);
+        let changed = settled_now || next.iter().any(|(c, n)| self.seen.get(c) != Some(n) && *n < settle_polls(*c));
         self.seen = next;
         out.sort_by_key(|f| std::cmp::Reverse(f.severity));
         (out, changed)
@@ -126,7 +152,7 @@ impl Settle {
 
     /// Whether a transient finding is waiting to settle (the caller keeps polling it).
     pub fn pending(&self) -> bool {
-        self.seen.values().any(|&n| n < SETTLE_POLLS)
+        self.seen.iter().any(|(c, &n)| n < settle_polls(*c))
     }
 }
 

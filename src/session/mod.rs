@@ -123,7 +123,7 @@ pub fn probe_files(db: Option<&File>, shm: Option<&File>, paths: &Paths, a: &Ana
     let env = env::assess(&crate::source::env::probe_env(paths), a);
     let wal_absent = std::fs::symlink_metadata(&paths.wal).is_err();
     let deleted_wal = if wal_absent || !locks.detached.is_empty() {
-        crate::source::deleted::find_deleted_open(&paths.wal)
+        crate::source::deleted::find_deleted_open(&paths.wal, Some(i64::from(std::process::id())))
     } else {
         Vec::new()
     };

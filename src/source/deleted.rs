@@ -30,10 +30,11 @@ pub struct DeletedOpen {
     pub command: Option<String>,
 }
 
-/// Every descriptor, in any visible process, of the deleted file that was at `path` (the
-/// absolute path the kernel recorded, compared as `"{path} (deleted)"`). One entry per inode
-/// and process (the lowest descriptor).
-pub fn find_deleted_open(path: &Path) -> Vec<DeletedOpen> {
+/// Every descriptor, in any visible process but `skip` (walinspect itself, whose own reading
+/// descriptor saves nothing), of the deleted file that was at `path` (the absolute path the
+/// kernel recorded, compared as `"{path} (deleted)"`). One entry per inode and process (the
+/// lowest descriptor).
+pub fn find_deleted_open(path: &Path, skip: Option<i64>) -> Vec<DeletedOpen> {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut want = abs.into_os_string();
     want.push(" (deleted)");
@@ -41,6 +42,9 @@ pub fn find_deleted_open(path: &Path) -> Vec<DeletedOpen> {
     let mut out: Vec<DeletedOpen> = Vec::new();
     for e in procs.flatten().take(MAX_PROCESSES) {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i64>().ok()) else { continue };
+        if Some(pid) == skip {
+            continue;
+        }
         let fd_dir = e.path().join("fd");
         let Ok(fds) = std::fs::read_dir(&fd_dir) else { continue };
         for f in fds.flatten().take(MAX_FDS) {
@@ -79,10 +83,11 @@ mod tests {
         let p = dir.path().join("x.db-wal");
         std::fs::write(&p, b"0123456789").unwrap();
         let held = std::fs::File::open(&p).unwrap();
-        assert!(find_deleted_open(&p).is_empty(), "not deleted yet");
+        assert!(find_deleted_open(&p, None).is_empty(), "not deleted yet");
         std::fs::remove_file(&p).unwrap();
-        let found = find_deleted_open(&p);
         let me = i64::from(std::process::id());
+        assert!(find_deleted_open(&p, Some(me)).is_empty(), "walinspect's own descriptor is skipped");
+        let found = find_deleted_open(&p, None);
         let mine: Vec<_> = found.iter().filter(|d| d.pid == me).collect();
         assert_eq!(mine.len(), 1, "{found:?}");
         assert_eq!(mine[0].size, 10);

@@ -410,6 +410,20 @@ impl App {
         self.status_at = Some(std::time::Instant::now());
     }
 
+    /// Something the operator must see (the demo's writer died): kept on the status line until
+    /// the next key, and logged as an event.
+    pub fn alert(&mut self, m: String) {
+        self.record(vec![LoggedEvent {
+            schema: events::EVENT_SCHEMA,
+            at_ms: events::now_ms(),
+            kind: "alert",
+            severity: "warning",
+            text: crate::format::escape::escape(&m).into_owned(),
+        }]);
+        self.set_status(m.clone());
+        self.message = Some(m);
+    }
+
     /// Add events to the log (and the log file).
     pub fn record(&mut self, evs: Vec<LoggedEvent>) {
         use std::io::Write as _;

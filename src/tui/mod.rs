@@ -53,7 +53,7 @@ pub fn run(path: &Path, interval: Duration, log: Option<&Path>) -> Result<u8, Er
         Some(l) => Some(open_log(l, &paths)?),
         None => None,
     };
-    run_with_log(paths, path.display().to_string(), interval, log)
+    run_with_log(paths, path.display().to_string(), interval, log, &mut || None)
 }
 
 /// Open (append, create) the event log file, refusing any of the inspected files.
@@ -75,10 +75,27 @@ fn open_log(l: &Path, paths: &Paths) -> Result<std::fs::File, Error> {
 
 /// Run the UI on already-resolved paths.
 pub fn run_paths(paths: Paths, title: String, interval: Duration) -> Result<u8, Error> {
-    run_with_log(paths, title, interval, None)
+    run_with_log(paths, title, interval, None, &mut || None)
 }
 
-fn run_with_log(paths: Paths, title: String, interval: Duration, log: Option<std::fs::File>) -> Result<u8, Error> {
+/// [`run_paths`] with a watch: `watch` is asked after every event and, when it returns a
+/// message, that message is shown and logged (the demo reports its writer's death this way).
+pub fn run_watched(
+    paths: Paths,
+    title: String,
+    interval: Duration,
+    watch: &mut dyn FnMut() -> Option<String>,
+) -> Result<u8, Error> {
+    run_with_log(paths, title, interval, None, watch)
+}
+
+fn run_with_log(
+    paths: Paths,
+    title: String,
+    interval: Duration,
+    log: Option<std::fs::File>,
+    watch: &mut dyn FnMut() -> Option<String>,
+) -> Result<u8, Error> {
     let (tx, rx) = mpsc::channel::<Event>();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     let fatal = |e: std::io::Error| Error::system("cannot start the terminal UI", e);
@@ -90,7 +107,7 @@ fn run_with_log(paths: Paths, title: String, interval: Duration, log: Option<std
     spawn_input(tx).map_err(fatal)?;
     let mut app = App::new(title, interval.as_millis() as u64);
     app.log = log;
-    event_loop(&mut terminal, &mut app, &rx, &req_tx).map_err(|e| Error::system("terminal error", e))?;
+    event_loop(&mut terminal, &mut app, &rx, &req_tx, watch).map_err(|e| Error::system("terminal error", e))?;
     Ok(0)
 }
 
@@ -120,8 +137,12 @@ fn event_loop(
     app: &mut App,
     rx: &Receiver<Event>,
     req: &Sender<Request>,
+    watch: &mut dyn FnMut() -> Option<String>,
 ) -> std::io::Result<()> {
     loop {
+        if let Some(m) = watch() {
+            app.alert(m);
+        }
         terminal.draw(|f| views::render(app, f.area(), f.buffer_mut()))?;
         let Ok(ev) = rx.recv() else { return Ok(()) };
         app.handle(ev);

@@ -28,4 +28,5 @@ mod robustness;
 mod scenarios;
 mod tui_bench;
 mod tui_live;
+mod tui_operator;
 mod tui_views;
