@@ -7,5 +7,6 @@ pub mod deep;
 pub mod fmt;
 pub mod forensics;
 pub mod locks;
+pub mod scan;
 pub mod text;
 pub mod theme;
