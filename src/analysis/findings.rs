@@ -97,6 +97,8 @@ vocabulary! {
         WalStaleFrames = "wal.stale_frames",
         WalOversized = "wal.oversized",
         WalChangedWhileReading = "wal.changed_while_reading",
+        // Live probe: a deleted -wal a process still holds open (`live::locks::live_findings`).
+        WalDeletedButOpen = "wal.deleted_but_open",
         ShmUnreadable = "shm.unreadable",
         ShmNotInitialized = "shm.not_initialized",
         ShmHeaderCopiesDiffer = "shm.header_copies_differ",
@@ -582,8 +584,8 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         gens.dedup();
         let gens: Vec<String> = gens.iter().map(u32::to_string).collect();
         out.push(Finding::new(Code::WalStaleFrames, Info, Wal,
-            format!("{} from earlier WAL generations ({} resets ago) remain after the valid end, from frame {first}: older versions of pages, invisible to SQLite, valuable to an examiner",
-                plural(stale, "frame", "frames"), gens.join(", ")))
+            format!("{} from earlier WAL generations ({} {} ago) remain after the valid end, from frame {first}: older versions of pages, invisible to SQLite, valuable to an examiner",
+                plural(stale, "frame", "frames"), gens.join(", "), if gens.len() == 1 && gens.first().is_some_and(|g| g == "1") { "reset" } else { "resets" }))
             .frame(first).offset(frame_offset(first, ps)).count(stale));
     }
     // Much larger than its valid content.

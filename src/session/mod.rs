@@ -18,6 +18,7 @@ use crate::analysis::findings::{self, Finding};
 use crate::analysis::{self, Analysis, Inputs, ReadAt};
 use crate::live::env::{self, EnvAssessment};
 use crate::live::locks::{self, LiveFacts, LiveLocks};
+use crate::live::verdict::Verdict;
 use crate::source::locks::LockProbe;
 use crate::source::{Evidence, EvidenceFile, FileKind, Paths, SourceError};
 
@@ -60,10 +61,30 @@ impl Session {
     /// The findings `check`, `info` and `dump` report: the files' findings plus the live ones
     /// when [`Options::live`].
     pub fn findings(&self) -> Vec<Finding> {
+        self.findings_and_verdict().0
+    }
+
+    /// [`Session::findings`] and the live state they were graded with (None with `--no-live`).
+    pub fn findings_with_live(&self) -> (Vec<Finding>, Option<Live>) {
         if self.options.live {
-            crate::live::check_with_live(&self.analysis, &self.probe_live().facts())
+            let live = self.probe_live();
+            (crate::live::check_with_live(&self.analysis, &live.facts()), Some(live))
         } else {
-            findings::check(&self.analysis)
+            (findings::check(&self.analysis), None)
+        }
+    }
+
+    /// [`Session::findings`] and the verdict on them (`live::verdict`), from one live probe.
+    pub fn findings_and_verdict(&self) -> (Vec<Finding>, Verdict) {
+        if self.options.live {
+            let live = self.probe_live();
+            let f = crate::live::check_with_live(&self.analysis, &live.facts());
+            let v = crate::live::verdict::verdict(&self.analysis, &f, Some(&live.locks), None);
+            (f, v)
+        } else {
+            let f = findings::check(&self.analysis);
+            let v = crate::live::verdict::verdict(&self.analysis, &f, None, None);
+            (f, v)
         }
     }
 }
@@ -74,11 +95,20 @@ pub struct Live {
     pub probe: LockProbe,
     pub locks: LiveLocks,
     pub env: EnvAssessment,
+    /// The deleted -wal, still open in these processes (looked for when there is no -wal, or a
+    /// connection uses another -shm than the current one).
+    pub deleted_wal: Vec<crate::source::deleted::DeletedOpen>,
+    pub db_path: std::path::PathBuf,
 }
 
 impl Live {
     pub fn facts(&self) -> LiveFacts {
-        LiveFacts { locks: Some(self.locks.clone()), env: Some(self.env.clone()) }
+        LiveFacts {
+            locks: Some(self.locks.clone()),
+            env: Some(self.env.clone()),
+            deleted_wal: self.deleted_wal.clone(),
+            db_path: Some(self.db_path.clone()),
+        }
     }
 }
 
@@ -94,7 +124,13 @@ pub fn probe_files(db: Option<&File>, shm: Option<&File>, paths: &Paths, a: &Ana
     let probe = crate::source::locks::probe(db, shm, paths);
     let locks = locks::derive(&probe, a);
     let env = env::assess(&crate::source::env::probe_env(paths), a);
-    Live { probe, locks, env }
+    let wal_absent = std::fs::symlink_metadata(&paths.wal).is_err();
+    let deleted_wal = if wal_absent || !locks.detached.is_empty() {
+        crate::source::deleted::find_deleted_open(&paths.wal, Some(i64::from(std::process::id())))
+    } else {
+        Vec::new()
+    };
+    Live { probe, locks, env, deleted_wal, db_path: paths.db.clone() }
 }
 
 /// The bad-input contract on opened evidence and its analysis (only the database's parse

@@ -14,6 +14,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+pub mod deleted;
 pub mod env;
 pub mod identity;
 pub mod locks;

@@ -14,6 +14,8 @@ pub enum Event {
     Key(KeyEvent),
     /// The terminal was resized (the next draw adapts).
     Resize,
+    /// A mouse event (wheel, click).
+    Mouse(crossterm::event::MouseEvent),
     /// A new state of the files.
     Snapshot(Arc<Snapshot>),
     /// The first scan of a big WAL is under way.

@@ -39,7 +39,7 @@ const DATA_KEYED: &[&str] = &[
 /// `findings` and `summary`).
 fn doc_of(schema: &str) -> &'static str {
     match schema {
-        "walinspect.dump" | "walinspect.check" | "walinspect.scan" => "docs/json-schema.md",
+        "walinspect.dump" | "walinspect.check" | "walinspect.event" | "walinspect.scan" => "docs/json-schema.md",
         "walinspect.locks" => "docs/locks.md",
         "walinspect.timeline" | "walinspect.history" | "walinspect.salvage" => "docs/forensics.md",
         "walinspect.extract" | "walinspect.rebuild-shm" => "docs/repair-report.md",
@@ -92,6 +92,8 @@ fn produced() -> BTreeMap<String, BTreeSet<String>> {
         docs.push(json(&["dump", &db, "--json"]));
         docs.push(json(&["dump", &db, "--json", "--owners"]));
         docs.push(json(&["check", &db, "--json"]));
+        docs.push(json(&["check", &db, "--json", "--findings-only"]));
+        docs.push(json(&["info", &db, "--json"]));
         docs.push(json(&["check", &db, "--json", "--deep"]));
         docs.push(json(&["locks", &db, "--json"]));
         docs.push(json(&["timeline", &db, "--json", "--values"]));
@@ -130,6 +132,17 @@ fn produced() -> BTreeMap<String, BTreeSet<String>> {
     writer.execute_batch("BEGIN IMMEDIATE;").unwrap();
     docs.push(json(&["locks", held.to_str().unwrap(), "--json"]));
     drop((reader, writer));
+    // One line of `tui --log` (the TUI itself is driven in tui_live).
+    docs.push(
+        serde_json::to_value(walinspect::tui::events::LoggedEvent {
+            schema: walinspect::tui::events::EVENT_SCHEMA,
+            at_ms: 1,
+            kind: "commit",
+            severity: "info",
+            text: "1 commit".into(),
+        })
+        .unwrap(),
+    );
 
     // `scan --json`: JSON Lines over the samples, with an entry that cannot be read (a FIFO).
     let fifo_dir = d.path().join("scan-extra");

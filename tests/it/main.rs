@@ -32,4 +32,5 @@ mod trust_hostile;
 mod trust_outputs;
 mod tui_bench;
 mod tui_live;
+mod tui_operator;
 mod tui_views;

@@ -171,7 +171,7 @@ fn live_ui_follows_a_writer_through_resets_and_deletion() {
     worst = worst.max(t.wait_for("commits   1 ·", Duration::from_secs(1)));
     // Every view and key while the files stand still: nothing of them changes.
     let before = fingerprint(dir.path());
-    t.keys(&["2", "G", "Enter", "l", "4", "5", "j", "Enter", "r", "/", "1", "Enter", "p", "p", "?", "x", "1"]);
+    t.keys(&["2", "G", "Enter", "l", "4", "5", "j", "Enter", "r", ":", "1", "Enter", "p", "p", "?", "x", "1"]);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(fingerprint(dir.path()), before, "the UI changed the files or created one");
     // The writer can still commit at once, and the UI shows it.
