@@ -10,6 +10,7 @@
 //! `../shared/format-reference.md` for the distilled rules and test vectors.
 
 pub mod btree;
+pub mod carve;
 pub mod bytes;
 pub mod checksum;
 pub mod db_header;
