@@ -152,7 +152,9 @@ pub fn salvage_rows(
     let (ev, a) = load(path, opts)?;
     let fx = forensics(&ev, &a)?;
     let s = salvage(&fx);
-    let r = SalvageReport::build(Files::of(&ev), &s);
+    let known: Vec<&[u8]> = s.rows.iter().map(|r| r.payload.as_slice()).collect();
+    let c = crate::forensics::carve::carve(&fx, &known, crate::forensics::carve::CarveOptions::default());
+    let r = SalvageReport::build(Files::of(&ev), &s).with_carving(&c);
     match output {
         Output::Json => emit_json(&r)?,
         Output::Text => write_out(&render_salvage(&r))?,

@@ -69,14 +69,17 @@ impl Signature {
     pub fn strict(&self) -> Self {
         let mut s = self.clone();
         for (i, m) in s.columns.iter_mut().enumerate() {
-            let seen: u8 = self.seen.get(i).map_or(0, |ts| ts.iter().filter_map(|&t| class_of(t)).fold(0, |a, c| a | c));
+            let seen: u8 =
+                self.seen.get(i).map_or(0, |ts| ts.iter().filter_map(|&t| class_of(t)).fold(0, |a, c| a | c));
             if seen != 0 && seen & *m != 0 {
                 *m &= seen;
             }
         }
         s.min_body = s.min_body.max(2);
         s.nonempty = (0..self.columns.len())
-            .map(|i| self.seen.get(i).is_some_and(|ts| !ts.is_empty() && ts.iter().all(|&t| serial_type_len(t) != Some(0))))
+            .map(|i| {
+                self.seen.get(i).is_some_and(|ts| !ts.is_empty() && ts.iter().all(|&t| serial_type_len(t) != Some(0)))
+            })
             .collect();
         s
     }
@@ -259,11 +262,7 @@ fn values_plausible(types: &[u64], body: &[u8], enc: TextEncoding) -> bool {
         let complete = end <= body.len();
         let bytes = body.get(at..end.min(body.len())).unwrap_or(&[]);
         match class_of(t) {
-            Some(class::TEXT) => {
-                if !text_ok(bytes, enc, complete) {
-                    return false;
-                }
-            }
+            Some(class::TEXT) if !text_ok(bytes, enc, complete) => return false,
             Some(class::REAL) if complete => {
                 let mut a = [0u8; 8];
                 for (x, y) in a.iter_mut().zip(bytes) {
@@ -296,7 +295,7 @@ fn text_ok(b: &[u8], enc: TextEncoding, complete: bool) -> bool {
             }
         }
         TextEncoding::Utf16le | TextEncoding::Utf16be => {
-            if complete && b.len() % 2 != 0 {
+            if complete && !b.len().is_multiple_of(2) {
                 return false;
             }
             let units = b.chunks_exact(2).map(|c| {
@@ -382,7 +381,7 @@ fn cell_size(sig: &Signature, payload: u64, p: usize, r: usize, usable: u32) -> 
 fn try_intact(d: &[u8], q: usize, hi: usize, sig: &Signature, sig_i: usize, prm: &CarveParams) -> Option<Carved> {
     let area = d.get(..hi)?;
     let (payload, p) = read_varint(area, q)?;
-    if payload < 2 || payload > (1 << 31) {
+    if !(2..=(1 << 31)).contains(&payload) {
         return None;
     }
     let (rowid, r) = if sig.index {
@@ -722,7 +721,9 @@ fn solve(
     let n = ok.len();
     // Several readings: the one whose lost types live rows use, when exactly one does best.
     let score = |r: &Reading| -> usize {
-        (0..k).filter(|&i| sig.seen.get(i).is_some_and(|s| r.types.get(i).is_some_and(|t| s.binary_search(t).is_ok()))).count()
+        (0..k)
+            .filter(|&i| sig.seen.get(i).is_some_and(|s| r.types.get(i).is_some_and(|t| s.binary_search(t).is_ok())))
+            .count()
     };
     let best = ok.iter().map(score).max().unwrap_or(0);
     let likely = n > 1 && best > 0 && ok.iter().filter(|r| score(r) == best).count() == 1;
@@ -765,6 +766,7 @@ fn to_carved(d: &[u8], b: usize, g: Reading, sig_i: usize, region: Region, sig: 
 }
 
 /// Try every signature for a damaged cell at `b`; the first unambiguous reading wins.
+#[allow(clippy::too_many_arguments)]
 fn damaged_any(
     d: &[u8],
     b: usize,
@@ -844,9 +846,7 @@ fn scan_region(
         }
         // A stale freeblock header: its size may include later cells (merges) or reach past
         // this region (the block it headed was larger then).
-        if let Some(sz) = be_u16(d, q + 2).map(usize::from)
-            && sz >= 6
-            && q + sz <= d.len()
+        if let Some(sz) = stale_header(d, q)
             && let Some(mut c) = first_cell(d, q, sz.min(hi - q), q + sz <= hi, false, sigs, prm, want_index)
         {
             c.region = region;
@@ -876,10 +876,15 @@ fn first_cell(
     if whole && let Some(c) = damaged_any(d, b, s, true, sigs, prm, Region::Freeblock, want_index) {
         return Some(c);
     }
+    // Bounded search window (a first cell longer than this is found only when it fills the
+    // block or its first column has a fixed size): keeps hostile and 64 KiB pages linear.
+    let window = if fixed_fallback { 4096 } else { 1024 };
     let mut n = b + 6;
-    while n + 4 <= hi {
-        let stale = be_u16(d, n + 2).is_some_and(|sz| usize::from(sz) >= 6 && n + usize::from(sz) <= d.len());
-        if stale || intact_any(d, n, hi, sigs, prm, want_index).is_some() {
+    while n + 4 <= hi && n - b <= window {
+        // The next piece of a merged block: a stale header whose block ended where this one
+        // ends, or an intact cell.
+        let stale = stale_header(d, n).is_some_and(|sz| n + sz == hi || (!whole && n + sz <= d.len()));
+        if stale || (fixed_fallback && intact_any(d, n, hi, sigs, prm, want_index).is_some()) {
             for g in 0..=3usize {
                 let Some(len) = (n - b).checked_sub(g) else { break };
                 if let Some(c) = damaged_any(d, b, len, true, sigs, prm, Region::Freeblock, want_index) {
@@ -893,6 +898,14 @@ fn first_cell(
         return None;
     }
     damaged_any(d, b, s, false, sigs, prm, Region::Freeblock, want_index)
+}
+
+/// The size of a plausible stale freeblock header at `q`: size ≥ 6 within the page, and the
+/// next-offset 0 or at/after the block's end (the chain ascends and blocks never overlap).
+fn stale_header(d: &[u8], q: usize) -> Option<usize> {
+    let next = usize::from(be_u16(d, q)?);
+    let sz = usize::from(be_u16(d, q + 2)?);
+    (sz >= 6 && q + sz <= d.len() && (next == 0 || (next >= q + sz && next < d.len()))).then_some(sz)
 }
 
 /// Carve a freeblock: the cell at its start (rebuilt), then whatever follows inside it.
@@ -1068,9 +1081,8 @@ pub fn carve_page(d: &[u8], prm: &CarveParams, sigs: &[Signature]) -> PageCarve 
         scan_region(d, lo, top, &strict, prm, Region::Unallocated, want_index, &mut pc.records);
     }
     // Drop anything overlapping a live cell of this image (a stale copy's tail, a false match).
-    pc.records.retain(|c| {
-        c.region == Region::Cell || !live.iter().any(|&(o, s)| c.offset < o + s && o < c.offset + c.len)
-    });
+    pc.records
+        .retain(|c| c.region == Region::Cell || !live.iter().any(|&(o, s)| c.offset < o + s && o < c.offset + c.len));
     pc
 }
 
@@ -1096,7 +1108,14 @@ mod tests {
 
     fn sig_t() -> Signature {
         // t(a INTEGER PRIMARY KEY, b TEXT, c INT)
-        Signature { columns: vec![class::NULL, class::TEXT | class::NULL, class::INT | class::NULL], min_columns: 3, index: false, seen: Vec::new(), min_body: 0, nonempty: Vec::new() }
+        Signature {
+            columns: vec![class::NULL, class::TEXT | class::NULL, class::INT | class::NULL],
+            min_columns: 3,
+            index: false,
+            seen: Vec::new(),
+            min_body: 0,
+            nonempty: Vec::new(),
+        }
     }
 
     fn page_with(cells: &[(i64, Vec<Value>)], usable: usize) -> (Vec<u8>, Vec<usize>) {
@@ -1120,7 +1139,14 @@ mod tests {
     }
 
     fn prm() -> CarveParams {
-        CarveParams { usable: 1024, page1: false, encoding: TextEncoding::Utf8, cells: false, scan_from: None, owner_sigs: 0 }
+        CarveParams {
+            usable: 1024,
+            page1: false,
+            encoding: TextEncoding::Utf8,
+            cells: false,
+            scan_from: None,
+            owner_sigs: 0,
+        }
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! `../shared/format-reference.md` for the distilled rules and test vectors.
 
 pub mod btree;
-pub mod carve;
 pub mod bytes;
+pub mod carve;
 pub mod checksum;
 pub mod db_header;
 pub mod error;

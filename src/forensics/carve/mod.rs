@@ -196,8 +196,12 @@ struct Job {
 fn frame_state(w: &crate::analysis::wal::WalAnalysis, f: &crate::analysis::wal::FrameRecord) -> &'static str {
     match f.state {
         FrameState::Committed => {
-            let later =
-                w.frames.iter().skip(f.index as usize).take_while(|g| g.index <= w.valid_frames).any(|g| g.header.page == f.header.page);
+            let later = w
+                .frames
+                .iter()
+                .skip(f.index as usize)
+                .take_while(|g| g.index <= w.valid_frames)
+                .any(|g| g.header.page == f.header.page);
             if later { "superseded" } else { "committed" }
         }
         FrameState::Uncommitted => "uncommitted",
@@ -376,9 +380,8 @@ pub fn carve(fx: &Forensics<'_>, extra_known: &[&[u8]], opts: CarveOptions) -> C
     let mut equal_known = 0u64;
     let mut distinct = 0u64;
     let ctx = Ctx { fx, usable, enc };
-    let owner_sigs = |p: u32| -> Vec<usize> {
-        owners.page_owners.get(&p).map(|n| set.of_names(n.iter())).unwrap_or_default()
-    };
+    let owner_sigs =
+        |p: u32| -> Vec<usize> { owners.page_owners.get(&p).map(|n| set.of_names(n.iter())).unwrap_or_default() };
     let mut index_entries = 0u64;
     run_jobs(fx, &jobs, usable, enc, &sigs, &owner_sigs, opts, &mut notes, |job, pc| {
         distinct += 1;
@@ -457,7 +460,9 @@ pub fn carve(fx: &Forensics<'_>, extra_known: &[&[u8]], opts: CarveOptions) -> C
             r.places.extend(p);
         }
     }
-    merged.sort_by(|a, b| (a.table.as_deref(), a.rowid, a.places.first()).cmp(&(b.table.as_deref(), b.rowid, b.places.first())));
+    merged.sort_by(|a, b| {
+        (a.table.as_deref(), a.rowid, a.places.first()).cmp(&(b.table.as_deref(), b.rowid, b.places.first()))
+    });
     out.counts.distinct_images = distinct;
     out.counts.records_found = found;
     out.counts.equal_known = equal_known;
@@ -544,14 +549,8 @@ fn run_jobs(
 }
 
 fn carve_one(d: &[u8], j: &Job, usable: u32, enc: TextEncoding, sigs: &[Signature], owner: &[usize]) -> PageCarve {
-    let mut prm = CarveParams {
-        usable,
-        page1: j.page == 1,
-        encoding: enc,
-        cells: j.role >= 2,
-        scan_from: None,
-        owner_sigs: 0,
-    };
+    let mut prm =
+        CarveParams { usable, page1: j.page == 1, encoding: enc, cells: j.role >= 2, scan_from: None, owner_sigs: 0 };
     if j.role == 1 {
         // A trunk: leaf entries first, then whatever the page held before.
         let n = crate::format::bytes::be_u32(d, 4).unwrap_or(0) as usize;

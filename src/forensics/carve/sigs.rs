@@ -117,7 +117,11 @@ impl SigSet {
             match table.columns.iter().position(|d| d.name.eq_ignore_ascii_case(c)) {
                 Some(i) => {
                     used.push(i);
-                    let m = if Some(i) == table.ipk { class::INT } else { affinity_mask(table.columns.get(i).map_or(Affinity::Blob, |d| d.affinity())) };
+                    let m = if Some(i) == table.ipk {
+                        class::INT
+                    } else {
+                        affinity_mask(table.columns.get(i).map_or(Affinity::Blob, |d| d.affinity()))
+                    };
                     columns.push(m);
                 }
                 None => columns.push(class::ANY),
@@ -126,7 +130,8 @@ impl SigSet {
         if table.without_rowid {
             for &k in &table.pk {
                 if !used.contains(&k) {
-                    columns.push(table.columns.get(k).map_or(class::ANY, |d| affinity_mask(d.affinity())) & !class::NULL);
+                    columns
+                        .push(table.columns.get(k).map_or(class::ANY, |d| affinity_mask(d.affinity())) & !class::NULL);
                 }
             }
         } else {

@@ -29,7 +29,6 @@ pub struct Version {
     pub values: Vec<Value>,
     /// Record positions as stored (the IPK as NULL).
     pub stored: Vec<Value>,
-    pub born: usize,
     pub died: Option<usize>,
     /// Seen by some commit (false: born and gone inside one transaction).
     pub visible: bool,
@@ -77,7 +76,8 @@ pub struct Params {
 }
 
 pub struct Corpus {
-    pub dir: tempfile::TempDir,
+    /// Keeps the corpus directory alive.
+    pub _dir: tempfile::TempDir,
     pub evidence: PathBuf,
     pub versions: Vec<Version>,
     /// Commit count at the last checkpoint (the database file shows that state).
@@ -134,7 +134,11 @@ impl Gen {
         match t {
             "t1" => {
                 let note = match self.rng.below(20) {
-                    0 => Value::Text(format!("{}{}", self.text("ovfl", id, ver), "N".repeat(self.page_size as usize * 2))),
+                    0 => Value::Text(format!(
+                        "{}{}",
+                        self.text("ovfl", id, ver),
+                        "N".repeat(self.page_size as usize * 2)
+                    )),
                     1..=6 => Value::Null,
                     _ => Value::Text(self.text("note", id, ver)),
                 };
@@ -167,16 +171,7 @@ impl Gen {
         let stored: Vec<Value> =
             vals.iter().enumerate().map(|(i, v)| if Some(i) == s.ipk { Value::Null } else { v.clone() }).collect();
         let overflow = encode_record(&stored, TextEncoding::Utf8).len() > self.page_size as usize / 4;
-        self.versions.push(Version {
-            table: t,
-            rowid,
-            values: vals,
-            stored,
-            born: self.commit + 1,
-            died: None,
-            visible: false,
-            overflow,
-        });
+        self.versions.push(Version { table: t, rowid, values: vals, stored, died: None, visible: false, overflow });
         let i = self.versions.len() - 1;
         self.tx_born.push(i);
         self.live.insert((t, key), i);
@@ -385,7 +380,7 @@ pub fn build(p: Params) -> Corpus {
     let evidence = ev_dir.join("e.db");
     copy_set(&db, &evidence, true);
     assert!(!g.in_tx);
-    Corpus { dir, evidence, versions: g.versions, ckpt, params: p }
+    Corpus { _dir: dir, evidence, versions: g.versions, ckpt, params: p }
 }
 
 impl Version {
@@ -399,22 +394,6 @@ impl Version {
         let (h, _) = walinspect::format::varint::read_varint(&rec, 0).unwrap();
         rec[h as usize..].to_vec()
     }
-}
-
-fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
-    if needle.len() < 8 {
-        return Vec::new();
-    }
-    let first = needle[0];
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        if hay[i] == first && &hay[i..i + needle.len()] == needle {
-            out.push(i);
-        }
-        i += 1;
-    }
-    out
 }
 
 /// Where a version's bytes physically are.
@@ -450,15 +429,14 @@ pub fn freelist_pages(db: &[u8], ps: usize) -> Vec<u32> {
 
 /// The ground-truth class of a version present in the database file.
 pub fn class_of(c: &Corpus, v: &Version, p: &Presence, free_pages: &[u32]) -> &'static str {
-    if v.table == "gone" || (v.table == "again" && v.values.get(1).is_some_and(|s| matches!(s, Value::Text(t) if t.starts_with("again1")))) {
+    if v.table == "gone"
+        || (v.table == "again"
+            && v.values.get(1).is_some_and(|s| matches!(s, Value::Text(t) if t.starts_with("again1"))))
+    {
         return "dropped_table";
     }
     let ps = c.params.page_size as usize;
-    if p.db.iter().any(|&o| free_pages.contains(&((o / ps + 1) as u32))) {
-        "freelist"
-    } else {
-        "btree_free_space"
-    }
+    if p.db.iter().any(|&o| free_pages.contains(&((o / ps + 1) as u32))) { "freelist" } else { "btree_free_space" }
 }
 
 /// Scores of one source class.
@@ -586,13 +564,49 @@ pub fn measure(c: &Corpus) -> Measure {
             }
         }
     }
+    // One pass over each file: positions whose first 8 bytes start some needle.
+    let needles: Vec<Option<Vec<u8>>> = c
+        .versions
+        .iter()
+        .map(|v| {
+            if v.known(c.ckpt) {
+                return None;
+            }
+            let body = v.body(enc);
+            let n = if v.overflow { body[..body.len().min(24)].to_vec() } else { body };
+            (n.len() >= 8).then_some(n)
+        })
+        .collect();
+    let mut by_prefix: HashMap<[u8; 8], Vec<usize>> = HashMap::new();
+    for (i, n) in needles.iter().enumerate() {
+        if let Some(n) = n {
+            by_prefix.entry(n[..8].try_into().unwrap()).or_default().push(i);
+        }
+    }
+    let scan = |hay: &[u8]| -> HashMap<usize, Vec<usize>> {
+        let mut out: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (pos, w) in hay.windows(8).enumerate() {
+            if let Some(ids) = by_prefix.get(<&[u8; 8]>::try_from(w).unwrap()) {
+                for &i in ids {
+                    let n = needles[i].as_ref().unwrap();
+                    if hay.get(pos..pos + n.len()) == Some(&n[..]) {
+                        out.entry(i).or_default().push(pos);
+                    }
+                }
+            }
+        }
+        out
+    };
+    let in_db = scan(&db);
+    let in_wal = scan(&wal);
     for (i, v) in c.versions.iter().enumerate() {
-        if v.known(c.ckpt) {
+        if needles[i].is_none() {
             continue;
         }
-        let body = v.body(enc);
-        let needle = if v.overflow { &body[..body.len().min(24)] } else { &body[..] };
-        let p = Presence { db: find_all(&db, needle), wal: find_all(&wal, needle) };
+        let p = Presence {
+            db: in_db.get(&i).cloned().unwrap_or_default(),
+            wal: in_wal.get(&i).cloned().unwrap_or_default(),
+        };
         let class = if !p.db.is_empty() {
             class_of(c, v, &p, &free_pages)
         } else if !p.wal.is_empty() {
