@@ -6,7 +6,7 @@
 //! hazard is present; `info` for facts worth knowing. A clean database raises nothing.
 
 use super::Analysis;
-use super::wal::{FrameState, HeaderProblem, InvalidReason, WalAnalysis};
+use super::wal::{FrameState, HeaderProblem, InvalidReason, PartialFrame, WalAnalysis};
 use super::wording::plural;
 use crate::format::shm::{READMARK_NOT_USED, ShmEndian};
 use crate::format::vocab::vocabulary;
@@ -125,6 +125,34 @@ vocabulary! {
         LockCrossNamespace = "lock.cross_namespace",
         LockUnidentifiedHolder = "lock.unidentified_holder",
         LockExclusive = "lock.exclusive",
+        // Deep check (`forensics::deep`, `check --deep`): SQLite 3.40's integrity_check, re-implemented.
+        BtreeUnopenable = "btree.unopenable",
+        BtreeInvalidPage = "btree.invalid_page",
+        BtreeSharedPage = "btree.shared_page",
+        BtreeUnreadable = "btree.unreadable",
+        BtreeBadHeader = "btree.bad_header",
+        BtreeFreeSpace = "btree.free_space",
+        BtreeCellOffset = "btree.cell_offset",
+        BtreeCellExtent = "btree.cell_extent",
+        BtreeKeyOrder = "btree.key_order",
+        BtreeDepth = "btree.depth",
+        BtreeOverlap = "btree.overlap",
+        BtreeFragmentation = "btree.fragmentation",
+        BtreeNeverUsed = "btree.never_used",
+        BtreeTornCheckpoint = "btree.torn_checkpoint",
+        OverflowInvalidPage = "overflow.invalid_page",
+        OverflowSharedPage = "overflow.shared_page",
+        OverflowUnreadable = "overflow.unreadable",
+        OverflowLength = "overflow.length",
+        FreelistInvalidPage = "freelist.invalid_page",
+        FreelistSharedPage = "freelist.shared_page",
+        FreelistUnreadable = "freelist.unreadable",
+        FreelistLeafCount = "freelist.leaf_count",
+        FreelistSize = "freelist.size",
+        PtrmapBadEntry = "ptrmap.bad_entry",
+        PtrmapUnreadable = "ptrmap.unreadable",
+        PtrmapReferenced = "ptrmap.referenced",
+        PtrmapLargestRoot = "ptrmap.largest_root",
     }
 }
 
@@ -153,9 +181,32 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
         }
         (None, Some(problem)) => {
             let empty = problem.contains("empty");
-            if empty && wal_has_content {
-                out.push(Finding::new(Code::DbEmptyWithWal, Error, Db,
-                    "the database file is empty (0 bytes) while a -wal exists: SQLite deletes the -wal when it opens a 0-byte database, destroying its content; copy the files before opening them with SQLite".into()));
+            if empty && let Some(w) = a.wal.as_ref() {
+                // Graded by what the deletion destroys: committed transactions (error), frames
+                // without a commit (warning), or nothing (info: SQLite's own harmless case).
+                let committed = w.header_accepted() && w.valid_frames > 0;
+                let (sev, msg) = if committed {
+                    (
+                        Error,
+                        format!(
+                            "the database file is empty (0 bytes) while the -wal holds {}: SQLite deletes the -wal when it opens a 0-byte database, destroying them; copy the files before opening them with SQLite",
+                            plural(w.commits.len() as u64, "committed transaction", "committed transactions")
+                        ),
+                    )
+                } else if w.frames_total > 0 {
+                    (
+                        Warning,
+                        format!(
+                            "the database file is empty (0 bytes) and the -wal holds {} but no commit SQLite would use: SQLite opens an empty database and deletes the -wal, destroying them; copy the files before opening them with SQLite",
+                            plural(w.frames_total, "frame", "frames")
+                        ),
+                    )
+                } else {
+                    (Info, "the database file is empty (0 bytes) and the -wal holds no frame: SQLite opens an empty database and deletes the -wal; nothing is lost".to_string())
+                };
+                if wal_has_content || committed {
+                    out.push(Finding::new(Code::DbEmptyWithWal, sev, Db, msg));
+                }
             } else if !empty {
                 out.push(Finding::new(Code::DbUnreadable, Error, Db, format!("the database file cannot be decoded: {problem}; SQLite reads it only while the WAL holds a committed page 1, otherwise it refuses it")).offset(0));
             }
@@ -239,9 +290,40 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                     .offset(21),
                 );
             }
-            if a.wal.is_some() && !h.is_wal_mode() {
-                out.push(Finding::new(Code::DbRollbackHeaderWithWal, Warning, Db,
-                    format!("the header says journal versions {}/{} (not WAL) but a -wal exists: SQLite opens a -wal found next to a non-empty database regardless, and will use its valid frames", h.write_version, h.read_version)).offset(18));
+            if let Some(w) = a.wal.as_ref().filter(|_| !h.is_wal_mode()) {
+                // What SQLite does with the -wal decides the grade: it uses committed frames
+                // (warning: they are part of what it shows); otherwise nothing is at stake.
+                let (sev, what) = if w.header_accepted() && w.valid_frames > 0 {
+                    (
+                        Warning,
+                        format!(
+                            "SQLite opens a -wal found next to a non-empty database regardless, and will use its {} valid committed frames",
+                            w.valid_frames
+                        ),
+                    )
+                } else if let Some(p) = w.header_problem.filter(|p| *p != HeaderProblem::TooShort) {
+                    (
+                        Info,
+                        format!(
+                            "SQLite refuses this -wal's header ({}), so it uses none of its frames and shows the database file alone",
+                            p.name()
+                        ),
+                    )
+                } else {
+                    (Info, "the -wal holds no committed frame, so SQLite shows the database file alone".to_string())
+                };
+                out.push(
+                    Finding::new(
+                        Code::DbRollbackHeaderWithWal,
+                        sev,
+                        Db,
+                        format!(
+                            "the header says journal versions {}/{} (not WAL) but a -wal exists: {what}",
+                            h.write_version, h.read_version
+                        ),
+                    )
+                    .offset(18),
+                );
             }
         }
     }
@@ -319,8 +401,40 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
             return;
         }
         Some(HeaderProblem::BadChecksum) => {
-            out.push(Finding::new(Code::WalBadHeaderChecksum, Error, Wal,
-                format!("the WAL header checksum is wrong: SQLite ignores the whole file, so its {} frames are invisible", w.frames_total)).offset(24).count(w.frames_total));
+            // Graded by what is at stake: intact commits hidden (error), frames without an
+            // intact commit (warning), or no frame at all (info: nothing is lost).
+            let intact_commits =
+                w.frames.iter().filter(|f| f.salt_match && f.link_valid && f.header.is_commit()).count();
+            let (sev, what) = if w.frames_total == 0 {
+                (Info, "it holds no frame, so nothing is lost (an empty WAL left by another engine or an interrupted reset); the next writer replaces it".to_string())
+            } else if intact_commits > 0 {
+                (
+                    Error,
+                    format!(
+                        "its {} are invisible, {} with an intact checksum among them",
+                        plural(w.frames_total, "frame", "frames"),
+                        plural(intact_commits as u64, "commit frame", "commit frames")
+                    ),
+                )
+            } else {
+                (
+                    Warning,
+                    format!(
+                        "its {} are invisible; none is an intact commit frame",
+                        plural(w.frames_total, "frame", "frames")
+                    ),
+                )
+            };
+            out.push(
+                Finding::new(
+                    Code::WalBadHeaderChecksum,
+                    sev,
+                    Wal,
+                    format!("the WAL header checksum is wrong: SQLite ignores the whole file: {what}"),
+                )
+                .offset(24)
+                .count(w.frames_total),
+            );
         }
         Some(HeaderProblem::BadVersion) => {
             let v = w.header.map_or(0, |h| h.format_version);
@@ -351,9 +465,38 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         && let Some(fl) = frame_len
     {
         let off = WAL_HEADER_LEN as u64 + w.frames_total * fl;
-        out.push(Finding::new(Code::WalTornFrame, Warning, Wal,
-                format!("{} bytes of a partial frame at the end of the file (a frame is {fl} bytes): a write was cut off; SQLite ignores it", w.trailing_bytes))
-                .offset(off).frame(w.frames_total as u32 + 1).count(w.trailing_bytes));
+        let n = w.trailing_bytes;
+        let salts = |h: &crate::format::wal::FrameHeader| format!("salts {:#010x}/{:#010x}", h.salt1, h.salt2);
+        let (sev, msg) = match w.partial {
+            Some(p) if p.all_zero => (
+                Info,
+                format!(
+                    "{n} bytes of zeros after the last whole frame (a frame is {fl} bytes): padding, not a cut-off write; SQLite ignores them"
+                ),
+            ),
+            Some(PartialFrame { header: Some(h), generations_ago: Some(k), .. }) => (
+                Info,
+                format!(
+                    "{n} bytes of a partial frame of an earlier WAL generation ({k} {} ago, {}) at the end of the file (a frame is {fl} bytes): a WAL reset truncated the file to journal_size_limit and cut that old frame; nothing of the current generation is lost",
+                    if k == 1 { "reset" } else { "resets" },
+                    salts(&h)
+                ),
+            ),
+            Some(PartialFrame { header: Some(h), salt_match: false, .. }) => (
+                Warning,
+                format!(
+                    "{n} bytes of a partial frame at the end of the file (a frame is {fl} bytes) with {}, neither this generation's nor an earlier one's: a cut-off copy or a foreign frame; SQLite ignores it",
+                    salts(&h)
+                ),
+            ),
+            _ => (
+                Warning,
+                format!(
+                    "{n} bytes of a partial frame at the end of the file (a frame is {fl} bytes): a write was cut off; SQLite ignores it"
+                ),
+            ),
+        };
+        out.push(Finding::new(Code::WalTornFrame, sev, Wal, msg).offset(off).frame(w.frames_total as u32 + 1).count(n));
     }
     if w.read_error.is_some() {
         out.push(Finding::new(

@@ -115,6 +115,25 @@ pub struct FirstInvalid {
     pub reason: InvalidReason,
 }
 
+/// The partial frame at the end of the file (bytes after the last whole frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartialFrame {
+    /// 1-based slot number (whole frames + 1).
+    pub index: u32,
+    /// Bytes present.
+    pub len: u64,
+    /// Its frame header, when the first 24 bytes are present.
+    pub header: Option<FrameHeader>,
+    /// Every byte present is zero (padding, not a cut-off write).
+    pub all_zero: bool,
+    /// Its salts are the header's.
+    pub salt_match: bool,
+    /// Its salts are those of an earlier generation of this WAL: how many resets ago. A WAL
+    /// reset under `journal_size_limit` truncates the file to the limit, which can cut an old
+    /// generation's frame in half.
+    pub generations_ago: Option<u32>,
+}
+
 /// Everything known about a -wal file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalAnalysis {
@@ -139,6 +158,8 @@ pub struct WalAnalysis {
     pub commits: Vec<Commit>,
     /// Set when the file could not be read to its end (e.g. truncated while reading).
     pub read_error: Option<String>,
+    /// The partial frame after the last whole one, when there are such bytes and they were read.
+    pub partial: Option<PartialFrame>,
 }
 
 impl WalAnalysis {
@@ -466,6 +487,7 @@ impl WalScanner {
             first_invalid: self.first_invalid,
             commits: self.commits,
             read_error: None,
+            partial: None,
         }
     }
 }
@@ -542,7 +564,35 @@ pub fn analyze_wal_opts<R: ReadAt + ?Sized>(r: &R, file_len: u64, opts: ScanOpti
     };
     let mut a = scanner.into_analysis(file_len, trailing, problem);
     a.read_error = read_error;
+    a.partial = read_partial(r, &h, frames_total, frame_len, trailing);
     a
+}
+
+/// Read the partial frame after the last whole one (at most one frame's bytes).
+fn read_partial<R: ReadAt + ?Sized>(
+    r: &R,
+    h: &WalHeader,
+    frames_total: u64,
+    frame_len: u64,
+    trailing: u64,
+) -> Option<PartialFrame> {
+    if trailing == 0 || trailing >= frame_len {
+        return None;
+    }
+    let off = (WAL_HEADER_LEN as u64).checked_add(frames_total.checked_mul(frame_len)?)?;
+    let mut buf = vec![0u8; usize::try_from(trailing).ok()?];
+    let n = r.read_at_full(off, &mut buf).ok()?;
+    let buf = buf.get(..n)?;
+    let header = crate::format::bytes::array_at::<FRAME_HEADER_LEN>(buf, 0).map(|b| FrameHeader::parse(&b));
+    let salt_match = header.is_some_and(|fh| fh.salts() == h.salts());
+    Some(PartialFrame {
+        index: u32::try_from(frames_total).ok()?.checked_add(1)?,
+        len: n as u64,
+        header,
+        all_zero: buf.iter().all(|&b| b == 0),
+        salt_match,
+        generations_ago: header.filter(|_| !salt_match).and_then(|fh| generations_ago(h, fh.salts())),
+    })
 }
 
 /// Feed every frame of the file into a fresh `scanner` (no frame fed yet), on
@@ -772,6 +822,7 @@ fn empty_analysis(file_len: u64, header: Option<WalHeader>, problem: Option<Head
         first_invalid: None,
         commits: Vec::new(),
         read_error: None,
+        partial: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! every version of one row ([`history`]) and rows SQLite no longer shows ([`salvage`]).
 
 pub mod carve;
+pub mod deep;
 pub mod history;
 pub mod ownership;
 pub mod salvage;

@@ -261,9 +261,83 @@ impl<'a> Sources<'a> {
     }
 }
 
-/// Decide the snapshot and every page's source. `db_len` is the database file's length
-/// (`None` when there is no database file).
+/// Decide the snapshot and every page's source, reading the snapshot's page 1 to size it as
+/// SQLite does: the b-tree's size is the in-header page count (offset 28) when that is valid
+/// (non-zero, and version-valid-for at 92 equals the change counter at 24) and not above the
+/// pager's size (the commit frame's), else the pager's size (`lockBtree` in `src/btree.c`).
+/// A file pre-grown by `SQLITE_FCNTL_CHUNK_SIZE` (browsers do this) records the pager's larger
+/// size in its commit frames while the b-tree ends earlier; SQLite shows the b-tree's size.
+pub fn plan_from(a: &Analysis, src: &Sources<'_>, opts: &ExtractOptions) -> Result<Plan, RepairError> {
+    let db_len = src.db.map(|d| d.len);
+    let first = plan(a, db_len, opts)?;
+    if first.kind == SnapshotKind::PlainCopy {
+        return Ok(first);
+    }
+    let Some(h) = page1_header(&first, a, src)? else { return Ok(first) };
+    if !h.page_count_valid() || h.page_count == first.db_pages {
+        return Ok(first);
+    }
+    if h.page_count > first.db_pages {
+        let mut p = first;
+        p.notes.push(format!(
+            "page 1 says the database has {} pages (a valid count) but the snapshot has {}: SQLite reports such a \
+             database as corrupt; extracted with the snapshot's size",
+            h.page_count, p.db_pages
+        ));
+        return Ok(p);
+    }
+    let mut p = plan_sized(a, db_len, opts, Some(h.page_count))?;
+    p.notes.push(format!(
+        "the b-tree ends at page {} (the valid in-header page count) while the {} records {} pages (a file \
+         pre-grown in chunks): SQLite shows {} pages, and so does the output",
+        h.page_count,
+        if first.kind == SnapshotKind::WalCommit { "commit frame" } else { "database file" },
+        first.db_pages,
+        h.page_count
+    ));
+    Ok(p)
+}
+
+/// The database header of the snapshot's page 1, read from its source (`None` when page 1 is
+/// in no file or is not a database header: `verify` reports those).
+fn page1_header(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Option<DbHeader>, RepairError> {
+    let mut p1 = vec![0u8; plan.page_size as usize];
+    match (
+        plan.runs.first().filter(|r| r.first == 1).map(|r| r.source),
+        a.wal.as_ref(),
+        src.wal.as_ref(),
+        src.db.as_ref(),
+    ) {
+        (Some(PageSource::Frame(f)), Some(w), Some(wsrc), _) => {
+            let mut frame = Vec::new();
+            read_frame(plan, w, wsrc, f, &mut frame)?;
+            match frame.get(FRAME_HEADER_LEN..) {
+                Some(image) if image.len() == p1.len() => p1.copy_from_slice(image),
+                _ => return Ok(None),
+            }
+        }
+        (Some(PageSource::DbFile), _, _, Some(d)) => read_page(d, 0, &mut p1)?,
+        _ => return Ok(None),
+    }
+    Ok(DbHeader::parse(&p1).ok())
+}
+
+/// Decide the snapshot and every page's source from the analysis alone, with the pager's size
+/// (the commit frame's, or the database file's own); [`plan_from`] also reads page 1 and sizes
+/// the output as SQLite's b-tree layer does. `db_len` is the database file's length (`None`
+/// when there is no database file).
 pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<Plan, RepairError> {
+    plan_sized(a, db_len, opts, None)
+}
+
+/// [`plan`], with the output's size in pages set to `btree_pages` when given (at most the
+/// pager's size).
+fn plan_sized(
+    a: &Analysis,
+    db_len: Option<u64>,
+    opts: &ExtractOptions,
+    btree_pages: Option<u32>,
+) -> Result<Plan, RepairError> {
     let wal = a.wal.as_ref();
     if let Some(w) = wal {
         if let Some(e) = &w.read_error {
@@ -306,7 +380,7 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         (None, None) => {
             return Err(RepairError::Input(match &a.db_problem {
                 Some(p) => format!("no usable WAL commit and the database file is unusable: {p}"),
-                None => "no usable WAL commit and no database file".to_string(),
+                None => "the WAL has no valid commit and there is no database file: nothing to extract".to_string(),
             }));
         }
     };
@@ -353,21 +427,34 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         (SnapshotKind::PlainCopy, _) => db_len.div_ceil(ps),
         _ => {
             let Some(d) = a.db.as_ref() else {
-                return Err(RepairError::Input(match &a.db_problem {
-                    Some(p) => {
-                        format!("the database file's own state was asked for, but the database file is unusable: {p}")
+                let no_commit = opts.commit.is_none() || commits_available == 0;
+                return Err(RepairError::Input(match (&a.db_problem, no_commit) {
+                    (Some(p), true) => {
+                        format!(
+                            "the WAL has no valid commit and the database file is unusable ({p}): nothing to extract"
+                        )
                     }
-                    None => "the database file's own state was asked for, but there is no database file".to_string(),
+                    (None, true) => {
+                        "the WAL has no valid commit and there is no database file: nothing to extract".to_string()
+                    }
+                    (Some(p), false) => {
+                        format!("commit 0 is the database file's own state, but the database file is unusable: {p}")
+                    }
+                    (None, false) => {
+                        "commit 0 is the database file's own state, but there is no database file".to_string()
+                    }
                 }));
             };
             d.effective_page_count().unwrap_or(0)
         }
     };
     // SQLite's checkpointer calls a database larger than the file plus the whole log plus the
-    // lock-byte page corrupt; nothing could supply such pages.
+    // lock-byte page corrupt; nothing could supply such pages. The rule only means corruption
+    // when the database file exists: without it (a post-mortem WAL) the pages the WAL does not
+    // hold are unknown, not corrupt, and are listed as in no file.
     let limit = db_len.saturating_add(65536).saturating_add(u64::from(commit_frame).saturating_mul(ps));
     let output_len = db_pages.saturating_mul(ps);
-    if kind != SnapshotKind::PlainCopy && output_len > limit {
+    if kind != SnapshotKind::PlainCopy && db_len > 0 && output_len > limit {
         return Err(RepairError::Input(format!(
             "commit {commit} claims {db_pages} pages of {page_size} bytes, more than the database file and the WAL \
              could hold: the files are corrupt"
@@ -377,6 +464,7 @@ pub fn plan(a: &Analysis, db_len: Option<u64>, opts: &ExtractOptions) -> Result<
         return Err(RepairError::Input(format!("commit {commit} has an empty database (0 pages): nothing to extract")));
     }
     let db_pages = u32::try_from(db_pages).map_err(|_| RepairError::Input("database too large".into()))?;
+    let db_pages = btree_pages.map_or(db_pages, |b| b.min(db_pages));
 
     // Newest frame ≤ C per page (all frames ≤ C ≤ mxFrame are valid).
     let mut newest: HashMap<u32, u32> = HashMap::new();
@@ -638,7 +726,15 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
             (Some(PageSource::Frame(f)), Some(w), Some(wsrc), _) => {
                 let mut frame = Vec::new();
                 read_frame(plan, w, wsrc, f, &mut frame)?;
-                p1.copy_from_slice(frame.get(FRAME_HEADER_LEN..).unwrap_or(&[]));
+                match frame.get(FRAME_HEADER_LEN..) {
+                    Some(image) if image.len() == p1.len() => p1.copy_from_slice(image),
+                    _ => {
+                        return Err(RepairError::Input(format!(
+                            "page 1 of commit {} (frame {f}) could not be read whole",
+                            plan.commit
+                        )));
+                    }
+                }
             }
             (Some(PageSource::DbFile), _, _, Some(d)) => read_page(d, 0, &mut p1)?,
             _ => {

@@ -153,6 +153,10 @@ pub fn rebuild_index(wal: Option<&WalAnalysis>, endian: ShmEndian) -> Result<Reb
             unspecified.push((SHM_HEADER_LEN as u64, (SEGMENT_LEN - SHM_HEADER_LEN) as u64));
         } else if stopped_here && stop <= frames_in_file {
             let (to, from) = (k as usize * SEGMENT_LEN, (k as usize - 1) * SEGMENT_LEN);
+            // `k + 1 == segments`, so both segments lie inside `bytes`; checked all the same.
+            if to.checked_add(SEGMENT_LEN).is_none_or(|end| end > bytes.len()) {
+                return Err(RepairError::Input("index too short for its last segment".into()));
+            }
             bytes.copy_within(from..from + SEGMENT_LEN, to);
             if k == 1 {
                 if let Some(b) = bytes.get_mut(to..to + SHM_HEADER_LEN) {

@@ -7,6 +7,7 @@
 //! [`Options`], so two sessions in one process cannot change each other's behaviour.
 
 mod error;
+pub mod scan;
 
 use std::fs::File;
 use std::path::Path;
@@ -21,7 +22,7 @@ use crate::source::locks::LockProbe;
 use crate::source::{Evidence, EvidenceFile, FileKind, Paths, SourceError};
 
 /// How evidence is opened and analysed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// Map the -wal instead of reading it (fastest on offline copies; a truncation meanwhile is
     /// fatal, so never the default). The caller installs the SIGBUS handler first
@@ -29,6 +30,8 @@ pub struct Options {
     pub mmap: bool,
     /// Probe the live system (locks, filesystem, permissions) for findings.
     pub live: bool,
+    /// Files paired explicitly (`--db`, `--wal`, `--shm`) with the named one.
+    pub pairing: crate::source::Pairing,
 }
 
 /// Opened and analysed evidence.
@@ -43,8 +46,8 @@ impl Session {
     /// named file must be something walinspect can analyse; damage inside otherwise readable
     /// files is left to the findings.
     pub fn open(path: &Path, options: Options) -> Result<Self, Error> {
-        let evidence = Evidence::open(path)?;
-        let analysis = analyze_evidence(&evidence, options);
+        let evidence = Evidence::open_paired(path, &options.pairing)?;
+        let analysis = analyze_evidence(&evidence, options.clone());
         check_contract(&evidence, &analysis)?;
         Ok(Self { evidence, analysis, options })
     }
@@ -101,10 +104,12 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
     let p = ev.paths.get(named);
     match named {
         FileKind::Db => {
-            let wal_has_frames = ev.wal.as_ref().is_some_and(|w| w.len() > 32);
+            // A 0-byte database beside a -wal (of any size) is a state SQLite handles (it opens
+            // an empty database and deletes the -wal): analysed, with a finding saying so.
+            let wal_present = ev.wal.is_some();
             if let Some(problem) = &a.db_problem {
                 let empty = ev.db.as_ref().is_some_and(|d| d.is_empty());
-                if !(empty && wal_has_frames) {
+                if !(empty && wal_present) {
                     return Err(SourceError::new(
                         p,
                         if empty { "empty file (0 bytes): not a database".to_string() } else { problem.clone() },
@@ -115,7 +120,8 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
         }
         FileKind::Wal => {
             let w = a.wal.as_ref();
-            let db_present = ev.db.as_ref().is_some_and(|d| !d.is_empty());
+            // A database file beside it, even a 0-byte one, makes a state SQLite handles.
+            let db_present = ev.db.is_some();
             if !db_present {
                 let len = w.map_or(0, |w| w.file_len);
                 if len <= 32 {
@@ -135,7 +141,8 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
             }
         }
         FileKind::Shm => {
-            if ev.db.is_none() && ev.wal.is_none() {
+            // A -shm recognised by its content and named alone is analysed alone.
+            if ev.db.is_none() && ev.wal.is_none() && !ev.paths.lone {
                 return Err(SourceError::new(p, "no database or -wal next to this -shm").into());
             }
             if let (Some(_), Some(problem)) = (&ev.db, &a.db_problem)

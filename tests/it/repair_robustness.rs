@@ -34,8 +34,7 @@ fn exercise(db: &[u8], wal: &[u8], shm: Option<&[u8]>) {
     };
     let commits = a.wal.as_ref().map_or(0, |w| w.commits.len() as u32);
     for commit in [None, Some(0), Some(commits / 2), Some(commits + 1)] {
-        let Ok(plan) = extract::plan(&a, Some(db.len() as u64), &ExtractOptions { commit, keep_wal_mode: false })
-        else {
+        let Ok(plan) = extract::plan_from(&a, &src, &ExtractOptions { commit, keep_wal_mode: false }) else {
             continue;
         };
         let Ok(v) = extract::verify(&plan, &a, &src) else {

@@ -4,3 +4,4 @@ pub mod carve_corpus;
 pub mod common;
 pub mod forensics;
 pub mod repair;
+pub mod tree;
