@@ -316,7 +316,9 @@ pub fn salvage_rows(
     output.check(&ev)?;
     let fx = forensics(&ev, &a)?;
     let s = salvage(&fx);
-    let r = SalvageReport::build(Files::of(&ev), &s);
+    let known: Vec<&[u8]> = s.rows.iter().map(|r| r.payload.as_slice()).collect();
+    let c = crate::forensics::carve::carve(&fx, &known, crate::forensics::carve::CarveOptions::default());
+    let r = SalvageReport::build(Files::of(&ev), &s).with_carving(&c);
     match output.format {
         FormatArg::Json => output.document(&json_text(&r)?, &ev)?,
         FormatArg::Text => output.document(&render_salvage(&r), &ev)?,

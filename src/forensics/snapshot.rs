@@ -100,6 +100,7 @@ vocabulary! {
         BtreeCycle = "btree.cycle",
         BtreeMixedTypes = "btree.mixed_types",
         BtreeTooDeep = "btree.too_deep",
+        CarveZeroedFreeSpace = "carve.zeroed_free_space",
         OverflowCycle = "overflow.cycle",
         OverflowOutOfRange = "overflow.out_of_range",
         OverflowMissing = "overflow.missing",

@@ -11,6 +11,7 @@
 
 pub mod btree;
 pub mod bytes;
+pub mod carve;
 pub mod checksum;
 pub mod db_header;
 pub mod error;

@@ -8,6 +8,7 @@
 
 mod support;
 
+mod carving;
 mod cli;
 mod deep;
 mod docs;
