@@ -87,6 +87,14 @@ fn collect(schema: &str, v: &Value, path: &str, out: &mut BTreeSet<String>) {
 fn produced() -> BTreeMap<String, BTreeSet<String>> {
     let d = tempdir();
     let mut docs: Vec<Value> = Vec::new();
+    // A database with deleted records in free space: salvage's `carving.rows`.
+    let corpus = crate::support::carve_corpus::build(crate::support::carve_corpus::Params {
+        page_size: 4096,
+        utf16: false,
+        rows: 120,
+        seed: 11,
+    });
+    docs.push(json(&["salvage", corpus.evidence.to_str().unwrap(), "--json"]));
     for s in SAMPLES {
         let db = format!("samples/{s}/app.db");
         docs.push(json(&["dump", &db, "--json"]));
