@@ -183,6 +183,7 @@ impl Gen {
             Value::Integer(i) => Sql::Integer(*i),
             Value::Real(r) => Sql::Real(*r),
             Value::Text(s) => Sql::Text(s.clone()),
+            Value::TextBytes { bytes, .. } => Sql::Blob(bytes.clone()),
             Value::Blob(b) => Sql::Blob(b.clone()),
         }
     }
@@ -484,6 +485,7 @@ fn canon(v: &Value) -> String {
         Value::Real(r) if r.fract() == 0.0 && r.abs() < 9e15 => format!("n{}", *r as i64),
         Value::Real(r) => format!("r{}", r.to_bits()),
         Value::Text(s) => format!("t{s}"),
+        Value::TextBytes { bytes, .. } => format!("x{bytes:?}"),
         Value::Blob(b) => format!("b{b:?}"),
     }
 }
