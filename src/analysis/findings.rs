@@ -340,7 +340,7 @@ fn check_journal(d: &super::DbAnalysis, j: &super::journal::JournalAnalysis, out
                     Severity::Info,
                     Db,
                     format!(
-                        "the rollback journal's header is zeroed (journal_mode=PERSIST after a commit) but it still holds {}: the pages as they were before the last transaction (the rows it deleted or edited, in their earlier form); SQLite ignores them",
+                        "the rollback journal's header is zeroed (journal_mode=PERSIST after a commit) but it still holds {}: the pages as they were before the last transaction (the rows it deleted or edited, in their earlier form); SQLite ignores them, `salvage` and `history` list their rows (provenance journal)",
                         plural(n, "page record", "page records")
                     ),
                 )

@@ -537,7 +537,8 @@ fn hot_rollback_journal_is_reported_with_the_pages_it_restores() {
 
 /// `journal_mode=PERSIST` (the default of many Android apps) zeroes only the journal's header
 /// after each commit: the page records of the last transaction — the rows it deleted or
-/// edited, as they were before — stay on disk, and are reported (not as a hot journal).
+/// edited, as they were before — stay on disk. They are reported (not as a hot journal), and
+/// salvage and history list their rows with provenance `journal`.
 #[test]
 fn persisted_journal_records_are_a_source_of_row_versions() {
     let d = tempdir();
@@ -549,7 +550,7 @@ fn persisted_journal_records_are_a_source_of_row_versions() {
     )
     .unwrap();
     c.execute_batch(&series(60, "INSERT INTO t(v) SELECT printf('kept %04d', value) FROM s")).unwrap();
-    c.execute_batch("UPDATE t SET v = 'edited' WHERE id = 7; DELETE FROM t WHERE id = 42;").unwrap();
+    c.execute_batch("BEGIN; UPDATE t SET v = 'edited' WHERE id = 7; DELETE FROM t WHERE id = 42; COMMIT;").unwrap();
     let ev = d.path().join("ev.db");
     fs::copy(&live, &ev).unwrap();
     fs::copy(sibling(&live, "-journal"), sibling(&ev, "-journal")).unwrap();
@@ -563,4 +564,23 @@ fn persisted_journal_records_are_a_source_of_row_versions() {
     assert!(f.iter().all(|x| x["code"] != "db.hot_journal"), "{f:?}");
     let p = f.iter().find(|x| x["code"] == "db.persisted_journal").expect("db.persisted_journal");
     assert_eq!(p["severity"], "info");
+    let s = ev.to_str().unwrap();
+    // Salvage: the deleted row, from the journal, with its record's offset.
+    let r = run(&["salvage", s, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let g = v["groups"].as_array().unwrap().iter().position(|g| g["kind"] == "journal").expect("journal group");
+    assert!(!v["groups"][g]["record_offsets"].as_array().unwrap().is_empty());
+    let row = v["rows"].as_array().unwrap().iter().find(|r| r["key"] == 42).expect("deleted row 42 salvaged").clone();
+    assert_eq!(row["kind"], "journal");
+    assert_eq!(row["values"][1], "kept 0042");
+    // History: the edited row's earlier version comes before the database file's.
+    let h = run(&["history", s, "--table", "t", "--rowid", "7", "--json"]);
+    let hv: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    let versions = hv["versions"].as_array().unwrap();
+    assert_eq!(versions[0]["source"]["kind"], "journal", "{versions:?}");
+    assert_eq!(versions[0]["values"][1], "kept 0007");
+    assert!(versions.iter().any(|x| x["current"] == true && x["values"][1] == "edited"));
+    let h = run(&["history", s, "--table", "t", "--rowid", "42", "--json"]);
+    let hv: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    assert!(hv["versions"].as_array().unwrap().iter().any(|x| x["source"]["kind"] == "journal"));
 }
