@@ -566,8 +566,7 @@ impl Visitor for KeyCollector<'_> {
 /// number of *distinct* versions found (hashes and locations), not with the bytes of the
 /// frames; payloads are re-read only for the versions reported.
 pub fn salvage(fx: &Forensics<'_>) -> Salvage {
-    let mut s = Salvage::default();
-    s.groups = all_groups(fx);
+    let mut s = Salvage { groups: all_groups(fx), ..Salvage::default() };
     if s.groups.is_empty() {
         return s;
     }
