@@ -2,7 +2,9 @@
 //! exit codes (0 = no finding at or above `--fail-on`, 1 = findings at or above it,
 //! 2 = usage error or input that cannot be analysed). A closed stdout pipe ends quietly.
 
+mod deep;
 mod forensics;
+mod scan;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::findings::{self, Finding, Severity};
+use crate::format::escape::{escape_json, escape_output};
 use crate::present::text::{self, Style};
 use crate::report::{DumpReport, Files};
 use crate::session::{Error, Options, Session};
@@ -121,12 +124,16 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.check").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        deep: deep::DeepArgs,
     },
     /// A one-screen human summary: files, WAL generation, frames, checkpoint, readers, findings.
     #[command(after_help = AFTER_HELP)]
     Info {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
+        #[command(flatten)]
+        deep: deep::DeepArgs,
     },
     /// Who holds the database's locks, what they are doing (writer, checkpoint, readers and
     /// their snapshots, starvation) and environment hazards; never takes a lock.
@@ -206,6 +213,8 @@ pub enum Command {
         /// With the old and new values of each changed row (implies --rows).
         #[arg(long)]
         values: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
     /// Every version of one row found anywhere: database file, commits, uncommitted tail,
     /// earlier WAL generations, frames after a checksum break.
@@ -225,6 +234,8 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.history").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
     /// Rows held only by frames SQLite ignores (earlier generations, after a checksum break,
     /// the uncommitted tail, a torn frame), with their provenance.
@@ -235,7 +246,14 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.salvage").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
+    /// Triage folders: find every SQLite file by its content, group databases with their -wal,
+    /// -shm and -journal (and lone WALs, -shm, journals), analyse each set as `check` does, in
+    /// parallel, and list the sets worst first with the SHA-256 of every file read.
+    #[command(after_help = AFTER_HELP)]
+    Scan(scan::ScanArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -259,7 +277,8 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e @ Error::BrokenPipe) => ExitCode::from(e.exit_status()),
         Err(e) => {
-            let _ = writeln!(io::stderr(), "walinspect: {e}");
+            // Messages name paths and other untrusted text: one line, every control made visible.
+            let _ = writeln!(io::stderr(), "walinspect: {}", crate::format::escape::escape(&e.to_string()));
             ExitCode::from(e.exit_status())
         }
     }
@@ -289,7 +308,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
         (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250 },
-        (None, Some(path)) => Command::Info { path },
+        (None, Some(path)) => {
+            Command::Info { path, deep: deep::DeepArgs { deep: None, commit: None, max_errors: 100 } }
+        }
         (None, None) => {
             let mut cmd = Cli::command();
             let _ = cmd.print_help();
@@ -306,27 +327,46 @@ fn run(cli: Cli) -> Result<u8, Error> {
             if owners {
                 forensics::add_owners(ev, a, &mut r);
             }
-            emit(&r, json, |r| text::render_dump(r, style(&g)))?;
+            emit(&r, json, style(&g).color, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Check { path, json } => {
+        Command::Check { path, json, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
+            let mut f = session.findings();
+            let d = deep::run(&session, &deep)?;
+            if let Some((_, df)) = &d {
+                f.extend(df.iter().cloned());
+                f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             let r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json);
             if json {
-                emit_json(&r)?;
+                match &d {
+                    Some((section, _)) => emit_json(&with_deep(&r, section)?)?,
+                    None => emit_json(&r)?,
+                }
             } else {
-                write_out(&text::render_check(&r, style(&g)))?;
+                write_text(&text::render_check(&r, style(&g)), style(&g).color)?;
+                if let Some((section, _)) = &d {
+                    write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
+                }
             }
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Info { path } => {
+        Command::Info { path, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
+            let mut f = session.findings();
+            let d = deep::run(&session, &deep)?;
+            if let Some((_, df)) = &d {
+                f.extend(df.iter().cloned());
+                f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             let r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, false);
-            write_out(&text::render_info(&r, style(&g)))?;
+            write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
+            if let Some((section, _)) = &d {
+                write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
+            }
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Locks { path, json, watch, interval, count } => locks::run(&path, json, watch, interval, count, &g),
@@ -365,7 +405,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                         emit_json(&r)?
                     } else {
                         write_out(&format!("Sample \"{}\": {}\n\n", s.name, s.about))?;
-                        write_out(&text::render_info(&r, style(&g)))?;
+                        write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
                     }
                     Ok(exit_code(&f, g.fail_on))
                 });
@@ -377,25 +417,20 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
-        Command::Timeline { path, json, rows, values } => forensics::timeline(
+        Command::Timeline { path, json, rows, values, export } => forensics::timeline(
             &path,
-            forensics::Output::from_flag(json),
+            &export.output(json)?,
             forensics::Detail::from_flags(rows, values),
             g.fail_on,
             options(&g),
         ),
-        Command::History { path, table, rowid, key, json } => forensics::row_history(
-            &path,
-            &table,
-            rowid,
-            &key,
-            forensics::Output::from_flag(json),
-            g.fail_on,
-            options(&g),
-        ),
-        Command::Salvage { path, json } => {
-            forensics::salvage_rows(&path, forensics::Output::from_flag(json), g.fail_on, options(&g))
+        Command::History { path, table, rowid, key, json, export } => {
+            forensics::row_history(&path, &table, rowid, &key, &export.output(json)?, g.fail_on, options(&g))
         }
+        Command::Salvage { path, json, export } => {
+            forensics::salvage_rows(&path, &export.output(json)?, g.fail_on, options(&g))
+        }
+        Command::Scan(args) => scan::run(&args, &g),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);
@@ -411,29 +446,52 @@ fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
+/// The check document with the deep check's section added as `deep`.
+fn with_deep(r: &DumpReport, d: &crate::report::deep::DeepSection) -> Result<serde_json::Value, Error> {
+    let ser = |e| Error::system("cannot serialise", io::Error::other(e));
+    let mut v = serde_json::to_value(r).map_err(ser)?;
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("deep".into(), serde_json::to_value(d).map_err(ser)?);
+    }
+    Ok(v)
+}
+
 fn exit_code(f: &[Finding], fail_on: FailOn) -> u8 {
     u8::from(f.iter().any(|x| x.severity >= fail_on.severity()))
 }
 
-fn emit(r: &DumpReport, json: bool, render: impl Fn(&DumpReport) -> String) -> Result<(), Error> {
-    if json { emit_json(r) } else { write_out(&render(r)) }
+fn emit(r: &DumpReport, json: bool, color: bool, render: impl Fn(&DumpReport) -> String) -> Result<(), Error> {
+    if json { emit_json(r) } else { write_text(&render(r), color) }
 }
 
 fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::system("cannot serialise", io::Error::other(e)))?;
     s.push('\n');
-    write_out(&s)
+    write_json(&s)
 }
 
 /// One compact JSON document on one line (JSON Lines, for streams).
 fn emit_json_line<T: serde::Serialize>(v: &T) -> Result<(), Error> {
     let mut s = serde_json::to_string(v).map_err(|e| Error::system("cannot serialise", io::Error::other(e)))?;
     s.push('\n');
-    write_out(&s)
+    write_json(&s)
 }
 
+/// Serialised JSON to stdout, terminal-safe ([`escape_json`]: same document, no raw DEL, C1
+/// control or bidi override).
+fn write_json(s: &str) -> Result<(), Error> {
+    write_bytes(escape_json(s).as_bytes())
+}
+
+/// Text without colour to stdout, through the last guard ([`escape_output`]).
 fn write_out(s: &str) -> Result<(), Error> {
-    write_bytes(s.as_bytes())
+    write_text(s, false)
+}
+
+/// Text to stdout through the last guard: nothing but line layout and (with `color`) our SGR
+/// colour sequences reaches the terminal raw.
+fn write_text(s: &str, color: bool) -> Result<(), Error> {
+    write_bytes(escape_output(s, color).as_bytes())
 }
 
 fn write_bytes(b: &[u8]) -> Result<(), Error> {

@@ -154,7 +154,7 @@ impl History {
 
 fn value_text(v: &Value) -> String {
     match v {
-        Value::Text(s) => s.clone(),
+        Value::Text(s) | Value::TextBytes { text: s, .. } => s.clone(),
         Value::Integer(i) => i.to_string(),
         Value::Real(r) => r.to_string(),
         Value::Null => "NULL".into(),

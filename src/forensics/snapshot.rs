@@ -248,6 +248,12 @@ impl<'a> PageStore<'a> {
         }
     }
 
+    /// The files this store reads (shareable across threads: each thread builds its own
+    /// store, with its own cache, with [`StoreFiles::store`]).
+    pub fn files(&self) -> StoreFiles<'a> {
+        StoreFiles { db: self.db, wal: self.wal, page_size: self.page_size }
+    }
+
     /// Database file length in bytes (0 without a file).
     pub fn db_len(&self) -> u64 {
         self.db.map_or(0, |d| d.1)
@@ -322,6 +328,21 @@ impl<'a> PageStore<'a> {
         let mut buf = vec![0u8; self.page_size as usize];
         let got = r.read_at_full(off + FRAME_HEADER_LEN as u64, buf.get_mut(..avail)?).ok()?;
         Some((page, buf, got))
+    }
+}
+
+/// The files behind a [`PageStore`], without its cache.
+#[derive(Clone, Copy)]
+pub struct StoreFiles<'a> {
+    db: Option<(&'a dyn ReadAt, u64)>,
+    wal: Option<(&'a dyn ReadAt, u64)>,
+    page_size: u32,
+}
+
+impl<'a> StoreFiles<'a> {
+    /// A store over these files with an empty cache.
+    pub fn store(self) -> PageStore<'a> {
+        PageStore::new(self.db, self.wal, self.page_size)
     }
 }
 

@@ -2,7 +2,9 @@
 //! `docs/forensics.md`) and the `owner` of `dump` frames (their text: `present::forensics`).
 //!
 //! Values: SQL NULL is `null`, integers are numbers, reals are numbers (non-finite reals are
-//! `{"real": "inf"}` / `"-inf"`), text is a string, blobs are `{"hex": "..."}`. Keys: a rowid is a
+//! `{"real": "inf"}` / `"-inf"`), text is a string, blobs are `{"hex": "..."}`; text whose
+//! bytes are not valid in the database's encoding is `{"text": "...", "hex": "..."}` (the
+//! readable form, invalid sequences as U+FFFD, and the exact bytes). Keys: a rowid is a
 //! number; a WITHOUT ROWID primary key is an array of values.
 
 use std::collections::BTreeMap;
@@ -45,6 +47,12 @@ impl Serialize for ValueReport {
                 m.end()
             }
             Value::Text(t) => s.serialize_str(t),
+            Value::TextBytes { text, bytes } => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("text", text)?;
+                m.serialize_entry("hex", &hex(bytes))?;
+                m.end()
+            }
             Value::Blob(b) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("hex", &hex(b))?;

@@ -7,6 +7,7 @@
 //! [`Options`], so two sessions in one process cannot change each other's behaviour.
 
 mod error;
+pub mod scan;
 
 use std::fs::File;
 use std::path::Path;

@@ -15,7 +15,9 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub mod env;
+pub mod identity;
 pub mod locks;
+pub mod walk;
 
 /// One file of an evidence set: the database, its `-wal` or its `-shm`. The one name for this
 /// notion everywhere (paths, findings, locks).
@@ -86,7 +88,12 @@ pub struct SourceError {
 
 impl std::fmt::Display for SourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        write!(
+            f,
+            "{}: {}",
+            crate::format::escape::escape_path(&self.path),
+            crate::format::escape::escape(&self.message)
+        )
     }
 }
 
@@ -236,16 +243,22 @@ pub fn sniff_file(path: &Path) -> crate::format::sniff::Sniffed {
 }
 
 impl Paths {
-    /// Resolve the siblings of whichever file `path` names, by its `-wal`/`-shm` suffix.
+    /// Resolve the siblings of whichever file `path` names, by its `-wal`/`-shm` suffix. The
+    /// database's symlinks are followed as SQLite follows them ([`identity::follow_links`]): its
+    /// `-wal` and `-shm` are the ones beside the real file.
     pub fn resolve(path: &Path) -> Self {
-        let s = path.as_os_str().to_string_lossy();
-        let (base, named) = if let Some(b) = s.strip_suffix("-wal") {
-            (PathBuf::from(b), FileKind::Wal)
-        } else if let Some(b) = s.strip_suffix("-shm") {
-            (PathBuf::from(b), FileKind::Shm)
+        use std::os::unix::ffi::OsStrExt;
+        let s = path.as_os_str().as_bytes();
+        let base_of = |b: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(b));
+        let (base, named) = if let Some(b) = s.strip_suffix(b"-wal") {
+            (base_of(b), FileKind::Wal)
+        } else if let Some(b) = s.strip_suffix(b"-shm") {
+            (base_of(b), FileKind::Shm)
         } else {
             (path.to_path_buf(), FileKind::Db)
         };
+        let base = identity::follow_links(&base);
+        let path = &if named == FileKind::Db { base.clone() } else { path.to_path_buf() };
         // Keep the exact bytes of a non-UTF-8 path the user named.
         let named_path = path.to_path_buf();
         let with = |suffix: &str| {

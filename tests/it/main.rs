@@ -9,7 +9,9 @@
 mod support;
 
 mod cli;
+mod deep;
 mod docs;
+mod export;
 mod fastpath;
 mod forensics;
 mod forensics_cli;
@@ -24,7 +26,10 @@ mod repair_install;
 mod repair_robustness;
 mod repair_shm;
 mod robustness;
+mod scan;
 mod scenarios;
+mod trust_hostile;
+mod trust_outputs;
 mod tui_bench;
 mod tui_live;
 mod tui_views;
