@@ -266,7 +266,9 @@ pub fn check_output(target: &Path, ev: &Evidence, format: Format, force: bool) -
     let protected = Protected::of(ev);
     if format == Format::Csv {
         let probe = target.join("manifest.csv");
-        check_target(target, &protected, true, "export").or_else(|e| if target.is_dir() { Ok(()) } else { Err(e) })?;
+        check_target(target, &protected, true, "export")
+            .map(|_| ())
+            .or_else(|e| if target.is_dir() { Ok(()) } else { Err(e) })?;
         if target.is_dir() {
             let empty = std::fs::read_dir(target).map(|mut d| d.next().is_none()).unwrap_or(false);
             if !empty && !force {
@@ -275,11 +277,11 @@ pub fn check_output(target: &Path, ev: &Evidence, format: Format, force: bool) -
                     target.display()
                 )));
             }
-            return check_target(&probe, &protected, force, "export");
+            return check_target(&probe, &protected, force, "export").map(|_| ());
         }
         return Ok(());
     }
-    check_target(target, &protected, force, "export")
+    check_target(target, &protected, force, "export").map(|_| ())
 }
 
 /// Write `e` in `format` to `target` (see [`check_output`]).
@@ -316,7 +318,7 @@ pub fn value_text(v: &Value) -> Option<String> {
         Value::Null => None,
         Value::Integer(i) => Some(i.to_string()),
         Value::Real(r) => Some(real_text(*r)),
-        Value::Text(t) => Some(t.clone()),
+        Value::Text(t) | Value::TextBytes { text: t, .. } => Some(t.clone()),
         Value::Blob(b) => Some(hex(b)),
     }
 }
@@ -442,13 +444,15 @@ pub fn from_history(r: &HistoryReport, page_size: Option<u32>) -> Vec<Table> {
         let s = &v.source;
         let (source, in_wal) = match s.kind {
             SourceKind::DbFile => (Source::Db, false),
+            SourceKind::Journal => (Source::Journal, false),
             SourceKind::Stale | SourceKind::Foreign => (Source::Generation, true),
             _ => (Source::Wal, true),
         };
         let state = match (v.op, s.kind) {
             (VersionOp::Delete, _) => State::Deleted,
             _ if v.current => State::Live,
-            (_, SourceKind::DbFile | SourceKind::Commit) => State::CommittedOlder,
+            // A journal record is the committed state before the last transaction.
+            (_, SourceKind::DbFile | SourceKind::Commit | SourceKind::Journal) => State::CommittedOlder,
             (_, SourceKind::Uncommitted) => State::Uncommitted,
             (_, SourceKind::Stale) => State::EarlierGeneration,
             (_, SourceKind::AfterBreak) => State::AfterBreak,

@@ -35,6 +35,7 @@ fn sql(v: &Value) -> SqlValue {
         Value::Integer(i) => SqlValue::Integer(*i),
         Value::Real(r) => SqlValue::Real(*r),
         Value::Text(t) => SqlValue::Text(t.clone()),
+        Value::TextBytes { bytes, .. } => SqlValue::Blob(bytes.clone()),
         Value::Blob(b) => SqlValue::Blob(b.clone()),
     }
 }

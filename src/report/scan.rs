@@ -152,7 +152,7 @@ impl ScanSetReport {
                     r.hashes
                         .iter()
                         .find(|h| h.role == role)
-                        .map(|h| FileRef { path: h.path.clone(), size: h.size.unwrap_or(0) })
+                        .map(|h| FileRef::new(std::path::Path::new(&h.path), h.size.unwrap_or(0)))
                 };
                 r.files = Files { db: f("db"), wal: f("wal"), shm: f("shm") };
             }

@@ -224,6 +224,7 @@ fn set_paths(set: &EvidenceSet) -> Paths {
         wal: get(Role::Wal).unwrap_or_else(|| with_suffix(&base, "-wal")),
         shm: get(Role::Shm).unwrap_or_else(|| with_suffix(&base, "-shm")),
         named,
+        lone: false,
     }
 }
 
@@ -245,7 +246,7 @@ fn open_set(set: &EvidenceSet) -> Result<Evidence, SourceError> {
         Role::Wal => wal = first,
         _ => shm = first,
     }
-    Ok(Evidence { paths, db, wal, shm })
+    Ok(Evidence { paths, db, wal, shm, journal: None, pairing_note: None })
 }
 
 /// Analyse one set as `check` would analyse its primary file (see the module doc), hashing
@@ -310,7 +311,7 @@ pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOu
     }
     hashes.sort_by_key(|h| h.role);
     let live = options.live && !set.renamed;
-    let analysis = analyze_evidence(&ev, options);
+    let analysis = analyze_evidence(&ev, options.clone());
     if let Err(e) = check_contract(&ev, &analysis) {
         return SetOutcome { set, session: Err(e), findings: Vec::new(), salvage_rows: None, hashes, notes };
     }
@@ -348,7 +349,7 @@ pub fn analyse_all<R: Send>(
 ) -> Vec<R> {
     sets.par_iter()
         .map(|s| {
-            let r = convert(analyse(s, options, want_salvage));
+            let r = convert(analyse(s, options.clone(), want_salvage));
             done(s);
             r
         })
