@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod findings;
+pub mod journal;
 pub mod shm;
 pub mod wal;
 pub mod wording;

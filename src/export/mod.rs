@@ -471,13 +471,15 @@ pub fn from_history(r: &HistoryReport, page_size: Option<u32>) -> Vec<Table> {
         let s = &v.source;
         let (source, in_wal) = match s.kind {
             SourceKind::DbFile => (Source::Db, false),
+            SourceKind::Journal => (Source::Journal, false),
             SourceKind::Stale | SourceKind::Foreign => (Source::Generation, true),
             _ => (Source::Wal, true),
         };
         let state = match (v.op, s.kind) {
             (VersionOp::Delete, _) => State::Deleted,
             _ if v.current => State::Live,
-            (_, SourceKind::DbFile | SourceKind::Commit) => State::CommittedOlder,
+            // A journal record is the committed state before the last transaction.
+            (_, SourceKind::DbFile | SourceKind::Commit | SourceKind::Journal) => State::CommittedOlder,
             (_, SourceKind::Uncommitted) => State::Uncommitted,
             (_, SourceKind::Stale) => State::EarlierGeneration,
             (_, SourceKind::AfterBreak) => State::AfterBreak,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod escape;
 pub mod fingerprint;
 pub mod freelist;
+pub mod journal;
 pub mod ptrmap;
 pub mod record;
 pub mod shm;

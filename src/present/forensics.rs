@@ -179,6 +179,19 @@ pub fn render_salvage(r: &SalvageReport) -> String {
         r.summary.already_current
     );
     for g in &r.groups {
+        if g.kind == "journal" {
+            let _ = writeln!(
+                s,
+                "  group {}: journal records {}-{} ({}), the pages before the last transaction, at offsets {}{}",
+                g.id,
+                g.frames.first,
+                g.frames.last,
+                g.frames.count,
+                g.record_offsets.iter().take(8).map(u64::to_string).collect::<Vec<_>>().join(", "),
+                if g.record_offsets.len() > 8 { ", ..." } else { "" }
+            );
+            continue;
+        }
         let _ = writeln!(
             s,
             "  group {}: {} frames {}-{} ({}), salts {:08x} {:08x}{}, {} commit frame(s), {} broken link(s){}",

@@ -454,6 +454,9 @@ pub struct GroupReport {
     pub broken_links: Vec<u32>,
     /// `after_break`: the frame where the checksum chain broke (SQLite's valid log ends there).
     pub chain_break_frame: Option<u32>,
+    /// `journal`: the byte offset of each record in the `-journal` (parallel to the record
+    /// numbers `frames` counts); empty for WAL groups.
+    pub record_offsets: Vec<u64>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -690,6 +693,7 @@ impl SalvageReport {
                     commit_frames: g.commit_frames.clone(),
                     broken_links: g.broken_links.clone(),
                     chain_break_frame: g.chain_break,
+                    record_offsets: g.record_offsets.clone(),
                 })
                 .collect(),
             summary: SalvageSummaryReport {

@@ -217,5 +217,9 @@ pub fn analyze_evidence(ev: &Evidence, options: Options) -> Analysis {
         Some(b) => Some((b as &dyn ReadAt, b.0.len() as u64)),
         None => r(&ev.wal),
     };
-    analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) })
+    let mut a = analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) });
+    if let (Some(d), Some(j)) = (a.db.as_mut(), ev.journal.as_ref()) {
+        d.journal = Some(analysis::journal::analyze_journal(&j.file, j.len(), d.header.page_size()));
+    }
+    a
 }

@@ -247,8 +247,13 @@ fn open_set(set: &EvidenceSet) -> Result<Evidence, SourceError> {
         Role::Wal => wal = first,
         _ => shm = first,
     }
-    // The scan says how a set was grouped in its own notes.
-    Ok(Evidence { paths, db, wal, shm, pairing_note: None })
+    // The rollback journal beside the database, as `Evidence::open` finds it.
+    let journal = db.as_ref().and_then(|_| {
+        let mut j = paths.db.clone().into_os_string();
+        j.push("-journal");
+        EvidenceFile::open_optional(std::path::Path::new(&j)).ok().flatten()
+    });
+    Ok(Evidence { paths, db, wal, shm, journal, pairing_note: None })
 }
 
 /// Analyse one set as `check` would analyse its primary file (see the module doc), hashing
