@@ -8,7 +8,7 @@ usage: python3 benches/scan-tree.py [--dir /tmp/scanbench] [--files 100000] [--d
 1. Makes (once) the tree outside the repository: --dbs WAL-mode sets copied from three states a
    real SQLite made (healthy: db + -wal + -shm with 200 commits; crashed: an uncommitted tail;
    reset: earlier WAL generations), one lone WAL under another name per 50 sets, and the rest of
-   --files as non-SQLite files of 1-16 KiB in nested folders (100 files a folder, 3 levels).
+   --files as non-SQLite files of 0.5-4 KiB in nested folders (100 files a folder, 3 levels).
 2. Times, warm (files in the page cache), the median of --runs runs of:
    - `find TREE -type f`                  listing the tree, the floor of any walk
    - `walinspect scan --no-live --json`   walk + sniff + group + check-analysis + salvage counts + SHA-256
@@ -109,7 +109,7 @@ def make_tree(tree, files, dbs):
         if i % per_dir == 0:
             os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "f%06d.bin" % i), "wb") as f:
-            f.write(rnd.randbytes(rnd.randint(1024, 16384)))
+            f.write(rnd.randbytes(rnd.randint(512, 4096)))
     open(marker, "w").close()
 
 

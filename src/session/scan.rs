@@ -8,7 +8,9 @@
 //!    join it; an empty file with a WAL beside it is a database too (SQLite treats a 0-byte
 //!    database as empty, and the WAL holds its content);
 //! 3. a WAL (by content) no database claimed is a lone WAL: named `X-wal`, it takes `X-shm` with
-//!    it (as SQLite would); under any other name (a backup, a replication log) it stands alone;
+//!    it (as SQLite would), and `X` when that exists but is not a database by content (`check`
+//!    reads it beside the WAL); under any other name (a backup, a replication log) it stands
+//!    alone;
 //! 4. a `-shm` or a rollback journal (by content) no set claimed is a lone `-shm`/journal.
 //!
 //! A file can belong to two sets (a database named `a-wal` beside a database `a`): each set is
@@ -154,6 +156,11 @@ pub fn group(files: &[SeenFile]) -> Vec<EvidenceSet> {
         let mut members = vec![member(Role::Wal, f)];
         claimed.insert(&f.path);
         let base = strip_suffix(&f.path, "-wal");
+        // The file SQLite would take for its database, when it is not one by content: `check`
+        // opens it beside the WAL, so the set holds it too.
+        if let Some(db) = base.as_ref().and_then(|b| by_path.get(b.as_path())) {
+            members.insert(0, member(Role::Db, db));
+        }
         if let Some(shm) = base.as_ref().and_then(|b| by_path.get(with_suffix(b, "-shm").as_path())) {
             members.push(member(Role::Shm, shm));
             claimed.insert(&shm.path);
@@ -381,6 +388,8 @@ mod tests {
             seen("/e/empty.db", Sniffed::Empty),
             seen("/e/empty.db-wal", wal),
             seen("/e/blank", Sniffed::Empty),
+            seen("/e/text", Sniffed::Other),
+            seen("/e/text-wal", wal),
         ];
         let sets = group(&files);
         let got: Vec<(String, &str, Vec<&str>, bool)> = sets
@@ -403,6 +412,7 @@ mod tests {
                 ("/e/gone.db-wal".into(), "lone_wal", vec!["wal", "shm"], false),
                 ("/e/old.db-journal".into(), "lone_journal", vec!["journal"], false),
                 ("/e/orphan-shm".into(), "lone_shm", vec!["shm"], false),
+                ("/e/text-wal".into(), "lone_wal", vec!["db", "wal"], false),
             ]
         );
         let p = set_paths(&sets[1]);

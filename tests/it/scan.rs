@@ -62,6 +62,8 @@ fn scan_finds_every_set_agrees_with_check_and_changes_nothing() {
         ("hot/rollback.db".to_string(), want("database", &["db", "journal"], false)),
         ("lone/replica.log".to_string(), want("lone_wal", &["wal"], true)),
         ("orphan/gone.db-shm".to_string(), want("lone_shm", &["shm"], false)),
+        ("odd/empty.db".to_string(), want("database", &["db", "wal"], false)),
+        ("odd/notes-wal".to_string(), want("lone_wal", &["db", "wal"], false)),
     ]);
     if is_root() {
         // Root reads a mode-000 file: its first bytes say database, the rest is not one.
