@@ -10,6 +10,7 @@ use crate::forensics::history::{KeySpec, history};
 use crate::forensics::salvage::salvage;
 use crate::forensics::snapshot::Forensics;
 use crate::forensics::timeline::{TrackOptions, Tracker, frame_owners};
+use crate::format::escape::{escape_json, escape_output};
 use crate::present::forensics::{render_commit, render_history, render_salvage, render_timeline_head};
 use crate::report::forensics::{
     CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END, TimelineReport,
@@ -232,7 +233,10 @@ pub fn timeline(
     } else {
         render_timeline_head(fx.base_pages, &notes_of(&t.base_notes))
     };
-    out.write_all(head.as_bytes())?;
+    let guard = |s: String| -> String {
+        if json { escape_json(&s).into_owned() } else { escape_output(&s, false).into_owned() }
+    };
+    out.write_all(guard(head).as_bytes())?;
     let mut failure: Option<Error> = None;
     let mut first = true;
     let _ = t.run_while(|_, c| {
@@ -240,7 +244,7 @@ pub fn timeline(
         let entry = CommitEntryReport::build(&c, rows, values, enc);
         let text = if json { timeline_json_commit(&entry, first).map_err(ser) } else { Ok(render_commit(&entry)) };
         first = false;
-        match text.and_then(|s| out.write_all(s.as_bytes()).map_err(Error::from)) {
+        match text.and_then(|s| out.write_all(guard(s).as_bytes()).map_err(Error::from)) {
             Ok(()) => true,
             Err(e) => {
                 failure = Some(e);

@@ -7,7 +7,7 @@ use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{GlobalArgs, emit_json_line, exit_code, load, style, write_out};
+use super::{GlobalArgs, emit_json_line, exit_code, load, style, write_bytes, write_text};
 use crate::analysis::findings::Finding;
 use crate::present::locks::render;
 use crate::report::Files;
@@ -43,7 +43,7 @@ pub fn run(
         if json {
             super::emit_json(&r)?;
         } else {
-            write_out(&render(&r, st, true))?;
+            write_text(&render(&r, st, true), st.color)?;
         }
         return Ok(exit_code(&f, g.fail_on));
     }
@@ -62,18 +62,22 @@ pub fn run(
                 if json {
                     emit_json_line(&r)?;
                 } else if terminal {
-                    write_out(&format!("\x1b[H\x1b[2J{}", render(&r, st, true)))?;
+                    // Our own clear-screen, then the guarded text.
+                    write_bytes(b"\x1b[H\x1b[2J")?;
+                    write_text(&render(&r, st, true), st.color)?;
                 } else {
                     let text = render(&r, st, false);
                     if last.as_deref() != Some(text.as_str()) {
-                        write_out(&format!("--- +{:.3} s\n{text}", start.elapsed().as_secs_f64()))?;
+                        write_text(&format!("--- +{:.3} s\n{text}", start.elapsed().as_secs_f64()), st.color)?;
                         last = Some(text);
                     }
                 }
             }
             // The database may vanish for a moment (the last connection deleting the -wal and
             // -shm is not a problem, but a replaced file can be): report and keep watching.
-            Err(e @ (Error::Input(_) | Error::Refused(_))) if n > 1 => eprintln!("walinspect: {e}"),
+            Err(e @ (Error::Input(_) | Error::Refused(_))) if n > 1 => {
+                eprintln!("walinspect: {}", crate::format::escape::escape(&e.to_string()))
+            }
             Err(e) => return Err(e),
         }
         if count.is_some_and(|c| n >= c) {

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::findings::{self, Finding, Severity};
+use crate::format::escape::{escape_json, escape_output};
 use crate::present::text::{self, Style};
 use crate::report::{DumpReport, Files};
 use crate::session::{Error, Options, Session};
@@ -64,6 +65,17 @@ pub struct GlobalArgs {
     /// alone (for evidence copies, or reproducible output).
     #[arg(long, global = true)]
     pub no_live: bool,
+    /// The database file to pair with PATH when their names do not match (PATH is then the
+    /// -wal or -shm, by its name or its content).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub db: Option<PathBuf>,
+    /// The -wal to pair with PATH when their names do not match (e.g. a WAL stored as
+    /// `wal-00` or `0000000000000001.wal`).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub wal: Option<PathBuf>,
+    /// The -shm to pair with PATH when their names do not match.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub shm: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,7 +277,8 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e @ Error::BrokenPipe) => ExitCode::from(e.exit_status()),
         Err(e) => {
-            let _ = writeln!(io::stderr(), "walinspect: {e}");
+            // Messages name paths and other untrusted text: one line, every control made visible.
+            let _ = writeln!(io::stderr(), "walinspect: {}", crate::format::escape::escape(&e.to_string()));
             ExitCode::from(e.exit_status())
         }
     }
@@ -314,7 +327,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             if owners {
                 forensics::add_owners(ev, a, &mut r);
             }
-            emit(&r, json, |r| text::render_dump(r, style(&g)))?;
+            emit(&r, json, style(&g).color, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Check { path, json, deep } => {
@@ -333,9 +346,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
                     None => emit_json(&r)?,
                 }
             } else {
-                write_out(&text::render_check(&r, style(&g)))?;
+                write_text(&text::render_check(&r, style(&g)), style(&g).color)?;
                 if let Some((section, _)) = &d {
-                    write_out(&crate::present::deep::render_deep(section, style(&g)))?;
+                    write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
                 }
             }
             Ok(exit_code(&f, g.fail_on))
@@ -350,9 +363,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 f.sort_by_key(|x| std::cmp::Reverse(x.severity));
             }
             let r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, false);
-            write_out(&text::render_info(&r, style(&g)))?;
+            write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
             if let Some((section, _)) = &d {
-                write_out(&crate::present::deep::render_deep(section, style(&g)))?;
+                write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
             }
             Ok(exit_code(&f, g.fail_on))
         }
@@ -392,7 +405,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                         emit_json(&r)?
                     } else {
                         write_out(&format!("Sample \"{}\": {}\n\n", s.name, s.about))?;
-                        write_out(&text::render_info(&r, style(&g)))?;
+                        write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
                     }
                     Ok(exit_code(&f, g.fail_on))
                 });
@@ -447,25 +460,38 @@ fn exit_code(f: &[Finding], fail_on: FailOn) -> u8 {
     u8::from(f.iter().any(|x| x.severity >= fail_on.severity()))
 }
 
-fn emit(r: &DumpReport, json: bool, render: impl Fn(&DumpReport) -> String) -> Result<(), Error> {
-    if json { emit_json(r) } else { write_out(&render(r)) }
+fn emit(r: &DumpReport, json: bool, color: bool, render: impl Fn(&DumpReport) -> String) -> Result<(), Error> {
+    if json { emit_json(r) } else { write_text(&render(r), color) }
 }
 
 fn emit_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::system("cannot serialise", io::Error::other(e)))?;
     s.push('\n');
-    write_out(&s)
+    write_json(&s)
 }
 
 /// One compact JSON document on one line (JSON Lines, for streams).
 fn emit_json_line<T: serde::Serialize>(v: &T) -> Result<(), Error> {
     let mut s = serde_json::to_string(v).map_err(|e| Error::system("cannot serialise", io::Error::other(e)))?;
     s.push('\n');
-    write_out(&s)
+    write_json(&s)
 }
 
+/// Serialised JSON to stdout, terminal-safe ([`escape_json`]: same document, no raw DEL, C1
+/// control or bidi override).
+fn write_json(s: &str) -> Result<(), Error> {
+    write_bytes(escape_json(s).as_bytes())
+}
+
+/// Text without colour to stdout, through the last guard ([`escape_output`]).
 fn write_out(s: &str) -> Result<(), Error> {
-    write_bytes(s.as_bytes())
+    write_text(s, false)
+}
+
+/// Text to stdout through the last guard: nothing but line layout and (with `color`) our SGR
+/// colour sequences reaches the terminal raw.
+fn write_text(s: &str, color: bool) -> Result<(), Error> {
+    write_bytes(escape_output(s, color).as_bytes())
 }
 
 fn write_bytes(b: &[u8]) -> Result<(), Error> {
@@ -477,18 +503,32 @@ fn write_bytes(b: &[u8]) -> Result<(), Error> {
 
 /// The session options the global flags ask for.
 pub fn options(g: &GlobalArgs) -> Options {
-    Options { mmap: g.mmap, live: !g.no_live }
+    Options {
+        mmap: g.mmap,
+        live: !g.no_live,
+        pairing: crate::source::Pairing { db: g.db.clone(), wal: g.wal.clone(), shm: g.shm.clone() },
+    }
+}
+
+/// Say once, on stderr, how the files were paired when it was not by their names.
+fn say_pairing(ev: &crate::source::Evidence) {
+    if let Some(n) = &ev.pairing_note {
+        let _ = writeln!(io::stderr(), "walinspect: {n}");
+    }
 }
 
 /// Open and analyse the evidence at `path` with these options: the evidence and its analysis.
 pub(crate) fn load(path: &Path, opts: Options) -> Result<(crate::source::Evidence, crate::analysis::Analysis), Error> {
     let s = Session::open(path, opts)?;
+    say_pairing(&s.evidence);
     Ok((s.evidence, s.analysis))
 }
 
 /// Open and analyse the evidence at `path` as the global flags ask.
 pub fn open(path: &Path, g: &GlobalArgs) -> Result<Session, Error> {
-    Session::open(path, options(g))
+    let s = Session::open(path, options(g))?;
+    say_pairing(&s.evidence);
+    Ok(s)
 }
 
 #[cfg(test)]

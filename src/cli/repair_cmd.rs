@@ -6,10 +6,11 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::{Error, load};
+use crate::format::escape::escape_path;
 use crate::format::shm::ShmEndian;
 use crate::repair::RepairError;
 use crate::repair::extract::{self, ExtractOptions, Sources};
-use crate::repair::output::{AtomicOutput, Protected, check_target};
+use crate::repair::output::{AtomicOutput, Destination, Output, Protected, STDOUT, check_target};
 use crate::repair::shm::rebuild_index;
 use crate::report::Files;
 use crate::report::repair::{ExtractReport, OutputFile, RebuildShmReport};
@@ -91,6 +92,13 @@ impl From<RepairError> for Error {
     }
 }
 
+/// The output and report targets, checked before any work.
+struct Targets {
+    protected: Protected,
+    output: Destination,
+    report: Option<Destination>,
+}
+
 /// Check the output and report targets before any work.
 fn check_targets(
     ev: &Evidence,
@@ -98,57 +106,96 @@ fn check_targets(
     report: Option<&Path>,
     force: bool,
     what: &str,
-) -> Result<(), RepairError> {
+) -> Result<Targets, RepairError> {
     let protected = Protected::of(ev);
-    check_target(output, &protected, force, what)?;
-    if let Some(r) = report {
-        let mut p = protected;
-        p.add(output, "the output");
-        check_target(r, &p, force, "report")?;
-    }
-    Ok(())
+    let out = check_target(output, &protected, force, what)?;
+    let report = match report {
+        Some(r) => {
+            if r == Path::new(STDOUT) && output == Path::new(STDOUT) {
+                return Err(RepairError::Output("the output and the report cannot both go to standard output".into()));
+            }
+            let mut p = protected.clone();
+            p.add(output, "the output");
+            Some(check_target(r, &p, force, "report")?)
+        }
+        None => None,
+    };
+    Ok(Targets { protected, output: out, report })
 }
 
 fn json_bytes<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, Error> {
-    let mut b = serde_json::to_vec_pretty(v)
+    let s = serde_json::to_string_pretty(v)
         .map_err(|e| Error::system("cannot serialise the report", std::io::Error::other(e)))?;
+    let mut b = crate::format::escape::escape_json(&s).into_owned().into_bytes();
     b.push(b'\n');
     Ok(b)
 }
 
-fn stage_report(path: Option<&Path>, force: bool, bytes: &[u8]) -> Result<Option<AtomicOutput>, RepairError> {
-    let Some(p) = path else { return Ok(None) };
-    let mut o = AtomicOutput::create(p, force)?;
-    o.write_all(bytes)?;
-    Ok(Some(o))
+/// The report, staged: in a temporary file beside a regular file's place (moved in with the
+/// output), or kept in memory for a stream (written after the output is in place).
+enum StagedReport {
+    File(Output),
+    Stream(Output, Vec<u8>),
+}
+
+impl StagedReport {
+    fn stage(
+        dest: Option<&Destination>,
+        protected: &Protected,
+        force: bool,
+        bytes: Vec<u8>,
+    ) -> Result<Option<Self>, RepairError> {
+        let Some(d) = dest else { return Ok(None) };
+        let mut o = Output::open(d, protected, force)?;
+        if d.is_streamed() {
+            return Ok(Some(Self::Stream(o, bytes)));
+        }
+        o.write_all(&bytes)?;
+        Ok(Some(Self::File(o)))
+    }
+
+    fn commit(self) -> Result<(), RepairError> {
+        match self {
+            Self::File(o) => o.commit(),
+            Self::Stream(mut o, bytes) => {
+                o.write_all(&bytes)?;
+                o.commit()
+            }
+        }
+    }
 }
 
 fn output_ref(path: &Path, size: u64) -> OutputFile {
-    OutputFile { path: path.display().to_string(), size }
+    OutputFile::new(path, size)
 }
 
+/// A summary on stderr, each line escaped (it names the user's paths).
 fn summary(s: &str) {
-    let _ = io::stderr().write_all(s.as_bytes());
+    let mut out = String::with_capacity(s.len());
+    for line in s.lines() {
+        out.push_str(&crate::format::escape::escape(line));
+        out.push('\n');
+    }
+    let _ = io::stderr().write_all(out.as_bytes());
 }
 
 pub fn rebuild_shm(args: &RebuildShmArgs, opts: crate::session::Options) -> Result<u8, Error> {
     let (ev, a) = load(&args.path, opts)?;
-    let target = match (&args.output, args.install) {
-        (_, true) => ev.paths.shm.clone(),
-        (Some(o), false) => o.clone(),
+    let (targets, target) = match (&args.output, args.install) {
+        (_, true) => {
+            refuse_if_in_use(&ev)?;
+            let protected = Protected::of(&ev);
+            let report = match &args.report {
+                Some(r) => Some(check_target(r, &protected, args.force, "report")?),
+                None => None,
+            };
+            let shm = ev.paths.shm.clone();
+            (Targets { protected, output: Destination::File(shm.clone()), report }, shm)
+        }
+        (Some(o), false) => (check_targets(&ev, o, args.report.as_deref(), args.force, "rebuilt -shm")?, o.clone()),
         (None, false) => return Err(Error::Refused("rebuild-shm needs -o OUT or --install".into())),
     };
-    if args.install {
-        refuse_if_in_use(&ev)?;
-        if let Some(r) = &args.report {
-            check_targets(&ev, r, None, args.force, "report")?;
-        }
-    } else {
-        check_targets(&ev, &target, args.report.as_deref(), args.force, "rebuilt -shm")?;
-    }
     let rebuilt = rebuild_index(a.wal.as_ref(), ShmEndian::host())?;
-    let mut out = AtomicOutput::create(&target, args.force || args.install)?;
-    out.write_all(&rebuilt.bytes)?;
     let frames_in_file = a.wal.as_ref().map_or(0, |w| w.frames_total);
     let mut report = RebuildShmReport::build(
         Files::of(&ev),
@@ -161,25 +208,30 @@ pub fn rebuild_shm(args: &RebuildShmArgs, opts: crate::session::Options) -> Resu
             .notes
             .push("the database is in rollback mode and has no -wal: SQLite would not use a -shm at all".to_string());
     }
-    let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
+    let staged = StagedReport::stage(targets.report.as_ref(), &targets.protected, args.force, json_bytes(&report)?)?;
     extract::inputs_unchanged(&ev, &a)?;
     if args.install {
+        // The evidence's own -shm is the target here: the one place an output replaces an input.
+        let mut out = AtomicOutput::create(&target, true)?;
+        out.write_all(&rebuilt.bytes)?;
         // Keep the old index, then check again right before the one rename that replaces it.
         if let Some(old) = &ev.shm {
-            let backup = backup_path(&old.path);
-            std::fs::copy(&old.path, &backup)
-                .map_err(|e| Error::Refused(format!("{}: cannot back up the -shm: {e}", backup.display())))?;
-            eprintln!("walinspect: the old -shm is kept as {}", backup.display());
+            let backup = backup_old_shm(&old.path)?;
+            eprintln!("walinspect: the old -shm is kept as {}", escape_path(&backup));
         }
         refuse_if_in_use(&ev)?;
+        out.commit()?;
+    } else {
+        let mut out = Output::open(&targets.output, &targets.protected, args.force)?;
+        out.write_all(&rebuilt.bytes)?;
+        out.commit()?;
     }
-    out.commit()?;
     if let Some(r) = staged {
         r.commit()?;
     }
     summary(&report.summary());
     if args.install {
-        eprintln!("walinspect: installed the rebuilt -shm as {}", target.display());
+        eprintln!("walinspect: installed the rebuilt -shm as {}", escape_path(&target));
     }
     Ok(0)
 }
@@ -197,37 +249,49 @@ fn refuse_if_in_use(ev: &Evidence) -> Result<(), Error> {
     })
 }
 
-/// `<shm>.walinspect-backup-<unix seconds>`, with a counter if that exists already.
-fn backup_path(shm: &Path) -> PathBuf {
+/// Copy the old -shm to `<shm>.walinspect-backup-<unix seconds>` (with a counter if that
+/// exists already), created exclusively: never through a symlink or over another file.
+fn backup_old_shm(shm: &Path) -> Result<PathBuf, Error> {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    for n in 0u32.. {
+    let fail = |p: &Path, e: io::Error| Error::Refused(format!("{}: cannot back up the -shm: {e}", escape_path(p)));
+    for n in 0u32..1000 {
         let mut s = shm.as_os_str().to_owned();
         s.push(if n == 0 { format!(".walinspect-backup-{t}") } else { format!(".walinspect-backup-{t}-{n}") });
         let p = PathBuf::from(s);
-        if !p.exists() {
-            return p;
-        }
+        let mut dst = match std::fs::OpenOptions::new().write(true).create_new(true).open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(fail(&p, e)),
+        };
+        let mut src = crate::source::open_read_only(shm).map_err(|e| fail(shm, e))?;
+        io::copy(&mut src, &mut dst).and_then(|_| dst.sync_all()).map_err(|e| fail(&p, e))?;
+        return Ok(p);
     }
-    shm.with_extension("walinspect-backup")
+    Err(fail(shm, io::Error::other("no free backup name")))
 }
 
 pub fn extract(args: &ExtractArgs, opts: crate::session::Options) -> Result<u8, Error> {
     let (ev, a) = load(&args.path, opts)?;
-    check_targets(&ev, &args.output, args.report.as_deref(), args.force, "extracted database")?;
+    let targets = check_targets(&ev, &args.output, args.report.as_deref(), args.force, "extracted database")?;
     // A journal or WAL beside the output would be read by SQLite together with it.
-    for suffix in ["-wal", "-journal", "-shm"] {
-        let mut s = args.output.clone().into_os_string();
-        s.push(suffix);
-        let p = PathBuf::from(s);
-        if p.exists() {
-            if !args.force {
-                return Err(Error::Refused(format!(
-                    "{}: exists beside the output and SQLite would use it with the extracted database; remove it \
-                     (or use --force to write anyway)",
-                    p.display()
-                )));
+    if let Destination::File(out_file) = &targets.output {
+        for suffix in ["-wal", "-journal", "-shm"] {
+            let mut s = out_file.clone().into_os_string();
+            s.push(suffix);
+            let p = PathBuf::from(s);
+            if p.exists() {
+                if !args.force {
+                    return Err(Error::Refused(format!(
+                        "{}: exists beside the output and SQLite would use it with the extracted database; remove \
+                         it (or use --force to write anyway)",
+                        escape_path(&p)
+                    )));
+                }
+                summary(&format!(
+                    "walinspect: warning: {} exists beside the output; SQLite will use it\n",
+                    escape_path(&p)
+                ));
             }
-            summary(&format!("walinspect: warning: {} exists beside the output; SQLite will use it\n", p.display()));
         }
     }
     let opts = ExtractOptions { commit: args.commit, keep_wal_mode: args.keep_wal_mode };
@@ -242,19 +306,19 @@ pub fn extract(args: &ExtractArgs, opts: crate::session::Options) -> Result<u8, 
         }
         .into());
     }
-    let mut out = AtomicOutput::create(&args.output, args.force)?;
+    let mut out = Output::open(&targets.output, &targets.protected, args.force)?;
     let written = {
-        let tmp = out.temp_path().to_path_buf();
-        let mut w = BufWriter::with_capacity(1 << 20, out.file()?);
-        let n = extract::write(&plan, &verified, &a, &src, &mut w, &tmp)?;
-        w.flush().map_err(|e| RepairError::io(&tmp, "write", e))?;
+        let shown = out.display_path();
+        let mut w = BufWriter::with_capacity(1 << 20, &mut out);
+        let n = extract::write(&plan, &verified, &a, &src, &mut w, &shown)?;
+        w.flush().map_err(|e| RepairError::io(&shown, "write", e))?;
         n
     };
     if written != plan.output_len {
         return Err(RepairError::Changed(ev.paths.db.clone()).into());
     }
     let report = ExtractReport::build(Files::of(&ev), output_ref(&args.output, written), &plan, &verified);
-    let staged = stage_report(args.report.as_deref(), args.force, &json_bytes(&report)?)?;
+    let staged = StagedReport::stage(targets.report.as_ref(), &targets.protected, args.force, json_bytes(&report)?)?;
     extract::inputs_unchanged(&ev, &a)?;
     out.commit()?;
     if let Some(r) = staged {

@@ -536,10 +536,7 @@ pub struct SchemaEntry {
 impl SchemaEntry {
     /// Decode from a `sqlite_schema` record.
     pub fn from_record(values: &[Value]) -> Option<Self> {
-        let text = |i: usize| match values.get(i) {
-            Some(Value::Text(s)) => Some(s.clone()),
-            _ => None,
-        };
+        let text = |i: usize| values.get(i).and_then(Value::as_text).map(str::to_owned);
         let rootpage = match values.get(3) {
             Some(Value::Integer(i)) => *i,
             Some(Value::Real(r)) => *r as i64,

@@ -115,6 +115,7 @@ vocabulary! {
         PtrmapMismatch = "ptrmap.mismatch",
         PageOutOfRange = "page.out_of_range",
         PageUnreadable = "page.unreadable",
+        PageInNoFile = "page.in_no_file",
         PagesUnreachable = "pages.unreachable",
         RowDuplicateKey = "row.duplicate_key",
         RowIncomplete = "row.incomplete",
@@ -458,8 +459,28 @@ impl<'s> Snapshot<'s> {
             .at_page(p, Origin::Missing));
         }
         let origin = self.origin(p);
+        if origin == Origin::Missing {
+            // Not damage: the page is simply not on disk (a post-mortem WAL without its
+            // database file, or a database file shorter than the snapshot).
+            return Err(Note::new(NoteCode::PageInNoFile, self.in_no_file(p)).at_page(p, origin));
+        }
         let data = self.store.read(p, origin)?;
         Ok(PageRef { page: p, origin, data })
+    }
+
+    /// "page N is in no file (...)": why a page of this snapshot has no copy on disk.
+    pub fn in_no_file(&self, p: u32) -> String {
+        if self.store.db_len() == 0 {
+            format!("page {p} is in no file (no database file, no frame)")
+        } else {
+            format!("page {p} is in no file (beyond the database file's end, no frame)")
+        }
+    }
+
+    /// True when some page of this snapshot may be in no file: the database file does not
+    /// cover the snapshot's size.
+    pub fn may_miss_pages(&self) -> bool {
+        self.store.db_len() < u64::from(self.spec.db_pages) * u64::from(self.store.page_size)
     }
 
     /// The last page that can hold anything but zeros: the database file's last page or the

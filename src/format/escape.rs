@@ -78,6 +78,59 @@ pub fn escape_bytes(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// The last guard on text output: every character [`escape`] rewrites is made visible except
+/// LF and TAB, which lay the text out, and — when `keep_sgr` (colour is on) — the SGR sequences
+/// `ESC [ digits/semicolons m` that set colours. Renderers escape untrusted fields themselves;
+/// this makes sure nothing they missed reaches the terminal raw.
+pub fn escape_output(s: &str, keep_sgr: bool) -> Cow<'_, str> {
+    if !s.chars().any(|c| needs_escape(c) && c != '\n' && c != '\t') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if keep_sgr && c == '\u{1b}' {
+            let sgr_len = rest
+                .strip_prefix("\u{1b}[")
+                .and_then(|r| r.find(|c: char| !(c.is_ascii_digit() || c == ';')).map(|i| (r, i)))
+                .filter(|(r, i)| r.as_bytes().get(*i) == Some(&b'm'))
+                .map(|(_, i)| i + 3);
+            if let Some(n) = sgr_len
+                && let Some(seq) = rest.get(..n)
+            {
+                out.push_str(seq);
+                rest = rest.get(n..).unwrap_or("");
+                continue;
+            }
+        }
+        if needs_escape(c) && c != '\n' && c != '\t' {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+        rest = rest.get(c.len_utf8()..).unwrap_or("");
+    }
+    Cow::Owned(out)
+}
+
+/// A serialised JSON document made terminal-safe: the characters [`escape`] rewrites that a
+/// JSON serialiser leaves raw (DEL, C1 controls, bidi overrides) are written as `\uXXXX`
+/// escapes. The document means exactly the same (they can only occur inside strings).
+pub fn escape_json(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if needs_escape(c) && !matches!(c, '\n' | '\t' | '\r') {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// A path for display: its bytes escaped (non-UTF-8 names shown as `\xNN`).
 pub fn escape_path(p: &std::path::Path) -> Cow<'_, str> {
     use std::os::unix::ffi::OsStrExt;
@@ -96,6 +149,24 @@ mod tests {
         assert_eq!(escape("\u{9b}2J"), "\\u{9b}2J");
         assert_eq!(escape("abc\u{202e}def\u{2066}"), "abc\\u{202e}def\\u{2066}");
         assert_eq!(escape("\u{2067}\u{2069}\u{202a}"), "\\u{2067}\\u{2069}\\u{202a}");
+    }
+
+    #[test]
+    fn output_guard_keeps_layout_and_our_colours_only() {
+        assert_eq!(escape_output("a\tb\nc", false), "a\tb\nc");
+        assert_eq!(escape_output("a\x1b[31mb\x1b[0m", false), "a\\x1b[31mb\\x1b[0m");
+        assert_eq!(escape_output("a\x1b[1;31mb\x1b[0m\r", true), "a\x1b[1;31mb\x1b[0m\\r");
+        assert_eq!(escape_output("\x1b]52;c;x\x07\x1b[2J\x1b[", true), "\\x1b]52;c;x\\x07\\x1b[2J\\x1b[");
+        assert_eq!(escape_output("\u{202e}x", true), "\\u{202e}x");
+    }
+
+    #[test]
+    fn json_guard_keeps_meaning() {
+        let doc = serde_json::to_string(&"a\u{202e}b\u{9b}c\u{7f}\x1b\n").unwrap();
+        let safe = escape_json(&doc);
+        assert!(!safe.chars().any(needs_escape), "{safe}");
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, "a\u{202e}b\u{9b}c\u{7f}\x1b\n");
     }
 
     #[test]

@@ -67,6 +67,29 @@ impl TextEncoding {
             }
         }
     }
+
+    /// True when `b` is valid text in this encoding (so [`TextEncoding::decode`] loses nothing:
+    /// no invalid sequence, no unpaired surrogate, no odd trailing byte of UTF-16).
+    pub fn is_exact(self, b: &[u8]) -> bool {
+        let units = |le: bool| {
+            b.chunks_exact(2).map(move |c| {
+                let pair = [c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)];
+                if le { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
+            })
+        };
+        match self {
+            Self::Utf8 => std::str::from_utf8(b).is_ok(),
+            Self::Utf16le => b.len().is_multiple_of(2) && char::decode_utf16(units(true)).all(|c| c.is_ok()),
+            Self::Utf16be => b.len().is_multiple_of(2) && char::decode_utf16(units(false)).all(|c| c.is_ok()),
+        }
+    }
+
+    /// The value of a TEXT body: [`Value::Text`], or [`Value::TextBytes`] when the bytes are
+    /// not valid in this encoding (the readable text and the exact bytes).
+    pub fn text_value(self, b: &[u8]) -> Value {
+        let text = self.decode(b);
+        if self.is_exact(b) { Value::Text(text) } else { Value::TextBytes { text, bytes: b.to_vec() } }
+    }
 }
 
 /// One column value.
@@ -77,6 +100,12 @@ pub enum Value {
     Real(f64),
     Text(String),
     Blob(Vec<u8>),
+    /// TEXT whose bytes are not valid in the database's encoding: `text` is the readable form
+    /// (invalid sequences as U+FFFD), `bytes` the exact bytes stored.
+    TextBytes {
+        text: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Value {
@@ -102,6 +131,19 @@ impl Value {
                 out.extend_from_slice(&(b.len() as u64).to_be_bytes());
                 out.extend_from_slice(b);
             }
+            Self::TextBytes { bytes, .. } => {
+                out.push(3);
+                out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+                out.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    /// The text of a TEXT value (readable form for [`Value::TextBytes`]), `None` otherwise.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(s) | Self::TextBytes { text: s, .. } => Some(s),
+            _ => None,
         }
     }
 
@@ -111,7 +153,7 @@ impl Value {
             Self::Null => "null",
             Self::Integer(_) => "integer",
             Self::Real(_) => "real",
-            Self::Text(_) => "text",
+            Self::Text(_) | Self::TextBytes { .. } => "text",
             Self::Blob(_) => "blob",
         }
     }
@@ -123,7 +165,7 @@ impl fmt::Display for Value {
             Self::Null => write!(f, "NULL"),
             Self::Integer(i) => write!(f, "{i}"),
             Self::Real(r) => write!(f, "{r:?}"),
-            Self::Text(s) => write!(f, "'{}'", s.replace('\'', "''")),
+            Self::Text(s) | Self::TextBytes { text: s, .. } => write!(f, "'{}'", s.replace('\'', "''")),
             Self::Blob(b) => {
                 write!(f, "X'")?;
                 for x in b {
@@ -237,7 +279,7 @@ pub fn decode_value(t: u64, body: &[u8], enc: TextEncoding) -> Value {
         8 => Value::Integer(0),
         9 => Value::Integer(1),
         n if n % 2 == 0 => Value::Blob(body.to_vec()),
-        _ => Value::Text(enc.decode(body)),
+        _ => enc.text_value(body),
     }
 }
 
@@ -325,6 +367,10 @@ pub fn encode_record(values: &[Value], enc: TextEncoding) -> Vec<u8> {
             Value::Blob(b) => {
                 types.push(12 + 2 * b.len() as u64);
                 body.extend_from_slice(b);
+            }
+            Value::TextBytes { bytes, .. } => {
+                types.push(13 + 2 * bytes.len() as u64);
+                body.extend_from_slice(bytes);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Text rendering of `timeline`, `history` and `salvage` (the JSON types are in
 //! `report::forensics`; text and JSON show the same facts).
 
+use crate::format::escape::{escape as esc, escape_bytes};
 use std::fmt::Write as _;
 
 use super::fmt::ranges;
@@ -18,11 +19,15 @@ pub fn short(v: &Value) -> String {
         Value::Blob(b) if b.len() > MAX / 2 => {
             format!("X'{}…' ({} bytes)", hex(b.get(..MAX / 2).unwrap_or(b)), b.len())
         }
-        Value::Text(t) if t.chars().count() > MAX => {
+        Value::Text(t) | Value::TextBytes { text: t, .. } if t.chars().count() > MAX => {
             let cut: String = t.chars().take(MAX).collect();
-            format!("'{}…' ({} chars)", cut.replace('\'', "''"), t.chars().count())
+            format!("'{}…' ({} chars)", esc(&cut.replace('\'', "''")), t.chars().count())
         }
-        other => other.to_string(),
+        // Invalid bytes shown as \xNN (UTF-8 databases: the bytes are the text's own).
+        Value::TextBytes { text, bytes } if String::from_utf8_lossy(bytes) == text.as_str() => {
+            format!("'{}'", escape_bytes(bytes).replace('\'', "''"))
+        }
+        other => esc(&other.to_string()).into_owned(),
     }
 }
 
@@ -50,7 +55,7 @@ pub fn render_timeline_head(base_db_pages: u32, notes: &[NoteReport]) -> String 
     let mut s = String::new();
     let _ = writeln!(s, "database file: {base_db_pages} pages");
     for n in notes {
-        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+        let _ = writeln!(s, "  note [{}] {}", n.code, esc(&n.message));
     }
     s
 }
@@ -64,14 +69,15 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
     };
     let _ = writeln!(s, "\n{head}: frames {}-{}, {} pages", c.first_frame, c.frame, c.db_pages);
     for sc in &c.schema_changes {
-        let _ = writeln!(s, "  schema: {} {} {} (root {})", sc.op, sc.kind, sc.name, sc.root);
+        let _ = writeln!(s, "  schema: {} {} {} (root {})", sc.op, sc.kind, esc(&sc.name), sc.root);
     }
     for o in &c.objects {
-        let _ = writeln!(s, "  {} ({}): {}", o.name, o.kind, ranges(&o.pages));
+        let _ = writeln!(s, "  {} ({}): {}", esc(&o.name), o.kind, ranges(&o.pages));
     }
     if let Some(rows) = &c.rows {
         for (t, tr) in rows {
-            let _ = writeln!(s, "  rows {t}: +{} ~{} -{}", tr.inserted.len(), tr.updated.len(), tr.deleted.len());
+            let _ =
+                writeln!(s, "  rows {}: +{} ~{} -{}", esc(t), tr.inserted.len(), tr.updated.len(), tr.deleted.len());
             match &tr.values {
                 Some(vals) => {
                     let show = |x: &Option<Vec<ValueReport>>| {
@@ -103,7 +109,7 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
         }
     }
     for n in &c.notes {
-        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+        let _ = writeln!(s, "  note [{}] {}", n.code, esc(&n.message));
     }
     s
 }
@@ -112,8 +118,9 @@ pub fn render_commit(c: &CommitEntryReport) -> String {
 pub fn render_history(r: &HistoryReport) -> String {
     let mut s = String::new();
     let key = r.key.as_ref().map_or("(not found)".to_string(), key_text);
-    let _ = writeln!(s, "{} {}: {} version(s)", r.table, key, r.versions.len());
-    let _ = writeln!(s, "columns: {}", r.columns.join(", "));
+    let _ = writeln!(s, "{} {}: {} version(s)", esc(&r.table), key, r.versions.len());
+    let cols: Vec<_> = r.columns.iter().map(|c| esc(c)).collect();
+    let _ = writeln!(s, "columns: {}", cols.join(", "));
     for v in &r.versions {
         let src = match v.source.kind {
             SourceKind::Commit => format!("commit {}", v.source.commit.unwrap_or(0)),
@@ -138,10 +145,23 @@ pub fn render_history(r: &HistoryReport) -> String {
         .map(|x| x.1)
         .collect::<Vec<_>>()
         .join(", ");
-        let _ = writeln!(s, "  {src:<28} {:<7} {vals}  [{flags}]{frames}", v.op);
+        let also: Vec<String> = v
+            .also_in
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}{} frame(s) {}",
+                    a.kind,
+                    a.generations_ago.map(|g| format!(" ({g} reset(s) ago)")).unwrap_or_default(),
+                    ranges(&a.frames)
+                )
+            })
+            .collect();
+        let also = if also.is_empty() { String::new() } else { format!("; also in {}", also.join(", ")) };
+        let _ = writeln!(s, "  {src:<28} {:<7} {vals}  [{flags}]{frames}{also}", v.op);
     }
     for n in &r.notes {
-        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+        let _ = writeln!(s, "  note [{}] {}", n.code, esc(&n.message));
     }
     s
 }
@@ -160,7 +180,7 @@ pub fn render_salvage(r: &SalvageReport) -> String {
     for g in &r.groups {
         let _ = writeln!(
             s,
-            "  group {}: {} frames {}-{} ({}), salts {:08x} {:08x}{}, {} commit frame(s), {} broken link(s)",
+            "  group {}: {} frames {}-{} ({}), salts {:08x} {:08x}{}, {} commit frame(s), {} broken link(s){}",
             g.id,
             g.kind,
             g.frames.first,
@@ -170,7 +190,8 @@ pub fn render_salvage(r: &SalvageReport) -> String {
             g.salt2,
             g.generations_ago.map(|k| format!(", {k} reset(s) ago")).unwrap_or_default(),
             g.commit_frames.len(),
-            g.broken_links.len()
+            g.broken_links.len(),
+            g.chain_break_frame.map(|f| format!(", the chain broke at frame {f}")).unwrap_or_default()
         );
     }
     for row in &r.rows {
@@ -179,16 +200,22 @@ pub fn render_salvage(r: &SalvageReport) -> String {
         let _ = writeln!(
             s,
             "  {} {key} ({vals})  [{} via {}; frames {}; {}{}]",
-            row.table.as_deref().unwrap_or("(unattributed)"),
+            esc(row.table.as_deref().unwrap_or("(unattributed)")),
             row.kind,
             row.attribution,
             ranges(&row.frames),
-            if row.key_current { "older version of a known row" } else { "row absent from every visible state" },
+            match (row.key_current, row.kind) {
+                // Written after what SQLite shows: never committed, or committed past the break.
+                (true, "uncommitted" | "after_break") => "newer version of a known row, not shown by SQLite",
+                (true, "torn") => "another version of a known row (a partial frame)",
+                (true, _) => "older version of a known row",
+                (false, _) => "row absent from every visible state",
+            },
             if row.uncertain { "; overflow uncertain" } else { "" }
         );
     }
     for n in &r.notes {
-        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+        let _ = writeln!(s, "  note [{}] {}", n.code, esc(&n.message));
     }
     s
 }

@@ -1,5 +1,6 @@
 //! Text rendering of the `walinspect locks` document (`report::locks` is its JSON).
 
+use crate::format::escape::escape as esc;
 use std::fmt::Write as _;
 
 use super::fmt::short;
@@ -8,7 +9,7 @@ use crate::report::locks::{HolderReport, LocksReport};
 
 fn holder_text(h: &HolderReport) -> String {
     let who = match (h.process.pid, &h.process.command) {
-        (Some(p), Some(c)) => format!("{p} {}", short(c, 48)),
+        (Some(p), Some(c)) => format!("{p} {}", short(&esc(c), 48)),
         (Some(p), None) => p.to_string(),
         (None, _) => "? (unidentified)".to_string(),
     };
@@ -20,7 +21,7 @@ fn holder_text(h: &HolderReport) -> String {
 pub fn render(r: &LocksReport, st: Style, timing: bool) -> String {
     let mut o = String::new();
     let path = r.files.db.as_ref().map_or("?", |f| f.path.as_str());
-    let _ = write!(o, "{} {}", st.bold("Locks on"), path);
+    let _ = write!(o, "{} {}", st.bold("Locks on"), esc(path));
     if timing {
         let _ = write!(
             o,
@@ -51,7 +52,7 @@ pub fn render(r: &LocksReport, st: Style, timing: bool) -> String {
         let _ = writeln!(o, "{}", st.bold("Environment"));
         if let Some(f) = &e.filesystem {
             let at = match (&f.source, &f.mount_point) {
-                (Some(s), Some(m)) => format!(" ({s} on {m})"),
+                (Some(s), Some(m)) => format!(" ({} on {})", esc(s), esc(m)),
                 _ => String::new(),
             };
             let _ = writeln!(
@@ -63,7 +64,7 @@ pub fn render(r: &LocksReport, st: Style, timing: bool) -> String {
             );
         }
         let owner = match (e.owner_uid, &e.owner_name) {
-            (Some(u), Some(n)) => format!("uid {u} ({n})"),
+            (Some(u), Some(n)) => format!("uid {u} ({})", esc(n)),
             (Some(u), None) => format!("uid {u}"),
             _ => "unknown".into(),
         };
@@ -86,7 +87,7 @@ pub fn render(r: &LocksReport, st: Style, timing: bool) -> String {
         let _ = writeln!(o, "  none");
     }
     for f in &r.findings {
-        let _ = writeln!(o, "  {} {}: {}", st.severity(f.severity), f.code, f.message);
+        let _ = writeln!(o, "  {} {}: {}", st.severity(f.severity), f.code, esc(&f.message));
     }
     o
 }

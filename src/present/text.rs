@@ -1,5 +1,6 @@
 //! Human-readable rendering of the report types (the same facts as the JSON).
 
+use crate::format::escape::escape as esc;
 use std::fmt::Write;
 
 use super::fmt::size;
@@ -17,7 +18,7 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
     for (name, f) in [("database", &r.files.db), ("-wal", &r.files.wal), ("-shm", &r.files.shm)] {
         match f {
             Some(f) => {
-                let _ = writeln!(o, "  {name:<9} {}  {}", f.path, size(f.size));
+                let _ = writeln!(o, "  {name:<9} {}  {}", esc(&f.path), size(f.size));
             }
             None => {
                 let _ = writeln!(o, "  {name:<9} {}", st.dim("(absent)"));
@@ -150,7 +151,7 @@ fn render_findings(o: &mut String, f: &[FindingReport], st: Style) {
         let _ = writeln!(o, "  none");
     }
     for x in f {
-        let _ = writeln!(o, "  {} {}: {}{}", st.severity(x.severity), x.code, x.message, location(x));
+        let _ = writeln!(o, "  {} {}: {}{}", st.severity(x.severity), x.code, esc(&x.message), location(x));
     }
 }
 

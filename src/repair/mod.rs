@@ -20,6 +20,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::format::escape::escape_path;
+
 /// Why a repair could not produce its output. Every variant renders as one clear line.
 #[derive(Debug)]
 pub enum RepairError {
@@ -45,9 +47,9 @@ impl RepairError {
 impl fmt::Display for RepairError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Input(m) | Self::Output(m) => f.write_str(m),
-            Self::Io { path, doing, source } => write!(f, "{}: cannot {doing}: {source}", path.display()),
-            Self::Changed(p) => write!(f, "{}: changed while it was being read; try again on a copy", p.display()),
+            Self::Input(m) | Self::Output(m) => f.write_str(&crate::format::escape::escape(m)),
+            Self::Io { path, doing, source } => write!(f, "{}: cannot {doing}: {source}", escape_path(path)),
+            Self::Changed(p) => write!(f, "{}: changed while it was being read; try again on a copy", escape_path(p)),
             Self::Inexact { commit, pages, count } => {
                 write!(
                     f,

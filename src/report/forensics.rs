@@ -2,7 +2,9 @@
 //! `docs/forensics.md`) and the `owner` of `dump` frames (their text: `present::forensics`).
 //!
 //! Values: SQL NULL is `null`, integers are numbers, reals are numbers (non-finite reals are
-//! `{"real": "inf"}` / `"-inf"`), text is a string, blobs are `{"hex": "..."}`. Keys: a rowid is a
+//! `{"real": "inf"}` / `"-inf"`), text is a string, blobs are `{"hex": "..."}`; text whose
+//! bytes are not valid in the database's encoding is `{"text": "...", "hex": "..."}` (the
+//! readable form, invalid sequences as U+FFFD, and the exact bytes). Keys: a rowid is a
 //! number; a WITHOUT ROWID primary key is an array of values.
 
 use std::collections::BTreeMap;
@@ -45,6 +47,12 @@ impl Serialize for ValueReport {
                 m.end()
             }
             Value::Text(t) => s.serialize_str(t),
+            Value::TextBytes { text, bytes } => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("text", text)?;
+                m.serialize_entry("hex", &hex(bytes))?;
+                m.end()
+            }
             Value::Blob(b) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("hex", &hex(b))?;
@@ -339,6 +347,19 @@ pub struct SourceReport {
     pub generations_ago: Option<u32>,
 }
 
+impl SourceReport {
+    fn of(s: &crate::forensics::history::VersionSource) -> Self {
+        Self {
+            kind: s.kind,
+            commit: s.commit,
+            frames: s.frames.clone(),
+            page: s.page,
+            salts: s.salts,
+            generations_ago: s.generations_ago,
+        }
+    }
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct VersionReport {
     pub source: SourceReport,
@@ -353,6 +374,8 @@ pub struct VersionReport {
     pub values: Option<Vec<ValueReport>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Other places holding exactly these bytes (same shape as `source`).
+    pub also_in: Vec<SourceReport>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -377,14 +400,8 @@ impl HistoryReport {
             .map(|v| {
                 let decoded = key.and_then(|k| h.values(v, k));
                 VersionReport {
-                    source: SourceReport {
-                        kind: v.source.kind,
-                        commit: v.source.commit,
-                        frames: v.source.frames.clone(),
-                        page: v.source.page,
-                        salts: v.source.salts,
-                        generations_ago: v.source.generations_ago,
-                    },
+                    source: SourceReport::of(&v.source),
+                    also_in: v.also_in.iter().map(SourceReport::of).collect(),
                     op: v.op,
                     sqlite_visible: v.sqlite_visible,
                     current: v.current,
@@ -434,6 +451,8 @@ pub struct GroupReport {
     pub commit_frames: Vec<u32>,
     /// Frames whose checksum does not verify from their predecessor in the group.
     pub broken_links: Vec<u32>,
+    /// `after_break`: the frame where the checksum chain broke (SQLite's valid log ends there).
+    pub chain_break_frame: Option<u32>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -542,6 +561,7 @@ impl SalvageReport {
                     },
                     commit_frames: g.commit_frames.clone(),
                     broken_links: g.broken_links.clone(),
+                    chain_break_frame: g.chain_break,
                 })
                 .collect(),
             summary: SalvageSummaryReport {

@@ -37,8 +37,28 @@ impl Tool {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct FileRef {
+    /// The path, readable (a byte that is not UTF-8 shown as U+FFFD).
     pub path: String,
+    /// The path's exact bytes in hex, present only when they are not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
     pub size: u64,
+}
+
+impl FileRef {
+    pub fn new(path: &std::path::Path, size: u64) -> Self {
+        let (path, path_hex) = path_fields(path);
+        Self { path, path_hex, size }
+    }
+}
+
+/// A path as JSON: the readable string, and its exact bytes in hex when they are not UTF-8.
+pub fn path_fields(p: &std::path::Path) -> (String, Option<String>) {
+    use std::os::unix::ffi::OsStrExt;
+    match p.to_str() {
+        Some(s) => (s.to_string(), None),
+        None => (p.display().to_string(), Some(forensics::hex(p.as_os_str().as_bytes()))),
+    }
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -50,9 +70,7 @@ pub struct Files {
 
 impl Files {
     pub fn of(ev: &Evidence) -> Self {
-        let f = |e: Option<&crate::source::EvidenceFile>| {
-            e.map(|e| FileRef { path: e.path.display().to_string(), size: e.len() })
-        };
+        let f = |e: Option<&crate::source::EvidenceFile>| e.map(|e| FileRef::new(&e.path, e.len()));
         Self { db: f(ev.db.as_ref()), wal: f(ev.wal.as_ref()), shm: f(ev.shm.as_ref()) }
     }
 }

@@ -21,7 +21,17 @@ use crate::repair::{FrameRun, run_counts};
 #[derive(Serialize, Clone, Debug)]
 pub struct OutputFile {
     pub path: String,
+    /// The path's exact bytes in hex, present only when they are not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
     pub size: u64,
+}
+
+impl OutputFile {
+    pub fn new(path: &std::path::Path, size: u64) -> Self {
+        let (path, path_hex) = super::path_fields(path);
+        Self { path, path_hex, size }
+    }
 }
 
 /// Consecutive frames left out for one reason.

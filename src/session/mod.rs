@@ -22,7 +22,7 @@ use crate::source::locks::LockProbe;
 use crate::source::{Evidence, EvidenceFile, FileKind, Paths, SourceError};
 
 /// How evidence is opened and analysed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// Map the -wal instead of reading it (fastest on offline copies; a truncation meanwhile is
     /// fatal, so never the default). The caller installs the SIGBUS handler first
@@ -30,6 +30,8 @@ pub struct Options {
     pub mmap: bool,
     /// Probe the live system (locks, filesystem, permissions) for findings.
     pub live: bool,
+    /// Files paired explicitly (`--db`, `--wal`, `--shm`) with the named one.
+    pub pairing: crate::source::Pairing,
 }
 
 /// Opened and analysed evidence.
@@ -44,8 +46,8 @@ impl Session {
     /// named file must be something walinspect can analyse; damage inside otherwise readable
     /// files is left to the findings.
     pub fn open(path: &Path, options: Options) -> Result<Self, Error> {
-        let evidence = Evidence::open(path)?;
-        let analysis = analyze_evidence(&evidence, options);
+        let evidence = Evidence::open_paired(path, &options.pairing)?;
+        let analysis = analyze_evidence(&evidence, options.clone());
         check_contract(&evidence, &analysis)?;
         Ok(Self { evidence, analysis, options })
     }
@@ -139,7 +141,8 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
             }
         }
         FileKind::Shm => {
-            if ev.db.is_none() && ev.wal.is_none() {
+            // A -shm recognised by its content and named alone is analysed alone.
+            if ev.db.is_none() && ev.wal.is_none() && !ev.paths.lone {
                 return Err(SourceError::new(p, "no database or -wal next to this -shm").into());
             }
             if let (Some(_), Some(problem)) = (&ev.db, &a.db_problem)

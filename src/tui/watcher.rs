@@ -257,7 +257,7 @@ impl Watcher {
         let a = self.light_analysis();
         let live = crate::session::probe_files(self.db.file.as_ref(), self.shm.file.as_ref(), &self.paths, &a);
         let found = crate::live::locks::live_findings(&live.facts());
-        let file = |t: &Tracked| t.stamp.map(|s| FileRef { path: t.path.display().to_string(), size: s.len });
+        let file = |t: &Tracked| t.stamp.map(|s| FileRef::new(&t.path, s.len));
         let files = Files { db: file(&self.db), wal: file(&self.wal), shm: file(&self.shm) };
         let at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

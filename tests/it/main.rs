@@ -28,6 +28,8 @@ mod repair_shm;
 mod robustness;
 mod scan;
 mod scenarios;
+mod trust_hostile;
+mod trust_outputs;
 mod tui_bench;
 mod tui_live;
 mod tui_views;

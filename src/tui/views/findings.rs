@@ -55,7 +55,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Line::from(vec![
                 Span::styled(format!(" {:<8}", x.severity.name()), severity_style(x.severity).patch(base)),
                 Span::styled(format!("{:<28} ", x.code), base.add_modifier(Modifier::BOLD)),
-                Span::styled(x.message.clone(), base),
+                Span::styled(crate::format::escape::escape(&x.message).into_owned(), base),
             ])
         })
         .collect();
@@ -65,7 +65,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).block(block(&title)).render(list, buf);
     let Some(x) = f.get(sel) else { return };
     let mut e = vec![
-        Line::from(Span::raw(x.message.clone())),
+        Line::from(Span::raw(crate::format::escape::escape(&x.message).into_owned())),
         Line::from(Span::styled(format!("where: {}", location(x)), Role::Secondary.tui())),
         Line::from(Span::styled(explain(x.code).unwrap_or("(no explanation recorded)"), Role::Accent.tui())),
     ];

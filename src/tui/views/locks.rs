@@ -23,7 +23,7 @@ fn state_style(s: &str) -> Style {
 
 fn holder(h: &HolderReport, cmd_w: usize) -> String {
     let mut s = match (h.process.pid, &h.process.command) {
-        (Some(p), Some(c)) => format!("{p} {}", short(c, cmd_w)),
+        (Some(p), Some(c)) => format!("{p} {}", short(&crate::format::escape::escape(c), cmd_w)),
         (Some(p), None) => p.to_string(),
         (None, _) => "? (unidentified)".into(),
     };
@@ -55,7 +55,7 @@ pub fn lines(r: &LocksReport, width: u16) -> Vec<Line<'static>> {
         l.push(Line::from(vec![
             Span::styled(format!("  {:<8}", f.severity), Role::of_severity_name(f.severity).tui()),
             Span::styled(format!("{} ", f.code), Role::Heading.tui()),
-            Span::raw(f.message.clone()),
+            Span::raw(crate::format::escape::escape(&f.message).into_owned()),
         ]));
     }
     l.push(Line::raw(""));

@@ -88,6 +88,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .block(Block::bordered().title(title).border_style(Role::Accent.tui()))
             .render(r, buf);
     }
+    guard(area, buf);
+}
+
+/// The last guard: views escape untrusted text themselves (`format::escape`); ratatui drops
+/// control characters, but a bidirectional override (U+202A–U+202E, U+2066–U+2069) would reach
+/// the terminal and reorder what is shown. Any cell that still holds one shows U+FFFD instead.
+fn guard(area: Rect, buf: &mut Buffer) {
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            if let Some(cell) = buf.cell_mut((x, y))
+                && cell.symbol().chars().any(crate::format::escape::needs_escape)
+            {
+                cell.set_symbol("\u{fffd}");
+            }
+        }
+    }
 }
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
@@ -118,7 +134,7 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let seq = app.snap.as_ref().map_or(0, |s| s.seq);
     let line = if let Some(m) = &app.message {
-        Line::from(Span::styled(format!(" {m}"), Role::Changed.tui()))
+        Line::from(Span::styled(format!(" {}", crate::format::escape::escape(m)), Role::Changed.tui()))
     } else if app.pinned && app.queued > 0 {
         Line::from(vec![
             Span::styled(" pinned #", Role::Changed.tui()),

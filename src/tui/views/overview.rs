@@ -54,7 +54,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
         l.push(Line::from(vec![
             label_fixed(name, 9),
             size,
-            Span::styled(f.path.display().to_string(), Role::Secondary.tui()),
+            Span::styled(crate::format::escape::escape_path(&f.path).into_owned(), Role::Secondary.tui()),
         ]));
     }
     let a = &s.analysis;
@@ -249,7 +249,7 @@ fn render_findings(s: &Snapshot, area: Rect, buf: &mut Buffer) {
             .map(|f| {
                 Line::from(vec![
                     Span::styled(format!(" {:<8}", f.severity.name()), severity_style(f.severity)),
-                    Span::raw(format!("{}: {}", f.code, f.message)),
+                    Span::raw(format!("{}: {}", f.code, crate::format::escape::escape(&f.message))),
                 ])
             })
             .collect()

@@ -20,8 +20,9 @@ fn entry_line(e: &TimelineEntry, selected: bool, width: usize) -> Line<'static> 
         None => Span::styled(" tail  ", base.patch(Role::Warning.tui())),
     };
     let frames = format!("{:>7}..{:<7} {:>6}p  ", e.first_frame, e.frame, e.db_pages);
-    let mut objs: Vec<String> = e.schema_changes.iter().map(|s| format!("[{s}]")).collect();
-    objs.extend(e.objects.iter().map(|o| format!("{} {}", o.name, o.pages)));
+    let mut objs: Vec<String> =
+        e.schema_changes.iter().map(|s| format!("[{}]", crate::format::escape::escape(s))).collect();
+    objs.extend(e.objects.iter().map(|o| format!("{} {}", crate::format::escape::escape(&o.name), o.pages)));
     let mut text = objs.join(", ");
     if e.notes > 0 {
         text.push_str(&format!("  ({} notes)", e.notes));
@@ -48,7 +49,7 @@ fn rows_lines(r: &CommitRows) -> Vec<Line<'static>> {
     }
     for t in &r.tables {
         l.push(Line::from(vec![
-            Span::styled(t.name.clone(), Role::Heading.tui()),
+            Span::styled(crate::format::escape::escape(&t.name).into_owned(), Role::Heading.tui()),
             Span::raw(format!(
                 ": {} inserted, {} updated, {} deleted{}",
                 t.inserted.len(),

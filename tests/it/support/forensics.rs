@@ -113,7 +113,7 @@ pub enum KeyVal {
 pub fn keyval(v: &Value) -> KeyVal {
     match v {
         Value::Integer(i) => KeyVal::I(*i),
-        Value::Text(s) => KeyVal::T(s.clone()),
+        Value::Text(s) | Value::TextBytes { text: s, .. } => KeyVal::T(s.clone()),
         Value::Blob(b) => KeyVal::B(b.clone()),
         Value::Real(r) => KeyVal::T(format!("{r:?}")),
         Value::Null => KeyVal::Null,
