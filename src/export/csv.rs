@@ -44,7 +44,7 @@ pub fn type_letter(v: &Value) -> char {
         Value::Null => 'n',
         Value::Integer(_) => 'i',
         Value::Real(_) => 'r',
-        Value::Text(_) => 't',
+        Value::Text(_) | Value::TextBytes { .. } => 't',
         Value::Blob(_) => 'b',
     }
 }

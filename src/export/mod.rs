@@ -266,7 +266,9 @@ pub fn check_output(target: &Path, ev: &Evidence, format: Format, force: bool) -
     let protected = Protected::of(ev);
     if format == Format::Csv {
         let probe = target.join("manifest.csv");
-        check_target(target, &protected, true, "export").or_else(|e| if target.is_dir() { Ok(()) } else { Err(e) })?;
+        check_target(target, &protected, true, "export")
+            .map(|_| ())
+            .or_else(|e| if target.is_dir() { Ok(()) } else { Err(e) })?;
         if target.is_dir() {
             let empty = std::fs::read_dir(target).map(|mut d| d.next().is_none()).unwrap_or(false);
             if !empty && !force {
@@ -275,11 +277,11 @@ pub fn check_output(target: &Path, ev: &Evidence, format: Format, force: bool) -
                     target.display()
                 )));
             }
-            return check_target(&probe, &protected, force, "export");
+            return check_target(&probe, &protected, force, "export").map(|_| ());
         }
         return Ok(());
     }
-    check_target(target, &protected, force, "export")
+    check_target(target, &protected, force, "export").map(|_| ())
 }
 
 /// Write `e` in `format` to `target` (see [`check_output`]).
@@ -318,6 +320,8 @@ pub fn value_text(v: &Value) -> Option<String> {
         Value::Real(r) => Some(real_text(*r)),
         Value::Text(t) => Some(t.clone()),
         Value::Blob(b) => Some(hex(b)),
+        // Text not valid in the database's encoding: its readable form (U+FFFD for bad bytes).
+        Value::TextBytes { text, .. } => Some(text.clone()),
     }
 }
 

@@ -118,7 +118,9 @@ fn cell(ws: &mut Worksheet, row: u32, col: u16, v: &Value, f: &Format, images: &
         Value::Integer(i) => ws.write_string_with_format(row, col, i.to_string(), f).map(|_| ()),
         Value::Real(r) if r.is_finite() => ws.write_number_with_format(row, col, *r, f).map(|_| ()),
         Value::Real(r) => ws.write_string_with_format(row, col, real_text(*r), f).map(|_| ()),
-        Value::Text(t) => ws.write_string_with_format(row, col, cut(t), f).map(|_| ()),
+        Value::Text(t) | Value::TextBytes { text: t, .. } => {
+            ws.write_string_with_format(row, col, cut(t), f).map(|_| ())
+        }
         Value::Blob(b) => {
             ws.write_string_with_format(row, col, cut(&hex(b)), f)?;
             if *images < IMAGES_MAX

@@ -217,13 +217,28 @@ pub struct SetOutcome<'s> {
 /// name-derived siblings (so the live probe looks where SQLite would).
 fn set_paths(set: &EvidenceSet) -> Paths {
     let get = |r: Role| set.member(r).map(|m| m.path.clone());
-    let (named, base) = match set.kind {
-        SetKind::Database => (FileKind::Db, set.primary.clone()),
-        SetKind::LoneWal => {
-            (FileKind::Wal, strip_suffix(&set.primary, "-wal").unwrap_or_else(|| with_suffix(&set.primary, ".db")))
-        }
+    let named = match set.kind {
+        SetKind::Database => FileKind::Db,
+        SetKind::LoneWal => FileKind::Wal,
+        SetKind::LoneShm | SetKind::LoneJournal => FileKind::Shm,
+    };
+    if set.renamed {
+        // As `Paths::resolve_paired` names a file recognised by content alone: placeholders for
+        // the roles it lacks, never opened.
+        let absent = |suffix: &str| with_suffix(&set.primary, suffix);
+        return Paths {
+            db: get(Role::Db).unwrap_or_else(|| absent(".absent-db")),
+            wal: get(Role::Wal).unwrap_or_else(|| absent(".absent-wal")),
+            shm: get(Role::Shm).unwrap_or_else(|| absent(".absent-shm")),
+            named,
+            lone: true,
+        };
+    }
+    let base = match set.kind {
+        SetKind::Database => set.primary.clone(),
+        SetKind::LoneWal => strip_suffix(&set.primary, "-wal").unwrap_or_else(|| set.primary.clone()),
         SetKind::LoneShm | SetKind::LoneJournal => {
-            (FileKind::Shm, strip_suffix(&set.primary, "-shm").unwrap_or_else(|| with_suffix(&set.primary, ".db")))
+            strip_suffix(&set.primary, "-shm").unwrap_or_else(|| set.primary.clone())
         }
     };
     Paths {
@@ -231,6 +246,7 @@ fn set_paths(set: &EvidenceSet) -> Paths {
         wal: get(Role::Wal).unwrap_or_else(|| with_suffix(&base, "-wal")),
         shm: get(Role::Shm).unwrap_or_else(|| with_suffix(&base, "-shm")),
         named,
+        lone: false,
     }
 }
 
@@ -252,12 +268,12 @@ fn open_set(set: &EvidenceSet) -> Result<Evidence, SourceError> {
         Role::Wal => wal = first,
         _ => shm = first,
     }
-    Ok(Evidence { paths, db, wal, shm })
+    Ok(Evidence { paths, db, wal, shm, pairing_note: None })
 }
 
 /// Analyse one set as `check` would analyse its primary file (see the module doc), hashing
 /// every member from the very descriptors the analysis reads.
-pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOutcome<'_> {
+pub fn analyse<'s>(set: &'s EvidenceSet, options: &Options, want_salvage: bool) -> SetOutcome<'s> {
     let mut notes = Vec::new();
     let mut hashes = Vec::new();
     if set.kind == SetKind::LoneJournal {
@@ -279,7 +295,7 @@ pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOu
         };
     }
     if set.renamed && set.kind == SetKind::LoneWal {
-        notes.push("a WAL under another name: analysed as a lone WAL; no live probe".to_string());
+        notes.push("a WAL under another name: recognised by its content, analysed alone".to_string());
     }
     if let Some(j) = set.member(Role::Journal) {
         if j.sniffed == Sniffed::Journal {
@@ -316,12 +332,11 @@ pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOu
         }
     }
     hashes.sort_by_key(|h| h.role);
-    let live = options.live && !set.renamed;
-    let analysis = analyze_evidence(&ev, options);
+    let analysis = analyze_evidence(&ev, options.clone());
     if let Err(e) = check_contract(&ev, &analysis) {
         return SetOutcome { set, session: Err(e), findings: Vec::new(), salvage_rows: None, hashes, notes };
     }
-    let session = Session { evidence: ev, analysis, options: Options { live, ..options } };
+    let session = Session { evidence: ev, analysis, options: options.clone() };
     let findings = session.findings();
     let salvage_rows = if want_salvage { salvage_count(&session) } else { None };
     for f in [&session.evidence.db, &session.evidence.wal, &session.evidence.shm].into_iter().flatten() {
@@ -355,7 +370,7 @@ pub fn analyse_all<R: Send>(
 ) -> Vec<R> {
     sets.par_iter()
         .map(|s| {
-            let r = convert(analyse(s, options, want_salvage));
+            let r = convert(analyse(s, &options, want_salvage));
             done(s);
             r
         })
