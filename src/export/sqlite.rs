@@ -29,17 +29,14 @@ pub fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// A value bound as SQLite stores it; text that is not valid in the database's encoding is
-/// bound as TEXT with its exact bytes.
-fn sql(v: &Value) -> rusqlite::types::ToSqlOutput<'_> {
-    use rusqlite::types::{ToSqlOutput, ValueRef};
+fn sql(v: &Value) -> SqlValue {
     match v {
-        Value::Null => ToSqlOutput::Owned(SqlValue::Null),
-        Value::Integer(i) => ToSqlOutput::Owned(SqlValue::Integer(*i)),
-        Value::Real(r) => ToSqlOutput::Owned(SqlValue::Real(*r)),
-        Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
-        Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-        Value::TextBytes { bytes, .. } => ToSqlOutput::Borrowed(ValueRef::Text(bytes)),
+        Value::Null => SqlValue::Null,
+        Value::Integer(i) => SqlValue::Integer(*i),
+        Value::Real(r) => SqlValue::Real(*r),
+        // Bytes not valid in the encoding: the readable text (the JSON export keeps the bytes).
+        Value::Text(t) | Value::TextBytes { text: t, .. } => SqlValue::Text(t.clone()),
+        Value::Blob(b) => SqlValue::Blob(b.clone()),
     }
 }
 
@@ -120,9 +117,7 @@ pub fn write(e: &Export, target: &Path, force: bool) -> Result<(), ExportError> 
                 let mut st =
                     tx.prepare(&format!("INSERT INTO {} VALUES ({})", ident(&name), marks.join(", "))).map_err(err)?;
                 for r in &t.rows {
-                    let prov = r.prov.values();
-                    let vals: Vec<rusqlite::types::ToSqlOutput<'_>> =
-                        r.values.iter().chain(prov.iter()).map(sql).collect();
+                    let vals: Vec<SqlValue> = r.values.iter().chain(r.prov.values().iter()).map(sql).collect();
                     st.execute(rusqlite::params_from_iter(vals)).map_err(err)?;
                 }
             }

@@ -16,13 +16,11 @@
 //! unique without regard to case); `wi_evidence` says which is which.
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use rust_xlsxwriter::{Color, Format, Image, Workbook, Worksheet, XlsxError};
 
 use super::{Export, ExportError, State, Table, real_text};
 use crate::format::record::Value;
-use crate::repair::output::AtomicOutput;
 use crate::report::forensics::hex;
 
 /// The evidence sheet's name.
@@ -242,64 +240,4 @@ pub fn render(e: &Export) -> Result<Vec<u8>, ExportError> {
     }
     evidence_sheet(&mut wb, e, &sheets).map_err(xerr)?;
     wb.save_to_buffer().map_err(xerr)
-}
-
-/// Write the workbook to `target`.
-pub fn write(e: &Export, target: &Path, force: bool) -> Result<(), ExportError> {
-    let bytes = render(e)?;
-    let mut o = AtomicOutput::create(target, force)?;
-    o.write_all(&bytes)?;
-    o.commit()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::export::{Confidence, Provenance, RowVersion, Source};
-
-    #[test]
-    fn images_become_thumbnails_and_names_are_legal() {
-        // A real 1x1 PNG.
-        let png: Vec<u8> = (0..138)
-            .step_by(2)
-            .map(|i| {
-                u8::from_str_radix(
-                    &"89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cf000003010100c9fe92ef0000000049454e44ae426082"[i..i + 2],
-                    16,
-                )
-                .unwrap()
-            })
-            .collect();
-        let prov = Provenance {
-            source: Source::Wal,
-            state: State::Live,
-            op: "insert",
-            key: Some("1".into()),
-            frame: Some(1),
-            commit: Some(1),
-            page: None,
-            offset: Some(32),
-            confidence: Confidence::Exact,
-            note: None,
-        };
-        let t = Table {
-            name: "a/b:c*history".into(),
-            columns: vec!["id".into(), "pic".into()],
-            rows: vec![RowVersion { prov, values: vec![Value::Integer(1), Value::Blob(png)] }],
-        };
-        let e = Export {
-            command: "timeline",
-            command_line: "walinspect timeline x.db".into(),
-            time: "2026-01-01T00:00:00Z".into(),
-            tables: vec![t.clone(), Table { name: "History".into(), ..t }],
-            evidence: Vec::new(),
-        };
-        let names = sheet_names(&e.tables);
-        assert_eq!(names, ["a_b_c_history", "History~2"]);
-        let bytes = render(&e).unwrap();
-        // Member names are stored in the clear in the zip's directory.
-        let has = |n: &[u8]| bytes.windows(n.len()).any(|w| w == n);
-        assert!(has(b"xl/media/image1.png"), "the PNG blob got a thumbnail");
-        assert!(has(b"xl/worksheets/sheet3.xml"), "two tables and the evidence sheet");
-    }
 }
