@@ -515,7 +515,7 @@ pub struct Forensics<'a> {
     pub backfill: Option<u32>,
     pub notes: Vec<Note>,
     /// The rollback journal's reader and length, when there is one (see
-    /// [`super::journal`]).
+    /// [`crate::format::journal`]).
     pub journal: Option<(&'a dyn ReadAt, u64)>,
 }
 

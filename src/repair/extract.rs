@@ -27,7 +27,7 @@
 //!
 //! Memory stays proportional to the number of frames plus one output window: pages are read
 //! with planned positioned reads (frames in file order, neighbours coalesced) and written in
-//! large blocks, never the whole WAL or database at once (see [`write`]).
+//! large blocks, never the whole WAL or database at once (see [`write()`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -810,10 +810,10 @@ const SPAN: u64 = 4 << 20;
 
 /// Stream the output: every page from its source, page 1 patched. Returns the bytes written.
 ///
-/// The I/O is planned: the output is built window by window ([`WINDOW`]); within a window the
+/// The I/O is planned: the output is built window by window (`WINDOW`); within a window the
 /// database file's runs are read with one positioned read each, and the frames it needs are
 /// sorted by frame number and read in file order, neighbours coalesced into spans
-/// ([`FRAME_GAP`], [`SPAN`]), each frame's header checked against the analysis. Each window
+/// (`FRAME_GAP`, `SPAN`), each frame's header checked against the analysis. Each window
 /// is written with one call.
 pub fn write(
     plan: &Plan,
