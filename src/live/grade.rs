@@ -41,10 +41,19 @@ pub fn settle_polls(code: Code) -> u32 {
     if code == Code::LockCheckpointStarved { STARVED_POLLS } else { SETTLE_POLLS }
 }
 
-/// What the TUI holds back until it persists: the transient findings, and checkpoint
-/// starvation (which no writer explains, so it is counted whether or not one is at work).
+/// Findings a poll can see when it read the WAL and the -shm at two different moments of a
+/// writer's work (a WAL reset or a commit published between the two reads): the index then looks
+/// ahead of, or different from, the WAL it was compared with. The TUI counts them on every poll,
+/// writer or not, and raises them once they persist for [`SETTLE_POLLS`] polls; `check` and the
+/// other commands read once and report them at once.
+fn torn_read(code: Code) -> bool {
+    matches!(code, Code::ShmAhead | Code::ShmIndexMismatch)
+}
+
+/// What the TUI holds back until it persists: the transient findings, checkpoint starvation
+/// and the torn-read findings (counted whether or not a writer is at work).
 fn held_back(f: &Finding, a: &Analysis) -> bool {
-    f.code == Code::LockCheckpointStarved || is_transient(f, a)
+    f.code == Code::LockCheckpointStarved || torn_read(f.code) || is_transient(f, a)
 }
 
 /// Whether `f` is a state a healthy writer passes through (see the module documentation).
@@ -129,7 +138,8 @@ impl Settle {
         let mut settled_now = false;
         for f in out.iter_mut().filter(|f| f.severity > Severity::Info && held_back(f, a)) {
             let starved = f.code == Code::LockCheckpointStarved;
-            let writing = !starved && locks.is_some_and(|l| !at_work(f, l).0.is_empty());
+            let torn = torn_read(f.code);
+            let writing = !starved && !torn && locks.is_some_and(|l| !at_work(f, l).0.is_empty());
             let n = if writing { 0 } else { self.seen.get(&f.code).copied().unwrap_or(0).saturating_add(1) };
             next.insert(f.code, n);
             let need = settle_polls(f.code);
@@ -137,6 +147,11 @@ impl Settle {
                 f.severity = Severity::Info;
                 f.message = if starved {
                     format!("settling (seen on {n} of {need} polls): {}", f.message)
+                } else if torn {
+                    format!(
+                        "settling (seen on {n} of {need} polls; the WAL and -shm may have been read mid-update): {}",
+                        f.message
+                    )
                 } else {
                     format!("settling (seen on {n} of {need} polls since the write lock was released): {}", f.message)
                 };
@@ -165,6 +180,22 @@ mod tests {
     }
 
     #[test]
+    fn a_torn_read_is_raised_only_when_it_persists() {
+        let a = Analysis { db: None, db_problem: None, wal: None, shm: None };
+        let mut s = Settle::default();
+        for i in 1..SETTLE_POLLS {
+            let (f, _) = s.step(vec![finding(Code::ShmAhead, Severity::Error)], &a, None);
+            assert_eq!(f[0].severity, Severity::Info, "poll {i}");
+            assert!(f[0].message.contains("read mid-update"), "{}", f[0].message);
+        }
+        let (f, _) = s.step(vec![finding(Code::ShmAhead, Severity::Error)], &a, None);
+        assert_eq!(f[0].severity, Severity::Error);
+        // Cleared on the next poll: it starts again from one.
+        let (f, _) = s.step(vec![finding(Code::ShmIndexMismatch, Severity::Error)], &a, None);
+        assert_eq!(f[0].severity, Severity::Info);
+    }
+
+    #[test]
     fn a_transient_finding_settles_after_the_documented_number_of_polls() {
         let a = Analysis { db: None, db_problem: None, wal: None, shm: None };
         let mut s = Settle::default();
@@ -178,7 +209,7 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Warning);
         assert!(changed);
         // A finding that is not transient is never held back.
-        let (f, _) = s.step(vec![finding(Code::ShmAhead, Severity::Error)], &a, None);
+        let (f, _) = s.step(vec![finding(Code::DbBadPageSize, Severity::Error)], &a, None);
         assert_eq!(f[0].severity, Severity::Error);
         // Gone for one poll: the count starts again.
         let (f, _) = s.step(vec![finding(Code::ShmLagging, Severity::Warning)], &a, None);
