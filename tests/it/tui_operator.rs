@@ -15,50 +15,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    fn start(name: &str, cmd: &str, w: u16, h: u16) -> Self {
-        let session = format!("walinspect-op-{name}-{}", std::process::id());
-        let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", &w.to_string(), "-y", &h.to_string(), cmd])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
-        let _ = Command::new("tmux").args(["set-option", "-t", &session, "remain-on-exit", "on"]).status();
-        Self { session }
-    }
-    fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            Command::new("tmux").args(["send-keys", "-t", &self.session, k]).status().unwrap();
-            std::thread::sleep(Duration::from_millis(80));
-        }
-    }
-    fn wait_for(&self, what: &str, limit: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if s.contains(what) {
-                return s;
-            }
-            assert!(start.elapsed() < limit, "{what:?} did not appear within {limit:?}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
-    }
-}
+use crate::support::tmux::Tmux;
 
 fn tools_available() -> bool {
     let ok = |c: &str, a: &str| Command::new(c).arg(a).output().is_ok_and(|o| o.status.success());
@@ -138,7 +95,7 @@ fn verdict_names_the_reader_that_starves_checkpoints_and_help_scrolls() {
         w.execute("INSERT INTO t(v) VALUES (?1)", [format!("row {i}")]).unwrap();
     }
     w.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
-    let t = Tmux::start("starved", &format!("{} tui {} --interval 100", exe(), db.display()), 80, 24);
+    let t = Tmux::start("op-starved", &format!("{} tui {} --interval 100", exe(), db.display()), 80, 24);
     let pid = format!("pid {}", reader.pid());
     let s = t.wait_for("so checkpoints cannot pass it", Duration::from_secs(10));
     assert!(s.contains(&pid), "the verdict names the reader's pid:\n{s}");
@@ -175,7 +132,7 @@ fn a_writer_at_work_raises_nothing_and_its_leftovers_are_raised_once_it_dies() {
     w.run("PRAGMA cache_size=2; BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<400) INSERT INTO t(v) SELECT printf('%.500c', 'x') FROM n; UPDATE t SET v = 'y' WHERE id % 7 = 0;");
     let wal = dir.path().join("app.db-wal");
     until("the spill", Duration::from_secs(10), || std::fs::metadata(&wal).is_ok_and(|m| m.len() > 64 * 1024));
-    let t = Tmux::start("spill", &format!("{} tui {} --interval 100", exe(), db.display()), 80, 24);
+    let t = Tmux::start("op-spill", &format!("{} tui {} --interval 100", exe(), db.display()), 80, 24);
     let s = t.wait_for("is writing", Duration::from_secs(10));
     // Several seconds of polls while it holds the lock: nothing above info.
     let start = Instant::now();
@@ -207,7 +164,7 @@ fn a_deleted_wal_still_open_is_found_and_saved() {
     w.run("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<50) INSERT INTO t(v) SELECT 'row ' || i FROM n;");
     w.run("INSERT INTO t(v) VALUES ('last');");
     let wal = dir.path().join("app.db-wal");
-    let t = Tmux::start("deleted", &format!("{} tui {} --interval 100", exe(), db.display()), 80, 24);
+    let t = Tmux::start("op-deleted", &format!("{} tui {} --interval 100", exe(), db.display()), 80, 24);
     t.wait_for("commits   3", Duration::from_secs(10));
     // What SQLite sees before the deletion: a copy of the three files, opened by SQLite.
     let before = tempfile::tempdir().unwrap();

@@ -4,4 +4,5 @@ pub mod carve_corpus;
 pub mod common;
 pub mod forensics;
 pub mod repair;
+pub mod tmux;
 pub mod tree;
