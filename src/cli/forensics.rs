@@ -147,14 +147,13 @@ fn failed(e: crate::repair::RepairError) -> Error {
     Error::Failed(Box::new(e))
 }
 
-/// Write `bytes` to a new file (temporary file moved into place).
+/// Write `bytes` to `p`: a new regular file (temporary file moved into place), or through
+/// standard output, a FIFO or a device; never over evidence.
 fn write_new(p: &Path, bytes: &[u8], force: bool, ev: &Evidence) -> Result<(), Error> {
-    use crate::repair::output::{Output as Dest, Protected, check_target};
+    use crate::repair::output::{Protected, check_target, write_whole};
     let protected = Protected::of(ev);
     let dest = check_target(p, &protected, force, "output").map_err(failed)?;
-    let mut o = Dest::open(&dest, &protected, force).map_err(failed)?;
-    o.write_all(bytes).map_err(failed)?;
-    o.commit().map_err(failed)
+    write_whole(&dest, &protected, force, bytes).map_err(failed)
 }
 
 /// This process's command line, each argument quoted for a POSIX shell when needed.

@@ -26,7 +26,7 @@ use std::path::Path;
 
 use crate::format::record::Value;
 use crate::repair::RepairError;
-use crate::repair::output::{Destination, Output, Protected, check_target};
+use crate::repair::output::{Destination, Protected, check_target, write_whole};
 use crate::report::forensics::{CommitEntryReport, HistoryReport, KeyReport, SalvageReport, ValueReport, hex};
 use crate::source::Evidence;
 
@@ -307,11 +307,7 @@ pub fn check_output(target: &Path, ev: &Evidence, format: Format, force: bool) -
 pub fn write(e: &Export, format: Format, target: &Path, ev: &Evidence, force: bool) -> Result<(), ExportError> {
     let dest = check_output(target, ev, format, force)?;
     let protected = Protected::of(ev);
-    let streamed = |bytes: &[u8]| -> Result<(), ExportError> {
-        let mut o = Output::open(&dest, &protected, force)?;
-        o.write_all(bytes)?;
-        o.commit()
-    };
+    let streamed = |bytes: &[u8]| write_whole(&dest, &protected, force, bytes);
     match format {
         Format::Jsonl => streamed(
             jsonl::render(e).map_err(|err| RepairError::Output(format!("cannot serialise: {err}")))?.as_bytes(),
