@@ -101,6 +101,7 @@ vocabulary! {
         BtreeMixedTypes = "btree.mixed_types",
         BtreeTooDeep = "btree.too_deep",
         CarveZeroedFreeSpace = "carve.zeroed_free_space",
+        CommitCheckpointed = "commit.checkpointed",
         OverflowCycle = "overflow.cycle",
         OverflowOutOfRange = "overflow.out_of_range",
         OverflowMissing = "overflow.missing",
@@ -125,6 +126,7 @@ vocabulary! {
         SchemaRootShared = "schema.root_shared",
         SchemaUnparsed = "schema.unparsed",
         SnapshotBaseUncertain = "snapshot.base_uncertain",
+        SnapshotCheckpointed = "snapshot.checkpointed",
         SnapshotPageSizeMismatch = "snapshot.page_size_mismatch",
         WalkBudgetExceeded = "walk.budget_exceeded",
         WalkNotesCapped = "walk.notes_capped",
@@ -517,6 +519,8 @@ pub struct Forensics<'a> {
     /// The rollback journal's reader and length, when there is one (see
     /// [`crate::format::journal`]).
     pub journal: Option<(&'a dyn ReadAt, u64)>,
+    /// Which commit the database file holds, decided on first use ([`Forensics::placement`]).
+    placement: std::cell::OnceCell<super::checkpoint::Placement>,
 }
 
 /// Why no snapshot can be built at all.
@@ -587,6 +591,7 @@ impl<'a> Forensics<'a> {
             backfill,
             notes,
             journal: None,
+            placement: std::cell::OnceCell::new(),
         })
     }
 
@@ -611,6 +616,19 @@ impl<'a> Forensics<'a> {
     /// The database file alone.
     pub fn base(&self) -> SnapshotSpec {
         SnapshotSpec { upto: 0, db_pages: self.base_pages }
+    }
+
+    /// Which commit of this WAL generation the database file already holds (a checkpoint that
+    /// could not reset the WAL): by the -shm's nBackfill, else by page contents. Decided once.
+    pub fn placement(&self) -> &super::checkpoint::Placement {
+        self.placement.get_or_init(|| super::checkpoint::place(self))
+    }
+
+    /// The state the database file is: after the commit [`Forensics::placement`] names, else
+    /// the file alone (the state before commit 1).
+    pub fn start(&self) -> SnapshotSpec {
+        let p = self.placement();
+        if p.commit == 0 { self.base() } else { self.at_commit(p.commit).unwrap_or_else(|| self.base()) }
     }
 
     /// The state after commit `n` (1-based).

@@ -459,6 +459,9 @@ pub struct Tracker<'f, 'a> {
     budget: Budget,
     /// Notes about the starting state.
     pub base_notes: Vec<Note>,
+    /// The last commit the database file already holds (0: none): the tracker starts after
+    /// it, and commits up to it are reported as checkpointed, without row changes.
+    pub checkpointed: u32,
 }
 
 struct SchemaRows {
@@ -481,9 +484,11 @@ impl Visitor for SchemaRows {
 }
 
 impl<'f, 'a> Tracker<'f, 'a> {
-    /// Start from the database file (walks it whole, once).
+    /// Start from the database file (walks it whole, once), placed at the commit it already
+    /// holds ([`Forensics::placement`]).
     pub fn new(fx: &'f Forensics<'a>, opts: TrackOptions) -> Self {
-        let spec = fx.base();
+        let placement = fx.placement();
+        let spec = fx.start();
         let mut budget = Budget::new(if opts.budget == 0 { 1 << 36 } else { opts.budget });
         let snap = fx.snapshot(spec);
         let own = Ownership::build(&snap, &mut budget);
@@ -498,6 +503,18 @@ impl<'f, 'a> Tracker<'f, 'a> {
             .wal()
             .map(|w| w.frames.iter().filter(|f| f.index <= w.chain_valid_frames).map(|f| f.header.page).collect())
             .unwrap_or_default();
+        let checkpointed = if spec.upto == 0 { 0 } else { placement.commit };
+        if checkpointed > 0 {
+            base_notes.push(Note::new(
+                NoteCode::SnapshotCheckpointed,
+                format!(
+                    "the database file already holds commit{} (frames 1..={}), so the timeline starts after commit {checkpointed}: {}",
+                    if checkpointed == 1 { " 1".to_string() } else { format!("s 1..={checkpointed}") },
+                    spec.upto,
+                    placement.reason
+                ),
+            ));
+        }
         let uncertain = fx.uncertain_pages(spec, commits_pages.into_iter().filter(|&p| p <= spec.db_pages));
         if !uncertain.is_empty() {
             base_notes.push(Note::new(
@@ -509,7 +526,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 ),
             ));
         }
-        Self { fx, opts, own, schema_rows: sr.rows, freelist, spec, budget, base_notes }
+        Self { fx, opts, own, schema_rows: sr.rows, freelist, spec, budget, base_notes, checkpointed }
     }
 
     /// Compare rows (or not) from the next commit applied on; ownership is kept either way,
@@ -562,8 +579,13 @@ impl<'f, 'a> Tracker<'f, 'a> {
         self
     }
 
-    /// Apply the frames `first..=last` as one commit producing state `new_spec`.
+    /// Apply the frames `first..=last` as one commit producing state `new_spec`. A commit the
+    /// database file already holds (at or before [`Tracker::checkpointed`]) leaves the state
+    /// as it is and is described by [`Tracker::checkpointed_commit`].
     pub fn apply(&mut self, number: Option<u32>, first: u32, last: u32, new_spec: SnapshotSpec) -> CommitChanges {
+        if let Some(n) = number.filter(|&n| n <= self.checkpointed) {
+            return self.checkpointed_commit(n, first, last, new_spec);
+        }
         let fx = self.fx;
         let old_spec = self.spec;
         let snaps = (fx.snapshot(old_spec), fx.snapshot(new_spec));
@@ -598,6 +620,34 @@ impl<'f, 'a> Tracker<'f, 'a> {
             pages,
             schema_changes: structure.changes,
             tables,
+            notes,
+        }
+    }
+
+    /// A commit the database file already holds: the pages it wrote, with their owners as of
+    /// the checkpointed state, and no row changes (the state before it is no longer on disk).
+    fn checkpointed_commit(&self, n: u32, first: u32, last: u32, spec: SnapshotSpec) -> CommitChanges {
+        let written = written_pages(self.fx, first, last);
+        let mut notes = vec![Note::new(
+            NoteCode::CommitCheckpointed,
+            format!(
+                "commit {n} is already in the database file (checkpointed up to commit {}: {}); the state before it is \
+                 no longer on disk, so its row changes are not known; page owners are as of commit {}",
+                self.checkpointed,
+                self.fx.placement().by,
+                self.checkpointed
+            ),
+        )];
+        let pages = self.describe_written(&written, true, &mut notes);
+        CommitChanges {
+            number: Some(n),
+            committed: true,
+            first_frame: first,
+            frame: last,
+            spec,
+            pages,
+            schema_changes: Vec::new(),
+            tables: Vec::new(),
             notes,
         }
     }

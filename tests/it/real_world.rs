@@ -8,7 +8,10 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::support::common::{codes, dump, run, sibling, tempdir};
-use crate::support::forensics::{Fixture, copy_set};
+use crate::support::forensics::{
+    Fixture, assert_same, copy_set, our_diff, sqlite_contents, sqlite_diff, with_forensics,
+};
+use walinspect::forensics::timeline::{TrackOptions, timeline};
 use crate::support::repair::{dump_conn, extract};
 
 /// SQLite's own view of a copy of db + -wal: `PRAGMA page_count`, `integrity_check`, `.dump`.
@@ -583,4 +586,129 @@ fn persisted_journal_records_are_a_source_of_row_versions() {
     let h = run(&["history", s, "--table", "t", "--rowid", "42", "--json"]);
     let hv: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
     assert!(hv["versions"].as_array().unwrap().iter().any(|x| x["source"]["kind"] == "journal"));
+}
+
+/// nBackfill as SQLite wrote it in a -shm (little-endian machine: native order, offset 96).
+fn shm_backfill(db: &Path) -> u32 {
+    let s = fs::read(sibling(db, "-shm")).unwrap();
+    u32::from_ne_bytes(s[96..100].try_into().unwrap())
+}
+
+/// The placement walinspect decides for evidence `ev`: (commit, frame, method).
+fn placed(ev: &Path) -> (u32, u32, String) {
+    with_forensics(ev, |fx, _| {
+        let p = fx.placement();
+        (p.commit, p.frame, p.by.to_string())
+    })
+}
+
+/// The timeline of `ev` against SQLite's own view of each commit (`copies[k]` = after commit
+/// k): commits the file already holds are reported as checkpointed, without row changes; every
+/// later commit's row changes equal SQLite's.
+fn timeline_matches_sqlite(ev: &Path, copies: &[std::path::PathBuf], checkpointed: u32) {
+    let contents: Vec<_> = copies.iter().map(|c| sqlite_contents(c)).collect();
+    with_forensics(ev, |fx, _| {
+        let (base, changes, _) = timeline(fx, TrackOptions { rows: true, ..Default::default() });
+        assert_eq!(
+            base.iter().any(|n| n.code.to_string() == "snapshot.checkpointed"),
+            checkpointed > 0,
+            "{base:?}"
+        );
+        assert!(base.iter().all(|n| n.code.to_string() != "snapshot.base_uncertain"), "{base:?}");
+        for c in changes.iter().filter(|c| c.committed) {
+            let k = c.number.unwrap();
+            if k <= checkpointed {
+                assert!(c.tables.is_empty(), "commit {k} is checkpointed: no row changes claimed");
+                assert!(c.notes.iter().any(|n| n.code.to_string() == "commit.checkpointed"), "{:?}", c.notes);
+            } else {
+                let k = k as usize;
+                let ours = our_diff(c, fx.snapshot(c.spec).encoding);
+                assert_same(k, &ours, &sqlite_diff(&contents[k - 1], &contents[k]));
+            }
+        }
+    })
+}
+
+/// Apps with a long-lived reader (a browser's history view, an Android content provider) keep
+/// the WAL from restarting: the checkpoint copies frames 1..K into the database file and the
+/// WAL keeps growing after K. The database file is then the state after commit K, not the
+/// state before commit 1 (an earlier timeline reported 80 false deletions and 80 re-inserts).
+/// Built with SQLite's own PASSIVE checkpoint under a pinned reader, then RESTART and TRUNCATE
+/// checkpoints; placement must equal the nBackfill SQLite wrote, with the -shm, without it
+/// (page contents) and with a stale -shm from before the checkpoint.
+#[test]
+fn checkpoint_under_a_reader_is_placed_where_sqlite_put_it() {
+    let mut f = Fixture::new(1024);
+    f.snap();
+    f.commit("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE side(x)");
+    f.commit(&series(80, "INSERT INTO t(v) SELECT printf('first %04d %s', value, hex(randomblob(20))) FROM s"));
+    // Commit 3 writes side's one page, which no later commit rewrites: the checkpoint copies it.
+    f.commit("UPDATE t SET v = 'edited ' || id WHERE id % 5 = 0; INSERT INTO side VALUES ('pinned')");
+    // A reader pins commit 3; the writer goes on.
+    let reader = Connection::open(&f.db).unwrap();
+    reader.execute_batch("BEGIN; SELECT count(*) FROM t;").unwrap();
+    f.commit("DELETE FROM t WHERE id % 7 = 0");
+    let stale = f.evidence("stale");
+    f.commit(&series(30, "INSERT INTO t(v) SELECT printf('second %04d', value) FROM s"));
+    // PASSIVE: copies frames up to the reader's snapshot (commit 3) and cannot reset the WAL.
+    let (busy, log, done): (i64, i64, i64) =
+        f.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    assert_eq!(busy, 0);
+    assert!(done > 0 && done < log, "a partial checkpoint: {done} of {log}");
+    f.commit("UPDATE t SET v = 'late' WHERE id IN (1, 2, 3, 90)");
+    f.commit("DELETE FROM t WHERE id > 95");
+    let ev = f.evidence("ev");
+    let nbackfill = shm_backfill(&ev);
+    assert_eq!(nbackfill as i64, done);
+    let (commit, frame, by) = placed(&ev);
+    assert_eq!((frame, by.as_str()), (nbackfill, "shm"));
+    assert_eq!(commit, 3, "the reader pinned commit 3");
+    timeline_matches_sqlite(&ev, &f.copies, commit);
+
+    // Without the -shm: by page contents, the same commit.
+    let noshm = f.evidence("noshm");
+    fs::remove_file(sibling(&noshm, "-shm")).unwrap();
+    assert_eq!(placed(&noshm), (commit, frame, "content".to_string()));
+    timeline_matches_sqlite(&noshm, &f.copies, commit);
+
+    // A stale -shm (copied before the checkpoint, nBackfill 0): not trusted for placement.
+    let stale_set = f.evidence("stale_set");
+    fs::copy(sibling(&stale, "-shm"), sibling(&stale_set, "-shm")).unwrap();
+    assert_eq!(placed(&stale_set), (commit, frame, "content".to_string()));
+    let r = run(&["timeline", stale_set.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let note = v["notes"].as_array().unwrap().iter().find(|n| n["code"] == "snapshot.checkpointed").unwrap().clone();
+    let m = note["message"].as_str().unwrap();
+    assert!(m.contains("stale") && m.contains("page contents"), "{m}");
+    drop(reader);
+
+    // RESTART with nobody reading: every frame is copied, the WAL stays until the next write.
+    let (_, log, done): (i64, i64, i64) =
+        f.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    assert_eq!(done, log);
+    let all = f.evidence("restart");
+    let last = f.copies.len() as u32 - 1;
+    assert_eq!(shm_backfill(&all) as i64, done);
+    assert_eq!(placed(&all).0, last);
+    fs::remove_file(sibling(&all, "-shm")).unwrap();
+    assert_eq!(placed(&all).0, last, "no -shm: every commit is in the file");
+    // The next write restarts the WAL: a new generation, nothing of it in the file.
+    let base = f.copies.len() - 1;
+    f.commit("INSERT INTO t(v) VALUES ('after restart')");
+    f.commit("UPDATE t SET v = 'again' WHERE id = 1");
+    let gen2 = f.evidence("gen2");
+    assert_eq!(placed(&gen2).0, 0);
+    timeline_matches_sqlite(&gen2, &f.copies[base..], 0);
+    fs::remove_file(sibling(&gen2, "-shm")).unwrap();
+    assert_eq!(placed(&gen2), (0, 0, "content".to_string()));
+
+    // TRUNCATE: the WAL is emptied; new commits start a generation the file does not hold.
+    f.checkpoint_truncate();
+    let base = f.copies.len();
+    f.snap();
+    f.commit("DELETE FROM t WHERE id < 10");
+    let gen3 = f.evidence("gen3");
+    fs::remove_file(sibling(&gen3, "-shm")).unwrap();
+    assert_eq!(placed(&gen3).0, 0);
+    timeline_matches_sqlite(&gen3, &f.copies[base..], 0);
 }
