@@ -85,10 +85,8 @@ pub fn place(fx: &Forensics<'_>) -> Placement {
             by_page.insert(f.header.page, f.index);
         }
     }
-    let mut pages: Vec<PageFrames> = by_page
-        .into_iter()
-        .map(|(page, last)| PageFrames { page, last, copied: same(fx, page, last) })
-        .collect();
+    let mut pages: Vec<PageFrames> =
+        by_page.into_iter().map(|(page, last)| PageFrames { page, last, copied: same(fx, page, last) }).collect();
     pages.sort_unstable_by_key(|p| p.page);
     let commit_of = |frame: u32| commits.partition_point(|c| c.frame < frame) + 1;
     // The latest commit a copied page proves to be in the file.

@@ -11,8 +11,8 @@ use crate::support::common::{codes, dump, run, sibling, tempdir};
 use crate::support::forensics::{
     Fixture, assert_same, copy_set, our_diff, sqlite_contents, sqlite_diff, with_forensics,
 };
-use walinspect::forensics::timeline::{TrackOptions, timeline};
 use crate::support::repair::{dump_conn, extract};
+use walinspect::forensics::timeline::{TrackOptions, timeline};
 
 /// SQLite's own view of a copy of db + -wal: `PRAGMA page_count`, `integrity_check`, `.dump`.
 fn sqlite_says(copy: &Path) -> (i64, String, Vec<String>) {
@@ -609,11 +609,7 @@ fn timeline_matches_sqlite(ev: &Path, copies: &[std::path::PathBuf], checkpointe
     let contents: Vec<_> = copies.iter().map(|c| sqlite_contents(c)).collect();
     with_forensics(ev, |fx, _| {
         let (base, changes, _) = timeline(fx, TrackOptions { rows: true, ..Default::default() });
-        assert_eq!(
-            base.iter().any(|n| n.code.to_string() == "snapshot.checkpointed"),
-            checkpointed > 0,
-            "{base:?}"
-        );
+        assert_eq!(base.iter().any(|n| n.code.to_string() == "snapshot.checkpointed"), checkpointed > 0, "{base:?}");
         assert!(base.iter().all(|n| n.code.to_string() != "snapshot.base_uncertain"), "{base:?}");
         for c in changes.iter().filter(|c| c.committed) {
             let k = c.number.unwrap();
