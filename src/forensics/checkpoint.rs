@@ -26,7 +26,7 @@
 //!
 //! Work is one read of each written page in the file and of its last frame.
 
-use super::snapshot::{Forensics, Origin, PageMap};
+use super::snapshot::{Forensics, Origin, PageMap, SnapshotSpec};
 use crate::format::vocab::vocabulary;
 
 vocabulary! {
@@ -54,6 +54,12 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// The state the database file is: after the placed commit, else the file alone (the
+    /// state before commit 1).
+    pub fn spec(&self, fx: &Forensics<'_>) -> SnapshotSpec {
+        if self.commit == 0 { fx.base() } else { fx.at_commit(self.commit).unwrap_or_else(|| fx.base()) }
+    }
+
     fn nothing(reason: impl Into<String>) -> Self {
         Self { commit: 0, frame: 0, by: PlacedBy::Nothing, reason: reason.into() }
     }

@@ -343,6 +343,11 @@ pub struct StoreFiles<'a> {
 }
 
 impl<'a> StoreFiles<'a> {
+    /// The database file's reader and length, when there is one.
+    pub fn db(self) -> Option<(&'a dyn ReadAt, u64)> {
+        self.db
+    }
+
     /// A store over these files with an empty cache.
     pub fn store(self) -> PageStore<'a> {
         PageStore::new(self.db, self.wal, self.page_size)
@@ -519,8 +524,6 @@ pub struct Forensics<'a> {
     /// The rollback journal's reader and length, when there is one (see
     /// [`crate::format::journal`]).
     pub journal: Option<(&'a dyn ReadAt, u64)>,
-    /// Which commit the database file holds, decided on first use ([`Forensics::placement`]).
-    placement: std::cell::OnceCell<super::checkpoint::Placement>,
 }
 
 /// Why no snapshot can be built at all.
@@ -591,7 +594,6 @@ impl<'a> Forensics<'a> {
             backfill,
             notes,
             journal: None,
-            placement: std::cell::OnceCell::new(),
         })
     }
 
@@ -616,19 +618,6 @@ impl<'a> Forensics<'a> {
     /// The database file alone.
     pub fn base(&self) -> SnapshotSpec {
         SnapshotSpec { upto: 0, db_pages: self.base_pages }
-    }
-
-    /// Which commit of this WAL generation the database file already holds (a checkpoint that
-    /// could not reset the WAL): by the -shm's nBackfill, else by page contents. Decided once.
-    pub fn placement(&self) -> &super::checkpoint::Placement {
-        self.placement.get_or_init(|| super::checkpoint::place(self))
-    }
-
-    /// The state the database file is: after the commit [`Forensics::placement`] names, else
-    /// the file alone (the state before commit 1).
-    pub fn start(&self) -> SnapshotSpec {
-        let p = self.placement();
-        if p.commit == 0 { self.base() } else { self.at_commit(p.commit).unwrap_or_else(|| self.base()) }
     }
 
     /// The state after commit `n` (1-based).

@@ -258,7 +258,8 @@ fn checkpointed_wal_places_the_starting_state_after_the_checkpoint() {
     let ev = fx.evidence("ev");
     let check = |by: &str| {
         with_forensics(&ev, |f, _| {
-            assert_eq!((f.placement().commit, f.placement().by.as_str()), (2, by), "{:?}", f.placement());
+            let p = walinspect::forensics::checkpoint::place(f);
+            assert_eq!((p.commit, p.by.as_str()), (2, by), "{p:?}");
             let t = Tracker::new(f, TrackOptions { rows: true, ..TrackOptions::default() });
             assert!(t.base_notes.iter().any(|n| n.code.as_str() == "snapshot.checkpointed"), "{:?}", t.base_notes);
             let mut seen = 0;

@@ -597,7 +597,7 @@ fn shm_backfill(db: &Path) -> u32 {
 /// The placement walinspect decides for evidence `ev`: (commit, frame, method).
 fn placed(ev: &Path) -> (u32, u32, String) {
     with_forensics(ev, |fx, _| {
-        let p = fx.placement();
+        let p = walinspect::forensics::checkpoint::place(fx);
         (p.commit, p.frame, p.by.to_string())
     })
 }
@@ -707,4 +707,106 @@ fn checkpoint_under_a_reader_is_placed_where_sqlite_put_it() {
     fs::remove_file(sibling(&gen3, "-shm")).unwrap();
     assert_eq!(placed(&gen3).0, 0);
     timeline_matches_sqlite(&gen3, &f.copies[base..], 0);
+}
+
+/// The journal step of `ev`'s timeline through the library (with the journal opened beside the
+/// database, as the CLI does).
+fn journal_of(ev: &Path) -> (walinspect::forensics::timeline::JournalStep, walinspect::format::record::TextEncoding) {
+    let e = walinspect::source::Evidence::open(ev).unwrap();
+    let a = walinspect::session::analyze_evidence(&e, walinspect::session::Options::default());
+    let fx = walinspect::forensics::snapshot::Forensics::from_evidence(&e, &a).unwrap();
+    let s = walinspect::forensics::timeline::journal_step(&fx, &TrackOptions { rows: true, ..Default::default() })
+        .expect("a journal step");
+    (s, fx.snapshot(fx.base()).encoding)
+}
+
+/// Apps killed mid-transaction in rollback mode (Android apps, desktop tools) leave a hot
+/// `-journal`: its page records are the database before the transaction. The timeline shows
+/// them as their own entry, first — the rows the interrupted transaction changed in the file,
+/// against the pre-images SQLite restores — with provenance (hot, page, record offset). SQLite's
+/// own answer: a copy played back (before) against the file opened without its journal (after).
+#[test]
+fn hot_journal_is_a_timeline_entry_with_provenance() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch(
+        "PRAGMA page_size=1024; PRAGMA journal_mode=DELETE; PRAGMA cache_size=2; PRAGMA secure_delete=OFF;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);",
+    )
+    .unwrap();
+    c.execute_batch(&series(
+        200,
+        "INSERT INTO t(v) SELECT printf('original %04d %s', value, hex(zeroblob(20))) FROM s",
+    ))
+    .unwrap();
+    c.execute_batch("BEGIN; UPDATE t SET v = 'changed ' || id WHERE id % 2 = 0; DELETE FROM t WHERE id > 190;")
+        .unwrap();
+    let ev = d.path().join("ev.db");
+    fs::copy(&live, &ev).unwrap();
+    fs::copy(sibling(&live, "-journal"), sibling(&ev, "-journal")).unwrap();
+    c.execute_batch("ROLLBACK").unwrap();
+    drop(c);
+    // SQLite: before = the played-back copy; after = the file as it is, without its journal.
+    let before = d.path().join("before.db");
+    fs::copy(&ev, &before).unwrap();
+    fs::copy(sibling(&ev, "-journal"), sibling(&before, "-journal")).unwrap();
+    // Opening the copy plays its journal back (sqlite_contents reads a copy of db + -wal only).
+    let n: i64 = Connection::open(&before).unwrap().query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 200);
+    assert!(!sibling(&before, "-journal").exists());
+    let after = d.path().join("after.db");
+    fs::copy(&ev, &after).unwrap();
+    let theirs = sqlite_diff(&sqlite_contents(&before), &sqlite_contents(&after));
+    assert!(!theirs.is_empty(), "the cache spilled: the file holds part of the transaction");
+    let guard = crate::support::common::Unchanged::record(&ev);
+    let (s, enc) = journal_of(&ev);
+    assert!(s.hot && !s.changes.committed);
+    assert_same(0, &our_diff(&s.changes, enc), &theirs);
+    // The CLI: the journal entry comes first, then nothing else (no WAL).
+    let r = run(&["timeline", ev.to_str().unwrap(), "--json", "--values"]);
+    guard.assert();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let e = &v["commits"][0];
+    assert_eq!(e["journal"]["hot"], true);
+    assert_eq!(e["journal"]["records"].as_array().unwrap().len(), s.records.len());
+    assert!(e["commit"].is_null() && e["committed"] == false);
+    let deleted = e["rows"]["t"]["deleted"].as_array().unwrap();
+    assert_eq!(deleted.len(), theirs["t"].2.len());
+    let r = run(&["timeline", ev.to_str().unwrap()]);
+    assert!(r.stdout.contains("rollback journal (hot"), "{}", r.stdout);
+    // Provenance: each record's page and offset, as the journal lays them out (read once the
+    // evidence's access times were checked).
+    let j = fs::read(sibling(&ev, "-journal")).unwrap();
+    for &(page, off) in &s.records {
+        assert_eq!(u32::from_be_bytes(j[off as usize..off as usize + 4].try_into().unwrap()), page);
+    }
+}
+
+/// `journal_mode=PERSIST` after a commit: the same entry, not hot, committed (the transaction
+/// happened; the journal keeps what it replaced).
+#[test]
+fn persisted_journal_is_a_committed_timeline_entry() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch(
+        "PRAGMA page_size=1024; PRAGMA journal_mode=PERSIST; PRAGMA secure_delete=OFF;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);",
+    )
+    .unwrap();
+    c.execute_batch(&series(60, "INSERT INTO t(v) SELECT printf('kept %04d', value) FROM s")).unwrap();
+    let before = d.path().join("before.db");
+    fs::copy(&live, &before).unwrap();
+    c.execute_batch("BEGIN; UPDATE t SET v = 'edited' WHERE id = 7; DELETE FROM t WHERE id = 42; INSERT INTO t(v) VALUES ('new'); COMMIT;").unwrap();
+    let ev = d.path().join("ev.db");
+    fs::copy(&live, &ev).unwrap();
+    fs::copy(sibling(&live, "-journal"), sibling(&ev, "-journal")).unwrap();
+    drop(c);
+    let after = d.path().join("after.db");
+    fs::copy(&ev, &after).unwrap();
+    let theirs = sqlite_diff(&sqlite_contents(&before), &sqlite_contents(&after));
+    let (s, enc) = journal_of(&ev);
+    assert!(!s.hot && s.changes.committed);
+    assert_same(0, &our_diff(&s.changes, enc), &theirs);
 }
