@@ -583,7 +583,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
 
     /// Apply the frames `first..=last` as one commit producing state `new_spec`. A commit the
     /// database file already holds (at or before [`Tracker::checkpointed`]) leaves the state
-    /// as it is and is described by [`Tracker::checkpointed_commit`].
+    /// as it is and is described without row changes (`commit.checkpointed`).
     pub fn apply(&mut self, number: Option<u32>, first: u32, last: u32, new_spec: SnapshotSpec) -> CommitChanges {
         if let Some(n) = number.filter(|&n| n <= self.checkpointed) {
             return self.checkpointed_commit(n, first, last, new_spec);
