@@ -125,7 +125,26 @@ vocabulary! {
         LockCrossNamespace = "lock.cross_namespace",
         LockUnidentifiedHolder = "lock.unidentified_holder",
         LockExclusive = "lock.exclusive",
+        // Reading (`session::consistent`): the files kept changing through every attempt.
+        LiveChanging = "live.changing",
     }
+}
+
+/// `live.changing`: the files changed through every one of `attempts` reads (`what` changed
+/// last); `demoted` findings were shown as `info` because not every read saw them.
+pub fn live_changing(attempts: u32, what: &str, demoted: u64) -> Finding {
+    let mut f = Finding::new(
+        Code::LiveChanging,
+        Severity::Info,
+        FileKind::Wal,
+        format!(
+            "the files changed during each of {attempts} reads ({what}): a writer is busy; {} seen in only some reads {} shown as info",
+            plural(demoted, "finding", "findings"),
+            if demoted == 1 { "is" } else { "are" }
+        ),
+    );
+    f.count = Some(u64::from(attempts));
+    f
 }
 
 /// Produce every finding for an analysis, most severe first (stable order within a severity).

@@ -2,9 +2,8 @@
 
 use std::path::Path;
 
-use super::{Error, emit_json, exit_code, load, write_out};
+use super::{Error, emit_json, exit_code, write_out};
 use crate::analysis::Analysis;
-use crate::analysis::findings;
 use crate::forensics::history::{KeySpec, history};
 use crate::forensics::salvage::salvage;
 use crate::forensics::snapshot::Forensics;
@@ -71,12 +70,13 @@ pub fn timeline(
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
     use std::io::Write;
-    let (ev, a) = load(path, opts)?;
-    let fx = forensics(&ev, &a)?;
+    let session = crate::session::Session::open(path, opts)?;
+    let (ev, a) = (&session.evidence, &session.analysis);
+    let fx = forensics(ev, a)?;
     let json = output == Output::Json;
     let (rows, values) = (detail != Detail::Pages, detail == Detail::Values);
     let t = Tracker::new(&fx, TrackOptions { rows, ..TrackOptions::default() });
-    let files = Files::of(&ev);
+    let files = Files::of(ev);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let ser = |e: serde_json::Error| Error::system("cannot serialise", std::io::Error::other(e));
@@ -111,7 +111,7 @@ pub fn timeline(
         out.write_all(if first { "]\n}\n" } else { TIMELINE_JSON_END }.as_bytes())?;
     }
     out.flush()?;
-    Ok(exit_code(&findings::check(&a), fail_on))
+    Ok(exit_code(&session.file_findings(), fail_on))
 }
 
 fn notes_of(n: &[crate::forensics::snapshot::Note]) -> Vec<crate::report::forensics::NoteReport> {
@@ -135,15 +135,16 @@ pub fn row_history(
             return Err(Error::Refused("give either --rowid R or --key VALUE (once per primary-key column)".into()));
         }
     };
-    let (ev, a) = load(path, opts)?;
-    let fx = forensics(&ev, &a)?;
+    let session = crate::session::Session::open(path, opts)?;
+    let (ev, a) = (&session.evidence, &session.analysis);
+    let fx = forensics(ev, a)?;
     let (h, k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
-    let r = HistoryReport::build(Files::of(&ev), &h, k.as_ref());
+    let r = HistoryReport::build(Files::of(ev), &h, k.as_ref());
     match output {
         Output::Json => emit_json(&r)?,
         Output::Text => write_out(&render_history(&r))?,
     }
-    Ok(exit_code(&findings::check(&a), fail_on))
+    Ok(exit_code(&session.file_findings(), fail_on))
 }
 
 /// `walinspect salvage`.
@@ -153,15 +154,16 @@ pub fn salvage_rows(
     fail_on: super::FailOn,
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
-    let (ev, a) = load(path, opts)?;
-    let fx = forensics(&ev, &a)?;
+    let session = crate::session::Session::open(path, opts)?;
+    let (ev, a) = (&session.evidence, &session.analysis);
+    let fx = forensics(ev, a)?;
     let s = salvage(&fx);
-    let r = SalvageReport::build(Files::of(&ev), &s);
+    let r = SalvageReport::build(Files::of(ev), &s);
     match output {
         Output::Json => emit_json(&r)?,
         Output::Text => write_out(&render_salvage(&r))?,
     }
-    Ok(exit_code(&findings::check(&a), fail_on))
+    Ok(exit_code(&session.file_findings(), fail_on))
 }
 
 /// Fill the `owner` of every valid frame of a dump (runs the timeline without rows).

@@ -6,6 +6,7 @@
 //! Nothing here is global: every choice (memory-map the -wal, probe the live system) travels in
 //! [`Options`], so two sessions in one process cannot change each other's behaviour.
 
+pub mod consistent;
 mod error;
 
 use std::fs::File;
@@ -36,6 +37,8 @@ pub struct Session {
     pub evidence: Evidence,
     pub analysis: Analysis,
     pub options: Options,
+    /// How the analysis was read from files that may be changing ([`consistent`]).
+    pub settled: consistent::Settled,
 }
 
 impl Session {
@@ -43,10 +46,18 @@ impl Session {
     /// named file must be something walinspect can analyse; damage inside otherwise readable
     /// files is left to the findings.
     pub fn open(path: &Path, options: Options) -> Result<Self, Error> {
-        let evidence = Evidence::open(path)?;
-        let analysis = analyze_evidence(&evidence, options);
+        let mut evidence = Evidence::open(path)?;
+        let (analysis, settled) = if options.mmap {
+            (analyze_evidence(&evidence, options), consistent::Settled { attempts: 1, ..Default::default() })
+        } else {
+            consistent::analyze(&evidence)
+        };
+        // The size reported is the size analysed (the -wal may have grown or shrunk since open).
+        if let (Some(w), Some(len)) = (evidence.wal.as_mut(), settled.wal_len) {
+            w.stamp.len = len;
+        }
         check_contract(&evidence, &analysis)?;
-        Ok(Self { evidence, analysis, options })
+        Ok(Self { evidence, analysis, options, settled })
     }
 
     /// The live state around the evidence (probed now).
@@ -57,11 +68,17 @@ impl Session {
     /// The findings `check`, `info` and `dump` report: the files' findings plus the live ones
     /// when [`Options::live`].
     pub fn findings(&self) -> Vec<Finding> {
-        if self.options.live {
+        let f = if self.options.live {
             crate::live::check_with_live(&self.analysis, &self.probe_live().facts())
         } else {
             findings::check(&self.analysis)
-        }
+        };
+        self.settled.apply(f)
+    }
+
+    /// The files' findings alone (no live probe), as read ([`consistent::Settled::apply`]).
+    pub fn file_findings(&self) -> Vec<Finding> {
+        self.settled.apply(findings::check(&self.analysis))
     }
 }
 

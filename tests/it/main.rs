@@ -26,6 +26,7 @@ mod repair_shm;
 mod robustness;
 mod scenarios;
 mod trust_hostile;
+mod trust_live;
 mod trust_outputs;
 mod tui_bench;
 mod tui_live;

@@ -1,0 +1,211 @@
+//! Consistent reads of a database that may be in use, the way SQLite's readers get one.
+//!
+//! A reader of a live WAL database trusts the `-shm` header only when its two copies are
+//! equal, reads the WAL up to the `mxFrame` that header gives, and starts again when the header
+//! changed underneath (`walTryBeginRead` in `src/wal.c`). Reading the three files at different
+//! moments without that discipline mixes states: a `-shm` read after the WAL it indexes is
+//! "ahead", a WAL reset by a checkpoint in mid-read breaks its checksum chain, a hash table
+//! caught in mid-update looks corrupt. None of that is wrong with the database.
+//!
+//! [`analyze`] reads marks first (the `-shm` header and `nBackfill`, the WAL header and size,
+//! the database size), then the `-shm` into memory, then analyses the WAL up to the size it had
+//! at the mark, and reads the marks again. The attempt counts when nothing but the WAL's length
+//! moved (a WAL that only grew keeps every analysed frame: SQLite never rewrites a frame of the
+//! same generation). A result with findings above `info` is accepted only when the files are
+//! also still a few milliseconds later (a crashed or damaged database keeps its findings; a
+//! writer's transient state does not). Up to [`MAX_ATTEMPTS`] attempts, with short pauses;
+//! when the files kept changing, the findings not seen in *every* attempt are shown as `info`
+//! and `live.changing` says so ([`Settled::apply`]). A quiet database is read once.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::analysis::findings::{self, Code, Finding, Severity};
+use crate::analysis::{self, Analysis, Inputs, MAX_SHM_READ, ReadAt};
+use crate::source::{Evidence, EvidenceFile, read_full_at};
+
+/// Attempts at a consistent read before the result is reported as taken from changing files.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// How long a state with findings must stay unchanged to be believed: looked at again after
+/// each pause (35 ms in all: longer than a writer preempted between writing its frames and
+/// publishing them in the -shm, on a loaded machine).
+const SETTLE: [Duration; 3] = [Duration::from_millis(5), Duration::from_millis(10), Duration::from_millis(20)];
+
+/// What must not move while the files are read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Marks {
+    /// The -shm header's first copy (48 bytes) and `nBackfill` (4 bytes); empty when absent.
+    shm: Vec<u8>,
+    /// The -shm header's two copies are equal (SQLite's readers retry while they differ).
+    shm_copies_equal: bool,
+    /// The WAL header (32 bytes); empty when absent or shorter.
+    wal_head: Vec<u8>,
+    wal_len: u64,
+    db_len: u64,
+}
+
+fn len_now(f: Option<&EvidenceFile>) -> u64 {
+    f.and_then(|f| f.file.metadata().ok()).map_or(0, |m| m.len())
+}
+
+fn marks(ev: &Evidence) -> Marks {
+    let mut m = Marks { shm_copies_equal: true, ..Marks::default() };
+    if let Some(s) = &ev.shm {
+        let mut head = [0u8; 136];
+        let n = read_full_at(&s.file, &mut head, 0).unwrap_or(0);
+        if n >= 100 {
+            m.shm_copies_equal = head.get(0..48) == head.get(48..96);
+            m.shm.extend_from_slice(head.get(0..48).unwrap_or(&[]));
+            m.shm.extend_from_slice(head.get(96..100).unwrap_or(&[]));
+        } else {
+            m.shm.extend_from_slice(head.get(..n).unwrap_or(&[]));
+        }
+    }
+    if let Some(w) = &ev.wal {
+        let mut head = [0u8; 32];
+        let n = read_full_at(&w.file, &mut head, 0).unwrap_or(0);
+        m.wal_head.extend_from_slice(head.get(..n).unwrap_or(&[]));
+    }
+    m.wal_len = len_now(ev.wal.as_ref());
+    m.db_len = len_now(ev.db.as_ref());
+    m
+}
+
+/// What changed between two marks, in words; `None` when the read stands (the WAL may grow).
+fn moved(before: &Marks, after: &Marks) -> Option<&'static str> {
+    if before.shm != after.shm {
+        Some("the -shm header changed")
+    } else if before.wal_head != after.wal_head {
+        Some("the -wal was restarted (new header)")
+    } else if after.wal_len < before.wal_len {
+        Some("the -wal shrank")
+    } else if before.db_len != after.db_len {
+        Some("the database file changed size")
+    } else {
+        None
+    }
+}
+
+/// How the analysis was read, and what that means for its findings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Attempts made (1 on quiet files).
+    pub attempts: u32,
+    /// The files kept changing through every attempt: what changed last.
+    pub changing: Option<&'static str>,
+    /// With `changing`: the codes above `info` seen in every attempt (kept at their severity).
+    pub persistent: BTreeSet<Code>,
+    /// Bytes of the -wal analysed (its size at the mark), when there is one.
+    pub wal_len: Option<u64>,
+}
+
+impl Settled {
+    /// The findings of a read from changing files: each finding above `info` that was not seen
+    /// in every attempt is shown as `info` (it comes and goes with the writer), and
+    /// `live.changing` says so. Unchanged when the read was consistent.
+    pub fn apply(&self, mut f: Vec<Finding>) -> Vec<Finding> {
+        let Some(what) = self.changing else { return f };
+        let mut demoted = 0u64;
+        for x in f.iter_mut() {
+            if x.severity > Severity::Info && !self.persistent.contains(&x.code) {
+                x.severity = Severity::Info;
+                x.message = format!("{} (seen while the files changed: not in every read)", x.message);
+                demoted += 1;
+            }
+        }
+        f.push(findings::live_changing(self.attempts, what, demoted));
+        f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+        f
+    }
+}
+
+fn analyze_once(ev: &Evidence, m: &Marks) -> Analysis {
+    // The -shm first, into memory: everything it indexes up to its mxFrame is already in the
+    // WAL (SQLite writes frames before it publishes them), so the WAL read next covers it.
+    let shm: Option<Vec<u8>> = ev.shm.as_ref().map(|s| {
+        let len = len_now(Some(s)).min(MAX_SHM_READ);
+        s.read_at(0, usize::try_from(len).unwrap_or(0)).unwrap_or_default()
+    });
+    let wal_len = m.wal_len;
+    analysis::analyze(&Inputs {
+        db: ev.db.as_ref().map(|f| (&f.file as &dyn ReadAt, m.db_len)),
+        wal: ev.wal.as_ref().map(|f| (&f.file as &dyn ReadAt, wal_len)),
+        shm: shm.as_ref().map(|b| (b as &dyn ReadAt, b.len() as u64)),
+    })
+}
+
+fn above_info(f: &[Finding]) -> BTreeSet<Code> {
+    f.iter().filter(|x| x.severity > Severity::Info).map(|x| x.code).collect()
+}
+
+/// Analyse the evidence from one consistent moment (see the module documentation).
+pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
+    let mut settled = Settled::default();
+    let mut persistent: Option<BTreeSet<Code>> = None;
+    let mut last: Option<(Analysis, Marks)> = None;
+    let mut why = "the files changed";
+    for attempt in 1..=MAX_ATTEMPTS {
+        settled.attempts = attempt;
+        if attempt > 1 {
+            std::thread::sleep(Duration::from_millis(u64::from(attempt - 1)));
+        }
+        let before = marks(ev);
+        if !before.shm_copies_equal {
+            why = "the -shm header's two copies differed (a writer was updating it)";
+            continue;
+        }
+        let a = analyze_once(ev, &before);
+        let after = marks(ev);
+        let serious = above_info(&findings::check(&a));
+        let seen = |p: Option<BTreeSet<Code>>, s: &BTreeSet<Code>| match p {
+            None => s.clone(),
+            Some(p) => p.intersection(s).copied().collect(),
+        };
+        if let Some(w) = moved(&before, &after) {
+            why = w;
+            persistent = Some(seen(persistent, &serious));
+            last = Some((a, before));
+            continue;
+        }
+        if serious.is_empty() {
+            settled.wal_len = ev.wal.as_ref().map(|_| before.wal_len);
+            return (a, settled);
+        }
+        // Findings: believe them only if the files are still a moment later.
+        let mut still = None;
+        for pause in SETTLE {
+            std::thread::sleep(pause);
+            let later = marks(ev);
+            still = match moved(&before, &later) {
+                Some(w) => Some(w),
+                None if later.wal_len != before.wal_len => Some("the -wal grew"),
+                None => None,
+            };
+            if still.is_some() {
+                break;
+            }
+        }
+        let Some(w) = still else {
+            settled.wal_len = ev.wal.as_ref().map(|_| before.wal_len);
+            return (a, settled);
+        };
+        why = w;
+        persistent = Some(seen(persistent, &serious));
+        last = Some((a, before));
+    }
+    settled.changing = Some(why);
+    settled.persistent = persistent.unwrap_or_default();
+    match last {
+        Some((a, m)) => {
+            settled.wal_len = ev.wal.as_ref().map(|_| m.wal_len);
+            (a, settled)
+        }
+        // The -shm header never had equal copies: read once anyway, and say so.
+        None => {
+            let m = marks(ev);
+            settled.wal_len = ev.wal.as_ref().map(|_| m.wal_len);
+            (analyze_once(ev, &m), settled)
+        }
+    }
+}
