@@ -32,6 +32,31 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// publishing them in the -shm, on a loaded machine).
 const SETTLE: [Duration; 3] = [Duration::from_millis(5), Duration::from_millis(10), Duration::from_millis(20)];
 
+/// Findings that frames beyond the index's mxFrame raise: while a writer holds the WAL WRITE
+/// lock they are its transaction in progress (SQLite's readers ignore them too).
+const IN_FLIGHT: [Code; 3] = [Code::ShmLagging, Code::WalUncommittedFrames, Code::WalTornFrame];
+
+/// Findings that are in flight when they are located past the index's mxFrame (a frame being
+/// written over an earlier generation's, or half written).
+const IN_FLIGHT_PAST_MX: [Code; 2] = [Code::WalChecksumMismatch, Code::WalSaltMismatch];
+
+/// The codes above `info` that a writer's transaction in progress explains.
+fn in_flight(a: &Analysis, f: &[Finding]) -> BTreeSet<Code> {
+    let mx = a.shm.as_ref().and_then(|s| s.trusted_header()).map(|h| h.mx_frame);
+    f.iter()
+        .filter(|x| x.severity > Severity::Info)
+        .filter(|x| {
+            IN_FLIGHT.contains(&x.code)
+                || (IN_FLIGHT_PAST_MX.contains(&x.code) && x.frame.zip(mx).is_some_and(|(fr, m)| fr > m))
+        })
+        .map(|x| x.code)
+        .collect()
+}
+
+fn writer_active(ev: &Evidence) -> bool {
+    ev.shm.as_ref().is_some_and(|s| crate::source::locks::writer_active(&s.file))
+}
+
 /// What must not move while the files are read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Marks {
@@ -145,6 +170,7 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
     let mut persistent: Option<BTreeSet<Code>> = None;
     let mut last: Option<(Analysis, Marks)> = None;
     let mut why = "the files changed";
+    let mut in_flight_seen: BTreeSet<Code> = BTreeSet::new();
     for attempt in 1..=MAX_ATTEMPTS {
         settled.attempts = attempt;
         if attempt > 1 {
@@ -157,7 +183,8 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
         }
         let a = analyze_once(ev, &before);
         let after = marks(ev);
-        let serious = above_info(&findings::check(&a));
+        let f = findings::check(&a);
+        let serious = above_info(&f);
         let seen = |p: Option<BTreeSet<Code>>, s: &BTreeSet<Code>| match p {
             None => s.clone(),
             Some(p) => p.intersection(s).copied().collect(),
@@ -186,6 +213,12 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
                 break;
             }
         }
+        // Still files, but a writer holds the WRITE lock and the findings are about frames past
+        // the index: its transaction is in flight; look again.
+        if still.is_none() && in_flight(&a, &f) == serious && writer_active(ev) {
+            in_flight_seen.extend(serious.iter().copied());
+            still = Some("a writer was in the middle of a transaction");
+        }
         let Some(w) = still else {
             settled.wal_len = ev.wal.as_ref().map(|_| before.wal_len);
             return (a, settled);
@@ -196,6 +229,7 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
     }
     settled.changing = Some(why);
     settled.persistent = persistent.unwrap_or_default();
+    settled.persistent.retain(|c| !in_flight_seen.contains(c));
     match last {
         Some((a, m)) => {
             settled.wal_len = ev.wal.as_ref().map(|_| m.wal_len);

@@ -18,6 +18,7 @@ mod forensics_states;
 mod json_contract;
 mod layering;
 mod locks;
+mod mutation_sweep;
 mod real_world;
 mod repair_extract;
 mod repair_install;
