@@ -9,6 +9,7 @@
 //! - [`repair`]: new files from the evidence (never the evidence itself);
 //! - [`report`]: serde types that are the JSON contract;
 //! - [`present`]: text rendering, formatting helpers and the one palette;
+//! - [`export`]: row versions written for other tools (CSV, SQLite, JSON Lines, xlsx);
 //! - [`cli`] and [`tui`]: the front ends.
 
 // `unsafe_code`, `unwrap`, `expect`, `panic!` and unchecked indexing are denied for every file by
@@ -21,6 +22,7 @@ compile_error!("walinspect runs on Linux only (it uses O_NOATIME, F_OFD_GETLK an
 
 pub mod analysis;
 pub mod cli;
+pub mod export;
 pub mod forensics;
 pub mod format;
 pub mod live;

@@ -1,9 +1,10 @@
 //! The forensic commands: `timeline`, `history`, `salvage`, and `dump --owners`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{Error, emit_json, exit_code, write_out};
+use super::{Error, exit_code, write_out};
 use crate::analysis::Analysis;
+use crate::export;
 use crate::forensics::history::{KeySpec, history};
 use crate::forensics::salvage::salvage;
 use crate::forensics::snapshot::Forensics;
@@ -23,19 +24,156 @@ pub fn forensics<'a>(ev: &'a Evidence, a: &'a Analysis) -> Result<Forensics<'a>,
         .map_err(|e| Error::Refused(format!("{}: {e}", ev.paths.get(ev.paths.named).display())))
 }
 
-/// How a command prints its document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
+/// `--format`: text, JSON, or an export for other tools.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    /// The text for people (the default).
     Text,
-    /// One JSON document (`--json`).
+    /// One JSON document (as `--json`).
     Json,
+    /// One JSON object per row version, with provenance.
+    Jsonl,
+    /// A folder: one CSV file per source table, and manifest.csv.
+    Csv,
+    /// One SQLite database: a table per source table, wi_tables, wi_evidence, wi_export.
+    Sqlite,
+    /// A review workbook: a sheet per table, versions tinted by state, an evidence sheet.
+    Xlsx,
+}
+
+/// `--format`, `-o` and `--force` of `timeline`, `history` and `salvage`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// Output format: text, json (as --json), or an export of the row versions for other tools:
+    /// jsonl, csv (a folder), sqlite, xlsx (see docs/forensics.md, "Export").
+    #[arg(long, value_enum, conflicts_with = "json")]
+    pub format: Option<FormatArg>,
+    /// Write to this file (csv: this folder) instead of stdout; needed for csv, sqlite and xlsx.
+    /// Never one of the evidence files; an existing output is refused without --force.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output (csv: write into a folder that is not empty).
+    #[arg(long, requires = "output")]
+    pub force: bool,
+}
+
+/// Where and how a command writes its result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub format: FormatArg,
+    pub path: Option<PathBuf>,
+    pub force: bool,
+}
+
+impl ExportArgs {
+    /// The output asked for (`json`: the command's `--json` flag).
+    pub fn output(&self, json: bool) -> Result<Output, Error> {
+        let format = self.format.unwrap_or(if json { FormatArg::Json } else { FormatArg::Text });
+        if matches!(format, FormatArg::Csv | FormatArg::Sqlite | FormatArg::Xlsx) && self.output.is_none() {
+            return Err(Error::Refused(format!("--format {} needs -o PATH", format_name(format))));
+        }
+        Ok(Output { format, path: self.output.clone(), force: self.force })
+    }
+}
+
+fn format_name(f: FormatArg) -> &'static str {
+    match f {
+        FormatArg::Text => "text",
+        FormatArg::Json => "json",
+        FormatArg::Jsonl => "jsonl",
+        FormatArg::Csv => "csv",
+        FormatArg::Sqlite => "sqlite",
+        FormatArg::Xlsx => "xlsx",
+    }
 }
 
 impl Output {
-    /// `--json` or not.
-    pub fn from_flag(json: bool) -> Self {
-        if json { Output::Json } else { Output::Text }
+    /// Text on stdout (what the tests and the TUI-less callers use).
+    pub fn text() -> Self {
+        Self { format: FormatArg::Text, path: None, force: false }
     }
+
+    /// The export format, when this is one (jsonl, csv, sqlite, xlsx).
+    fn export_format(&self) -> Option<export::Format> {
+        match self.format {
+            FormatArg::Text | FormatArg::Json => None,
+            FormatArg::Jsonl => Some(export::Format::Jsonl),
+            FormatArg::Csv => Some(export::Format::Csv),
+            FormatArg::Sqlite => Some(export::Format::Sqlite),
+            FormatArg::Xlsx => Some(export::Format::Xlsx),
+        }
+    }
+
+    /// Check the target before any work (never an evidence file; no overwrite without --force).
+    fn check(&self, ev: &Evidence) -> Result<(), Error> {
+        match (&self.path, self.export_format()) {
+            (Some(p), Some(f)) => export::check_output(p, ev, f, self.force).map_err(failed),
+            (Some(p), None) => export::check_output(p, ev, export::Format::Jsonl, self.force).map_err(failed),
+            (None, _) => Ok(()),
+        }
+    }
+
+    /// Write a text or JSON document: to stdout, or to the file.
+    fn document(&self, text: &str) -> Result<(), Error> {
+        match &self.path {
+            None => write_out(text),
+            Some(p) => write_new(p, text.as_bytes(), self.force),
+        }
+    }
+
+    /// Write an export of row versions.
+    fn rows(&self, command: &'static str, tables: Vec<export::Table>, ev: &Evidence) -> Result<(), Error> {
+        let Some(format) = self.export_format() else { return Ok(()) };
+        let e = export::Export {
+            command,
+            command_line: command_line(),
+            time: export::now_utc(),
+            tables,
+            evidence: export::EvidenceRow::of(ev),
+        };
+        match &self.path {
+            None => write_out(
+                &export::jsonl::render(&e).map_err(|x| Error::system("cannot serialise", std::io::Error::other(x)))?,
+            ),
+            Some(p) => export::write(&e, format, p, ev, self.force).map_err(failed),
+        }
+    }
+}
+
+fn failed(e: crate::repair::RepairError) -> Error {
+    Error::Failed(Box::new(e))
+}
+
+/// Write `bytes` to `p` as `repair::output` writes every output: a regular file through a
+/// temporary file moved into place, a FIFO or character device written through, `-` to
+/// stdout, anything else refused. (The evidence was ruled out by [`Output::check`].)
+fn write_new(p: &Path, bytes: &[u8], force: bool) -> Result<(), Error> {
+    use crate::repair::output::{self, Protected};
+    let none = Protected::default();
+    let dest = output::check_target(p, &none, force, "output").map_err(failed)?;
+    let mut o = output::Output::open(&dest, &none, force).map_err(failed)?;
+    o.write_all(bytes).map_err(failed)?;
+    o.commit().map_err(failed)
+}
+
+/// This process's command line, each argument quoted for a POSIX shell when needed.
+fn command_line() -> String {
+    std::env::args_os()
+        .map(|a| {
+            let s = a.to_string_lossy().into_owned();
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+                s
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The page size of the evidence (for byte offsets of frames and pages).
+fn page_size(a: &Analysis) -> Option<u32> {
+    a.wal.as_ref().and_then(|w| w.page_size).or_else(|| a.db.as_ref().and_then(|d| d.header.page_size()))
 }
 
 /// How much `timeline` shows of each commit.
@@ -64,7 +202,7 @@ impl Detail {
 /// memory stays proportional to the frame count whatever the output size.
 pub fn timeline(
     path: &Path,
-    output: Output,
+    output: &Output,
     detail: Detail,
     fail_on: super::FailOn,
     opts: crate::session::Options,
@@ -72,13 +210,28 @@ pub fn timeline(
     use std::io::Write;
     let session = crate::session::Session::open(path, opts)?;
     let (ev, a) = (&session.evidence, &session.analysis);
-    let fx = forensics(ev, a)?;
-    let json = output == Output::Json;
+    output.check(&ev)?;
+    let fx = forensics(&ev, &a)?;
+    if output.export_format().is_some() {
+        let t = Tracker::new(&fx, TrackOptions { rows: true, ..TrackOptions::default() });
+        let mut commits = Vec::new();
+        let _ = t.run_while(|_, c| {
+            commits.push(CommitEntryReport::build(&c, true, true, fx.snapshot(c.spec).encoding));
+            true
+        });
+        output.rows("timeline", export::from_timeline(&commits, page_size(&a)), &ev)?;
+        return Ok(exit_code(&session.file_findings(), fail_on));
+    }
+    let json = output.format == FormatArg::Json;
     let (rows, values) = (detail != Detail::Pages, detail == Detail::Values);
     let t = Tracker::new(&fx, TrackOptions { rows, ..TrackOptions::default() });
-    let files = Files::of(ev);
+    let files = Files::of(&ev);
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut out: Box<dyn Write> = match &output.path {
+        None => Box::new(std::io::BufWriter::new(stdout.lock())),
+        Some(_) => Box::new(&mut buffer),
+    };
     let ser = |e: serde_json::Error| Error::system("cannot serialise", std::io::Error::other(e));
     let head = if json {
         TimelineReport::json_head(&files, fx.base_pages, &t.base_notes).map_err(ser)?
@@ -111,6 +264,10 @@ pub fn timeline(
         out.write_all(if first { "]\n}\n" } else { TIMELINE_JSON_END }.as_bytes())?;
     }
     out.flush()?;
+    drop(out);
+    if let Some(p) = &output.path {
+        write_new(p, &buffer, output.force)?;
+    }
     Ok(exit_code(&session.file_findings(), fail_on))
 }
 
@@ -124,7 +281,7 @@ pub fn row_history(
     table: &str,
     rowid: Option<i64>,
     key: &[String],
-    output: Output,
+    output: &Output,
     fail_on: super::FailOn,
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
@@ -137,12 +294,14 @@ pub fn row_history(
     };
     let session = crate::session::Session::open(path, opts)?;
     let (ev, a) = (&session.evidence, &session.analysis);
-    let fx = forensics(ev, a)?;
+    output.check(&ev)?;
+    let fx = forensics(&ev, &a)?;
     let (h, k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
-    let r = HistoryReport::build(Files::of(ev), &h, k.as_ref());
-    match output {
-        Output::Json => emit_json(&r)?,
-        Output::Text => write_out(&render_history(&r))?,
+    let r = HistoryReport::build(Files::of(&ev), &h, k.as_ref());
+    match output.format {
+        FormatArg::Json => output.document(&json_text(&r)?)?,
+        FormatArg::Text => output.document(&render_history(&r))?,
+        _ => output.rows("history", export::from_history(&r, page_size(&a)), &ev)?,
     }
     Ok(exit_code(&session.file_findings(), fail_on))
 }
@@ -150,20 +309,30 @@ pub fn row_history(
 /// `walinspect salvage`.
 pub fn salvage_rows(
     path: &Path,
-    output: Output,
+    output: &Output,
     fail_on: super::FailOn,
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
     let session = crate::session::Session::open(path, opts)?;
     let (ev, a) = (&session.evidence, &session.analysis);
-    let fx = forensics(ev, a)?;
+    output.check(&ev)?;
+    let fx = forensics(&ev, &a)?;
     let s = salvage(&fx);
-    let r = SalvageReport::build(Files::of(ev), &s);
-    match output {
-        Output::Json => emit_json(&r)?,
-        Output::Text => write_out(&render_salvage(&r))?,
+    let r = SalvageReport::build(Files::of(&ev), &s);
+    match output.format {
+        FormatArg::Json => output.document(&json_text(&r)?)?,
+        FormatArg::Text => output.document(&render_salvage(&r))?,
+        _ => output.rows("salvage", export::from_salvage(&r, page_size(&a)), &ev)?,
     }
     Ok(exit_code(&session.file_findings(), fail_on))
+}
+
+/// A document as `--json` prints it (pretty, with a final newline).
+fn json_text<T: serde::Serialize>(v: &T) -> Result<String, Error> {
+    let mut s =
+        serde_json::to_string_pretty(v).map_err(|e| Error::system("cannot serialise", std::io::Error::other(e)))?;
+    s.push('\n');
+    Ok(s)
 }
 
 /// Fill the `owner` of every valid frame of a dump (runs the timeline without rows).

@@ -2,7 +2,9 @@
 //! exit codes (0 = no finding at or above `--fail-on`, 1 = findings at or above it,
 //! 2 = usage error or input that cannot be analysed). A closed stdout pipe ends quietly.
 
+mod deep;
 mod forensics;
+mod scan;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -63,6 +65,17 @@ pub struct GlobalArgs {
     /// alone (for evidence copies, or reproducible output).
     #[arg(long, global = true)]
     pub no_live: bool,
+    /// The database file to pair with PATH when their names do not match (PATH is then the
+    /// -wal or -shm, by its name or its content).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub db: Option<PathBuf>,
+    /// The -wal to pair with PATH when their names do not match (e.g. a WAL stored as
+    /// `wal-00` or `0000000000000001.wal`).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub wal: Option<PathBuf>,
+    /// The -shm to pair with PATH when their names do not match.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub shm: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,12 +124,16 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.check").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        deep: deep::DeepArgs,
     },
     /// A one-screen human summary: files, WAL generation, frames, checkpoint, readers, findings.
     #[command(after_help = AFTER_HELP)]
     Info {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
+        #[command(flatten)]
+        deep: deep::DeepArgs,
     },
     /// Who holds the database's locks, what they are doing (writer, checkpoint, readers and
     /// their snapshots, starvation) and environment hazards; never takes a lock.
@@ -196,6 +213,8 @@ pub enum Command {
         /// With the old and new values of each changed row (implies --rows).
         #[arg(long)]
         values: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
     /// Every version of one row found anywhere: database file, commits, uncommitted tail,
     /// earlier WAL generations, frames after a checksum break.
@@ -215,6 +234,8 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.history").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
     /// Rows held only by frames SQLite ignores (earlier generations, after a checksum break,
     /// the uncommitted tail, a torn frame), with their provenance.
@@ -225,7 +246,14 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.salvage").
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        export: forensics::ExportArgs,
     },
+    /// Triage folders: find every SQLite file by its content, group databases with their -wal,
+    /// -shm and -journal (and lone WALs, -shm, journals), analyse each set as `check` does, in
+    /// parallel, and list the sets worst first with the SHA-256 of every file read.
+    #[command(after_help = AFTER_HELP)]
+    Scan(scan::ScanArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -280,7 +308,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
         (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250 },
-        (None, Some(path)) => Command::Info { path },
+        (None, Some(path)) => {
+            Command::Info { path, deep: deep::DeepArgs { deep: None, commit: None, max_errors: 100 } }
+        }
         (None, None) => {
             let mut cmd = Cli::command();
             let _ = cmd.print_help();
@@ -300,24 +330,43 @@ fn run(cli: Cli) -> Result<u8, Error> {
             emit(&r, json, style(&g).color, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Check { path, json } => {
+        Command::Check { path, json, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
+            let mut f = session.findings();
+            let d = deep::run(&session, &deep)?;
+            if let Some((_, df)) = &d {
+                f.extend(df.iter().cloned());
+                f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             let r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json);
             if json {
-                emit_json(&r)?;
+                match &d {
+                    Some((section, _)) => emit_json(&with_deep(&r, section)?)?,
+                    None => emit_json(&r)?,
+                }
             } else {
                 write_text(&text::render_check(&r, style(&g)), style(&g).color)?;
+                if let Some((section, _)) = &d {
+                    write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
+                }
             }
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Info { path } => {
+        Command::Info { path, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
+            let mut f = session.findings();
+            let d = deep::run(&session, &deep)?;
+            if let Some((_, df)) = &d {
+                f.extend(df.iter().cloned());
+                f.sort_by_key(|x| std::cmp::Reverse(x.severity));
+            }
             let r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, false);
             write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
+            if let Some((section, _)) = &d {
+                write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
+            }
             Ok(exit_code(&f, g.fail_on))
         }
         Command::Locks { path, json, watch, interval, count } => locks::run(&path, json, watch, interval, count, &g),
@@ -368,25 +417,20 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
-        Command::Timeline { path, json, rows, values } => forensics::timeline(
+        Command::Timeline { path, json, rows, values, export } => forensics::timeline(
             &path,
-            forensics::Output::from_flag(json),
+            &export.output(json)?,
             forensics::Detail::from_flags(rows, values),
             g.fail_on,
             options(&g),
         ),
-        Command::History { path, table, rowid, key, json } => forensics::row_history(
-            &path,
-            &table,
-            rowid,
-            &key,
-            forensics::Output::from_flag(json),
-            g.fail_on,
-            options(&g),
-        ),
-        Command::Salvage { path, json } => {
-            forensics::salvage_rows(&path, forensics::Output::from_flag(json), g.fail_on, options(&g))
+        Command::History { path, table, rowid, key, json, export } => {
+            forensics::row_history(&path, &table, rowid, &key, &export.output(json)?, g.fail_on, options(&g))
         }
+        Command::Salvage { path, json, export } => {
+            forensics::salvage_rows(&path, &export.output(json)?, g.fail_on, options(&g))
+        }
+        Command::Scan(args) => scan::run(&args, &g),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "walinspect", &mut buf);
@@ -400,6 +444,16 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
     }
+}
+
+/// The check document with the deep check's section added as `deep`.
+fn with_deep(r: &DumpReport, d: &crate::report::deep::DeepSection) -> Result<serde_json::Value, Error> {
+    let ser = |e| Error::system("cannot serialise", io::Error::other(e));
+    let mut v = serde_json::to_value(r).map_err(ser)?;
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("deep".into(), serde_json::to_value(d).map_err(ser)?);
+    }
+    Ok(v)
 }
 
 fn exit_code(f: &[Finding], fail_on: FailOn) -> u8 {
@@ -449,18 +503,32 @@ fn write_bytes(b: &[u8]) -> Result<(), Error> {
 
 /// The session options the global flags ask for.
 pub fn options(g: &GlobalArgs) -> Options {
-    Options { mmap: g.mmap, live: !g.no_live }
+    Options {
+        mmap: g.mmap,
+        live: !g.no_live,
+        pairing: crate::source::Pairing { db: g.db.clone(), wal: g.wal.clone(), shm: g.shm.clone() },
+    }
+}
+
+/// Say once, on stderr, how the files were paired when it was not by their names.
+fn say_pairing(ev: &crate::source::Evidence) {
+    if let Some(n) = &ev.pairing_note {
+        let _ = writeln!(io::stderr(), "walinspect: {n}");
+    }
 }
 
 /// Open and analyse the evidence at `path` with these options: the evidence and its analysis.
 pub(crate) fn load(path: &Path, opts: Options) -> Result<(crate::source::Evidence, crate::analysis::Analysis), Error> {
     let s = Session::open(path, opts)?;
+    say_pairing(&s.evidence);
     Ok((s.evidence, s.analysis))
 }
 
 /// Open and analyse the evidence at `path` as the global flags ask.
 pub fn open(path: &Path, g: &GlobalArgs) -> Result<Session, Error> {
-    Session::open(path, options(g))
+    let s = Session::open(path, options(g))?;
+    say_pairing(&s.evidence);
+    Ok(s)
 }
 
 #[cfg(test)]

@@ -116,6 +116,9 @@ pub struct RowVersion {
     pub complete: bool,
     /// Overflow content taken from outside the frame's generation.
     pub uncertain: bool,
+    /// Other places holding exactly these bytes (a copy in an earlier generation, a spilled
+    /// page of the uncommitted tail), merged into this entry instead of listed apart.
+    pub also_in: Vec<VersionSource>,
 }
 
 /// The row's history.
@@ -256,6 +259,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                         equals_visible_version: false,
                         complete: true,
                         uncertain: false,
+                        also_in: Vec::new(),
                     });
                 }
             }
@@ -283,10 +287,12 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
     // Salvaged versions by (content fingerprint, salts, kind): one entry per distinct payload
     // of a generation, the frames that hold it gathered.
     let mut seen: HashMap<(u64, [u32; 2], SourceKind), Vec<usize>> = HashMap::new();
-    // Frames SQLite ignores (the uncommitted tail is already covered by the timeline).
+    // Frames SQLite ignores, the uncommitted tail included: the timeline sees only the tail's
+    // pages a b-tree reaches, while a writer killed mid-transaction with a small cache leaves
+    // most of its rows in spilled pages that nothing points to yet.
     let mut salvaged: Vec<RowVersion> = Vec::new();
     if let Some(w) = fx.wal() {
-        let groups: Vec<_> = frame_groups(w).into_iter().filter(|g| g.kind != GroupKind::Uncommitted).collect();
+        let groups: Vec<_> = frame_groups(w);
         let want_type = if def.without_rowid { PageType::IndexLeaf } else { PageType::TableLeaf };
         let rowid = match spec {
             KeySpec::Rowid(r) => Some(*r),
@@ -318,6 +324,30 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                 }
                 the_key.get_or_insert(k);
                 let Some(g) = groups.get(found.group) else { return };
+                let here = VersionSource {
+                    kind: g.kind.into(),
+                    commit: None,
+                    frames: vec![found.frame],
+                    page: Some(found.page),
+                    salts: Some(g.salts),
+                    generations_ago: g.generations_ago,
+                };
+                // A copy of a version already listed (the same bytes): one entry, both places.
+                if let Some(v) = versions.iter_mut().find(|v| v.payload.as_deref() == Some(found.payload.as_slice())) {
+                    if v.source.kind == here.kind && v.source.salts == here.salts {
+                        if !v.source.frames.contains(&found.frame) {
+                            v.source.frames.push(found.frame);
+                        }
+                    } else if let Some(a) = v.also_in.iter_mut().find(|a| a.kind == here.kind && a.salts == here.salts)
+                    {
+                        if !a.frames.contains(&found.frame) {
+                            a.frames.push(found.frame);
+                        }
+                    } else {
+                        v.also_in.push(here);
+                    }
+                    return;
+                }
                 let same = seen.entry((fingerprint(&found.payload), g.salts, SourceKind::from(g.kind))).or_default();
                 let prev = same
                     .iter()
@@ -329,14 +359,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                 }
                 same.push(salvaged.len());
                 salvaged.push(RowVersion {
-                    source: VersionSource {
-                        kind: g.kind.into(),
-                        commit: None,
-                        frames: vec![found.frame],
-                        page: Some(found.page),
-                        salts: Some(g.salts),
-                        generations_ago: g.generations_ago,
-                    },
+                    source: here,
                     op: VersionOp::Present,
                     equals_visible_version: is_visible(&found.payload),
                     payload: Some(found.payload),
@@ -345,6 +368,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                     committed_in_generation: Some(g.committed(found.frame)),
                     complete: found.complete,
                     uncertain: found.uncertain,
+                    also_in: Vec::new(),
                 });
             },
         );
@@ -390,6 +414,7 @@ fn visible_version(kind: SourceKind, commit: Option<u32>, c: &CellData, _uncerta
         equals_visible_version: false,
         complete: c.complete,
         uncertain: false,
+        also_in: Vec::new(),
     }
 }
 

@@ -65,6 +65,9 @@ pub struct FrameGroup {
     /// Frames (other than the first of a contiguous run) whose checksum does not verify from
     /// the previous frame's stored checksum.
     pub broken_links: Vec<u32>,
+    /// For the frames after the break: the frame where SQLite's valid log ends (the one
+    /// `check` names), which may be this group's first frame.
+    pub chain_break: Option<u32>,
 }
 
 impl FrameGroup {
@@ -99,6 +102,7 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
             frames: Vec::new(),
             commit_frames: Vec::new(),
             broken_links: Vec::new(),
+            chain_break: None,
         });
         let contiguous = g.frames.last().is_some_and(|&l| l + 1 == f.index);
         if contiguous && !f.link_valid {
@@ -110,6 +114,11 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
         g.frames.push(f.index);
     }
     let mut out: Vec<FrameGroup> = map.into_values().collect();
+    if let Some(fi) = w.first_invalid {
+        for g in out.iter_mut().filter(|g| g.kind == GroupKind::AfterBreak) {
+            g.chain_break = Some(fi.frame);
+        }
+    }
     out.sort_by_key(|g| (g.kind, std::cmp::Reverse(g.generations_ago), g.frames.first().copied()));
     // The partial frame's salts as on disk (its header is present from 24 bytes on); an
     // earlier generation's salts mean a WAL reset cut the file at journal_size_limit.
@@ -124,6 +133,7 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
             frames: vec![p.index],
             commit_frames: Vec::new(),
             broken_links: Vec::new(),
+            chain_break: None,
         });
     } else if w.trailing_bytes >= 24 && w.partial.is_none() {
         let torn = u32::try_from(w.frames_total).unwrap_or(u32::MAX).saturating_add(1);
@@ -134,6 +144,7 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
             frames: vec![torn],
             commit_frames: Vec::new(),
             broken_links: Vec::new(),
+            chain_break: None,
         });
     }
     out

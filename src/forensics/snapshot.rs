@@ -115,6 +115,7 @@ vocabulary! {
         PtrmapMismatch = "ptrmap.mismatch",
         PageOutOfRange = "page.out_of_range",
         PageUnreadable = "page.unreadable",
+        PageInNoFile = "page.in_no_file",
         PagesUnreachable = "pages.unreachable",
         RowDuplicateKey = "row.duplicate_key",
         RowIncomplete = "row.incomplete",
@@ -247,6 +248,12 @@ impl<'a> PageStore<'a> {
         }
     }
 
+    /// The files this store reads (shareable across threads: each thread builds its own
+    /// store, with its own cache, with [`StoreFiles::store`]).
+    pub fn files(&self) -> StoreFiles<'a> {
+        StoreFiles { db: self.db, wal: self.wal, page_size: self.page_size }
+    }
+
     /// Database file length in bytes (0 without a file).
     pub fn db_len(&self) -> u64 {
         self.db.map_or(0, |d| d.1)
@@ -321,6 +328,21 @@ impl<'a> PageStore<'a> {
         let mut buf = vec![0u8; self.page_size as usize];
         let got = r.read_at_full(off + FRAME_HEADER_LEN as u64, buf.get_mut(..avail)?).ok()?;
         Some((page, buf, got))
+    }
+}
+
+/// The files behind a [`PageStore`], without its cache.
+#[derive(Clone, Copy)]
+pub struct StoreFiles<'a> {
+    db: Option<(&'a dyn ReadAt, u64)>,
+    wal: Option<(&'a dyn ReadAt, u64)>,
+    page_size: u32,
+}
+
+impl<'a> StoreFiles<'a> {
+    /// A store over these files with an empty cache.
+    pub fn store(self) -> PageStore<'a> {
+        PageStore::new(self.db, self.wal, self.page_size)
     }
 }
 
@@ -437,8 +459,28 @@ impl<'s> Snapshot<'s> {
             .at_page(p, Origin::Missing));
         }
         let origin = self.origin(p);
+        if origin == Origin::Missing {
+            // Not damage: the page is simply not on disk (a post-mortem WAL without its
+            // database file, or a database file shorter than the snapshot).
+            return Err(Note::new(NoteCode::PageInNoFile, self.in_no_file(p)).at_page(p, origin));
+        }
         let data = self.store.read(p, origin)?;
         Ok(PageRef { page: p, origin, data })
+    }
+
+    /// "page N is in no file (...)": why a page of this snapshot has no copy on disk.
+    pub fn in_no_file(&self, p: u32) -> String {
+        if self.store.db_len() == 0 {
+            format!("page {p} is in no file (no database file, no frame)")
+        } else {
+            format!("page {p} is in no file (beyond the database file's end, no frame)")
+        }
+    }
+
+    /// True when some page of this snapshot may be in no file: the database file does not
+    /// cover the snapshot's size.
+    pub fn may_miss_pages(&self) -> bool {
+        self.store.db_len() < u64::from(self.spec.db_pages) * u64::from(self.store.page_size)
     }
 
     /// The last page that can hold anything but zeros: the database file's last page or the

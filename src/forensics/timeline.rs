@@ -810,7 +810,11 @@ impl<'f, 'a> Tracker<'f, 'a> {
             .collect();
         let orphans: Vec<u32> = pages.iter().filter(|p| p.kind == OwnerType::Orphan).map(|p| p.page).collect();
         if !orphans.is_empty() {
-            let why = if committed {
+            let missing = self.fx.snapshot(self.spec).may_miss_pages();
+            let why = if missing {
+                "pages of this state are in no file (no database file, or a shorter one, and no frame), so the \
+                 b-tree pages that point to them may be among those"
+            } else if committed {
                 "no b-tree, freelist or pointer map of the new state reaches them"
             } else {
                 "the transaction is incomplete (pages spilled before its parents were written); `salvage` decodes their rows"

@@ -195,7 +195,11 @@ fn walk_tree_inner(snap: &Snapshot<'_>, root: u32, v: &mut dyn Visitor, budget: 
             Ok(pr) => pr,
             Err(n) => {
                 v.note(Note {
-                    message: format!("{} (child of page {parent} in the b-tree rooted at {root})", n.message),
+                    message: if parent == 0 {
+                        format!("{} (the root of a b-tree)", n.message)
+                    } else {
+                        format!("{} (child of page {parent} in the b-tree rooted at {root})", n.message)
+                    },
                     ..n
                 });
                 continue;

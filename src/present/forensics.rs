@@ -145,7 +145,20 @@ pub fn render_history(r: &HistoryReport) -> String {
         .map(|x| x.1)
         .collect::<Vec<_>>()
         .join(", ");
-        let _ = writeln!(s, "  {src:<28} {:<7} {vals}  [{flags}]{frames}", v.op);
+        let also: Vec<String> = v
+            .also_in
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}{} frame(s) {}",
+                    a.kind,
+                    a.generations_ago.map(|g| format!(" ({g} reset(s) ago)")).unwrap_or_default(),
+                    ranges(&a.frames)
+                )
+            })
+            .collect();
+        let also = if also.is_empty() { String::new() } else { format!("; also in {}", also.join(", ")) };
+        let _ = writeln!(s, "  {src:<28} {:<7} {vals}  [{flags}]{frames}{also}", v.op);
     }
     for n in &r.notes {
         let _ = writeln!(s, "  note [{}] {}", n.code, esc(&n.message));
@@ -167,7 +180,7 @@ pub fn render_salvage(r: &SalvageReport) -> String {
     for g in &r.groups {
         let _ = writeln!(
             s,
-            "  group {}: {} frames {}-{} ({}), salts {:08x} {:08x}{}, {} commit frame(s), {} broken link(s)",
+            "  group {}: {} frames {}-{} ({}), salts {:08x} {:08x}{}, {} commit frame(s), {} broken link(s){}",
             g.id,
             g.kind,
             g.frames.first,
@@ -177,7 +190,8 @@ pub fn render_salvage(r: &SalvageReport) -> String {
             g.salt2,
             g.generations_ago.map(|k| format!(", {k} reset(s) ago")).unwrap_or_default(),
             g.commit_frames.len(),
-            g.broken_links.len()
+            g.broken_links.len(),
+            g.chain_break_frame.map(|f| format!(", the chain broke at frame {f}")).unwrap_or_default()
         );
     }
     for row in &r.rows {
@@ -190,7 +204,13 @@ pub fn render_salvage(r: &SalvageReport) -> String {
             row.kind,
             row.attribution,
             ranges(&row.frames),
-            if row.key_current { "older version of a known row" } else { "row absent from every visible state" },
+            match (row.key_current, row.kind) {
+                // Written after what SQLite shows: never committed, or committed past the break.
+                (true, "uncommitted" | "after_break") => "newer version of a known row, not shown by SQLite",
+                (true, "torn") => "another version of a known row (a partial frame)",
+                (true, _) => "older version of a known row",
+                (false, _) => "row absent from every visible state",
+            },
             if row.uncertain { "; overflow uncertain" } else { "" }
         );
     }

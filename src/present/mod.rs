@@ -3,8 +3,10 @@
 //! report documents ([`text`] for info/check/dump, [`locks`], [`forensics`]). The wire contract
 //! is [`crate::report`]; this is how people read it.
 
+pub mod deep;
 pub mod fmt;
 pub mod forensics;
 pub mod locks;
+pub mod scan;
 pub mod text;
 pub mod theme;

@@ -311,7 +311,10 @@ fn page1_header(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Option<D
         (Some(PageSource::Frame(f)), Some(w), Some(wsrc), _) => {
             let mut frame = Vec::new();
             read_frame(plan, w, wsrc, f, &mut frame)?;
-            p1.copy_from_slice(frame.get(FRAME_HEADER_LEN..).unwrap_or(&[]));
+            match frame.get(FRAME_HEADER_LEN..) {
+                Some(image) if image.len() == p1.len() => p1.copy_from_slice(image),
+                _ => return Ok(None),
+            }
         }
         (Some(PageSource::DbFile), _, _, Some(d)) => read_page(d, 0, &mut p1)?,
         _ => return Ok(None),
@@ -723,7 +726,15 @@ pub fn verify(plan: &Plan, a: &Analysis, src: &Sources<'_>) -> Result<Verified, 
             (Some(PageSource::Frame(f)), Some(w), Some(wsrc), _) => {
                 let mut frame = Vec::new();
                 read_frame(plan, w, wsrc, f, &mut frame)?;
-                p1.copy_from_slice(frame.get(FRAME_HEADER_LEN..).unwrap_or(&[]));
+                match frame.get(FRAME_HEADER_LEN..) {
+                    Some(image) if image.len() == p1.len() => p1.copy_from_slice(image),
+                    _ => {
+                        return Err(RepairError::Input(format!(
+                            "page 1 of commit {} (frame {f}) could not be read whole",
+                            plan.commit
+                        )));
+                    }
+                }
             }
             (Some(PageSource::DbFile), _, _, Some(d)) => read_page(d, 0, &mut p1)?,
             _ => {

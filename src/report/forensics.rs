@@ -347,6 +347,19 @@ pub struct SourceReport {
     pub generations_ago: Option<u32>,
 }
 
+impl SourceReport {
+    fn of(s: &crate::forensics::history::VersionSource) -> Self {
+        Self {
+            kind: s.kind,
+            commit: s.commit,
+            frames: s.frames.clone(),
+            page: s.page,
+            salts: s.salts,
+            generations_ago: s.generations_ago,
+        }
+    }
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct VersionReport {
     pub source: SourceReport,
@@ -361,6 +374,8 @@ pub struct VersionReport {
     pub values: Option<Vec<ValueReport>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Other places holding exactly these bytes (same shape as `source`).
+    pub also_in: Vec<SourceReport>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -385,14 +400,8 @@ impl HistoryReport {
             .map(|v| {
                 let decoded = key.and_then(|k| h.values(v, k));
                 VersionReport {
-                    source: SourceReport {
-                        kind: v.source.kind,
-                        commit: v.source.commit,
-                        frames: v.source.frames.clone(),
-                        page: v.source.page,
-                        salts: v.source.salts,
-                        generations_ago: v.source.generations_ago,
-                    },
+                    source: SourceReport::of(&v.source),
+                    also_in: v.also_in.iter().map(SourceReport::of).collect(),
                     op: v.op,
                     sqlite_visible: v.sqlite_visible,
                     current: v.current,
@@ -442,6 +451,8 @@ pub struct GroupReport {
     pub commit_frames: Vec<u32>,
     /// Frames whose checksum does not verify from their predecessor in the group.
     pub broken_links: Vec<u32>,
+    /// `after_break`: the frame where the checksum chain broke (SQLite's valid log ends there).
+    pub chain_break_frame: Option<u32>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -550,6 +561,7 @@ impl SalvageReport {
                     },
                     commit_frames: g.commit_frames.clone(),
                     broken_links: g.broken_links.clone(),
+                    chain_break_frame: g.chain_break,
                 })
                 .collect(),
             summary: SalvageSummaryReport {

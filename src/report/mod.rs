@@ -4,9 +4,11 @@
 //! Every document carries `schema`, `version` and `tool`. Fields may be added within a version;
 //! none is ever renamed or retyped. `docs/json-schema.md` documents every field.
 
+pub mod deep;
 pub mod forensics;
 pub mod locks;
 pub mod repair;
+pub mod scan;
 
 use serde::Serialize;
 

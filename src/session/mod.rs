@@ -8,6 +8,7 @@
 
 pub mod consistent;
 mod error;
+pub mod scan;
 
 use std::fs::File;
 use std::path::Path;
@@ -22,7 +23,7 @@ use crate::source::locks::LockProbe;
 use crate::source::{Evidence, EvidenceFile, FileKind, Paths, SourceError};
 
 /// How evidence is opened and analysed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// Map the -wal instead of reading it (fastest on offline copies; a truncation meanwhile is
     /// fatal, so never the default). The caller installs the SIGBUS handler first
@@ -30,6 +31,8 @@ pub struct Options {
     pub mmap: bool,
     /// Probe the live system (locks, filesystem, permissions) for findings.
     pub live: bool,
+    /// Files paired explicitly (`--db`, `--wal`, `--shm`) with the named one.
+    pub pairing: crate::source::Pairing,
 }
 
 /// Opened and analysed evidence.
@@ -46,12 +49,8 @@ impl Session {
     /// named file must be something walinspect can analyse; damage inside otherwise readable
     /// files is left to the findings.
     pub fn open(path: &Path, options: Options) -> Result<Self, Error> {
-        let mut evidence = Evidence::open(path)?;
-        let (analysis, settled) = if options.mmap {
-            (analyze_evidence(&evidence, options), consistent::Settled { attempts: 1, ..Default::default() })
-        } else {
-            consistent::analyze(&evidence)
-        };
+        let mut evidence = Evidence::open_paired(path, &options.pairing)?;
+        let (analysis, settled) = analyze_settled(&evidence, &options);
         // The size reported is the size analysed (the -wal may have grown or shrunk since open).
         if let (Some(w), Some(len)) = (evidence.wal.as_mut(), settled.wal_len) {
             w.stamp.len = len;
@@ -155,7 +154,8 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
             }
         }
         FileKind::Shm => {
-            if ev.db.is_none() && ev.wal.is_none() {
+            // A -shm recognised by its content and named alone is analysed alone.
+            if ev.db.is_none() && ev.wal.is_none() && !ev.paths.lone {
                 return Err(SourceError::new(p, "no database or -wal next to this -shm").into());
             }
             if let (Some(_), Some(problem)) = (&ev.db, &a.db_problem)
@@ -166,6 +166,16 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Analyse opened evidence from one consistent moment ([`consistent::analyze`]); with
+/// [`Options::mmap`] (offline copies) in one pass over the mapped -wal.
+pub fn analyze_settled(ev: &Evidence, options: &Options) -> (Analysis, consistent::Settled) {
+    if options.mmap {
+        (analyze_evidence(ev, options.clone()), consistent::Settled { attempts: 1, ..Default::default() })
+    } else {
+        consistent::analyze(ev)
+    }
 }
 
 /// Analyse opened evidence, mapping the -wal when [`Options::mmap`].

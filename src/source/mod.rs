@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub mod env;
 pub mod identity;
 pub mod locks;
+pub mod walk;
 
 /// One file of an evidence set: the database, its `-wal` or its `-shm`. The one name for this
 /// notion everywhere (paths, findings, locks).
@@ -201,6 +202,44 @@ pub struct Paths {
     pub shm: PathBuf,
     /// Which one the user named.
     pub named: FileKind,
+    /// The named file was recognised by its content under a name that pairs with nothing (a
+    /// WAL stored as `wal-00` or `0000000000000001.wal`, a -shm as `shm`): the roles not
+    /// given explicitly have placeholder paths (`<named>.absent-db`, ...) and are never
+    /// opened.
+    pub lone: bool,
+}
+
+/// Files named explicitly (`--db`, `--wal`, `--shm`), pairing files whose names do not match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pairing {
+    pub db: Option<PathBuf>,
+    pub wal: Option<PathBuf>,
+    pub shm: Option<PathBuf>,
+}
+
+impl Pairing {
+    pub fn get(&self, role: FileKind) -> Option<&Path> {
+        match role {
+            FileKind::Db => self.db.as_deref(),
+            FileKind::Wal => self.wal.as_deref(),
+            FileKind::Shm => self.shm.as_deref(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.db.is_none() && self.wal.is_none() && self.shm.is_none()
+    }
+}
+
+/// What a file's first bytes say it is ([`crate::format::sniff::sniff`]); `Other` when it
+/// cannot be read.
+pub fn sniff_file(path: &Path) -> crate::format::sniff::Sniffed {
+    use crate::format::sniff::{SNIFF_LEN, Sniffed, sniff};
+    let Ok(f) = open_read_only(path) else { return Sniffed::Other };
+    let mut head = [0u8; SNIFF_LEN];
+    match read_full_at(&f, &mut head, 0) {
+        Ok(n) => sniff(head.get(..n).unwrap_or(&[])),
+        Err(_) => Sniffed::Other,
+    }
 }
 
 impl Paths {
@@ -232,7 +271,68 @@ impl Paths {
             FileKind::Wal => (base.clone(), named_path.clone(), with("-shm")),
             FileKind::Shm => (base.clone(), with("-wal"), named_path.clone()),
         };
-        Self { db, wal, shm, named }
+        Self { db, wal, shm, named, lone: false }
+    }
+
+    /// Resolve by name, then by content: a file whose name pairs it as the database (no
+    /// `-wal`/`-shm` suffix) but whose first bytes are a WAL's or a -shm's is analysed as that,
+    /// alone (its siblings by name would be a database's). Explicit `pairing` paths then take
+    /// their roles. Returns the paths and, when the content decided, one sentence saying so.
+    pub fn resolve_paired(path: &Path, pairing: &Pairing) -> Result<(Self, Option<String>), SourceError> {
+        use crate::format::sniff::Sniffed;
+        let mut p = Self::resolve(path);
+        let mut note = None;
+        if p.named == FileKind::Db {
+            let by_content = match sniff_file(path) {
+                Sniffed::Wal { .. } => Some(FileKind::Wal),
+                Sniffed::Shm { .. } => Some(FileKind::Shm),
+                _ => None,
+            };
+            if let Some(kind) = by_content {
+                let absent = |suffix: &str| {
+                    let mut s = path.as_os_str().to_owned();
+                    s.push(suffix);
+                    PathBuf::from(s)
+                };
+                p = Self {
+                    db: absent(".absent-db"),
+                    wal: if kind == FileKind::Wal { path.to_path_buf() } else { absent(".absent-wal") },
+                    shm: if kind == FileKind::Shm { path.to_path_buf() } else { absent(".absent-shm") },
+                    named: kind,
+                    lone: true,
+                };
+                let noun = if kind == FileKind::Wal { "a WAL" } else { "a -shm (wal-index)" };
+                note = Some(format!(
+                    "{} is {noun} by its content; no file pairs with it by name, so it is analysed alone{}",
+                    crate::format::escape::escape_path(path),
+                    match kind {
+                        FileKind::Wal => " (pair a database with --db FILE, a -shm with --shm FILE)",
+                        _ => " (pair a database with --db FILE, a WAL with --wal FILE)",
+                    }
+                ));
+            }
+        }
+        for role in FileKind::ALL {
+            let Some(given) = pairing.get(role) else { continue };
+            if role == p.named && given != path {
+                return Err(SourceError::new(
+                    given,
+                    format!(
+                        "--{} names a second {} file: {} already is the {}",
+                        role.key(),
+                        role.name(),
+                        crate::format::escape::escape_path(path),
+                        role.name()
+                    ),
+                ));
+            }
+            match role {
+                FileKind::Db => p.db = given.to_path_buf(),
+                FileKind::Wal => p.wal = given.to_path_buf(),
+                FileKind::Shm => p.shm = given.to_path_buf(),
+            }
+        }
+        Ok((p, note))
     }
 
     pub fn get(&self, role: FileKind) -> &Path {
@@ -251,17 +351,33 @@ pub struct Evidence {
     pub db: Option<EvidenceFile>,
     pub wal: Option<EvidenceFile>,
     pub shm: Option<EvidenceFile>,
+    /// How the files were paired, when that is not by their names (said once in the output).
+    pub pairing_note: Option<String>,
 }
 
 impl Evidence {
     /// Open whatever exists of the three. The named file must exist and be a readable regular
     /// file; the others are optional.
     pub fn open(path: &Path) -> Result<Self, SourceError> {
-        let paths = Paths::resolve(path);
+        Self::open_paired(path, &Pairing::default())
+    }
+
+    /// [`Evidence::open`] with files paired explicitly, and the named file recognised by its
+    /// content ([`Paths::resolve_paired`]). Explicitly paired files must exist.
+    pub fn open_paired(path: &Path, pairing: &Pairing) -> Result<Self, SourceError> {
+        let (paths, pairing_note) = Paths::resolve_paired(path, pairing)?;
         // The named file first, so its problem is the one reported.
         let named = EvidenceFile::open(paths.get(paths.named))?;
         let slot = |role: FileKind| -> Result<Option<EvidenceFile>, SourceError> {
-            if role == paths.named { Ok(None) } else { EvidenceFile::open_optional(paths.get(role)) }
+            if role == paths.named {
+                Ok(None)
+            } else if let Some(given) = pairing.get(role) {
+                EvidenceFile::open(given).map(Some)
+            } else if paths.lone {
+                Ok(None)
+            } else {
+                EvidenceFile::open_optional(paths.get(role))
+            }
         };
         let (mut db, mut wal, mut shm) = (slot(FileKind::Db)?, slot(FileKind::Wal)?, slot(FileKind::Shm)?);
         match paths.named {
@@ -269,7 +385,7 @@ impl Evidence {
             FileKind::Wal => wal = Some(named),
             FileKind::Shm => shm = Some(named),
         }
-        Ok(Self { paths, db, wal, shm })
+        Ok(Self { paths, db, wal, shm, pairing_note })
     }
 
     pub fn file(&self, role: FileKind) -> Option<&EvidenceFile> {

@@ -3,6 +3,8 @@
 //! produced from real states (the samples, which real SQLite made, and their extracts), every
 //! key path is collected, and:
 //!
+//! (`scan --json` prints JSON Lines: each line is a document.)
+//!
 //! 1. the set of paths equals `docs/json-fields.txt` (the committed list of every field of
 //!    every document; a line starting with `?` is a field the fixtures may not produce). A
 //!    renamed or removed field fails here: fields are never renamed.
@@ -37,7 +39,7 @@ const DATA_KEYED: &[&str] = &[
 /// `findings` and `summary`).
 fn doc_of(schema: &str) -> &'static str {
     match schema {
-        "walinspect.dump" | "walinspect.check" => "docs/json-schema.md",
+        "walinspect.dump" | "walinspect.check" | "walinspect.scan" => "docs/json-schema.md",
         "walinspect.locks" => "docs/locks.md",
         "walinspect.timeline" | "walinspect.history" | "walinspect.salvage" => "docs/forensics.md",
         "walinspect.extract" | "walinspect.rebuild-shm" => "docs/repair-report.md",
@@ -90,6 +92,7 @@ fn produced() -> BTreeMap<String, BTreeSet<String>> {
         docs.push(json(&["dump", &db, "--json"]));
         docs.push(json(&["dump", &db, "--json", "--owners"]));
         docs.push(json(&["check", &db, "--json"]));
+        docs.push(json(&["check", &db, "--json", "--deep"]));
         docs.push(json(&["locks", &db, "--json"]));
         docs.push(json(&["timeline", &db, "--json", "--values"]));
         docs.push(json(&["history", &db, "--table", "customer", "--rowid", "1", "--json"]));
@@ -127,6 +130,16 @@ fn produced() -> BTreeMap<String, BTreeSet<String>> {
     writer.execute_batch("BEGIN IMMEDIATE;").unwrap();
     docs.push(json(&["locks", held.to_str().unwrap(), "--json"]));
     drop((reader, writer));
+
+    // `scan --json`: JSON Lines over the samples, with an entry that cannot be read (a FIFO).
+    let fifo_dir = d.path().join("scan-extra");
+    std::fs::create_dir_all(&fifo_dir).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(fifo_dir.join("pipe")).status().unwrap().success());
+    let r = run(&["scan", "samples", fifo_dir.to_str().unwrap(), "--json"]);
+    assert!(r.code == 0 || r.code == 1, "scan: {}", r.stderr);
+    for l in r.stdout.lines() {
+        docs.push(serde_json::from_str(l).unwrap());
+    }
 
     let mut by_schema: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for v in &docs {

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("repair", 5),
     ("report", 6),
     ("present", 7),
+    ("export", 7),
     ("cli", 8),
     ("tui", 8),
 ];

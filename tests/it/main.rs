@@ -9,7 +9,9 @@
 mod support;
 
 mod cli;
+mod deep;
 mod docs;
+mod export;
 mod fastpath;
 mod forensics;
 mod forensics_cli;
@@ -25,6 +27,7 @@ mod repair_install;
 mod repair_robustness;
 mod repair_shm;
 mod robustness;
+mod scan;
 mod scenarios;
 mod trust_hostile;
 mod trust_live;

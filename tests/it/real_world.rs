@@ -266,3 +266,208 @@ fn rebuild_shm_help_is_about_rebuild_shm() {
     let r = run(&["extract", "--help"]);
     assert!(r.stdout.contains("--allow-inexact") && r.stdout.contains("1 = written with --allow-inexact"));
 }
+
+/// Replication and backup tools store WALs under names that pair with nothing: litestream
+/// keeps `0000000000000001.wal` segments, rqlite and backup scripts `wal`, `wal-00`, and
+/// committed-by-accident repositories `ok`. Such a file is recognised by its WAL magic (a
+/// -shm by its version 3007000) and analysed alone, said once on stderr; `--db`, `--wal` and
+/// `--shm` pair files whose names do not match, giving the same analysis as files paired by
+/// name.
+#[test]
+fn files_under_any_name_are_recognised_by_content_and_paired_explicitly() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(v);")
+        .unwrap();
+    for i in 0..20 {
+        c.execute("INSERT INTO t VALUES (?1)", [format!("row {i}")]).unwrap();
+    }
+    let named = d.path().join("named.db");
+    copy_set(&live, &named, true);
+    let store = d.path().join("store");
+    fs::create_dir(&store).unwrap();
+    fs::copy(&live, store.join("app.sqlite")).unwrap();
+    fs::copy(sibling(&live, "-shm"), store.join("shm")).unwrap();
+    for n in ["wal", "wal-00", "0000000000000001.wal", "ok"] {
+        fs::copy(sibling(&live, "-wal"), store.join(n)).unwrap();
+    }
+    drop(c);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    for n in ["wal", "wal-00", "0000000000000001.wal", "ok"] {
+        let lone = store.join(n);
+        let r = run(&["dump", &s(&lone), "--json"]);
+        assert!(r.code == 0 || r.code == 1, "{n}: {}", r.stderr);
+        assert_eq!(r.stderr.matches("is a WAL by its content").count(), 1, "{n}: said once: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["files"]["wal"]["path"], s(&lone));
+        assert!(v["files"]["db"].is_null() && v["files"]["shm"].is_null());
+        assert_eq!(v["wal"]["commits"].as_array().unwrap().len(), 21, "{n}");
+        // Every command takes it: a forensic one too.
+        let t = run(&["timeline", &s(&lone), "--json"]);
+        assert!(t.code == 0 || t.code == 1, "{n}: {}", t.stderr);
+        assert!(!t.stderr.contains("not an SQLite database"));
+    }
+    // A lone -shm.
+    let r = run(&["dump", &s(&store.join("shm")), "--json"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert!(r.stderr.contains("is a -shm (wal-index) by its content"));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["shm"].is_object());
+
+    // Explicit pairing equals pairing by name.
+    let by_name = run(&["dump", &s(&named), "--json"]);
+    let paired = run(&[
+        "dump",
+        &s(&store.join("app.sqlite")),
+        "--wal",
+        &s(&store.join("wal-00")),
+        "--shm",
+        &s(&store.join("shm")),
+        "--json",
+    ]);
+    assert_eq!(paired.code, by_name.code, "{}", paired.stderr);
+    let (mut a, mut b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(&by_name.stdout).unwrap(), serde_json::from_str(&paired.stdout).unwrap());
+    a["files"] = serde_json::Value::Null;
+    b["files"] = serde_json::Value::Null;
+    assert_eq!(a, b);
+    // The lone WAL named first, the database paired with --db: extract equals SQLite's view.
+    let out = d.path().join("x.db");
+    let r = run(&["extract", &s(&store.join("wal-00")), "--db", &s(&store.join("app.sqlite")), "-o", &s(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let c = Connection::open_with_flags(&out, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    assert_eq!(dump_conn(&c), sqlite_says(&named).2);
+    // Two files for one role is refused.
+    let r = run(&["check", &s(&store.join("wal")), "--wal", &s(&store.join("ok"))]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("names a second -wal file"), "{}", r.stderr);
+}
+
+/// Post-mortem forensics (sqlite-dissect's and plaso's WAL-only test sets): pages that are not
+/// in the WAL are missing, not damaged. The timeline says "page N is in no file" and never
+/// that a page "does not decode" because it read zeros in place of a page no file holds.
+#[test]
+fn post_mortem_timeline_speaks_of_missing_pages_as_missing() {
+    let mut f = Fixture::new(4096);
+    f.tx("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    f.tx(&series(200, "INSERT INTO t(v) SELECT printf('%0500d', value) FROM s"));
+    f.checkpoint_truncate();
+    f.tx("CREATE TABLE u(x)");
+    f.tx("INSERT INTO u VALUES (1)");
+    f.tx("UPDATE t SET v = 'changed' WHERE id = 150");
+    let ev = f.evidence("ev");
+    fs::remove_file(&ev).unwrap();
+    fs::remove_file(sibling(&ev, "-shm")).unwrap();
+    let wal = sibling(&ev, "-wal");
+    let r = run(&["timeline", wal.to_str().unwrap(), "--json"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut notes = Vec::new();
+    for c in v["commits"].as_array().unwrap() {
+        for n in c["notes"].as_array().unwrap() {
+            notes.push((n["code"].as_str().unwrap().to_string(), n["message"].as_str().unwrap().to_string()));
+        }
+    }
+    assert!(notes.iter().all(|(c, _)| c != "btree.bad_page"), "{notes:?}");
+    let missing: Vec<_> = notes.iter().filter(|(c, _)| c == "page.in_no_file").collect();
+    assert!(!missing.is_empty(), "{notes:?}");
+    assert!(missing.iter().all(|(_, m)| m.contains("is in no file (no database file, no frame)")), "{missing:?}");
+    for (c, m) in &notes {
+        if c == "pages.unreachable" {
+            assert!(m.contains("in no file"), "{m}");
+        }
+    }
+}
+
+/// A writer killed mid-transaction with a small page cache (phones' apps, and plaso's test
+/// sets): SQLite spilled most of the transaction's pages into the WAL before any b-tree page
+/// pointing to them was written. Those rows are in the uncommitted tail; `history` must find
+/// every row `salvage` finds, and a copy of a listed version in another place is merged into
+/// that version's entry.
+#[test]
+fn history_finds_the_spilled_uncommitted_rows_salvage_finds() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch(
+        "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA secure_delete=OFF;
+         PRAGMA cache_size=2; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'committed');",
+    )
+    .unwrap();
+    c.execute_batch("BEGIN").unwrap();
+    for i in 2..=290 {
+        c.execute("INSERT INTO t VALUES (?1, ?2)", rusqlite::params![i, format!("pending {i:04} {}", "p".repeat(60))])
+            .unwrap();
+    }
+    // The "kill": the files as they are mid-transaction.
+    let ev = d.path().join("ev.db");
+    copy_set(&live, &ev, true);
+    c.execute_batch("ROLLBACK").unwrap();
+    drop(c);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let r = run(&["salvage", &s(&ev), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut rowids: Vec<i64> = Vec::new();
+    for row in v["rows"].as_array().unwrap() {
+        if row["table"] == "t"
+            && let Some(id) = row["key"].as_i64()
+        {
+            rowids.push(id);
+        }
+    }
+    rowids.sort_unstable();
+    rowids.dedup();
+    assert!(rowids.len() > 200, "salvage found {} pending rows", rowids.len());
+    // Every one of them (a sample, to keep the test fast) is in history, from the tail.
+    for &id in rowids.iter().step_by(23).chain(rowids.last()) {
+        let h = run(&["history", &s(&ev), "--table", "t", "--rowid", &id.to_string(), "--json"]);
+        assert!(h.code == 0 || h.code == 1, "{}", h.stderr);
+        let hv: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+        let versions = hv["versions"].as_array().unwrap();
+        assert!(!versions.is_empty(), "rowid {id}: not found by history but by salvage");
+        assert!(versions.iter().any(|x| x["source"]["kind"] == "uncommitted"), "rowid {id}: {versions:?}");
+        assert!(
+            versions.iter().all(|x| x["sqlite_visible"] == false || x["source"]["kind"] != "uncommitted"),
+            "{versions:?}"
+        );
+    }
+}
+
+/// A WAL whose checksum chain breaks mid-way (bit rot in app data copied off phones, and
+/// sqlite-dissect's damaged test sets): rows in the frames after the break were written after
+/// what SQLite shows, so they are *newer* versions, and the group names the frame where the
+/// chain broke — the same frame `check` names.
+#[test]
+fn salvage_labels_rows_after_the_break_as_newer_and_names_the_break() {
+    let mut f = Fixture::new(1024);
+    f.tx("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)");
+    f.tx(&series(20, "INSERT INTO t(v) SELECT 'first ' || value FROM s"));
+    for k in 0..4 {
+        f.tx(&format!("UPDATE t SET v = 'update {k} of ' || id"));
+    }
+    let ev = f.evidence("ev");
+    let wal = sibling(&ev, "-wal");
+    let mut b = fs::read(&wal).unwrap();
+    let frames = (b.len() - 32) / (1024 + 24);
+    let broken = frames / 2 + 1;
+    b[32 + (broken - 1) * (1024 + 24) + 24 + 500] ^= 0x55;
+    fs::write(&wal, b).unwrap();
+    let s = ev.to_str().unwrap();
+    let (_, check) = dump(&ev);
+    let named =
+        check["findings"].as_array().unwrap().iter().find(|x| x["code"] == "wal.checksum_mismatch").unwrap()["frame"]
+            .as_u64()
+            .unwrap();
+    assert_eq!(named, broken as u64);
+    let r = run(&["salvage", s, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let g = v["groups"].as_array().unwrap().iter().find(|g| g["kind"] == "after_break").unwrap().clone();
+    assert_eq!(g["chain_break_frame"].as_u64(), Some(named));
+    let text = run(&["salvage", s]).stdout;
+    assert!(text.contains(&format!("the chain broke at frame {named}")), "{text}");
+    assert!(text.contains("newer version of a known row"), "{text}");
+    for line in text.lines().filter(|l| l.contains("[after_break via")) {
+        assert!(!line.contains("older version"), "{line}");
+    }
+}

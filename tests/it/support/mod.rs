@@ -3,3 +3,4 @@
 pub mod common;
 pub mod forensics;
 pub mod repair;
+pub mod tree;
