@@ -210,8 +210,8 @@ pub fn timeline(
     use std::io::Write;
     let session = crate::session::Session::open(path, opts)?;
     let (ev, a) = (&session.evidence, &session.analysis);
-    output.check(&ev)?;
-    let fx = forensics(&ev, &a)?;
+    output.check(ev)?;
+    let fx = forensics(ev, a)?;
     if output.export_format().is_some() {
         let t = Tracker::new(&fx, TrackOptions { rows: true, ..TrackOptions::default() });
         let mut commits = Vec::new();
@@ -219,13 +219,13 @@ pub fn timeline(
             commits.push(CommitEntryReport::build(&c, true, true, fx.snapshot(c.spec).encoding));
             true
         });
-        output.rows("timeline", export::from_timeline(&commits, page_size(&a)), &ev)?;
+        output.rows("timeline", export::from_timeline(&commits, page_size(a)), ev)?;
         return Ok(exit_code(&session.file_findings(), fail_on));
     }
     let json = output.format == FormatArg::Json;
     let (rows, values) = (detail != Detail::Pages, detail == Detail::Values);
     let t = Tracker::new(&fx, TrackOptions { rows, ..TrackOptions::default() });
-    let files = Files::of(&ev);
+    let files = Files::of(ev);
     let stdout = std::io::stdout();
     let mut buffer: Vec<u8> = Vec::new();
     let mut out: Box<dyn Write> = match &output.path {
@@ -294,14 +294,14 @@ pub fn row_history(
     };
     let session = crate::session::Session::open(path, opts)?;
     let (ev, a) = (&session.evidence, &session.analysis);
-    output.check(&ev)?;
-    let fx = forensics(&ev, &a)?;
+    output.check(ev)?;
+    let fx = forensics(ev, a)?;
     let (h, k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
-    let r = HistoryReport::build(Files::of(&ev), &h, k.as_ref());
+    let r = HistoryReport::build(Files::of(ev), &h, k.as_ref());
     match output.format {
         FormatArg::Json => output.document(&json_text(&r)?)?,
         FormatArg::Text => output.document(&render_history(&r))?,
-        _ => output.rows("history", export::from_history(&r, page_size(&a)), &ev)?,
+        _ => output.rows("history", export::from_history(&r, page_size(a)), ev)?,
     }
     Ok(exit_code(&session.file_findings(), fail_on))
 }
@@ -315,14 +315,14 @@ pub fn salvage_rows(
 ) -> Result<u8, Error> {
     let session = crate::session::Session::open(path, opts)?;
     let (ev, a) = (&session.evidence, &session.analysis);
-    output.check(&ev)?;
-    let fx = forensics(&ev, &a)?;
+    output.check(ev)?;
+    let fx = forensics(ev, a)?;
     let s = salvage(&fx);
-    let r = SalvageReport::build(Files::of(&ev), &s);
+    let r = SalvageReport::build(Files::of(ev), &s);
     match output.format {
         FormatArg::Json => output.document(&json_text(&r)?)?,
         FormatArg::Text => output.document(&render_salvage(&r))?,
-        _ => output.rows("salvage", export::from_salvage(&r, page_size(&a)), &ev)?,
+        _ => output.rows("salvage", export::from_salvage(&r, page_size(a)), ev)?,
     }
     Ok(exit_code(&session.file_findings(), fail_on))
 }

@@ -180,6 +180,7 @@ fn mutate(base: &Set, rng: &mut Rng) -> (String, Set) {
 
 /// Everything in process.
 fn exercise(s: &Set) {
+    #[allow(clippy::ptr_arg)]
     fn r(v: &Vec<u8>) -> Option<(&dyn ReadAt, u64)> {
         Some((v as &dyn ReadAt, v.len() as u64))
     }

@@ -41,13 +41,13 @@ fn check_and_locks_under_a_max_rate_writer_stay_at_info() {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 c.execute("INSERT INTO t(v) VALUES (?1)", [format!("{:>1$}", n, (n % 700) as usize)]).unwrap();
-                if n % 400 == 0 {
+                if n.is_multiple_of(400) {
                     c.execute("DELETE FROM t WHERE id < ?1", [n as i64 - 1000]).unwrap();
                 }
-                if n % 997 == 0 {
+                if n.is_multiple_of(997) {
                     c.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())).unwrap();
                 }
-                if n % 2503 == 0 {
+                if n.is_multiple_of(2503) {
                     c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
                 }
                 commits.store(n, Ordering::Relaxed);
