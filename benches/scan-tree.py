@@ -8,16 +8,17 @@ usage: python3 benches/scan-tree.py [--dir /tmp/scanbench] [--files 100000] [--d
 1. Makes (once) the tree outside the repository: --dbs WAL-mode sets copied from three states a
    real SQLite made (healthy: db + -wal + -shm with 200 commits; crashed: an uncommitted tail;
    reset: earlier WAL generations), one lone WAL under another name per 50 sets, and the rest of
-   --files as non-SQLite files of 1-16 KiB in nested folders (100 files a folder, 3 levels).
+   --files as non-SQLite files of 0.5-4 KiB in nested folders (100 files a folder, 3 levels).
 2. Times, warm (files in the page cache), the median of --runs runs of:
    - `find TREE -type f`                  listing the tree, the floor of any walk
    - `walinspect scan --no-live --json`   walk + sniff + group + check-analysis + salvage counts + SHA-256
    - `walinspect scan --no-live --json --no-salvage`
    - `walinspect check --no-live` on every set's database, one process after the other (what
      triage without `scan` costs: the sets found by `scan` itself, so the work is the same)
-   - `sha256sum` of every file in the sets (the hashing floor)
-3. With root and /proc/sys/vm/drop_caches, also `scan` once after dropping the page cache.
-Prints medians and the peak memory (max RSS) of `scan`.
+   - `sha256sum` of every file in the sets (coreutils' hashing of the same bytes)
+3. With root and /proc/sys/vm/drop_caches, also `find` and `scan` once each after dropping the
+   page cache.
+Prints medians and the peak memory (max RSS, from /usr/bin/time) of each command.
 """
 import argparse
 import json
@@ -35,14 +36,17 @@ ROOT = os.path.dirname(HERE)
 
 
 def run(cmd, out=subprocess.DEVNULL):
+    """Run cmd; return (wall seconds, peak RSS in KiB). The RSS comes from /usr/bin/time (a
+    forked child's ru_maxrss would include this Python process's memory at the fork)."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
+    p = subprocess.Popen(["/usr/bin/time", "-f", "%M", *cmd], stdout=out, stderr=subprocess.PIPE)
+    _, status, _ = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t
     code = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode()
     if code not in (0, 1):
-        sys.exit(f"{cmd} failed ({code}): {p.stderr.read().decode()}")
-    return dt, usage.ru_maxrss
+        sys.exit(f"{cmd} failed ({code}): {err}")
+    return dt, int(err.strip().splitlines()[-1])
 
 
 def snapshot(conn_path, dst):
@@ -109,7 +113,7 @@ def make_tree(tree, files, dbs):
         if i % per_dir == 0:
             os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "f%06d.bin" % i), "wb") as f:
-            f.write(rnd.randbytes(rnd.randint(1024, 16384)))
+            f.write(rnd.randbytes(rnd.randint(512, 4096)))
     open(marker, "w").close()
 
 
@@ -175,6 +179,9 @@ def main():
         dt, rss = median(fn)
         print(f"{name:58} {dt:9.3f} {rss / 1024:12.1f}")
     if drop_caches():
+        dt, rss = run(["find", tree, "-type", "f"])
+        print(f"{'find TREE -type f, cold (page cache dropped)':58} {dt:9.3f} {rss / 1024:12.1f}")
+        drop_caches()
         dt, rss = run([w, "scan", "--no-live", "--json", tree])
         print(f"{'walinspect scan, cold (page cache dropped)':58} {dt:9.3f} {rss / 1024:12.1f}")
     else:

@@ -9,6 +9,9 @@ pub struct DbAnalysis {
     pub header: DbHeader,
     /// The b-tree header of page 1 at offset 100 (None when the file is too short).
     pub page1: Option<BtreePageHeader>,
+    /// The rollback journal beside the database file (`<db>-journal`), when there is one:
+    /// SQLite plays a hot one back against this file before it reads anything else.
+    pub journal: Option<super::journal::JournalAnalysis>,
 }
 
 impl DbAnalysis {
@@ -16,7 +19,7 @@ impl DbAnalysis {
     pub fn parse(first_page: &[u8], file_len: u64) -> Result<Self, crate::format::ParseError> {
         let header = DbHeader::parse(first_page)?;
         let page1 = BtreePageHeader::parse(first_page, DB_HEADER_LEN).ok();
-        Ok(Self { file_len, header, page1 })
+        Ok(Self { file_len, header, page1, journal: None })
     }
 
     /// Pages in the file by its size (rounded down), when the page size is valid.

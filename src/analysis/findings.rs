@@ -81,6 +81,8 @@ vocabulary! {
         DbRollbackHeaderWithWal = "db.rollback_header_with_wal",
         DbHeaderPageCountMismatch = "db.header_page_count_mismatch",
         DbTrailingBytes = "db.trailing_bytes",
+        DbHotJournal = "db.hot_journal",
+        DbPersistedJournal = "db.persisted_journal",
         WalEmpty = "wal.empty",
         WalTruncatedHeader = "wal.truncated_header",
         WalHeaderOnly = "wal.header_only",
@@ -97,6 +99,8 @@ vocabulary! {
         WalStaleFrames = "wal.stale_frames",
         WalOversized = "wal.oversized",
         WalChangedWhileReading = "wal.changed_while_reading",
+        // Live probe: a deleted -wal a process still holds open (`live::locks::live_findings`).
+        WalDeletedButOpen = "wal.deleted_but_open",
         ShmUnreadable = "shm.unreadable",
         ShmNotInitialized = "shm.not_initialized",
         ShmHeaderCopiesDiffer = "shm.header_copies_differ",
@@ -309,6 +313,9 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                     .offset(21),
                 );
             }
+            if let Some(j) = &d.journal {
+                check_journal(d, j, out);
+            }
             if let Some(w) = a.wal.as_ref().filter(|_| !h.is_wal_mode()) {
                 // What SQLite does with the -wal decides the grade: it uses committed frames
                 // (warning: they are part of what it shows); otherwise nothing is at stake.
@@ -344,6 +351,50 @@ fn check_db(a: &Analysis, out: &mut Vec<Finding>) {
                     .offset(18),
                 );
             }
+        }
+    }
+}
+
+/// The rollback journal beside the database: hot (SQLite plays it back first), or a
+/// PERSIST journal whose records outlive its zeroed header.
+fn check_journal(d: &super::DbAnalysis, j: &super::journal::JournalAnalysis, out: &mut Vec<Finding>) {
+    use FileKind::Db;
+    if j.hot(d.file_len) {
+        let pages = j.pages_restored();
+        let shown: Vec<String> = pages.iter().take(40).map(u32::to_string).collect();
+        let more =
+            if pages.len() > shown.len() { format!(" and {} more", pages.len() - shown.len()) } else { String::new() };
+        let size =
+            j.header.map_or(String::new(), |h| format!(", and sets the database back to {} pages", h.db_orig_pages));
+        out.push(
+            Finding::new(
+                Code::DbHotJournal,
+                Severity::Warning,
+                Db,
+                format!(
+                    "a hot rollback journal ({} bytes) is beside the database: unless a writer holds a RESERVED lock (a transaction in progress), SQLite plays it back before it reads anything, the WAL included: it restores {} ({}{more}) to their content before the interrupted transaction{size}; the database file alone is not what SQLite shows",
+                    j.file_len,
+                    plural(pages.len() as u64, "page", "pages"),
+                    shown.join(", ")
+                ),
+            )
+            .count(pages.len() as u64),
+        );
+    } else if j.zeroed_header {
+        let n = j.valid_records().count() as u64;
+        if n > 0 {
+            out.push(
+                Finding::new(
+                    Code::DbPersistedJournal,
+                    Severity::Info,
+                    Db,
+                    format!(
+                        "the rollback journal's header is zeroed (journal_mode=PERSIST after a commit) but it still holds {}: the pages as they were before the last transaction (the rows it deleted or edited, in their earlier form); SQLite ignores them, `salvage` and `history` list their rows (provenance journal)",
+                        plural(n, "page record", "page records")
+                    ),
+                )
+                .count(n),
+            );
         }
     }
 }
@@ -601,8 +652,8 @@ fn check_wal(a: &Analysis, w: &WalAnalysis, out: &mut Vec<Finding>) {
         gens.dedup();
         let gens: Vec<String> = gens.iter().map(u32::to_string).collect();
         out.push(Finding::new(Code::WalStaleFrames, Info, Wal,
-            format!("{} from earlier WAL generations ({} resets ago) remain after the valid end, from frame {first}: older versions of pages, invisible to SQLite, valuable to an examiner",
-                plural(stale, "frame", "frames"), gens.join(", ")))
+            format!("{} from earlier WAL generations ({} {} ago) remain after the valid end, from frame {first}: older versions of pages, invisible to SQLite, valuable to an examiner",
+                plural(stale, "frame", "frames"), gens.join(", "), if gens.len() == 1 && gens.first().is_some_and(|g| g == "1") { "reset" } else { "resets" }))
             .frame(first).offset(frame_offset(first, ps)).count(stale));
     }
     // Much larger than its valid content.

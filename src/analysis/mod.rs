@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod findings;
+pub mod journal;
 pub mod shm;
 pub mod wal;
 pub mod wording;
@@ -127,7 +128,7 @@ pub fn analyze(inp: &Inputs<'_>) -> Analysis {
                     first.truncate(n);
                     match DbAnalysis::parse(&first, len) {
                         Ok(d) => (Some(d), None),
-                        Err(e) => (None, Some(db_parse_message(&e))),
+                        Err(e) => (None, Some(db_problem(&first, &e))),
                     }
                 }
                 Err(e) => (None, Some(format!("cannot read: {e}"))),
@@ -150,6 +151,25 @@ pub fn analyze(inp: &Inputs<'_>) -> Analysis {
         }
     });
     Analysis { db, db_problem, wal, shm }
+}
+
+/// [`db_parse_message`], except that a file too short for the header which does not even
+/// begin like one is "not an SQLite database", not "truncated" (a 6-byte text file).
+fn db_problem(first: &[u8], e: &crate::format::ParseError) -> String {
+    let magic = &crate::format::db_header::DB_MAGIC[..];
+    let n = first.len().min(magic.len());
+    let begins_like_a_database = first.get(..n).is_some_and(|h| magic.starts_with(h));
+    if matches!(e.kind, crate::format::ParseErrorKind::Truncated { .. }) && !begins_like_a_database {
+        return format!(
+            "not an SQLite database ({}-byte {}, no \"SQLite format 3\" header)",
+            first.len(),
+            match crate::format::sniff::sniff(first) {
+                crate::format::sniff::Sniffed::Other => "file".to_string(),
+                s => format!("{} file", s.noun()),
+            }
+        );
+    }
+    db_parse_message(e)
 }
 
 /// One clear line for a database file that cannot be decoded.

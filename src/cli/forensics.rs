@@ -107,17 +107,19 @@ impl Output {
     /// Check the target before any work (never an evidence file; no overwrite without --force).
     fn check(&self, ev: &Evidence) -> Result<(), Error> {
         match (&self.path, self.export_format()) {
-            (Some(p), Some(f)) => export::check_output(p, ev, f, self.force).map_err(failed),
-            (Some(p), None) => export::check_output(p, ev, export::Format::Jsonl, self.force).map_err(failed),
+            (Some(p), Some(f)) => export::check_output(p, ev, f, self.force).map(drop).map_err(failed),
+            (Some(p), None) => export::check_output(p, ev, export::Format::Jsonl, self.force).map(drop).map_err(failed),
             (None, _) => Ok(()),
         }
     }
 
-    /// Write a text or JSON document: to stdout, or to the file.
-    fn document(&self, text: &str) -> Result<(), Error> {
-        match &self.path {
-            None => write_out(text),
-            Some(p) => write_new(p, text.as_bytes(), self.force),
+    /// Write a text or JSON document: to stdout (through the terminal guard for its kind), or to
+    /// the file (never over evidence or a non-regular file but a FIFO or device named).
+    fn document(&self, text: &str, ev: &Evidence) -> Result<(), Error> {
+        match (&self.path, self.format == FormatArg::Json) {
+            (None, true) => super::write_json(text),
+            (None, false) => write_out(text),
+            (Some(p), _) => write_new(p, text.as_bytes(), self.force, ev),
         }
     }
 
@@ -132,7 +134,7 @@ impl Output {
             evidence: export::EvidenceRow::of(ev),
         };
         match &self.path {
-            None => write_out(
+            None => super::write_json(
                 &export::jsonl::render(&e).map_err(|x| Error::system("cannot serialise", std::io::Error::other(x)))?,
             ),
             Some(p) => export::write(&e, format, p, ev, self.force).map_err(failed),
@@ -144,16 +146,13 @@ fn failed(e: crate::repair::RepairError) -> Error {
     Error::Failed(Box::new(e))
 }
 
-/// Write `bytes` to `p` as `repair::output` writes every output: a regular file through a
-/// temporary file moved into place, a FIFO or character device written through, `-` to
-/// stdout, anything else refused. (The evidence was ruled out by [`Output::check`].)
-fn write_new(p: &Path, bytes: &[u8], force: bool) -> Result<(), Error> {
-    use crate::repair::output::{self, Protected};
-    let none = Protected::default();
-    let dest = output::check_target(p, &none, force, "output").map_err(failed)?;
-    let mut o = output::Output::open(&dest, &none, force).map_err(failed)?;
-    o.write_all(bytes).map_err(failed)?;
-    o.commit().map_err(failed)
+/// Write `bytes` to `p`: a new regular file (temporary file moved into place), or through
+/// standard output, a FIFO or a device; never over evidence.
+fn write_new(p: &Path, bytes: &[u8], force: bool, ev: &Evidence) -> Result<(), Error> {
+    use crate::repair::output::{Protected, check_target, write_whole};
+    let protected = Protected::of(ev);
+    let dest = check_target(p, &protected, force, "output").map_err(failed)?;
+    write_whole(&dest, &protected, force, bytes).map_err(failed)
 }
 
 /// This process's command line, each argument quoted for a POSIX shell when needed.
@@ -266,7 +265,7 @@ pub fn timeline(
     out.flush()?;
     drop(out);
     if let Some(p) = &output.path {
-        write_new(p, &buffer, output.force)?;
+        write_new(p, &buffer, output.force, ev)?;
     }
     Ok(exit_code(&session.file_findings(), fail_on))
 }
@@ -299,8 +298,8 @@ pub fn row_history(
     let (h, k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
     let r = HistoryReport::build(Files::of(ev), &h, k.as_ref());
     match output.format {
-        FormatArg::Json => output.document(&json_text(&r)?)?,
-        FormatArg::Text => output.document(&render_history(&r))?,
+        FormatArg::Json => output.document(&json_text(&r)?, ev)?,
+        FormatArg::Text => output.document(&render_history(&r), ev)?,
         _ => output.rows("history", export::from_history(&r, page_size(a)), ev)?,
     }
     Ok(exit_code(&session.file_findings(), fail_on))
@@ -318,10 +317,12 @@ pub fn salvage_rows(
     output.check(ev)?;
     let fx = forensics(ev, a)?;
     let s = salvage(&fx);
-    let r = SalvageReport::build(Files::of(ev), &s);
+    let known: Vec<&[u8]> = s.rows.iter().map(|r| r.payload.as_slice()).collect();
+    let c = crate::forensics::carve::carve(&fx, &known, crate::forensics::carve::CarveOptions::default());
+    let r = SalvageReport::build(Files::of(ev), &s).with_carving(&c);
     match output.format {
-        FormatArg::Json => output.document(&json_text(&r)?)?,
-        FormatArg::Text => output.document(&render_salvage(&r))?,
+        FormatArg::Json => output.document(&json_text(&r)?, ev)?,
+        FormatArg::Text => output.document(&render_salvage(&r), ev)?,
         _ => output.rows("salvage", export::from_salvage(&r, page_size(a)), ev)?,
     }
     Ok(exit_code(&session.file_findings(), fail_on))

@@ -30,9 +30,11 @@ Exit status: 0 = done, no finding at or above --fail-on (default: error);
 The inspected files are never written, created, truncated or locked, and SQLite never opens them.";
 
 const TUI_HELP: &str = "\
-Keys: ? shows every key; q quits. Tab or 1-5 switch views (Overview, Frames, Frame detail,
--shm, Findings); arrows or hjkl move; Enter opens a frame; / jumps (123 frame, p42 page,
-c7 commit); n/N next/previous commit; f/F filter by state/page; p pins the state.
+Keys: ? shows every key (scroll it with the arrows); q quits. Tab or 1-8 switch views
+(Overview, Frames, Frame detail, -shm, Findings, Locks, Timeline, Events); arrows or hjkl
+move; Enter opens a frame; / searches (n/N next/previous match); : jumps (123 frame, p42
+page, c7 commit); f/F filter by state/page; p pins the state; z zooms; Ctrl-Z suspends.
+The Overview's first line is the verdict: what to know first.
 
 The files are polled, never written, created, truncated or locked.";
 
@@ -48,22 +50,25 @@ pub struct Cli {
     pub global: GlobalArgs,
 }
 
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options (before or after the command)";
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct GlobalArgs {
     /// When to colour text output (honours NO_COLOR in auto mode).
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, help_heading = GLOBAL)]
     pub color: ColorChoice,
     /// Exit with status 1 when a finding of this severity or worse is present.
-    #[arg(long, value_enum, default_value_t = FailOn::Error, global = true)]
+    #[arg(long, value_enum, default_value_t = FailOn::Error, global = true, help_heading = GLOBAL)]
     pub fail_on: FailOn,
     /// Map the -wal into memory instead of reading it: fastest on large offline evidence
     /// copies. Not for a live database: if the file is truncated meanwhile, walinspect stops
     /// with exit status 2.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub mmap: bool,
     /// Do not probe the live system (lock holders, filesystem, permissions): analyse the files
     /// alone (for evidence copies, or reproducible output).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_live: bool,
     /// The database file to pair with PATH when their names do not match (PATH is then the
     /// -wal or -shm, by its name or its content).
@@ -124,6 +129,10 @@ pub enum Command {
         /// Print one JSON document (schema "walinspect.check").
         #[arg(long)]
         json: bool,
+        /// With --json: only the files, findings, summary and verdict, not the decoded
+        /// database, WAL and -shm (small and fast on a large WAL).
+        #[arg(long, requires = "json")]
+        findings_only: bool,
         #[command(flatten)]
         deep: deep::DeepArgs,
     },
@@ -132,6 +141,10 @@ pub enum Command {
     Info {
         /// Database file, or its -wal or -shm.
         path: PathBuf,
+        /// Print the summary as one JSON document (the `dump --json` document with its
+        /// `verdict`, without the per-frame list).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         deep: deep::DeepArgs,
     },
@@ -183,6 +196,9 @@ pub enum Command {
         /// How often to look at the files, in milliseconds.
         #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
         interval: u64,
+        /// Append every event of the Events view to FILE as JSON Lines (see docs/json-schema.md).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
     },
     /// Open the terminal UI on a scratch database that a real SQLite writer keeps changing
     /// (in a temporary directory, removed on exit).
@@ -263,13 +279,159 @@ pub enum Command {
     Man,
 }
 
+/// The global options that take a value (`--color WHEN`, `--fail-on SEVERITY`).
+const GLOBAL_WITH_VALUE: &[&str] = &["--color", "--fail-on"];
+
+/// Levenshtein distance (short strings: command names).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let ins = cur.get(j).copied().unwrap_or(0) + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+/// Make the command line what clap expects: global options written before the subcommand
+/// (`walinspect --no-live check x.db`) move after it; a mistyped subcommand followed by a path
+/// (`walinspect chekc x.db`) is a usage error naming the closest command.
+pub fn normalise_args(args: Vec<std::ffi::OsString>) -> Result<Vec<std::ffi::OsString>, String> {
+    let cmd = Cli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .flat_map(|c| std::iter::once(c.get_name().to_string()).chain(c.get_all_aliases().map(str::to_string)))
+        .collect();
+    let mut leading = Vec::new();
+    let mut i = 1;
+    while let Some(a) = args.get(i) {
+        let t = a.to_string_lossy();
+        if t == "--" || !t.starts_with('-') {
+            break;
+        }
+        leading.push(a.clone());
+        if GLOBAL_WITH_VALUE.contains(&t.as_ref())
+            && let Some(v) = args.get(i + 1)
+        {
+            leading.push(v.clone());
+            i += 1;
+        }
+        i += 1;
+    }
+    let Some(first) = args.get(i).map(|a| a.to_string_lossy().into_owned()) else { return Ok(args) };
+    let is_command = names.contains(&first) || cmd.find_subcommand(&first).is_some();
+    if is_command {
+        if leading.is_empty() {
+            return Ok(args);
+        }
+        let mut out: Vec<std::ffi::OsString> = args.iter().take(1).cloned().collect();
+        out.extend(args.get(i).cloned());
+        out.extend(leading);
+        out.extend(args.iter().skip(i + 1).cloned());
+        return Ok(out);
+    }
+    let more_positionals = args.iter().skip(i + 1).any(|a| !a.to_string_lossy().starts_with('-'));
+    if more_positionals && !std::path::Path::new(&first).exists() {
+        let best = names.iter().map(|n| (distance(&first, n), n)).min();
+        let hint = match best {
+            Some((d, n)) if d <= 2 => format!(" (did you mean '{n}'?)"),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "error: unknown command '{first}'{hint}\n\nCommands: {}\nFor more information, try '--help'.",
+            names.join(", ")
+        ));
+    }
+    Ok(args)
+}
+
+/// Wrap clap's help text at `width`: a long line continues under its description column (after
+/// the option's name) or under its own indentation.
+pub fn wrap_help(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let indent = line.chars().take_while(|c| *c == ' ').count();
+        // The description column: after the first gap of two spaces following the name.
+        let chars: Vec<char> = line.chars().collect();
+        let mut col = indent;
+        let mut k = indent;
+        // (the name part ends at the first two-space gap)
+        while k + 1 < chars.len() {
+            if chars.get(k) == Some(&' ') && chars.get(k + 1) == Some(&' ') {
+                let mut e = k;
+                while chars.get(e) == Some(&' ') {
+                    e += 1;
+                }
+                col = e;
+                break;
+            }
+            k += 1;
+        }
+        if col >= width / 2 {
+            col = indent;
+        }
+        let prefix: String = chars.iter().take(col).collect();
+        let rest: String = chars.iter().skip(col).collect();
+        let room = width.saturating_sub(col).max(20);
+        let mut first = true;
+        let mut cur = String::new();
+        let flush = |cur: &mut String, first: &mut bool, out: &mut String| {
+            let lead = if *first { prefix.clone() } else { " ".repeat(col) };
+            out.push_str(&lead);
+            out.push_str(cur);
+            out.push('\n');
+            cur.clear();
+            *first = false;
+        };
+        for word in rest.split(' ').filter(|w| !w.is_empty()) {
+            if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > room {
+                flush(&mut cur, &mut first, &mut out);
+            }
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+        if !cur.is_empty() || first {
+            flush(&mut cur, &mut first, &mut out);
+        }
+    }
+    out
+}
+
 /// Entry point for the binary.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args = match normalise_args(std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(msg) => {
+            let _ = writeln!(io::stderr(), "{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::DisplayHelp {
+                // Help wraps at the terminal's width (clap alone does not without its
+                // terminal-size feature).
+                let width = crossterm::terminal::size().map_or(100, |(w, _)| usize::from(w)).clamp(40, 200);
+                let _ = write!(io::stdout(), "{}", wrap_help(&e.render().to_string(), width));
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(code);
         }
     };
@@ -307,9 +469,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
     }
     let command = match (cli.command, cli.path) {
         (Some(c), _) => c,
-        (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250 },
+        (None, Some(path)) if io::stdout().is_terminal() => Command::Tui { path, interval: 250, log: None },
         (None, Some(path)) => {
-            Command::Info { path, deep: deep::DeepArgs { deep: None, commit: None, max_errors: 100 } }
+            Command::Info { path, json: false, deep: deep::DeepArgs { deep: None, commit: None, max_errors: 100 } }
         }
         (None, None) => {
             let mut cmd = Cli::command();
@@ -321,8 +483,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Dump { path, json, owners } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let f = session.findings();
+            let (f, v) = session.findings_and_verdict();
             let mut r = DumpReport::build("walinspect.dump", Files::of(ev), a, &f);
+            r.set_verdict(&v);
             add_crc32s(ev, a, &mut r);
             if owners {
                 forensics::add_owners(ev, a, &mut r);
@@ -330,17 +493,20 @@ fn run(cli: Cli) -> Result<u8, Error> {
             emit(&r, json, style(&g).color, |r| text::render_dump(r, style(&g)))?;
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Check { path, json, deep } => {
+        Command::Check { path, json, findings_only, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let mut f = session.findings();
+            let (mut f, live) = session.findings_with_live();
             let d = deep::run(&session, &deep)?;
             if let Some((_, df)) = &d {
                 f.extend(df.iter().cloned());
                 f.sort_by_key(|x| std::cmp::Reverse(x.severity));
             }
-            let r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json);
-            if json {
+            let mut r = DumpReport::build_with("walinspect.check", Files::of(ev), a, &f, json && !findings_only);
+            r.set_verdict(&crate::live::verdict::verdict(a, &f, live.as_ref().map(|l| &l.locks), None));
+            if findings_only {
+                emit_json(&crate::report::FindingsOnlyReport::from(r))?;
+            } else if json {
                 match &d {
                     Some((section, _)) => emit_json(&with_deep(&r, section)?)?,
                     None => emit_json(&r)?,
@@ -353,19 +519,27 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(exit_code(&f, g.fail_on))
         }
-        Command::Info { path, deep } => {
+        Command::Info { path, json, deep } => {
             let session = open(&path, &g)?;
             let (ev, a) = (&session.evidence, &session.analysis);
-            let mut f = session.findings();
+            let (mut f, live) = session.findings_with_live();
             let d = deep::run(&session, &deep)?;
             if let Some((_, df)) = &d {
                 f.extend(df.iter().cloned());
                 f.sort_by_key(|x| std::cmp::Reverse(x.severity));
             }
-            let r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, false);
-            write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
-            if let Some((section, _)) = &d {
-                write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
+            let mut r = DumpReport::build_with("walinspect.dump", Files::of(ev), a, &f, json);
+            r.set_verdict(&crate::live::verdict::verdict(a, &f, live.as_ref().map(|l| &l.locks), None));
+            if json {
+                match &d {
+                    Some((section, _)) => emit_json(&with_deep(&r, section)?)?,
+                    None => emit_json(&r)?,
+                }
+            } else {
+                write_text(&text::render_info(&r, style(&g)), style(&g).color)?;
+                if let Some((section, _)) = &d {
+                    write_text(&crate::present::deep::render_deep(section, style(&g)), style(&g).color)?;
+                }
             }
             Ok(exit_code(&f, g.fail_on))
         }
@@ -414,7 +588,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::RebuildShm(args) => repair_cmd::rebuild_shm(&args, options(&g)),
         Command::Extract(args) => repair_cmd::extract(&args, options(&g)),
-        Command::Tui { path, interval } => crate::tui::run(&path, std::time::Duration::from_millis(interval)),
+        Command::Tui { path, interval, log } => {
+            crate::tui::run(&path, std::time::Duration::from_millis(interval), log.as_deref())
+        }
         Command::Demo { interval } => crate::tui::demo::run(std::time::Duration::from_millis(interval)),
         Command::DemoWriter { dir } => crate::tui::demo::writer(&dir),
         Command::Timeline { path, json, rows, values, export } => forensics::timeline(

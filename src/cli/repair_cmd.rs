@@ -84,6 +84,11 @@ pub struct ExtractArgs {
     /// docs/repair-report.md).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Replace every page the deep check finds damaged by its newest intact earlier image
+    /// (listed in --report's `heal`); refused when a damaged page has none, unless
+    /// --allow-inexact (then it is written as it is and listed as missing).
+    #[arg(long)]
+    pub heal: bool,
 }
 
 impl From<RepairError> for Error {
@@ -317,13 +322,100 @@ pub fn extract(args: &ExtractArgs, opts: crate::session::Options) -> Result<u8, 
     if written != plan.output_len {
         return Err(RepairError::Changed(ev.paths.db.clone()).into());
     }
+    let healed = if args.heal { Some(heal_output(&ev, &a, &plan, &mut out, args.allow_inexact)?) } else { None };
     let report = ExtractReport::build(Files::of(&ev), output_ref(&args.output, written), &plan, &verified);
-    let staged = StagedReport::stage(targets.report.as_ref(), &targets.protected, args.force, json_bytes(&report)?)?;
+    let bytes = match &healed {
+        None => json_bytes(&report)?,
+        Some(h) => {
+            let ser = |e| Error::system("cannot serialise", std::io::Error::other(e));
+            let mut v = serde_json::to_value(&report).map_err(ser)?;
+            if let serde_json::Value::Object(m) = &mut v {
+                m.insert("heal".into(), serde_json::to_value(crate::report::deep::HealReport::build(h)).map_err(ser)?);
+            }
+            json_bytes(&v)?
+        }
+    };
+    let staged = StagedReport::stage(targets.report.as_ref(), &targets.protected, args.force, bytes)?;
     extract::inputs_unchanged(&ev, &a)?;
     out.commit()?;
     if let Some(r) = staged {
         r.commit()?;
     }
     summary(&report.summary());
-    Ok(if verified.exact() { 0 } else { 1 })
+    if let Some(h) = &healed {
+        summary(&heal_summary(h));
+    }
+    let exact = verified.exact() && healed.as_ref().is_none_or(|h| h.exact());
+    Ok(if exact { 0 } else { 1 })
+}
+
+/// `extract --heal`: replace the damaged pages of the written output.
+fn heal_output(
+    ev: &Evidence,
+    a: &crate::analysis::Analysis,
+    plan: &extract::Plan,
+    out: &mut crate::repair::output::Output,
+    allow_inexact: bool,
+) -> Result<crate::repair::heal::HealOutcome, Error> {
+    // Healing rewrites pages of the output in place: a regular file, not a stream.
+    let crate::repair::output::Output::File(out) = out else {
+        return Err(Error::Refused(
+            "--heal needs a regular output file (not standard output, a FIFO or a device)".into(),
+        ));
+    };
+    let fx = crate::forensics::snapshot::Forensics::from_evidence(ev, a)
+        .map_err(|e| Error::Refused(format!("cannot heal: {e}")))?;
+    let (spec, commit) = if plan.commit == 0 {
+        (fx.base(), None)
+    } else {
+        (fx.at_commit(plan.commit).unwrap_or_else(|| fx.latest()), Some(plan.commit))
+    };
+    let path = out.temp_path().to_path_buf();
+    let h = crate::repair::heal::heal(&fx, spec, commit, out.file()?, &path, plan.db_pages)?;
+    if !h.missing.is_empty() && !allow_inexact {
+        return Err(Error::Refused(format!(
+            "cannot heal exactly: no intact earlier image of page{} {} anywhere in the evidence; \
+             --allow-inexact writes them as they are (listed in the report)",
+            if h.missing.len() == 1 { "" } else { "s" },
+            crate::repair::page_list(&h.missing, h.missing.len() as u64)
+        )));
+    }
+    if h.inconsistent && !allow_inexact {
+        return Err(Error::Refused(
+            "cannot heal exactly: an intact image is older than commits that also changed other pages, which cannot \
+             all be put back (tables and their indexes would disagree); --allow-inexact writes it anyway (listed in \
+             the report's not_reverted)"
+                .into(),
+        ));
+    }
+    if !h.exact() && !allow_inexact {
+        return Err(Error::Refused(format!(
+            "cannot heal exactly: with every intact earlier image in place the output still fails the deep check \
+             ({}); --allow-inexact writes it anyway (listed in the report)",
+            h.after.join(" / ")
+        )));
+    }
+    Ok(h)
+}
+
+fn heal_summary(h: &crate::repair::heal::HealOutcome) -> String {
+    let mut s = String::new();
+    for p in &h.pages {
+        match &p.replaced_from {
+            Some(src) => s.push_str(&format!(
+                "walinspect: healed page {} (damaged image from {}) with {}{}\n",
+                p.page,
+                p.damaged_from,
+                src,
+                if p.reverted_commits.is_empty() {
+                    String::new()
+                } else {
+                    format!("; reverts this page's changes by commit(s) {:?}", p.reverted_commits)
+                }
+            )),
+            None => s.push_str(&format!("walinspect: page {} has no intact image: left as it was\n", p.page)),
+        }
+    }
+    s.push_str(&format!("walinspect: deep check of the output: {}\n", h.after.join(" / ")));
+    s
 }

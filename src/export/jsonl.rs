@@ -27,11 +27,3 @@ pub fn render(e: &Export) -> Result<String, serde_json::Error> {
     }
     Ok(out)
 }
-
-/// Write the export to `target`.
-pub fn write(e: &Export, target: &std::path::Path, force: bool) -> Result<(), super::ExportError> {
-    let text = render(e).map_err(|err| super::ExportError::Output(format!("cannot serialise: {err}")))?;
-    let mut o = crate::repair::output::AtomicOutput::create(target, force)?;
-    o.write_all(text.as_bytes())?;
-    o.commit()
-}

@@ -26,7 +26,7 @@ use std::path::Path;
 
 use crate::format::record::Value;
 use crate::repair::RepairError;
-use crate::repair::output::{Protected, check_target};
+use crate::repair::output::{Destination, Protected, check_target, write_whole};
 use crate::report::forensics::{CommitEntryReport, HistoryReport, KeyReport, SalvageReport, ValueReport, hex};
 use crate::source::Evidence;
 
@@ -260,41 +260,64 @@ pub enum Format {
 /// Why an export failed.
 pub type ExportError = RepairError;
 
-/// Check that `target` may be written (not an input, not existing unless `force`), before any
-/// work is done. A CSV target is a folder: it must not exist, or be an empty folder.
-pub fn check_output(target: &Path, ev: &Evidence, format: Format, force: bool) -> Result<(), ExportError> {
+/// Check that `target` may be written, before any work is done, and decide how: never over an
+/// evidence file (by name or identity) or a non-regular file. JSON Lines and workbooks may go to
+/// standard output (`-o -`) or through a FIFO or character device; an SQLite export needs a
+/// regular file and a CSV export a folder (absent, or empty unless `force`).
+pub fn check_output(target: &Path, ev: &Evidence, format: Format, force: bool) -> Result<Destination, ExportError> {
     let protected = Protected::of(ev);
-    if format == Format::Csv {
-        let probe = target.join("manifest.csv");
-        check_target(target, &protected, true, "export")
-            .map(|_| ())
-            .or_else(|e| if target.is_dir() { Ok(()) } else { Err(e) })?;
-        if target.is_dir() {
-            let empty = std::fs::read_dir(target).map(|mut d| d.next().is_none()).unwrap_or(false);
-            if !empty && !force {
+    match format {
+        Format::Csv => {
+            if target.is_dir() {
+                let empty = std::fs::read_dir(target).map(|mut d| d.next().is_none()).unwrap_or(false);
+                if !empty && !force {
+                    return Err(RepairError::Output(format!(
+                        "{}: the folder is not empty; use --force to write into it",
+                        target.display()
+                    )));
+                }
+                // Each file written inside is checked the same way (never an evidence file).
+                check_target(&target.join("manifest.csv"), &protected, force, "export")?;
+                return Ok(Destination::File(target.to_path_buf()));
+            }
+            let dest = check_target(target, &protected, force, "export")?;
+            if dest.is_streamed() || target.exists() {
                 return Err(RepairError::Output(format!(
-                    "{}: the folder is not empty; use --force to write into it",
+                    "{}: a CSV export is a folder of files; name a folder that does not exist yet or is empty",
                     target.display()
                 )));
             }
-            return check_target(&probe, &protected, force, "export").map(|_| ());
+            Ok(dest)
         }
-        return Ok(());
+        Format::Sqlite => {
+            let dest = check_target(target, &protected, force, "export")?;
+            if dest.is_streamed() {
+                return Err(RepairError::Output(format!(
+                    "{}: an SQLite export needs a regular file, not standard output, a FIFO or a device",
+                    target.display()
+                )));
+            }
+            Ok(dest)
+        }
+        Format::Jsonl | Format::Xlsx => check_target(target, &protected, force, "export"),
     }
-    check_target(target, &protected, force, "export").map(|_| ())
 }
 
 /// Write `e` in `format` to `target` (see [`check_output`]).
 pub fn write(e: &Export, format: Format, target: &Path, ev: &Evidence, force: bool) -> Result<(), ExportError> {
-    check_output(target, ev, format, force)?;
+    let dest = check_output(target, ev, format, force)?;
+    let protected = Protected::of(ev);
+    let streamed = |bytes: &[u8]| write_whole(&dest, &protected, force, bytes);
     match format {
-        Format::Jsonl => jsonl::write(e, target, force),
+        Format::Jsonl => streamed(
+            jsonl::render(e).map_err(|err| RepairError::Output(format!("cannot serialise: {err}")))?.as_bytes(),
+        ),
+        Format::Xlsx => streamed(&xlsx::render(e)?),
         Format::Csv => csv::write(e, target, force),
         #[cfg(feature = "sqlite-export")]
         Format::Sqlite => sqlite::write(e, target, force),
         #[cfg(not(feature = "sqlite-export"))]
         Format::Sqlite => Err(RepairError::Output("built without the sqlite-export feature".into())),
-        Format::Xlsx => xlsx::write(e, target, force),
     }
 }
 
@@ -444,13 +467,15 @@ pub fn from_history(r: &HistoryReport, page_size: Option<u32>) -> Vec<Table> {
         let s = &v.source;
         let (source, in_wal) = match s.kind {
             SourceKind::DbFile => (Source::Db, false),
+            SourceKind::Journal => (Source::Journal, false),
             SourceKind::Stale | SourceKind::Foreign => (Source::Generation, true),
             _ => (Source::Wal, true),
         };
         let state = match (v.op, s.kind) {
             (VersionOp::Delete, _) => State::Deleted,
             _ if v.current => State::Live,
-            (_, SourceKind::DbFile | SourceKind::Commit) => State::CommittedOlder,
+            // A journal record is the committed state before the last transaction.
+            (_, SourceKind::DbFile | SourceKind::Commit | SourceKind::Journal) => State::CommittedOlder,
             (_, SourceKind::Uncommitted) => State::Uncommitted,
             (_, SourceKind::Stale) => State::EarlierGeneration,
             (_, SourceKind::AfterBreak) => State::AfterBreak,

@@ -34,7 +34,7 @@ fn sql(v: &Value) -> SqlValue {
         Value::Null => SqlValue::Null,
         Value::Integer(i) => SqlValue::Integer(*i),
         Value::Real(r) => SqlValue::Real(*r),
-        // Invalid UTF-8 text keeps its readable form here (the JSON exports keep the bytes).
+        // Bytes not valid in the encoding: the readable text (the JSON export keeps the bytes).
         Value::Text(t) | Value::TextBytes { text: t, .. } => SqlValue::Text(t.clone()),
         Value::Blob(b) => SqlValue::Blob(b.clone()),
     }

@@ -16,13 +16,11 @@
 //! unique without regard to case); `wi_evidence` says which is which.
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use rust_xlsxwriter::{Color, Format, Image, Workbook, Worksheet, XlsxError};
 
 use super::{Export, ExportError, State, Table, real_text};
 use crate::format::record::Value;
-use crate::repair::output::AtomicOutput;
 use crate::report::forensics::hex;
 
 /// The evidence sheet's name.
@@ -242,12 +240,4 @@ pub fn render(e: &Export) -> Result<Vec<u8>, ExportError> {
     }
     evidence_sheet(&mut wb, e, &sheets).map_err(xerr)?;
     wb.save_to_buffer().map_err(xerr)
-}
-
-/// Write the workbook to `target`.
-pub fn write(e: &Export, target: &Path, force: bool) -> Result<(), ExportError> {
-    let bytes = render(e)?;
-    let mut o = AtomicOutput::create(target, force)?;
-    o.write_all(&bytes)?;
-    o.commit()
 }

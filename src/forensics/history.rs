@@ -15,7 +15,7 @@ use crate::format::fingerprint::fingerprint;
 use std::sync::Arc;
 
 use super::ownership::{Catalog, ObjectInfo};
-use super::salvage::{GroupKind, attribute, frame_groups, scan_groups, track_with_owners};
+use super::salvage::{GroupKind, all_groups, attribute, scan_groups, track_with_owners};
 use super::schema::TableDef;
 use super::snapshot::{Forensics, Note};
 use super::timeline::{RowKey, RowOp, TrackOptions, key_values, row_key};
@@ -49,6 +49,8 @@ vocabulary! {
         Foreign = "foreign",
         /// The partial frame at the end of the file.
         Torn = "torn",
+        /// A page record of the rollback journal (before the last, or interrupted, transaction).
+        Journal = "journal",
     }
 }
 
@@ -80,6 +82,7 @@ impl From<GroupKind> for SourceKind {
             GroupKind::Stale => Self::Stale,
             GroupKind::Foreign => Self::Foreign,
             GroupKind::Torn => Self::Torn,
+            GroupKind::Journal => Self::Journal,
         }
     }
 }
@@ -291,8 +294,8 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
     // pages a b-tree reaches, while a writer killed mid-transaction with a small cache leaves
     // most of its rows in spilled pages that nothing points to yet.
     let mut salvaged: Vec<RowVersion> = Vec::new();
-    if let Some(w) = fx.wal() {
-        let groups: Vec<_> = frame_groups(w);
+    {
+        let groups: Vec<_> = all_groups(fx);
         let want_type = if def.without_rowid { PageType::IndexLeaf } else { PageType::TableLeaf };
         let rowid = match spec {
             KeySpec::Rowid(r) => Some(*r),
@@ -379,10 +382,12 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
     let rank = |v: &RowVersion| match v.source.kind {
         SourceKind::Stale => 0,
         SourceKind::Foreign => 1,
-        SourceKind::DbFile | SourceKind::Commit => 2,
-        SourceKind::Uncommitted => 3,
-        SourceKind::AfterBreak => 4,
-        SourceKind::Torn => 5,
+        // Before the last transaction of the database file.
+        SourceKind::Journal => 2,
+        SourceKind::DbFile | SourceKind::Commit => 3,
+        SourceKind::Uncommitted => 4,
+        SourceKind::AfterBreak => 5,
+        SourceKind::Torn => 6,
     };
     versions.extend(salvaged);
     versions.sort_by_key(|v| {

@@ -5,6 +5,7 @@
 //! ([`schema`]), page ownership ([`ownership`]), the per-commit row timeline ([`timeline`]),
 //! every version of one row ([`history`]) and rows SQLite no longer shows ([`salvage`]).
 
+pub mod carve;
 pub mod deep;
 pub mod history;
 pub mod ownership;

@@ -38,6 +38,9 @@ pub enum GroupKind {
     Foreign,
     /// The partial frame at the end of the file.
     Torn,
+    /// Page records of the rollback journal (the pages as they were before the last, or the
+    /// interrupted, transaction); "frames" are record numbers (1-based, in file order).
+    Journal,
 }
 
 impl GroupKind {
@@ -48,6 +51,7 @@ impl GroupKind {
             Self::Stale => "stale",
             Self::Foreign => "foreign",
             Self::Torn => "torn",
+            Self::Journal => "journal",
         }
     }
 }
@@ -68,6 +72,8 @@ pub struct FrameGroup {
     /// For the frames after the break: the frame where SQLite's valid log ends (the one
     /// `check` names), which may be this group's first frame.
     pub chain_break: Option<u32>,
+    /// `Journal`: the byte offset of each record (parallel to `frames`).
+    pub record_offsets: Vec<u64>,
 }
 
 impl FrameGroup {
@@ -103,6 +109,7 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
             commit_frames: Vec::new(),
             broken_links: Vec::new(),
             chain_break: None,
+            record_offsets: Vec::new(),
         });
         let contiguous = g.frames.last().is_some_and(|&l| l + 1 == f.index);
         if contiguous && !f.link_valid {
@@ -134,6 +141,7 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
             commit_frames: Vec::new(),
             broken_links: Vec::new(),
             chain_break: None,
+            record_offsets: Vec::new(),
         });
     } else if w.trailing_bytes >= 24 && w.partial.is_none() {
         let torn = u32::try_from(w.frames_total).unwrap_or(u32::MAX).saturating_add(1);
@@ -145,9 +153,52 @@ pub fn frame_groups(w: &WalAnalysis) -> Vec<FrameGroup> {
             commit_frames: Vec::new(),
             broken_links: Vec::new(),
             chain_break: None,
+            record_offsets: Vec::new(),
         });
     }
     out
+}
+
+/// The frame groups and, when the rollback journal holds page records whose checksums verify,
+/// one `Journal` group of them (a database without a WAL can have one).
+pub fn all_groups(fx: &Forensics<'_>) -> Vec<FrameGroup> {
+    let mut out = fx.wal().map(frame_groups).unwrap_or_default();
+    let Some(j) = fx.analysis.db.as_ref().and_then(|d| d.journal.as_ref()) else { return out };
+    if fx.journal.is_none() || j.page_size != Some(fx.store.page_size) {
+        return out;
+    }
+    let mut frames = Vec::new();
+    let mut record_offsets = Vec::new();
+    for (i, r) in j.records.iter().enumerate() {
+        if r.checksum_ok
+            && let Ok(n) = u32::try_from(i + 1)
+        {
+            frames.push(n);
+            record_offsets.push(r.offset);
+        }
+    }
+    if !frames.is_empty() {
+        out.push(FrameGroup {
+            kind: GroupKind::Journal,
+            salts: [0, 0],
+            generations_ago: None,
+            frames,
+            commit_frames: Vec::new(),
+            broken_links: Vec::new(),
+            chain_break: None,
+            record_offsets,
+        });
+    }
+    out
+}
+
+/// Page `page`'s image in journal record `n` (1-based), and the page number it holds.
+fn journal_record(fx: &Forensics<'_>, n: u32) -> Option<(u32, Arc<[u8]>)> {
+    let (r, _) = fx.journal?;
+    let rec = fx.analysis.db.as_ref()?.journal.as_ref()?.records.get((n as usize).checked_sub(1)?)?;
+    let mut buf = vec![0u8; fx.store.page_size as usize];
+    let got = r.read_at_full(rec.data_offset(), &mut buf).ok()?;
+    (got == buf.len()).then(|| (rec.page, Arc::from(buf)))
 }
 
 /// A row found in a frame SQLite does not show.
@@ -193,7 +244,15 @@ pub struct GroupReader<'g, 'f, 'a> {
 impl<'g, 'f, 'a> GroupReader<'g, 'f, 'a> {
     pub fn new(fx: &'f Forensics<'a>, group: &'g FrameGroup, index: usize, usable: u32) -> Self {
         let mut by_page: HashMap<u32, Vec<u32>> = HashMap::new();
-        if let Some(w) = fx.wal() {
+        if group.kind == GroupKind::Journal {
+            if let Some(j) = fx.analysis.db.as_ref().and_then(|d| d.journal.as_ref()) {
+                for &n in &group.frames {
+                    if let Some(r) = j.records.get((n as usize).saturating_sub(1)) {
+                        by_page.entry(r.page).or_default().push(n);
+                    }
+                }
+            }
+        } else if let Some(w) = fx.wal() {
             for &fr in &group.frames {
                 if let Some(r) = w.frame(fr) {
                     by_page.entry(r.header.page).or_default().push(fr);
@@ -212,12 +271,16 @@ impl<'g, 'f, 'a> GroupReader<'g, 'f, 'a> {
         want: &dyn Fn(PageType, Option<i64>, usize) -> bool,
     ) -> Vec<FoundRow> {
         let mut out = Vec::new();
-        let Some(w) = self.fx.wal() else { return out };
-        let (page, data, valid_len) = if self.group.kind == GroupKind::Torn {
+        let journal = self.group.kind == GroupKind::Journal;
+        let (page, data, valid_len) = if journal {
+            let Some((page, data)) = journal_record(self.fx, fr) else { return out };
+            let n = data.len();
+            (page, data, n)
+        } else if self.group.kind == GroupKind::Torn {
             let Some((page, data, got)) = self.fx.store.read_partial_frame(fr) else { return out };
             (page, Arc::<[u8]>::from(data), got)
         } else {
-            let Some(rec) = w.frame(fr) else { return out };
+            let Some(rec) = self.fx.wal().and_then(|w| w.frame(fr)) else { return out };
             let page = rec.header.page;
             match self.fx.store.read_frame(fr, page) {
                 Ok(d) => {
@@ -240,6 +303,13 @@ impl<'g, 'f, 'a> GroupReader<'g, 'f, 'a> {
         let end = self.group.txn_end(fr);
         let latest = self.fx.snapshot(self.fx.latest());
         let resolve = |p: u32| -> Option<(Arc<[u8]>, bool)> {
+            if journal {
+                // The journal's first record of a page is its content before the transaction.
+                if let Some(&x) = self.by_page.get(&p).and_then(|fs| fs.first()) {
+                    return journal_record(self.fx, x).map(|(_, d)| (d, true));
+                }
+                return latest.page(p).ok().map(|pr| (pr.data, false));
+            }
             let in_group = self.by_page.get(&p).and_then(|fs| fs.iter().rev().find(|&&x| x <= end).copied());
             if let Some(x) = in_group {
                 return self.fx.store.read_frame(x, p).ok().map(|d| (d, true));
@@ -496,9 +566,7 @@ impl Visitor for KeyCollector<'_> {
 /// number of *distinct* versions found (hashes and locations), not with the bytes of the
 /// frames; payloads are re-read only for the versions reported.
 pub fn salvage(fx: &Forensics<'_>) -> Salvage {
-    let mut s = Salvage::default();
-    let Some(w) = fx.wal() else { return s };
-    s.groups = frame_groups(w);
+    let mut s = Salvage { groups: all_groups(fx), ..Salvage::default() };
     if s.groups.is_empty() {
         return s;
     }
@@ -614,15 +682,14 @@ pub fn salvage(fx: &Forensics<'_>) -> Salvage {
     }
     let readers: Vec<GroupReader<'_, '_, '_>> =
         s.groups.iter().enumerate().map(|(i, g)| GroupReader::new(fx, g, i, usable)).collect();
-    let mut by_frame: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    // Keyed by (group, frame): a journal record number can equal a frame number.
+    let mut by_frame: BTreeMap<(usize, u32), Vec<usize>> = BTreeMap::new();
     for (i, c) in keep.iter().enumerate() {
-        by_frame.entry(c.at.0).or_default().push(i);
+        by_frame.entry((c.group, c.at.0)).or_default().push(i);
     }
     let mut payloads: HashMap<usize, Vec<u8>> = HashMap::new();
-    for (fr, idx) in &by_frame {
-        let Some(g) = keep.get(idx.first().copied().unwrap_or(0)).map(|c| c.group) else {
-            continue;
-        };
+    for (&(g, fr), idx) in &by_frame {
+        let fr = &fr;
         let Some(reader) = readers.get(g) else { continue };
         let cells: HashSet<usize> = idx.iter().filter_map(|&i| keep.get(i).map(|c| c.at.1)).collect();
         let rows = reader.cells(*fr, &mut notes, &|_, _, i| cells.contains(&i));

@@ -100,6 +100,7 @@ vocabulary! {
         BtreeCycle = "btree.cycle",
         BtreeMixedTypes = "btree.mixed_types",
         BtreeTooDeep = "btree.too_deep",
+        CarveZeroedFreeSpace = "carve.zeroed_free_space",
         OverflowCycle = "overflow.cycle",
         OverflowOutOfRange = "overflow.out_of_range",
         OverflowMissing = "overflow.missing",
@@ -513,6 +514,9 @@ pub struct Forensics<'a> {
     /// The -shm's nBackfill, when the -shm is trusted and belongs to this WAL.
     pub backfill: Option<u32>,
     pub notes: Vec<Note>,
+    /// The rollback journal's reader and length, when there is one (see
+    /// [`crate::format::journal`]).
+    pub journal: Option<(&'a dyn ReadAt, u64)>,
 }
 
 /// Why no snapshot can be built at all.
@@ -575,14 +579,24 @@ impl<'a> Forensics<'a> {
             (h.salt1 == w.salt1 && h.salt2 == w.salt2).then_some(s.ckpt?.backfill)
         });
         let wal = if analysis.wal.is_some() { wal } else { None };
-        Ok(Self { store: PageStore::new(db, wal, page_size), index, analysis, base_pages, backfill, notes })
+        Ok(Self {
+            store: PageStore::new(db, wal, page_size),
+            index,
+            analysis,
+            base_pages,
+            backfill,
+            notes,
+            journal: None,
+        })
     }
 
     /// Set up page access over opened evidence and its analysis (what the CLI and the TUI
     /// use; tests and fuzzers can use [`Forensics::new`] with byte slices).
     pub fn from_evidence(ev: &'a crate::source::Evidence, analysis: &'a Analysis) -> Result<Self, NoSnapshot> {
         let r = |f: Option<&'a crate::source::EvidenceFile>| f.map(|f| (&f.file as &'a dyn ReadAt, f.len()));
-        Self::new(analysis, r(ev.db.as_ref()), r(ev.wal.as_ref()))
+        let mut fx = Self::new(analysis, r(ev.db.as_ref()), r(ev.wal.as_ref()))?;
+        fx.journal = r(ev.journal.as_ref());
+        Ok(fx)
     }
 
     pub fn wal(&self) -> Option<&'a WalAnalysis> {

@@ -11,12 +11,14 @@
 
 pub mod btree;
 pub mod bytes;
+pub mod carve;
 pub mod checksum;
 pub mod db_header;
 pub mod error;
 pub mod escape;
 pub mod fingerprint;
 pub mod freelist;
+pub mod journal;
 pub mod ptrmap;
 pub mod record;
 pub mod shm;

@@ -25,6 +25,7 @@ use super::env::EnvAssessment;
 use crate::analysis::Analysis;
 use crate::analysis::findings::{Code, FileKind, Finding, Severity};
 use crate::format::shm::READMARK_NOT_USED;
+use crate::source::deleted::DeletedOpen;
 use crate::source::locks::{LOCKS, LockClass, LockName, LockProbe, LockSpec, LockType};
 
 /// Whether a lock is held, and how.
@@ -287,6 +288,10 @@ impl LiveLocks {
 pub struct LiveFacts {
     pub locks: Option<LiveLocks>,
     pub env: Option<EnvAssessment>,
+    /// Descriptors of the deleted -wal still open in some process (`source::deleted`).
+    pub deleted_wal: Vec<DeletedOpen>,
+    /// The database file's path (for the commands that save a deleted -wal).
+    pub db_path: Option<std::path::PathBuf>,
 }
 
 fn entry_for(spec: &LockSpec, probe: &LockProbe) -> Option<LockEntry> {
@@ -492,9 +497,50 @@ fn bytes(n: u64) -> String {
     if n < 1024 { format!("{n} bytes") } else { format!("{n} bytes, {}", human_bytes(n)) }
 }
 
-/// The findings that only a live probe can raise (`env.*`, `lock.*`), in a stable order.
+/// Quote `p` for a POSIX shell (single quotes), escaping what a terminal must not interpret.
+fn shell_quote(p: &std::path::Path) -> String {
+    let s = crate::format::escape::escape_path(p).replace('\'', "'\\''");
+    format!("'{s}'")
+}
+
+/// `wal.deleted_but_open`: the commands that save the content, named in the message.
+fn deleted_wal_findings(live: &LiveFacts, out: &mut Vec<Finding>) {
+    for d in &live.deleted_wal {
+        let who = match &d.command {
+            Some(c) => format!("pid {} ({})", d.pid, crate::format::escape::escape(&short(c, 60))),
+            None => format!("pid {}", d.pid),
+        };
+        let db = live.db_path.clone().unwrap_or_else(|| std::path::PathBuf::from("app.db"));
+        let name = db.file_name().map_or_else(|| "app.db".into(), |n| n.to_string_lossy().into_owned());
+        let save = std::path::PathBuf::from(format!("saved-{}", d.pid));
+        let save_db = save.join(&name);
+        let save_wal = save.join(format!("{name}-wal"));
+        let mut f = finding(
+            Code::WalDeletedButOpen,
+            Severity::Error,
+            Some(FileKind::Wal),
+            format!(
+                "the -wal was deleted, but {who} still has it open as {} ({}): the committed transactions in it that are not yet in the database file exist only there, and are lost when that process closes it or exits. Save it now, before anything else: mkdir {} && cp {} {} && cp {} {} && walinspect extract {} -o recovered.db",
+                crate::format::escape::escape_path(&d.proc_path),
+                bytes(d.size),
+                shell_quote(&save),
+                shell_quote(&db),
+                shell_quote(&save_db),
+                shell_quote(&d.proc_path),
+                shell_quote(&save_wal),
+                shell_quote(&save_db),
+            ),
+        );
+        f.count = Some(d.size);
+        out.push(f);
+    }
+}
+
+/// The findings that only a live probe can raise (`env.*`, `lock.*`, `wal.deleted_but_open`),
+/// in a stable order.
 pub fn live_findings(live: &LiveFacts) -> Vec<Finding> {
     let mut out = Vec::new();
+    deleted_wal_findings(live, &mut out);
     if let Some(env) = &live.env {
         for h in &env.hazards {
             let file = match h.code {

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::fmt::ranges;
 use crate::forensics::history::SourceKind;
 use crate::forensics::timeline::RowOp;
+use crate::format::escape::escape;
 use crate::format::record::Value;
 use crate::report::forensics::{
     CommitEntryReport, HistoryReport, KeyReport, NoteReport, SalvageReport, TimelineReport, ValueReport, hex,
@@ -178,6 +179,19 @@ pub fn render_salvage(r: &SalvageReport) -> String {
         r.summary.already_current
     );
     for g in &r.groups {
+        if g.kind == "journal" {
+            let _ = writeln!(
+                s,
+                "  group {}: journal records {}-{} ({}), the pages before the last transaction, at offsets {}{}",
+                g.id,
+                g.frames.first,
+                g.frames.last,
+                g.frames.count,
+                g.record_offsets.iter().take(8).map(u64::to_string).collect::<Vec<_>>().join(", "),
+                if g.record_offsets.len() > 8 { ", ..." } else { "" }
+            );
+            continue;
+        }
         let _ = writeln!(
             s,
             "  group {}: {} frames {}-{} ({}), salts {:08x} {:08x}{}, {} commit frame(s), {} broken link(s){}",
@@ -217,5 +231,53 @@ pub fn render_salvage(r: &SalvageReport) -> String {
     for n in &r.notes {
         let _ = writeln!(s, "  note [{}] {}", n.code, esc(&n.message));
     }
+    if let Some(c) = &r.carving {
+        render_carving(&mut s, c);
+    }
     s
+}
+
+/// The `carving` section of `salvage`.
+fn render_carving(s: &mut String, c: &crate::report::forensics::CarvingReport) {
+    let m = &c.summary;
+    let _ = writeln!(
+        s,
+        "carving: {} page image(s) ({} distinct), {} record(s) found, {} equal a known version, {} index entr(ies); {} deleted record(s) ({} exact)",
+        m.page_images, m.distinct_images, m.records_found, m.equal_known, m.index_entries, m.rows, m.exact
+    );
+    if !m.dropped_tables.is_empty() {
+        let names: Vec<String> = m.dropped_tables.iter().map(|t| escape(t).into_owned()).collect();
+        let _ = writeln!(s, "  dropped tables known only from carved schema rows: {}", names.join(", "));
+    }
+    for row in &c.rows {
+        let table = match &row.table {
+            Some(t) => escape(t).into_owned(),
+            None if row.candidates.is_empty() => format!("(unknown, {} columns)", row.values.len()),
+            None => format!("(one of {})", row.candidates.iter().map(|c| escape(c)).collect::<Vec<_>>().join(", ")),
+        };
+        let key = match (row.rowid, row.rowid_range) {
+            (Some(r), _) => format!("rowid {r}"),
+            (None, Some([a, b])) => format!("rowid ? ({a}..={b})"),
+            (None, None) => "key in values".to_string(),
+        };
+        let vals = row.values.iter().map(|x| escape(&short(&x.0)).into_owned()).collect::<Vec<_>>().join(", ");
+        let at = row.places.first().map_or(String::new(), |p| {
+            format!(
+                "{} {}page {} offset {}",
+                p.file,
+                p.frame.map(|f| format!("frame {f} ({}) ", p.state)).unwrap_or_default(),
+                p.page,
+                p.offset
+            )
+        });
+        let more = if row.places.len() > 1 { format!(" +{} place(s)", row.places.len() - 1) } else { String::new() };
+        let inferred =
+            if row.inferred.is_empty() { String::new() } else { format!("; inferred {}", row.inferred.join(", ")) };
+        let flag = if row.earlier_incarnation { "; may belong to an earlier incarnation of the table" } else { "" };
+        let _ =
+            writeln!(s, "  {table} {key} ({vals})  [{} {}; {at}{more}{inferred}{flag}]", row.source, row.confidence);
+    }
+    for n in &c.notes {
+        let _ = writeln!(s, "  note [{}] {}", n.code, n.message);
+    }
 }

@@ -3,8 +3,9 @@
 use crate::format::escape::escape as esc;
 use std::fmt::Write;
 
-use super::fmt::size;
+use super::fmt::{plural, size};
 pub use super::theme::Style;
+use crate::format::escape::escape;
 use crate::report::{DumpReport, FindingReport, ShmHeaderReport, WalReport};
 
 fn mark(v: u32) -> String {
@@ -14,6 +15,12 @@ fn mark(v: u32) -> String {
 /// The one-screen summary (`walinspect info`).
 pub fn render_info(r: &DumpReport, st: Style) -> String {
     let mut o = String::new();
+    let role = match r.verdict.tone {
+        "problem" => super::theme::Role::Error,
+        "attention" => super::theme::Role::Warning,
+        _ => super::theme::Role::Good,
+    };
+    let _ = writeln!(o, "{} {}", st.bold("Verdict:"), st.paint(role, &escape(&r.verdict.text)));
     let _ = writeln!(o, "{}", st.bold("Files"));
     for (name, f) in [("database", &r.files.db), ("-wal", &r.files.wal), ("-shm", &r.files.shm)] {
         match f {
@@ -30,12 +37,12 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
         let _ = writeln!(o, "{}", st.bold("Database"));
         let _ = writeln!(
             o,
-            "  page size {}, {} reserved bytes, {} pages in header ({}), {} pages in file",
+            "  page size {}, {}, {} in header ({}), {} in file",
             h.page_size.map_or("invalid".into(), |p| p.to_string()),
-            h.reserved_bytes,
-            h.page_count,
+            plural(u64::from(h.reserved_bytes), "reserved byte", "reserved bytes"),
+            plural(u64::from(h.page_count), "page", "pages"),
             if h.page_count_valid { "valid" } else { "not trusted" },
-            d.file_pages.map_or("?".into(), |p| p.to_string())
+            d.file_pages.map_or("? pages".into(), |p| plural(p, "page", "pages"))
         );
         let _ = writeln!(
             o,
@@ -44,8 +51,12 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
         );
         let _ = writeln!(
             o,
-            "  change counter {}, schema cookie {}, freelist {} pages, user_version {}, application_id {}",
-            h.change_counter, h.schema_cookie, h.freelist_count, h.user_version, h.application_id
+            "  change counter {}, schema cookie {}, freelist {}, user_version {}, application_id {}",
+            h.change_counter,
+            h.schema_cookie,
+            plural(u64::from(h.freelist_count), "page", "pages"),
+            h.user_version,
+            h.application_id
         );
     }
     if let Some(w) = &r.wal {
@@ -81,8 +92,8 @@ pub fn render_info(r: &DumpReport, st: Style) -> String {
                 }
                 let _ = writeln!(
                     o,
-                    "  {} hash segments; index {}",
-                    s.segment_count,
+                    "  {}; index {}",
+                    plural(s.segment_count as u64, "hash segment", "hash segments"),
                     if s.index.consistent {
                         "entries match the WAL frames' pages".to_string()
                     } else {
@@ -123,22 +134,22 @@ fn info_wal(o: &mut String, w: &WalReport, st: Style) {
         "  {} frames: {} {}, {} {}, {} {}, {} {}{}",
         w.frames_total,
         c.committed,
-        st.state("committed").trim_end(),
+        st.state_word("committed"),
         c.uncommitted,
-        st.state("uncommitted").trim_end(),
+        st.state_word("uncommitted"),
         c.invalid,
-        st.state("invalid").trim_end(),
+        st.state_word("invalid"),
         c.stale,
-        st.state("stale").trim_end(),
+        st.state_word("stale"),
         if w.trailing_bytes > 0 { format!(", plus {} bytes of a torn frame", w.trailing_bytes) } else { String::new() }
     );
     let _ = writeln!(
         o,
-        "  valid (mxFrame) {} of {} chain-valid; {} commits; database size at mxFrame {} pages",
+        "  valid (mxFrame) {} of {} chain-valid; {}; database size at mxFrame {}",
         w.valid_frames,
         w.chain_valid_frames,
-        w.commits.len(),
-        w.db_pages
+        plural(w.commits.len() as u64, "commit", "commits"),
+        plural(u64::from(w.db_pages), "page", "pages")
     );
     if let Some(f) = &w.first_invalid {
         let _ = writeln!(o, "  valid log ends at frame {}: {}", f.frame, f.reason);
@@ -176,7 +187,13 @@ fn location(f: &FindingReport) -> String {
 pub fn render_check(r: &DumpReport, st: Style) -> String {
     let mut o = String::new();
     render_findings(&mut o, &r.findings, st);
-    let _ = writeln!(o, "{} errors, {} warnings, {} infos", r.summary.errors, r.summary.warnings, r.summary.infos);
+    let _ = writeln!(
+        o,
+        "{}, {}, {}",
+        plural(r.summary.errors as u64, "error", "errors"),
+        plural(r.summary.warnings as u64, "warning", "warnings"),
+        plural(r.summary.infos as u64, "info", "infos")
+    );
     o
 }
 
@@ -232,18 +249,22 @@ pub fn render_dump(r: &DumpReport, st: Style) -> String {
         }
         if !w.frames.is_empty() {
             let _ = writeln!(o, "{}", st.bold("Frames"));
+            // A commit frame: its commit's number (this generation's, 1-based) and the database
+            // size in pages it commits.
+            let number: std::collections::HashMap<u32, u32> = w.commits.iter().map(|c| (c.frame, c.commit)).collect();
             let _ = writeln!(
                 o,
-                "  {:>8} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:<5} {:<5} state",
-                "frame", "offset", "page", "commit", "salt1", "salt2", "cksum1", "cksum2", "salt", "link"
+                "  {:>8} {:>12} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:<5} {:<5} state",
+                "frame", "offset", "page", "commit", "db pages", "salt1", "salt2", "cksum1", "cksum2", "salt", "link"
             );
             for f in &w.frames {
                 let _ = writeln!(
                     o,
-                    "  {:>8} {:>12} {:>8} {:>8} {:08x} {:08x} {:08x} {:08x} {:<5} {:<5} {}{}",
+                    "  {:>8} {:>12} {:>8} {:>7} {:>8} {:08x} {:08x} {:08x} {:08x} {:<5} {:<5} {}{}",
                     f.frame,
                     f.offset,
                     f.page,
+                    number.get(&f.frame).map_or("-".into(), |n| format!("#{n}")),
                     if f.commit_db_pages > 0 { f.commit_db_pages.to_string() } else { "-".into() },
                     f.salt1,
                     f.salt2,
@@ -251,8 +272,11 @@ pub fn render_dump(r: &DumpReport, st: Style) -> String {
                     f.checksum2,
                     if f.salt_match { "ok" } else { "no" },
                     if f.checksum_valid { "ok" } else { "BAD" },
-                    st.state(f.state).trim_end(),
-                    f.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)"))
+                    st.state_word(f.state),
+                    f.generations_ago.map_or(String::new(), |g| format!(
+                        " ({} ago)",
+                        crate::present::fmt::plural(u64::from(g), "reset", "resets")
+                    ))
                 );
             }
         }

@@ -265,6 +265,13 @@ impl Style {
     pub fn severity(&self, sev: &str) -> String {
         self.paint(Role::of_severity_name(sev), sev)
     }
+    /// A frame state's name in its colour, not padded (for running text).
+    pub fn state_word(&self, st: &str) -> String {
+        match Role::of_state_name(st) {
+            Some(r) => self.paint(r, st),
+            None => st.to_string(),
+        }
+    }
     /// A frame state, padded to the longest state's width ("uncommitted"), in its colour.
     pub fn state(&self, st: &str) -> String {
         let padded = format!("{st:<11}");

@@ -25,8 +25,9 @@
 //! WAL mode is kept, with the in-header page count set to the snapshot's size and
 //! version-valid-for set to the change counter, so SQLite trusts that size.
 //!
-//! Memory stays proportional to the number of frames: pages are streamed from positioned
-//! reads, never the whole WAL or database at once.
+//! Memory stays proportional to the number of frames plus one output window: pages are read
+//! with planned positioned reads (frames in file order, neighbours coalesced) and written in
+//! large blocks, never the whole WAL or database at once (see [`write()`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -792,10 +793,28 @@ fn patch_header(p1: &mut [u8], db_pages: u32, keep_wal_mode: bool, before: &DbHe
     }
 }
 
-/// Largest block read from the database file at once.
+/// Largest block read from the database file at once (a plain copy).
 const BLOCK: u64 = 4 << 20;
 
+/// Output assembled per window of this many bytes: the pages of a window are gathered into one
+/// buffer and written with one call, so memory stays bounded whatever the database's size.
+const WINDOW: u64 = 16 << 20;
+
+/// Frames needed by one window are read in file order; two needed frames at most this many
+/// frames apart are read with one positioned read (the frames between are read and dropped:
+/// copying a few KiB costs less than another system call).
+const FRAME_GAP: u32 = 8;
+
+/// Largest single read of a span of frames.
+const SPAN: u64 = 4 << 20;
+
 /// Stream the output: every page from its source, page 1 patched. Returns the bytes written.
+///
+/// The I/O is planned: the output is built window by window (`WINDOW`); within a window the
+/// database file's runs are read with one positioned read each, and the frames it needs are
+/// sorted by frame number and read in file order, neighbours coalesced into spans
+/// (`FRAME_GAP`, `SPAN`), each frame's header checked against the analysis. Each window
+/// is written with one call.
 pub fn write(
     plan: &Plan,
     v: &Verified,
@@ -822,54 +841,119 @@ pub fn write(
         }
         return Ok(written);
     }
-    let zeros = vec![0u8; ps as usize];
-    let mut frame = Vec::new();
-    let mut buf = Vec::new();
-    for r in &plan.runs {
-        match r.source {
-            PageSource::Frame(f) => {
-                let (Some(w), Some(wsrc)) = (a.wal.as_ref(), src.wal.as_ref()) else {
-                    return Err(RepairError::Input("frame source without a -wal".into()));
-                };
-                let data = if r.first == 1 {
-                    v.page1.as_deref().unwrap_or(&zeros)
-                } else {
-                    read_frame(plan, w, wsrc, f, &mut frame)?;
-                    frame.get(FRAME_HEADER_LEN..).unwrap_or(&zeros)
-                };
-                out.write_all(data).map_err(werr)?;
-                written += ps;
+    let per_window = u32::try_from((WINDOW / ps).max(1)).unwrap_or(u32::MAX);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut span: Vec<u8> = Vec::new();
+    let mut frames: Vec<(u32, u32)> = Vec::new();
+    let mut run_i = 0usize;
+    let mut first = 1u32;
+    while first <= plan.db_pages {
+        let last = first.saturating_add(per_window - 1).min(plan.db_pages);
+        let len = (u64::from(last - first) + 1) * ps;
+        buf.clear();
+        buf.resize(len as usize, 0);
+        frames.clear();
+        // The runs overlapping [first, last] (runs are ordered and cover 1..=db_pages).
+        while let Some(r) = plan.runs.get(run_i) {
+            if r.first > last {
+                break;
             }
-            PageSource::DbFile => {
-                let d = src
-                    .db
-                    .as_ref()
-                    .ok_or_else(|| RepairError::Input("database-file source without a database file".into()))?;
-                let per = (BLOCK / ps).max(1);
-                let mut p = u64::from(r.first);
-                while p <= u64::from(r.last) {
-                    let n = per.min(u64::from(r.last) - p + 1);
-                    buf.resize((n * ps) as usize, 0);
-                    read_page(d, (p - 1) * ps, &mut buf)?;
-                    if p == 1
-                        && let (Some(p1), Some(dst)) = (v.page1.as_deref(), buf.get_mut(..ps as usize))
-                    {
-                        dst.copy_from_slice(p1);
+            let lo = r.first.max(first);
+            let hi = r.last.min(last);
+            let slot = (u64::from(lo - first) * ps) as usize;
+            match r.source {
+                PageSource::Frame(f) => frames.push((f, lo)),
+                PageSource::DbFile => {
+                    let d = src
+                        .db
+                        .as_ref()
+                        .ok_or_else(|| RepairError::Input("database-file source without a database file".into()))?;
+                    let n = (u64::from(hi - lo) + 1) * ps;
+                    if let Some(dst) = buf.get_mut(slot..slot + n as usize) {
+                        read_page(d, u64::from(lo - 1) * ps, dst)?;
                     }
-                    out.write_all(&buf).map_err(werr)?;
-                    written += n * ps;
-                    p += n;
                 }
+                PageSource::Zero | PageSource::Missing => {}
             }
-            PageSource::Zero | PageSource::Missing => {
-                for _ in r.first..=r.last {
-                    out.write_all(&zeros).map_err(werr)?;
-                    written += ps;
-                }
+            if r.last > last {
+                break; // continues in the next window
             }
+            run_i += 1;
         }
+        if !frames.is_empty() {
+            let (Some(w), Some(wsrc)) = (a.wal.as_ref(), src.wal.as_ref()) else {
+                return Err(RepairError::Input("frame source without a -wal".into()));
+            };
+            read_frames_into(plan, w, wsrc, &mut frames, first, &mut buf, &mut span)?;
+        }
+        if first == 1
+            && let (Some(p1), Some(dst)) = (v.page1.as_deref(), buf.get_mut(..ps as usize))
+        {
+            dst.copy_from_slice(p1);
+        }
+        out.write_all(&buf).map_err(werr)?;
+        written += len;
+        first = match last.checked_add(1) {
+            Some(n) => n,
+            None => break,
+        };
     }
     Ok(written)
+}
+
+/// Read the frames `(frame, page)` into their pages' slots of `buf` (whose first page is
+/// `first`), in file order, coalescing neighbours; every frame's header must still be the one
+/// analysed (a WAL rewritten meanwhile is an error, not output).
+fn read_frames_into(
+    plan: &Plan,
+    w: &WalAnalysis,
+    src: &Source<'_>,
+    frames: &mut [(u32, u32)],
+    first: u32,
+    buf: &mut [u8],
+    span: &mut Vec<u8>,
+) -> Result<(), RepairError> {
+    let ps = u64::from(plan.page_size);
+    let fl = ps + FRAME_HEADER_LEN as u64;
+    let per_span = u32::try_from((SPAN / fl).max(1)).unwrap_or(1);
+    frames.sort_unstable();
+    let mut i = 0usize;
+    while let Some(&(f0, _)) = frames.get(i) {
+        // Extend the span while the next needed frame is close and the span stays bounded.
+        let mut j = i + 1;
+        let mut f_last = f0;
+        while let Some(&(f, _)) = frames.get(j) {
+            if f - f_last > FRAME_GAP || f - f0 >= per_span {
+                break;
+            }
+            f_last = f;
+            j += 1;
+        }
+        let n = u64::from(f_last - f0 + 1) * fl;
+        span.resize(n as usize, 0);
+        let got = src
+            .reader
+            .read_at_full(frame_offset(f0, plan.page_size), span)
+            .map_err(|e| RepairError::io(src.path, "read", e))?;
+        if got as u64 != n {
+            return Err(RepairError::Changed(src.path.to_path_buf()));
+        }
+        for &(f, page) in frames.get(i..j).unwrap_or(&[]) {
+            let at = (u64::from(f - f0) * fl) as usize;
+            let frame = span.get(at..at + fl as usize).unwrap_or(&[]);
+            let hb: [u8; FRAME_HEADER_LEN] = crate::format::bytes::array_at(frame, 0).unwrap_or([0; FRAME_HEADER_LEN]);
+            let h = crate::format::wal::FrameHeader::parse(&hb);
+            if w.frame(f).is_none_or(|r| r.header != h) {
+                return Err(RepairError::Changed(src.path.to_path_buf()));
+            }
+            let slot = (u64::from(page - first) * ps) as usize;
+            if let (Some(dst), Some(img)) = (buf.get_mut(slot..slot + ps as usize), frame.get(FRAME_HEADER_LEN..)) {
+                dst.copy_from_slice(img);
+            }
+        }
+        i = j;
+    }
+    Ok(())
 }
 
 /// Fail when an input changed since it was opened in a way that could mix two states into

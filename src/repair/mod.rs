@@ -13,6 +13,7 @@
 //! the JSON contract (that is `report::repair`) or of the command line.
 
 pub mod extract;
+pub mod heal;
 pub mod output;
 pub mod shm;
 

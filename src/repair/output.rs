@@ -198,6 +198,14 @@ fn parent_dir(target: &Path) -> PathBuf {
     }
 }
 
+/// Write `bytes` whole to the destination [`check_target`] chose, and commit it (a regular file
+/// appears only complete; a stream is written through).
+pub fn write_whole(dest: &Destination, protected: &Protected, force: bool, bytes: &[u8]) -> Result<(), RepairError> {
+    let mut o = Output::open(dest, protected, force)?;
+    o.write_all(bytes)?;
+    o.commit()
+}
+
 /// An output being written: through standard output or a device/FIFO, or to a temporary file
 /// beside a regular file's place.
 #[derive(Debug)]

@@ -121,7 +121,7 @@ impl DeepSection {
             commit: r.commit,
             pages: r.n_page,
             unopenable: r.unopenable.clone(),
-            sqlite_lines: sqlite_lines(r),
+            sqlite_lines: crate::forensics::deep::sqlite_lines(r),
             messages,
             provenance: r.provenance.iter().map(provenance).collect(),
             torn: r.torn.iter().map(torn).collect(),
@@ -132,23 +132,6 @@ impl DeepSection {
             },
         }
     }
-}
-
-/// The lines the sqlite3 shell prints for `PRAGMA integrity_check` on this state.
-pub fn sqlite_lines(r: &DeepReport) -> Vec<String> {
-    if let Some(u) = &r.unopenable {
-        return vec![format!("Error: {u}")];
-    }
-    let mut out = Vec::new();
-    if !r.messages.is_empty() {
-        out.push("*** in database main ***".to_string());
-        out.extend(r.messages.iter().map(|m| m.text.clone()));
-    }
-    out.extend(r.index_messages.iter().map(|m| m.text.clone()));
-    if out.is_empty() {
-        out.push("ok".into());
-    }
-    out
 }
 
 fn provenance(p: &Provenance) -> ProvenanceReport {
@@ -193,5 +176,65 @@ fn torn(t: &TornPage) -> TornReport {
         bytes_differ: t.bytes_differ,
         torn_shape: t.torn_shape,
         hidden_by_wal: t.hidden_by_wal,
+    }
+}
+
+/// `extract --heal`'s section of the extract report (`heal`; docs/repair-report.md).
+#[derive(Serialize, Clone, Debug)]
+pub struct HealReport {
+    /// Each damaged page: replaced (with its source) or left as it was.
+    pub pages: Vec<HealedPageReport>,
+    /// Damaged pages with no intact image anywhere in the evidence.
+    pub missing: Vec<u32>,
+    /// The deep check of the state before healing (SQLite's lines).
+    pub before: Vec<String>,
+    /// The deep check of the written database (`["ok"]` when it passes).
+    pub after: Vec<String>,
+    /// Reverted commits whose other pages could not all be put back (indexes may disagree).
+    pub inconsistent: bool,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct HealedPageReport {
+    pub page: u32,
+    pub owner: Option<String>,
+    pub damaged_from: String,
+    pub replaced_from: Option<String>,
+    pub replaced_frame: Option<u32>,
+    pub replaced_commit: Option<u32>,
+    pub reverted_commits: Vec<u32>,
+    pub only_in_intact: Vec<String>,
+    pub only_in_damaged: Vec<String>,
+    pub changed: Vec<String>,
+    pub also_reverted: Vec<u32>,
+    pub not_reverted: Vec<u32>,
+}
+
+impl HealReport {
+    pub fn build(h: &crate::repair::heal::HealOutcome) -> Self {
+        Self {
+            pages: h
+                .pages
+                .iter()
+                .map(|p| HealedPageReport {
+                    page: p.page,
+                    owner: p.owner.clone(),
+                    damaged_from: p.damaged_from.clone(),
+                    replaced_from: p.replaced_from.clone(),
+                    replaced_frame: p.replaced_frame,
+                    replaced_commit: p.replaced_commit,
+                    reverted_commits: p.reverted_commits.clone(),
+                    only_in_intact: p.only_in_intact.clone(),
+                    only_in_damaged: p.only_in_damaged.clone(),
+                    changed: p.changed.clone(),
+                    also_reverted: p.also_reverted.clone(),
+                    not_reverted: p.not_reverted.clone(),
+                })
+                .collect(),
+            missing: h.missing.clone(),
+            before: h.before.clone(),
+            after: h.after.clone(),
+            inconsistent: h.inconsistent,
+        }
     }
 }

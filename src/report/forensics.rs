@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use serde::{Serialize, Serializer};
 
 use super::{Files, SCHEMA_VERSION, Tool};
+use crate::forensics::carve::{Carving, row_values as carve_row_values};
 use crate::forensics::history::{History, SourceKind, VersionOp};
 use crate::forensics::ownership::{ObjectKind, OwnerType};
 use crate::forensics::salvage::Salvage;
@@ -453,6 +454,9 @@ pub struct GroupReport {
     pub broken_links: Vec<u32>,
     /// `after_break`: the frame where the checksum chain broke (SQLite's valid log ends there).
     pub chain_break_frame: Option<u32>,
+    /// `journal`: the byte offset of each record in the `-journal` (parallel to the record
+    /// numbers `frames` counts); empty for WAL groups.
+    pub record_offsets: Vec<u64>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -496,9 +500,136 @@ pub struct SalvageReport {
     pub summary: SalvageSummaryReport,
     pub rows: Vec<SalvagedRowReport>,
     pub notes: Vec<NoteReport>,
+    /// Deleted records carved from free space (null when carving did not run).
+    pub carving: Option<CarvingReport>,
+}
+
+/// One place a carved record was seen.
+#[derive(Serialize, Clone, Debug)]
+pub struct CarvedPlaceReport {
+    /// "db" or "wal".
+    pub file: &'static str,
+    pub frame: Option<u32>,
+    /// "db_file", "committed", "superseded", "uncommitted", "stale", "invalid".
+    pub state: &'static str,
+    pub generations_ago: Option<u32>,
+    pub page: u32,
+    pub offset: u32,
+    /// "freeblock", "unallocated", "cell", "page".
+    pub region: &'static str,
+    /// "freeblock", "unallocated", "freelist_trunk", "freelist_leaf", "beyond_end", "dropped_table".
+    pub source: &'static str,
+}
+
+/// One carved record.
+#[derive(Serialize, Clone, Debug)]
+pub struct CarvedRowReport {
+    pub table: Option<String>,
+    /// "page_owner", "schema_root", "shape", "ambiguous", "unknown".
+    pub attribution: &'static str,
+    pub candidates: Vec<String>,
+    pub rowid: Option<i64>,
+    /// [low, high] of a lost rowid (from its varint width), when the table has rowids.
+    pub rowid_range: Option<[i64; 2]>,
+    pub columns: Vec<String>,
+    pub values: Vec<ValueReport>,
+    /// "exact" or "partial".
+    pub confidence: &'static str,
+    pub inferred: Vec<String>,
+    pub complete: bool,
+    pub earlier_incarnation: bool,
+    pub source: &'static str,
+    pub places: Vec<CarvedPlaceReport>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct CarvingSummaryReport {
+    pub page_images: u64,
+    pub distinct_images: u64,
+    pub records_found: u64,
+    pub equal_known: u64,
+    pub index_entries: u64,
+    pub rows: u64,
+    pub exact: u64,
+    pub freeblocks: u32,
+    pub zeroed_freeblocks: u32,
+    pub free_bytes: u64,
+    pub zero_free_bytes: u64,
+    pub dropped_tables: Vec<String>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct CarvingReport {
+    pub summary: CarvingSummaryReport,
+    pub rows: Vec<CarvedRowReport>,
+    pub notes: Vec<NoteReport>,
+}
+
+impl CarvingReport {
+    pub fn build(c: &Carving) -> Self {
+        let rows: Vec<CarvedRowReport> = c
+            .rows
+            .iter()
+            .map(|r| {
+                let (columns, vals) = carve_row_values(c, r);
+                CarvedRowReport {
+                    table: r.table.clone(),
+                    attribution: r.how,
+                    candidates: r.candidates.clone(),
+                    rowid: r.rowid,
+                    rowid_range: r.rowid_range.map(|(a, b)| [a, b]),
+                    columns,
+                    values: values(vals),
+                    confidence: if r.exact { "exact" } else { "partial" },
+                    inferred: r.inferred.clone(),
+                    complete: r.complete,
+                    earlier_incarnation: r.earlier_incarnation,
+                    source: r.source().name(),
+                    places: r
+                        .places
+                        .iter()
+                        .map(|p| CarvedPlaceReport {
+                            file: p.file,
+                            frame: p.frame,
+                            state: p.state,
+                            generations_ago: p.generations_ago,
+                            page: p.page,
+                            offset: p.offset,
+                            region: p.region.name(),
+                            source: p.source.name(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Self {
+            summary: CarvingSummaryReport {
+                page_images: c.counts.images,
+                distinct_images: c.counts.distinct_images,
+                records_found: c.counts.records_found,
+                equal_known: c.counts.equal_known,
+                index_entries: c.counts.index_entries,
+                rows: c.counts.rows,
+                exact: c.rows.iter().filter(|r| r.exact).count() as u64,
+                freeblocks: c.free.freeblocks,
+                zeroed_freeblocks: c.free.zeroed_freeblocks,
+                free_bytes: c.free.free_bytes,
+                zero_free_bytes: c.free.zero_free_bytes,
+                dropped_tables: c.dropped_tables.clone(),
+            },
+            rows,
+            notes: notes(&c.notes),
+        }
+    }
 }
 
 impl SalvageReport {
+    /// Add the carving section.
+    pub fn with_carving(mut self, c: &Carving) -> Self {
+        self.carving = Some(CarvingReport::build(c));
+        self
+    }
+
     pub fn build(files: Files, s: &Salvage) -> Self {
         let enc = s.encoding;
         let rows = s
@@ -562,6 +693,7 @@ impl SalvageReport {
                     commit_frames: g.commit_frames.clone(),
                     broken_links: g.broken_links.clone(),
                     chain_break_frame: g.chain_break,
+                    record_offsets: g.record_offsets.clone(),
                 })
                 .collect(),
             summary: SalvageSummaryReport {
@@ -572,6 +704,7 @@ impl SalvageReport {
             },
             rows,
             notes: notes(&s.notes),
+            carving: None,
         }
     }
 }

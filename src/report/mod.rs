@@ -87,6 +87,48 @@ pub struct DumpReport {
     pub shm: Option<ShmReport>,
     pub findings: Vec<FindingReport>,
     pub summary: Summary,
+    /// One plain-language verdict (`live::verdict`): what an operator should know first.
+    pub verdict: VerdictReport,
+}
+
+/// `check --json --findings-only`: the `check` document without the decoded structures
+/// (`database`, `wal`, `shm`), for scripts that need the findings of a large WAL.
+#[derive(Serialize, Clone, Debug)]
+pub struct FindingsOnlyReport {
+    pub schema: &'static str,
+    pub version: u32,
+    pub tool: Tool,
+    pub files: Files,
+    pub findings: Vec<FindingReport>,
+    pub summary: Summary,
+    pub verdict: VerdictReport,
+}
+
+impl From<DumpReport> for FindingsOnlyReport {
+    fn from(r: DumpReport) -> Self {
+        Self {
+            schema: r.schema,
+            version: r.version,
+            tool: r.tool,
+            files: r.files,
+            findings: r.findings,
+            summary: r.summary,
+            verdict: r.verdict,
+        }
+    }
+}
+
+/// The verdict: its tone ("healthy", "attention", "problem") and one line of text.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct VerdictReport {
+    pub tone: &'static str,
+    pub text: String,
+}
+
+impl From<&crate::live::verdict::Verdict> for VerdictReport {
+    fn from(v: &crate::live::verdict::Verdict) -> Self {
+        Self { tone: v.tone.name(), text: v.text.clone() }
+    }
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -622,6 +664,11 @@ impl DumpReport {
         }
     }
 
+    /// Replace the verdict (by one that knows the live locks).
+    pub fn set_verdict(&mut self, v: &crate::live::verdict::Verdict) {
+        self.verdict = VerdictReport::from(v);
+    }
+
     /// Build the document for `schema` ("walinspect.dump" or "walinspect.check").
     pub fn build(schema: &'static str, files: Files, a: &Analysis, findings: &[Finding]) -> Self {
         Self::build_with(schema, files, a, findings, true)
@@ -630,7 +677,9 @@ impl DumpReport {
     /// [`DumpReport::build`]; without `frames`, `wal.frames` stays empty (text summaries).
     pub fn build_with(schema: &'static str, files: Files, a: &Analysis, findings: &[Finding], frames: bool) -> Self {
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let verdict = crate::live::verdict::verdict(a, findings, None, None);
         Self {
+            verdict: VerdictReport::from(&verdict),
             schema,
             version: SCHEMA_VERSION,
             tool: Tool::this(),

@@ -149,11 +149,10 @@ impl ScanSetReport {
             Err(e) => {
                 r.error = Some(e.to_string());
                 let f = |role: &str| {
-                    r.hashes.iter().find(|h| h.role == role).map(|h| FileRef {
-                        path: h.path.clone(),
-                        path_hex: None,
-                        size: h.size.unwrap_or(0),
-                    })
+                    r.hashes
+                        .iter()
+                        .find(|h| h.role == role)
+                        .map(|h| FileRef::new(std::path::Path::new(&h.path), h.size.unwrap_or(0)))
                 };
                 r.files = Files { db: f("db"), wal: f("wal"), shm: f("shm") };
             }

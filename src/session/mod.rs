@@ -19,6 +19,7 @@ use crate::analysis::findings::{self, Finding};
 use crate::analysis::{self, Analysis, Inputs, ReadAt};
 use crate::live::env::{self, EnvAssessment};
 use crate::live::locks::{self, LiveFacts, LiveLocks};
+use crate::live::verdict::Verdict;
 use crate::source::locks::LockProbe;
 use crate::source::{Evidence, EvidenceFile, FileKind, Paths, SourceError};
 
@@ -67,17 +68,36 @@ impl Session {
     /// The findings `check`, `info` and `dump` report: the files' findings plus the live ones
     /// when [`Options::live`].
     pub fn findings(&self) -> Vec<Finding> {
-        let f = if self.options.live {
-            crate::live::check_with_live(&self.analysis, &self.probe_live().facts())
-        } else {
-            findings::check(&self.analysis)
-        };
-        self.settled.apply(f)
+        self.findings_and_verdict().0
     }
 
     /// The files' findings alone (no live probe), as read ([`consistent::Settled::apply`]).
     pub fn file_findings(&self) -> Vec<Finding> {
         self.settled.apply(findings::check(&self.analysis))
+    }
+
+    /// [`Session::findings`] and the live state they were graded with (None with `--no-live`).
+    pub fn findings_with_live(&self) -> (Vec<Finding>, Option<Live>) {
+        if self.options.live {
+            let live = self.probe_live();
+            (self.settled.apply(crate::live::check_with_live(&self.analysis, &live.facts())), Some(live))
+        } else {
+            (self.file_findings(), None)
+        }
+    }
+
+    /// [`Session::findings`] and the verdict on them (`live::verdict`), from one live probe.
+    pub fn findings_and_verdict(&self) -> (Vec<Finding>, Verdict) {
+        if self.options.live {
+            let live = self.probe_live();
+            let f = self.settled.apply(crate::live::check_with_live(&self.analysis, &live.facts()));
+            let v = crate::live::verdict::verdict(&self.analysis, &f, Some(&live.locks), None);
+            (f, v)
+        } else {
+            let f = self.file_findings();
+            let v = crate::live::verdict::verdict(&self.analysis, &f, None, None);
+            (f, v)
+        }
     }
 }
 
@@ -87,11 +107,20 @@ pub struct Live {
     pub probe: LockProbe,
     pub locks: LiveLocks,
     pub env: EnvAssessment,
+    /// The deleted -wal, still open in these processes (looked for when there is no -wal, or a
+    /// connection uses another -shm than the current one).
+    pub deleted_wal: Vec<crate::source::deleted::DeletedOpen>,
+    pub db_path: std::path::PathBuf,
 }
 
 impl Live {
     pub fn facts(&self) -> LiveFacts {
-        LiveFacts { locks: Some(self.locks.clone()), env: Some(self.env.clone()) }
+        LiveFacts {
+            locks: Some(self.locks.clone()),
+            env: Some(self.env.clone()),
+            deleted_wal: self.deleted_wal.clone(),
+            db_path: Some(self.db_path.clone()),
+        }
     }
 }
 
@@ -107,7 +136,13 @@ pub fn probe_files(db: Option<&File>, shm: Option<&File>, paths: &Paths, a: &Ana
     let probe = crate::source::locks::probe(db, shm, paths);
     let locks = locks::derive(&probe, a);
     let env = env::assess(&crate::source::env::probe_env(paths), a);
-    Live { probe, locks, env }
+    let wal_absent = std::fs::symlink_metadata(&paths.wal).is_err();
+    let deleted_wal = if wal_absent || !locks.detached.is_empty() {
+        crate::source::deleted::find_deleted_open(&paths.wal, Some(i64::from(std::process::id())))
+    } else {
+        Vec::new()
+    };
+    Live { probe, locks, env, deleted_wal, db_path: paths.db.clone() }
 }
 
 /// The bad-input contract on opened evidence and its analysis (only the database's parse
@@ -204,5 +239,9 @@ pub fn analyze_evidence(ev: &Evidence, options: Options) -> Analysis {
         Some(b) => Some((b as &dyn ReadAt, b.0.len() as u64)),
         None => r(&ev.wal),
     };
-    analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) })
+    let mut a = analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) });
+    if let (Some(d), Some(j)) = (a.db.as_mut(), ev.journal.as_ref()) {
+        d.journal = Some(analysis::journal::analyze_journal(&j.file, j.len(), d.header.page_size()));
+    }
+    a
 }

@@ -8,7 +8,9 @@
 //!    join it; an empty file with a WAL beside it is a database too (SQLite treats a 0-byte
 //!    database as empty, and the WAL holds its content);
 //! 3. a WAL (by content) no database claimed is a lone WAL: named `X-wal`, it takes `X-shm` with
-//!    it (as SQLite would); under any other name (a backup, a replication log) it stands alone;
+//!    it (as SQLite would), and `X` when that exists but is not a database by content (`check`
+//!    reads it beside the WAL); under any other name (a backup, a replication log) it stands
+//!    alone;
 //! 4. a `-shm` or a rollback journal (by content) no set claimed is a lone `-shm`/journal.
 //!
 //! A file can belong to two sets (a database named `a-wal` beside a database `a`): each set is
@@ -154,6 +156,11 @@ pub fn group(files: &[SeenFile]) -> Vec<EvidenceSet> {
         let mut members = vec![member(Role::Wal, f)];
         claimed.insert(&f.path);
         let base = strip_suffix(&f.path, "-wal");
+        // The file SQLite would take for its database, when it is not one by content: `check`
+        // opens it beside the WAL, so the set holds it too.
+        if let Some(db) = base.as_ref().and_then(|b| by_path.get(b.as_path())) {
+            members.insert(0, member(Role::Db, db));
+        }
         if let Some(shm) = base.as_ref().and_then(|b| by_path.get(with_suffix(b, "-shm").as_path())) {
             members.push(member(Role::Shm, shm));
             claimed.insert(&shm.path);
@@ -210,13 +217,28 @@ pub struct SetOutcome<'s> {
 /// name-derived siblings (so the live probe looks where SQLite would).
 fn set_paths(set: &EvidenceSet) -> Paths {
     let get = |r: Role| set.member(r).map(|m| m.path.clone());
-    let (named, base) = match set.kind {
-        SetKind::Database => (FileKind::Db, set.primary.clone()),
-        SetKind::LoneWal => {
-            (FileKind::Wal, strip_suffix(&set.primary, "-wal").unwrap_or_else(|| with_suffix(&set.primary, ".db")))
-        }
+    let named = match set.kind {
+        SetKind::Database => FileKind::Db,
+        SetKind::LoneWal => FileKind::Wal,
+        SetKind::LoneShm | SetKind::LoneJournal => FileKind::Shm,
+    };
+    if set.renamed {
+        // As `Paths::resolve_paired` names a file recognised by content alone: placeholders for
+        // the roles it lacks, never opened.
+        let absent = |suffix: &str| with_suffix(&set.primary, suffix);
+        return Paths {
+            db: get(Role::Db).unwrap_or_else(|| absent(".absent-db")),
+            wal: get(Role::Wal).unwrap_or_else(|| absent(".absent-wal")),
+            shm: get(Role::Shm).unwrap_or_else(|| absent(".absent-shm")),
+            named,
+            lone: true,
+        };
+    }
+    let base = match set.kind {
+        SetKind::Database => set.primary.clone(),
+        SetKind::LoneWal => strip_suffix(&set.primary, "-wal").unwrap_or_else(|| set.primary.clone()),
         SetKind::LoneShm | SetKind::LoneJournal => {
-            (FileKind::Shm, strip_suffix(&set.primary, "-shm").unwrap_or_else(|| with_suffix(&set.primary, ".db")))
+            strip_suffix(&set.primary, "-shm").unwrap_or_else(|| set.primary.clone())
         }
     };
     Paths {
@@ -247,12 +269,18 @@ fn open_set(set: &EvidenceSet) -> Result<Evidence, SourceError> {
         Role::Wal => wal = first,
         _ => shm = first,
     }
-    Ok(Evidence { paths, db, wal, shm, pairing_note: None })
+    // The rollback journal beside the database, as `Evidence::open` finds it.
+    let journal = db.as_ref().and_then(|_| {
+        let mut j = paths.db.clone().into_os_string();
+        j.push("-journal");
+        EvidenceFile::open_optional(std::path::Path::new(&j)).ok().flatten()
+    });
+    Ok(Evidence { paths, db, wal, shm, journal, pairing_note: None })
 }
 
 /// Analyse one set as `check` would analyse its primary file (see the module doc), hashing
 /// every member from the very descriptors the analysis reads.
-pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOutcome<'_> {
+pub fn analyse<'s>(set: &'s EvidenceSet, options: &Options, want_salvage: bool) -> SetOutcome<'s> {
     let mut notes = Vec::new();
     let mut hashes = Vec::new();
     if set.kind == SetKind::LoneJournal {
@@ -274,7 +302,7 @@ pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOu
         };
     }
     if set.renamed && set.kind == SetKind::LoneWal {
-        notes.push("a WAL under another name: analysed as a lone WAL; no live probe".to_string());
+        notes.push("a WAL under another name: recognised by its content, analysed alone".to_string());
     }
     if let Some(j) = set.member(Role::Journal) {
         if j.sniffed == Sniffed::Journal {
@@ -311,12 +339,11 @@ pub fn analyse(set: &EvidenceSet, options: Options, want_salvage: bool) -> SetOu
         }
     }
     hashes.sort_by_key(|h| h.role);
-    let live = options.live && !set.renamed;
-    let (analysis, settled) = super::analyze_settled(&ev, &options);
+    let (analysis, settled) = super::analyze_settled(&ev, options);
     if let Err(e) = check_contract(&ev, &analysis) {
         return SetOutcome { set, session: Err(e), findings: Vec::new(), salvage_rows: None, hashes, notes };
     }
-    let session = Session { evidence: ev, analysis, options: Options { live, ..options }, settled };
+    let session = Session { evidence: ev, analysis, options: options.clone(), settled };
     let findings = session.findings();
     let salvage_rows = if want_salvage { salvage_count(&session) } else { None };
     for f in [&session.evidence.db, &session.evidence.wal, &session.evidence.shm].into_iter().flatten() {
@@ -350,7 +377,7 @@ pub fn analyse_all<R: Send>(
 ) -> Vec<R> {
     sets.par_iter()
         .map(|s| {
-            let r = convert(analyse(s, options.clone(), want_salvage));
+            let r = convert(analyse(s, &options, want_salvage));
             done(s);
             r
         })
@@ -383,6 +410,8 @@ mod tests {
             seen("/e/empty.db", Sniffed::Empty),
             seen("/e/empty.db-wal", wal),
             seen("/e/blank", Sniffed::Empty),
+            seen("/e/text", Sniffed::Other),
+            seen("/e/text-wal", wal),
         ];
         let sets = group(&files);
         let got: Vec<(String, &str, Vec<&str>, bool)> = sets
@@ -405,6 +434,7 @@ mod tests {
                 ("/e/gone.db-wal".into(), "lone_wal", vec!["wal", "shm"], false),
                 ("/e/old.db-journal".into(), "lone_journal", vec!["journal"], false),
                 ("/e/orphan-shm".into(), "lone_shm", vec!["shm"], false),
+                ("/e/text-wal".into(), "lone_wal", vec!["db", "wal"], false),
             ]
         );
         let p = set_paths(&sets[1]);

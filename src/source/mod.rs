@@ -14,6 +14,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+pub mod deleted;
 pub mod env;
 pub mod identity;
 pub mod locks;
@@ -351,6 +352,8 @@ pub struct Evidence {
     pub db: Option<EvidenceFile>,
     pub wal: Option<EvidenceFile>,
     pub shm: Option<EvidenceFile>,
+    /// The rollback journal beside the database (`<db>-journal`), when it exists.
+    pub journal: Option<EvidenceFile>,
     /// How the files were paired, when that is not by their names (said once in the output).
     pub pairing_note: Option<String>,
 }
@@ -385,7 +388,14 @@ impl Evidence {
             FileKind::Wal => wal = Some(named),
             FileKind::Shm => shm = Some(named),
         }
-        Ok(Self { paths, db, wal, shm, pairing_note })
+        let journal = if paths.lone || db.is_none() {
+            None
+        } else {
+            let mut j = paths.db.clone().into_os_string();
+            j.push("-journal");
+            EvidenceFile::open_optional(Path::new(&j)).ok().flatten()
+        };
+        Ok(Self { paths, db, wal, shm, journal, pairing_note })
     }
 
     pub fn file(&self, role: FileKind) -> Option<&EvidenceFile> {

@@ -25,10 +25,21 @@ pub enum Action {
     Right,
     /// Open the selected frame (Frames), jump to the finding's frame (Findings).
     Open,
+    /// `n`: the next search match while a search is active, else the next commit frame.
     NextCommit,
+    /// `N`: the previous search match while a search is active, else the previous commit frame.
     PrevCommit,
     /// Open the jump prompt (`123` frame, `p42` page, `c7` commit).
     StartJump,
+    /// Open the search prompt (`/`): text search in the view's findings, cells, locks or events.
+    StartSearch,
+    /// Maximise the view's main pane (`z`), again to restore.
+    ToggleZoom,
+    /// Suspend to the shell (Ctrl-Z); `fg` comes back.
+    Suspend,
+    /// Scroll the secondary pane (the Findings explanation): `J` / `K`.
+    DetailDown,
+    DetailUp,
     /// Open the page-filter prompt.
     StartPageFilter,
     /// Cycle the state filter: all, committed, uncommitted, invalid, stale.
@@ -38,6 +49,8 @@ pub enum Action {
     Rescan,
     /// Recompute the timeline at the newest state (and show it).
     RefreshTimeline,
+    /// Run the deep check of the newest state in the background (shown in Findings).
+    RunDeep,
     /// Prompt editing.
     Input(char),
     Erase,
@@ -50,7 +63,7 @@ pub enum InputMode {
     Normal,
     /// A prompt is open: keys edit it.
     Prompt,
-    /// The help is shown: any key closes it, `q` quits.
+    /// The help is shown: arrows, j/k, PgUp/PgDn, g/G scroll it; `q` quits; other keys close it.
     Help,
 }
 
@@ -73,6 +86,12 @@ pub fn action_for(key: KeyEvent, mode: InputMode) -> Option<Action> {
         },
         InputMode::Help => match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            KeyCode::PageUp => Some(Action::PageUp),
+            KeyCode::PageDown | KeyCode::Char(' ') => Some(Action::PageDown),
+            KeyCode::Home | KeyCode::Char('g') => Some(Action::Top),
+            KeyCode::End | KeyCode::Char('G') => Some(Action::Bottom),
             _ => Some(Action::Back),
         },
         InputMode::Normal => normal(key.code, ctrl),
@@ -87,6 +106,7 @@ fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
             KeyCode::Char('b') | KeyCode::Char('u') => Some(PageUp),
             KeyCode::Char('n') => Some(Down),
             KeyCode::Char('p') => Some(Up),
+            KeyCode::Char('z') => Some(Suspend),
             _ => None,
         };
     }
@@ -96,7 +116,7 @@ fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
         KeyCode::Char('?') | KeyCode::F(1) => ToggleHelp,
         KeyCode::Tab => NextView,
         KeyCode::BackTab => PrevView,
-        KeyCode::Char(c @ '1'..='7') => ShowView(ViewKind::from_number(c as u8 - b'0')?),
+        KeyCode::Char(c @ '1'..='8') => ShowView(ViewKind::from_number(c as u8 - b'0')?),
         KeyCode::Up | KeyCode::Char('k') => Up,
         KeyCode::Down | KeyCode::Char('j') => Down,
         KeyCode::PageUp => PageUp,
@@ -108,12 +128,17 @@ fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
         KeyCode::Enter => Open,
         KeyCode::Char('n') => NextCommit,
         KeyCode::Char('N') => PrevCommit,
-        KeyCode::Char('/') | KeyCode::Char(':') => StartJump,
+        KeyCode::Char(':') => StartJump,
+        KeyCode::Char('/') => StartSearch,
+        KeyCode::Char('z') => ToggleZoom,
+        KeyCode::Char('J') => DetailDown,
+        KeyCode::Char('K') => DetailUp,
         KeyCode::Char('F') => StartPageFilter,
         KeyCode::Char('f') => CycleStateFilter,
         KeyCode::Char('p') => TogglePin,
         KeyCode::Char('r') => Rescan,
         KeyCode::Char('t') => RefreshTimeline,
+        KeyCode::Char('D') => RunDeep,
         _ => return None,
     })
 }
@@ -121,22 +146,27 @@ fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
 /// The help: every key, grouped. Each key named here is checked by a test to do something.
 pub const KEYS: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit (the terminal is restored)"),
-    ("?  F1", "this help (any key closes it)"),
+    ("?  F1", "this help (↑↓ PgUp PgDn scroll it; other keys close it)"),
     ("Tab  Shift-Tab", "next / previous view"),
-    ("1 2 3 4 5 6 7", "Overview, Frames, Frame detail, -shm, Findings, Locks, Timeline"),
+    ("1 2 3 4 5 6 7 8", "Overview, Frames, Frame detail, -shm, Findings, Locks, Timeline, Events"),
     ("↑ ↓  k j  Ctrl-P Ctrl-N", "move the selection / scroll"),
-    ("PgUp PgDn  Ctrl-B Ctrl-F  Space", "a page up / down"),
-    ("Home End  g G", "first / last"),
+    ("PgUp PgDn  Ctrl-B Ctrl-F  Space", "a page (the visible height) up / down"),
+    ("Home End  g G", "first / last (G in Events: follow new events)"),
     ("← →  h l  [ ]", "previous / next frame in the detail view"),
     ("Enter", "open the selected frame; on a finding, go to its frame; on a commit, its row changes"),
-    ("Esc  Backspace", "back: close help or prompt, leave the detail view"),
-    ("n  N", "next / previous commit frame"),
-    ("/  :", "jump: 123 = frame 123, p42 = next frame of page 42, c7 = commit 7"),
+    ("Esc  Backspace", "back: close help or prompt, clear the search, leave the detail view"),
+    ("/", "search text in the view: findings, cells (detail), locks, events; elsewhere the findings"),
+    ("n  N", "next / previous search match; without a search, next / previous commit frame"),
+    (":", "jump: 123 = frame 123, p42 = next frame of page 42, c7 = commit 7"),
+    ("J  K", "scroll the Findings explanation down / up"),
+    ("z", "zoom: the view's main pane fills the screen (again to restore)"),
+    ("Ctrl-Z", "suspend to the shell (fg resumes)"),
     ("f", "filter frames by state: all, committed, uncommitted, invalid, stale"),
     ("F", "filter frames by page (empty = no page filter)"),
     ("p", "pin: hold the current state while updates queue; again to catch up"),
     ("r", "re-read all three files from scratch"),
     ("t", "timeline: recompute it at the newest state"),
+    ("D", "deep check of the newest state (like PRAGMA integrity_check), in the background: Findings"),
 ];
 
 #[cfg(test)]
@@ -173,8 +203,10 @@ mod tests {
             (ch('5'), n, Some(ShowView(ViewKind::Findings))),
             (ch('6'), n, Some(ShowView(ViewKind::Locks))),
             (ch('7'), n, Some(ShowView(ViewKind::Timeline))),
-            (ch('8'), n, None),
+            (ch('8'), n, Some(ShowView(ViewKind::Events))),
+            (ch('9'), n, None),
             (ch('t'), n, Some(RefreshTimeline)),
+            (ch('D'), n, Some(RunDeep)),
             (ch('t'), InputMode::Prompt, Some(Input('t'))),
             (key(KeyCode::Up), n, Some(Up)),
             (ch('k'), n, Some(Up)),
@@ -204,14 +236,16 @@ mod tests {
             (key(KeyCode::Backspace), n, Some(Back)),
             (ch('n'), n, Some(NextCommit)),
             (ch('N'), n, Some(PrevCommit)),
-            (ch('/'), n, Some(StartJump)),
+            (ch('/'), n, Some(StartSearch)),
             (ch(':'), n, Some(StartJump)),
             (ch('f'), n, Some(CycleStateFilter)),
             (ch('F'), n, Some(StartPageFilter)),
             (ch('p'), n, Some(TogglePin)),
             (ch('r'), n, Some(Rescan)),
-            (ch('z'), n, None),
-            (ctrl('z'), n, None),
+            (ch('z'), n, Some(ToggleZoom)),
+            (ctrl('z'), n, Some(Suspend)),
+            (ch('J'), n, Some(DetailDown)),
+            (ch('K'), n, Some(DetailUp)),
             // In a prompt, letters are text.
             (ch('q'), InputMode::Prompt, Some(Input('q'))),
             (ch('4'), InputMode::Prompt, Some(Input('4'))),
@@ -219,8 +253,10 @@ mod tests {
             (key(KeyCode::Backspace), InputMode::Prompt, Some(Erase)),
             (key(KeyCode::Esc), InputMode::Prompt, Some(Back)),
             (key(KeyCode::Up), InputMode::Prompt, None),
-            // In the help, any key closes it except q, which quits.
-            (ch('j'), InputMode::Help, Some(Back)),
+            // In the help, movement keys scroll it, q quits, any other key closes it.
+            (ch('j'), InputMode::Help, Some(Down)),
+            (key(KeyCode::PageDown), InputMode::Help, Some(PageDown)),
+            (ch('x'), InputMode::Help, Some(Back)),
             (ch('?'), InputMode::Help, Some(Back)),
             (ch('q'), InputMode::Help, Some(Quit)),
         ];

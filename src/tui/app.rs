@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::action::{Action, InputMode, action_for};
 use super::changes::Changes;
 use super::event::{Event, Request};
+use super::events::{self, LoggedEvent};
 use super::forensic::{CommitRows, FrameForensics, TimelineData};
 use super::tabs::ViewKind;
 use super::watcher::{FrameBytes, Snapshot};
@@ -25,7 +26,18 @@ pub struct Prompt {
 pub enum PromptKind {
     Jump,
     PageFilter,
+    Search,
 }
+
+/// An active text search (`/`): the query (lowercase) and the view it searches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Search {
+    pub query: String,
+    pub view: ViewKind,
+}
+
+/// How long a status message stays before the next one replaces it.
+pub const STATUS_MIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A parsed jump target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +126,8 @@ pub struct DetailState {
     pub owner: Option<Arc<FrameForensics>>,
     pub scroll: usize,
     pub height: Cell<usize>,
+    /// First cell shown (a search match scrolls the cells).
+    pub cell_first: usize,
 }
 
 /// The timeline view: the commits (computed on request), the selection, and the row changes
@@ -147,6 +161,9 @@ pub struct History {
 
 pub const HISTORY_LEN: usize = 600;
 
+/// Samples (seconds) over which the verdict judges whether the WAL grows.
+pub const GROWTH_WINDOW: usize = 10;
+
 /// The whole UI state.
 #[derive(Debug)]
 pub struct App {
@@ -168,10 +185,46 @@ pub struct App {
     pub detail: DetailState,
     pub shm_scroll: usize,
     pub findings_selected: usize,
+    /// The last deep check (key `D`), and whether one is running.
+    pub deep: Option<Arc<super::forensic::DeepData>>,
+    pub deep_running: bool,
+    /// First line of the Findings explanation pane shown.
+    pub explain_scroll: usize,
     pub locks_scroll: usize,
+    /// Lines the Locks view had, and the rows that fitted, at the last draw.
+    pub locks_lines: Cell<usize>,
+    pub locks_height: Cell<usize>,
+    /// Rows of the Findings list and the Shm view that fitted at the last draw.
+    pub findings_height: Cell<usize>,
+    pub shm_height: Cell<usize>,
     pub timeline: TimelineState,
+    /// The event log (newest last, bounded) and its selection.
+    pub events: VecDeque<LoggedEvent>,
+    pub events_selected: usize,
+    /// Keep the newest event selected as events arrive.
+    pub events_follow: bool,
+    pub events_height: Cell<usize>,
+    /// `tui --log FILE`: every event is appended there as a JSON line.
+    pub log: Option<std::fs::File>,
+    /// The active search.
+    pub search: Option<Search>,
+    /// The view's main pane fills the screen.
+    pub zoom: bool,
+    pub help_scroll: usize,
+    pub help_height: Cell<usize>,
+    /// The event loop should suspend the process (Ctrl-Z).
+    pub suspend: bool,
+    /// Where the list rows start on screen and which row is first, at the last draw (for mouse
+    /// clicks): (y of the first row, index of the first row).
+    pub list_origin: Cell<(u16, usize)>,
+    /// The screen's width at the last draw (where the tabs are, for mouse clicks).
+    pub screen_width: Cell<u16>,
     /// What changed at the last update.
     pub status: String,
+    /// When the status line was last replaced; changes arriving sooner wait in
+    /// `status_pending` so each message stays readable for [`STATUS_MIN`].
+    pub status_at: Option<std::time::Instant>,
+    pub status_pending: Changes,
     /// A one-off message (a failed jump, ...), cleared by the next key.
     pub message: Option<String>,
     pub history: History,
@@ -184,6 +237,15 @@ pub struct App {
 }
 
 impl App {
+    /// The live findings, then the last deep check's.
+    pub fn all_findings(&self) -> Vec<crate::analysis::findings::Finding> {
+        let mut v = self.snap.as_ref().map(|s| s.findings.clone()).unwrap_or_default();
+        if let Some(d) = &self.deep {
+            v.extend(d.findings.iter().cloned());
+        }
+        v
+    }
+
     pub fn new(title: impl Into<String>, interval_ms: u64) -> Self {
         Self {
             title: title.into(),
@@ -200,9 +262,30 @@ impl App {
             detail: DetailState::default(),
             shm_scroll: 0,
             findings_selected: 0,
+            deep: None,
+            deep_running: false,
+            explain_scroll: 0,
             locks_scroll: 0,
+            locks_lines: Cell::new(0),
+            locks_height: Cell::new(0),
+            findings_height: Cell::new(0),
+            shm_height: Cell::new(0),
             timeline: TimelineState::default(),
+            events: VecDeque::new(),
+            events_selected: 0,
+            events_follow: true,
+            events_height: Cell::new(0),
+            log: None,
+            search: None,
+            zoom: false,
+            help_scroll: 0,
+            help_height: Cell::new(0),
+            suspend: false,
+            list_origin: Cell::new((0, 0)),
+            screen_width: Cell::new(80),
             status: "loading".into(),
+            status_at: None,
+            status_pending: Changes::default(),
             message: None,
             history: History::default(),
             session_commits: 0,
@@ -214,6 +297,19 @@ impl App {
 
     pub fn wal(&self) -> Option<&WalAnalysis> {
         self.snap.as_ref().and_then(|s| s.analysis.wal.as_ref())
+    }
+
+    /// The verdict on the state on screen (`live::verdict`), with the WAL's growth over the
+    /// last [`GROWTH_WINDOW`] samples.
+    pub fn verdict(&self) -> Option<crate::live::verdict::Verdict> {
+        let s = self.snap.as_ref()?;
+        let h = &self.history.wal_bytes;
+        let growing = (h.len() > GROWTH_WINDOW).then(|| {
+            let now = h.back().copied().unwrap_or(0);
+            let then = h.get(h.len() - 1 - GROWTH_WINDOW).copied().unwrap_or(now);
+            now > then
+        });
+        Some(crate::live::verdict::verdict(&s.analysis, &s.findings, s.live.as_deref(), growing))
     }
 
     pub fn frame_record(&self, frame: u32) -> Option<&FrameRecord> {
@@ -239,6 +335,7 @@ impl App {
                 }
             }
             Event::Resize => {}
+            Event::Mouse(m) => self.mouse(m),
             Event::Snapshot(s) => self.receive(s),
             Event::Progress { done, total } => self.progress = Some((done, total)),
             Event::Frame { frame, result } => {
@@ -259,13 +356,21 @@ impl App {
                     .unwrap_or(t.entries.len().saturating_sub(1));
                 self.timeline.data = Some(t);
             }
+            Event::Deep(d) => {
+                self.deep_running = false;
+                self.status = d.error.clone().unwrap_or_else(|| d.summary.clone());
+                self.deep = Some(d);
+            }
             Event::CommitRows(r) => {
                 if self.timeline.rows_pending == Some(r.number) {
                     self.timeline.rows_pending = None;
                     self.timeline.rows = Some(r);
                 }
             }
-            Event::Tick => self.sample(),
+            Event::Tick => {
+                self.sample();
+                self.flush_status(false);
+            }
             Event::Quit => self.quit = true,
         }
     }
@@ -275,14 +380,86 @@ impl App {
         self.progress = None;
         let base = self.pending.as_ref().or(self.snap.as_ref());
         let ch = base.map_or_else(Changes::default, |old| Changes::between(old, &s));
+        let at = events::now_ms();
+        let evs = match base {
+            Some(old) => events::between(old, &s, &ch, at),
+            None => vec![LoggedEvent {
+                schema: events::EVENT_SCHEMA,
+                at_ms: at,
+                kind: "started",
+                severity: "info",
+                text: format!(
+                    "watching {}: {}",
+                    crate::format::escape::escape(&self.title),
+                    crate::tui::text::severity_counts(&s.findings)
+                ),
+            }],
+        };
+        self.record(evs);
         self.session_commits += ch.commits;
         if self.pinned {
             self.queued += 1;
             self.queued_changes.merge(&ch);
             self.pending = Some(s);
         } else {
-            self.status = if self.snap.is_none() { "first scan done".into() } else { ch.describe() };
+            if self.snap.is_none() {
+                self.set_status("first scan done".into());
+            } else {
+                self.status_pending.merge(&ch);
+                self.flush_status(false);
+            }
             self.show(s);
+        }
+    }
+
+    /// Replace the status line now (or, unless `force`, once the current one was shown for
+    /// [`STATUS_MIN`]).
+    fn flush_status(&mut self, force: bool) {
+        if self.status_pending == Changes::default() {
+            return;
+        }
+        if force || self.status_at.is_none_or(|t| t.elapsed() >= STATUS_MIN) {
+            let ch = std::mem::take(&mut self.status_pending);
+            self.set_status(ch.describe());
+        }
+    }
+
+    fn set_status(&mut self, s: String) {
+        self.status = s;
+        self.status_at = Some(std::time::Instant::now());
+    }
+
+    /// Something the operator must see (the demo's writer died): kept on the status line until
+    /// the next key, and logged as an event.
+    pub fn alert(&mut self, m: String) {
+        self.record(vec![LoggedEvent {
+            schema: events::EVENT_SCHEMA,
+            at_ms: events::now_ms(),
+            kind: "alert",
+            severity: "warning",
+            text: crate::format::escape::escape(&m).into_owned(),
+        }]);
+        self.set_status(m.clone());
+        self.message = Some(m);
+    }
+
+    /// Add events to the log (and the log file).
+    pub fn record(&mut self, evs: Vec<LoggedEvent>) {
+        use std::io::Write as _;
+        for e in evs {
+            if let Some(f) = &mut self.log
+                && let Ok(line) = serde_json::to_string(&e)
+            {
+                let _ = writeln!(f, "{line}");
+            }
+            if self.events.len() >= events::MAX_EVENTS {
+                self.events.pop_front();
+                self.events_selected = self.events_selected.saturating_sub(1);
+            }
+            self.events.push_back(e);
+        }
+        if self.events_follow {
+            self.events_selected = self.events.len().saturating_sub(1);
         }
     }
 
@@ -339,11 +516,32 @@ impl App {
     /// Apply one action.
     pub fn apply(&mut self, a: Action) {
         self.message = None;
+        if self.help && self.prompt.is_none() {
+            let page = self.help_height.get().saturating_sub(1).max(1) as i64;
+            let d = match a {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -page,
+                Action::PageDown => page,
+                Action::Top => i64::MIN / 2,
+                Action::Bottom => i64::MAX / 2,
+                _ => 0,
+            };
+            if d != 0 {
+                // The draw clamps to what there is to scroll.
+                self.help_scroll = (self.help_scroll as i64).saturating_add(d).clamp(0, 1000) as usize;
+                return;
+            }
+        }
         let page = self.page_len();
         match a {
             Action::Quit => self.quit = true,
             Action::Back => {
                 if self.prompt.take().is_some() || std::mem::take(&mut self.help) {
+                } else if self.search.take().is_some() {
+                    self.message = Some("search cleared".into());
+                } else if self.zoom {
+                    self.zoom = false;
                 } else if self.view == ViewKind::Detail {
                     self.view = ViewKind::Frames;
                 } else if self.view == ViewKind::Timeline {
@@ -351,7 +549,10 @@ impl App {
                     self.timeline.rows_pending = None;
                 }
             }
-            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             Action::NextView => self.switch(self.view.next()),
             Action::PrevView => self.switch(self.view.prev()),
             Action::ShowView(v) => self.switch(v),
@@ -378,8 +579,7 @@ impl App {
             Action::Open => match self.view {
                 ViewKind::Frames | ViewKind::Overview => self.open_detail(self.frames.selected),
                 ViewKind::Findings => {
-                    let f =
-                        self.snap.as_ref().and_then(|s| s.findings.get(self.findings_selected)).and_then(|f| f.frame);
+                    let f = self.all_findings().get(self.findings_selected).and_then(|f| f.frame);
                     match f {
                         Some(f) => self.go_to_frame(f),
                         None => self.message = Some("this finding names no frame".into()),
@@ -389,9 +589,37 @@ impl App {
                 _ => {}
             },
             Action::RefreshTimeline => self.request_timeline(),
-            Action::NextCommit => self.step_commit(true),
-            Action::PrevCommit => self.step_commit(false),
+            Action::RunDeep => {
+                if !self.deep_running {
+                    self.deep_running = true;
+                    self.requests.push(Request::Deep);
+                }
+                self.message = Some("deep check running in the background; its findings appear in Findings".into());
+                self.view = ViewKind::Findings;
+            }
+            Action::NextCommit => {
+                if self.search.is_some() {
+                    self.search_step(true, false)
+                } else {
+                    self.step_commit(true)
+                }
+            }
+            Action::PrevCommit => {
+                if self.search.is_some() {
+                    self.search_step(false, false)
+                } else {
+                    self.step_commit(false)
+                }
+            }
             Action::StartJump => self.prompt = Some(Prompt { kind: PromptKind::Jump, input: String::new() }),
+            Action::StartSearch => {
+                let input = self.search.as_ref().map(|s| s.query.clone()).unwrap_or_default();
+                self.prompt = Some(Prompt { kind: PromptKind::Search, input });
+            }
+            Action::ToggleZoom => self.zoom = !self.zoom,
+            Action::Suspend => self.suspend = true,
+            Action::DetailDown => self.explain_scroll = self.explain_scroll.saturating_add(1).min(200),
+            Action::DetailUp => self.explain_scroll = self.explain_scroll.saturating_sub(1),
             Action::StartPageFilter => {
                 let input = self.frames.page_filter.map(|p| p.to_string()).unwrap_or_default();
                 self.prompt = Some(Prompt { kind: PromptKind::PageFilter, input });
@@ -412,11 +640,11 @@ impl App {
             Action::TogglePin => self.toggle_pin(),
             Action::Rescan => {
                 self.requests.push(Request::Rescan);
-                self.status = "re-reading everything".into();
+                self.set_status("re-reading everything".into());
             }
             Action::Input(c) => {
                 if let Some(p) = &mut self.prompt
-                    && p.input.len() < 32
+                    && p.input.chars().count() < 64
                 {
                     p.input.push(c);
                 }
@@ -476,27 +704,31 @@ impl App {
     fn toggle_pin(&mut self) {
         self.pinned = !self.pinned;
         if self.pinned {
-            self.status = "pinned: updates queue until p is pressed again".into();
+            self.set_status("pinned: updates queue until p is pressed again".into());
         } else {
             let ch = std::mem::take(&mut self.queued_changes);
             let n = std::mem::take(&mut self.queued);
-            self.status = if n == 0 {
+            self.set_status(if n == 0 {
                 "live again, nothing changed".into()
             } else {
                 format!("live again: {} ({n} updates)", ch.describe())
-            };
+            });
             if let Some(s) = self.pending.take() {
                 self.show(s);
             }
         }
     }
 
-    /// Rows a page moves, from what the last draw showed.
+    /// Rows a page moves: the visible height of the view's list at the last draw.
     fn page_len(&self) -> usize {
         let h = match self.view {
             ViewKind::Detail => self.detail.height.get(),
             ViewKind::Timeline => self.timeline.height.get(),
-            _ => self.frames.height.get(),
+            ViewKind::Locks => self.locks_height.get(),
+            ViewKind::Findings => self.findings_height.get(),
+            ViewKind::Shm => self.shm_height.get(),
+            ViewKind::Events => self.events_height.get(),
+            ViewKind::Frames | ViewKind::Overview => self.frames.height.get(),
         };
         h.saturating_sub(1).max(1)
     }
@@ -533,12 +765,23 @@ impl App {
                 self.shm_scroll = clamp(self.shm_scroll, n.max(1));
             }
             ViewKind::Findings => {
-                let n = self.snap.as_ref().map_or(0, |s| s.findings.len());
+                let n = self.snap.as_ref().map_or(0, |s| s.findings.len())
+                    + self.deep.as_ref().map_or(0, |d| d.findings.len());
+                let before = self.findings_selected;
                 self.findings_selected = clamp(self.findings_selected, n);
+                if before != self.findings_selected {
+                    self.explain_scroll = 0;
+                }
             }
             ViewKind::Locks => {
-                // Scroll by lines; the draw clamps to what there is.
-                self.locks_scroll = clamp(self.locks_scroll, 200);
+                // Scroll by lines, as far as the last line reaching the bottom (from the last draw).
+                let max = self.locks_lines.get().saturating_sub(self.locks_height.get()) + 1;
+                self.locks_scroll = clamp(self.locks_scroll.min(max - 1), max);
+            }
+            ViewKind::Events => {
+                let n = self.events.len();
+                self.events_selected = clamp(self.events_selected, n);
+                self.events_follow = n == 0 || self.events_selected + 1 == n;
             }
             ViewKind::Timeline => {
                 let n = self.timeline.data.as_ref().map_or(0, |t| t.entries.len());
@@ -621,6 +864,20 @@ impl App {
                 self.after_filter();
                 self.view = ViewKind::Frames;
             }
+            PromptKind::Search => {
+                let q = p.input.trim().to_lowercase();
+                if q.is_empty() {
+                    self.search = None;
+                    return;
+                }
+                let view = match self.view {
+                    v @ (ViewKind::Findings | ViewKind::Detail | ViewKind::Locks | ViewKind::Events) => v,
+                    _ => ViewKind::Findings,
+                };
+                self.search = Some(Search { query: q, view });
+                self.view = view;
+                self.search_step(true, true);
+            }
             PromptKind::Jump => match parse_jump(&p.input) {
                 None => self.message = Some(format!("cannot jump to {:?}: try 123, p42 or c7", p.input)),
                 Some(Jump::Frame(f)) => self.go_to_frame(f),
@@ -650,6 +907,163 @@ impl App {
         }
     }
 }
+
+impl App {
+    /// The searchable lines of `view` (lowercase), in display order.
+    pub fn search_lines(&self, view: ViewKind) -> Vec<String> {
+        match view {
+            ViewKind::Findings => self
+                .snap
+                .as_ref()
+                .map(|s| s.findings.iter().map(|f| format!("{} {} {}", f.severity.name(), f.code, f.message)).collect())
+                .unwrap_or_default(),
+            ViewKind::Detail => self
+                .detail
+                .owner
+                .as_ref()
+                .and_then(|o| o.cells.as_ref())
+                .map(|c| {
+                    c.iter()
+                        .map(|c| {
+                            let vals: Vec<String> = c.values.iter().map(|v| v.to_string()).collect();
+                            format!(
+                                "#{} rowid {} {}",
+                                c.index,
+                                c.rowid.map_or(String::new(), |r| r.to_string()),
+                                vals.join(" | ")
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ViewKind::Locks => self
+                .snap
+                .as_ref()
+                .and_then(|s| s.locks.as_ref())
+                .map(|r| {
+                    crate::tui::text::locks_lines(r, 200)
+                        .iter()
+                        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ViewKind::Events => {
+                self.events.iter().map(|e| format!("{} {} {}", events::clock(e.at_ms), e.kind, e.text)).collect()
+            }
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .map(|l| l.to_lowercase())
+        .collect()
+    }
+
+    /// The current position in the searched view.
+    fn search_position(&self, view: ViewKind) -> usize {
+        match view {
+            ViewKind::Findings => self.findings_selected,
+            ViewKind::Detail => self.detail.cell_first,
+            ViewKind::Locks => self.locks_scroll,
+            ViewKind::Events => self.events_selected,
+            _ => 0,
+        }
+    }
+
+    /// Move to the next (or previous) match of the search; `from_here` includes the current
+    /// position (a new search).
+    fn search_step(&mut self, forward: bool, from_here: bool) {
+        let Some(s) = self.search.clone() else { return };
+        let lines = self.search_lines(s.view);
+        let hits: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| l.contains(&s.query)).map(|(i, _)| i).collect();
+        if hits.is_empty() {
+            self.message = Some(format!("no match for /{} in {}", s.query, s.view.title()));
+            return;
+        }
+        let cur = self.search_position(s.view);
+        let found = if forward {
+            hits.iter().find(|&&i| if from_here { i >= cur } else { i > cur }).or(hits.first())
+        } else {
+            hits.iter().rev().find(|&&i| i < cur).or(hits.last())
+        };
+        let Some(&i) = found else { return };
+        self.view = s.view;
+        match s.view {
+            ViewKind::Findings => {
+                self.findings_selected = i;
+                self.explain_scroll = 0;
+            }
+            ViewKind::Detail => self.detail.cell_first = i,
+            ViewKind::Locks => self.locks_scroll = i,
+            ViewKind::Events => {
+                self.events_selected = i;
+                self.events_follow = false;
+            }
+            _ => {}
+        }
+        let k = hits.iter().position(|&h| h == i).map_or(0, |p| p + 1);
+        self.message = Some(format!("/{}: match {k} of {} (n/N next/previous, Esc clears)", s.query, hits.len()));
+    }
+
+    /// A mouse event: the wheel scrolls, a click on the tab bar switches views, a click on a
+    /// list row selects it.
+    fn mouse(&mut self, m: crossterm::event::MouseEvent) {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        match m.kind {
+            MouseEventKind::ScrollDown => {
+                if self.help {
+                    self.help_scroll = self.help_scroll.saturating_add(3).min(1000);
+                } else {
+                    self.move_by(3);
+                }
+            }
+            MouseEventKind::ScrollUp => {
+                if self.help {
+                    self.help_scroll = self.help_scroll.saturating_sub(3);
+                } else {
+                    self.move_by(-3);
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                if self.help || self.prompt.is_some() {
+                    return;
+                }
+                if m.row == TABS_ROW {
+                    if let Some(v) = crate::tui::text::tab_at(self.view, self.screen_width.get(), m.column) {
+                        self.switch(v);
+                    }
+                    return;
+                }
+                let (y0, first) = self.list_origin.get();
+                if m.row < y0 {
+                    return;
+                }
+                let row = first + usize::from(m.row - y0);
+                match self.view {
+                    ViewKind::Frames => {
+                        if let Some(f) = self.frames.frame_at(row).filter(|&f| self.frame_record(f).is_some()) {
+                            self.frames.selected = f;
+                        }
+                    }
+                    ViewKind::Findings if row < self.snap.as_ref().map_or(0, |s| s.findings.len()) => {
+                        self.findings_selected = row;
+                        self.explain_scroll = 0;
+                    }
+                    ViewKind::Events if row < self.events.len() => {
+                        self.events_selected = row;
+                        self.events_follow = row + 1 == self.events.len();
+                    }
+                    ViewKind::Timeline if row < self.timeline.data.as_ref().map_or(0, |t| t.entries.len()) => {
+                        self.timeline.selected = row;
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The screen row of the tab bar (under the header naming the database).
+pub const TABS_ROW: u16 = 1;
 
 fn push_bounded(q: &mut VecDeque<u64>, v: u64) {
     if q.len() >= HISTORY_LEN {

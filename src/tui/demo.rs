@@ -86,7 +86,22 @@ pub fn run(interval: Duration) -> Result<u8, Error> {
         std::thread::sleep(Duration::from_millis(20));
     }
     let title = format!("demo: {}", db.display());
-    let r = super::run_paths(Paths::resolve(&db), title, interval);
+    let mut told = false;
+    let mut watch = || {
+        if told {
+            return None;
+        }
+        match demo.child.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(Some(st))) => {
+                told = true;
+                Some(format!(
+                    "the demo's writer stopped ({st}): nothing changes any more; q quits (a new demo starts a new writer)"
+                ))
+            }
+            _ => None,
+        }
+    };
+    let r = super::run_watched(Paths::resolve(&db), title, interval, &mut watch);
     drop(demo);
     eprintln!("walinspect demo: stopped the writer and removed {}", dir.display());
     r

@@ -14,6 +14,8 @@ pub enum Event {
     Key(KeyEvent),
     /// The terminal was resized (the next draw adapts).
     Resize,
+    /// A mouse event (wheel, click).
+    Mouse(crossterm::event::MouseEvent),
     /// A new state of the files.
     Snapshot(Arc<Snapshot>),
     /// The first scan of a big WAL is under way.
@@ -32,6 +34,8 @@ pub enum Event {
     Timeline(Arc<TimelineData>),
     /// One commit's row changes, computed on request.
     CommitRows(Arc<CommitRows>),
+    /// The deep check of the newest state, computed on request.
+    Deep(Arc<super::forensic::DeepData>),
     /// Once a second, for the history sparklines.
     Tick,
     /// A signal asked us to stop.
@@ -47,6 +51,8 @@ pub enum Request {
     Timeline,
     /// Compute the row changes of this commit.
     CommitRows(u32),
+    /// Run the deep check of the newest state.
+    Deep,
 }
 
 impl From<Outcome> for Event {
@@ -55,6 +61,7 @@ impl From<Outcome> for Event {
             Outcome::FrameOwner(f) => Self::FrameOwner(f),
             Outcome::Timeline(t) => Self::Timeline(t),
             Outcome::CommitRows(r) => Self::CommitRows(r),
+            Outcome::Deep(d) => Self::Deep(d),
         }
     }
 }

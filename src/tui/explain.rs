@@ -13,6 +13,22 @@ pub fn explain(code: crate::analysis::findings::Code) -> Option<&'static str> {
     TABLE.get_or_init(|| parse(DOC)).iter().find(|(c, _)| c == code).map(|(_, e)| e.as_str())
 }
 
+/// The explanation of `code` as its parts: ("Cause", text), ("Consequence", text),
+/// ("Remedy", text), in the document's order.
+pub fn parts(code: crate::analysis::findings::Code) -> Vec<(&'static str, &'static str)> {
+    let Some(e) = explain(code) else { return Vec::new() };
+    let keys = ["Cause:", "Consequence:", "Remedy:"];
+    let mut starts: Vec<(usize, &'static str)> = keys.iter().filter_map(|k| e.find(k).map(|i| (i, *k))).collect();
+    starts.sort_unstable();
+    let mut out = Vec::new();
+    for (n, (i, k)) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).map_or(e.len(), |(j, _)| *j);
+        let body = e.get(i + k.len()..end).unwrap_or("").trim();
+        out.push((k.trim_end_matches(':'), body));
+    }
+    out
+}
+
 /// Split the document into `(code, "Cause: … Consequence: … Remedy: …")` pairs.
 fn parse(doc: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();

@@ -250,6 +250,68 @@ pub enum Outcome {
     FrameOwner(Arc<FrameForensics>),
     Timeline(Arc<TimelineData>),
     CommitRows(Arc<CommitRows>),
+    Deep(Arc<DeepData>),
+}
+
+/// The deep check of the newest state (key `D` in Findings), computed in the background.
+#[derive(Clone, Debug, Default)]
+pub struct DeepData {
+    pub seq: u64,
+    /// Its findings (SQLite's words, the owning tree), shown after the live findings.
+    pub findings: Vec<crate::analysis::findings::Finding>,
+    /// Provenance of each damaged page, by page: one line each.
+    pub provenance: Vec<(u32, String)>,
+    pub summary: String,
+    pub error: Option<String>,
+}
+
+/// Run the deep check of the newest state.
+pub fn deep_check(a: &Analysis, r: Readers<'_>, seq: u64) -> DeepData {
+    use crate::forensics::deep;
+    let t = Instant::now();
+    let mut out = DeepData { seq, ..DeepData::default() };
+    let fx = match Forensics::new(a, r.0, r.1) {
+        Ok(fx) => fx,
+        Err(e) => {
+            out.error = Some(e.to_string());
+            return out;
+        }
+    };
+    let spec = fx.latest();
+    let commit = (spec.upto > 0).then(|| fx.commits().len() as u32);
+    let rep = deep::run(&fx, spec, commit, deep::Options::default());
+    out.findings = deep::findings(&rep, &fx);
+    let section = crate::report::deep::DeepSection::build(&rep, deep::Level::Structure);
+    for p in &section.provenance {
+        let from = match (p.frame, p.commit) {
+            (Some(f), Some(c)) => format!("frame {f} (commit {c})"),
+            (Some(f), None) => format!("frame {f} (uncommitted)"),
+            _ => "the database file".to_string(),
+        };
+        let intact = match &p.intact {
+            Some(i) => format!(
+                "newest intact earlier image: {} ({} keys only there, {} only in the damaged image, {} changed)",
+                i.described,
+                i.only_in_intact.len(),
+                i.only_in_damaged.len(),
+                i.changed.len()
+            ),
+            None => format!("no intact earlier image in the evidence ({} rejected)", p.rejected),
+        };
+        out.provenance.push((p.page, format!("image from {from}; {intact}")));
+    }
+    out.summary = format!(
+        "deep check: {} problem{} in {} pages ({} ms); torn checkpoint writes: {}",
+        rep.messages.len(),
+        if rep.messages.len() == 1 { "" } else { "s" },
+        rep.n_page,
+        t.elapsed().as_millis(),
+        rep.torn.len()
+    );
+    if let Some(u) = &rep.unopenable {
+        out.summary = format!("deep check: SQLite cannot open this state: {u}");
+    }
+    out
 }
 
 /// Work for the forensic worker.
@@ -258,6 +320,7 @@ pub enum JobKind {
     Frame { frame: u32, page: Vec<u8> },
     Timeline,
     Rows(u32),
+    Deep,
 }
 
 /// One job: the snapshot it is about and descriptors of its database file and WAL (the
@@ -282,6 +345,7 @@ impl Job {
             }
             JobKind::Timeline => Outcome::Timeline(Arc::new(timeline(a, (db, wal), self.snap.seq))),
             JobKind::Rows(n) => Outcome::CommitRows(Arc::new(commit_rows(a, (db, wal), self.snap.seq, *n))),
+            JobKind::Deep => Outcome::Deep(Arc::new(deep_check(a, (db, wal), self.snap.seq))),
         }
     }
     fn same_kind(&self, other: &Job) -> bool {

@@ -90,6 +90,7 @@ fn run(mut w: Watcher, interval: Duration, tx: &Sender<Event>, rx: &Receiver<Req
             }
             Ok(Request::Timeline) => job(&w, &latest, JobKind::Timeline),
             Ok(Request::CommitRows(n)) => job(&w, &latest, JobKind::Rows(n)),
+            Ok(Request::Deep) => job(&w, &latest, JobKind::Deep),
             Ok(Request::Rescan) => {
                 w.force_full_rescan();
                 next_poll = Instant::now();

@@ -11,10 +11,12 @@ pub mod app;
 pub mod changes;
 pub mod demo;
 pub mod event;
+pub mod events;
 pub mod explain;
 pub mod forensic;
 pub mod loader;
 pub mod tabs;
+pub mod text;
 pub mod views;
 pub mod watcher;
 
@@ -43,14 +45,57 @@ pub fn preflight(path: &Path) -> Result<Paths, Error> {
     Ok(ev.paths)
 }
 
-/// Run the UI on `path` until the user quits. Returns the exit status.
-pub fn run(path: &Path, interval: Duration) -> Result<u8, Error> {
+/// Run the UI on `path` until the user quits. Returns the exit status. With `log`, every event
+/// of the Events view is appended to that file as a JSON line.
+pub fn run(path: &Path, interval: Duration, log: Option<&Path>) -> Result<u8, Error> {
     let paths = preflight(path)?;
-    run_paths(paths, path.display().to_string(), interval)
+    let log = match log {
+        Some(l) => Some(open_log(l, &paths)?),
+        None => None,
+    };
+    run_with_log(paths, path.display().to_string(), interval, log, &mut || None)
+}
+
+/// Open (append, create) the event log file, refusing any of the inspected files.
+fn open_log(l: &Path, paths: &Paths) -> Result<std::fs::File, Error> {
+    let same = |p: &Path| {
+        let a = std::fs::canonicalize(p).ok();
+        let b = std::fs::canonicalize(l).ok();
+        (a.is_some() && a == b) || p == l
+    };
+    if same(&paths.db) || same(&paths.wal) || same(&paths.shm) {
+        return Err(Error::Refused(format!("--log {}: that is one of the inspected files", l.display())));
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(l)
+        .map_err(|e| Error::system(format!("cannot open the event log {}", l.display()), e))
 }
 
 /// Run the UI on already-resolved paths.
 pub fn run_paths(paths: Paths, title: String, interval: Duration) -> Result<u8, Error> {
+    run_with_log(paths, title, interval, None, &mut || None)
+}
+
+/// [`run_paths`] with a watch: `watch` is asked after every event and, when it returns a
+/// message, that message is shown and logged (the demo reports its writer's death this way).
+pub fn run_watched(
+    paths: Paths,
+    title: String,
+    interval: Duration,
+    watch: &mut dyn FnMut() -> Option<String>,
+) -> Result<u8, Error> {
+    run_with_log(paths, title, interval, None, watch)
+}
+
+fn run_with_log(
+    paths: Paths,
+    title: String,
+    interval: Duration,
+    log: Option<std::fs::File>,
+    watch: &mut dyn FnMut() -> Option<String>,
+) -> Result<u8, Error> {
     let (tx, rx) = mpsc::channel::<Event>();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     let fatal = |e: std::io::Error| Error::system("cannot start the terminal UI", e);
@@ -58,9 +103,11 @@ pub fn run_paths(paths: Paths, title: String, interval: Duration) -> Result<u8, 
     spawn_signals(tx.clone()).map_err(fatal)?;
     let mut terminal = ratatui::try_init().map_err(fatal)?;
     let _restore = Restore;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     spawn_input(tx).map_err(fatal)?;
     let mut app = App::new(title, interval.as_millis() as u64);
-    event_loop(&mut terminal, &mut app, &rx, &req_tx).map_err(|e| Error::system("terminal error", e))?;
+    app.log = log;
+    event_loop(&mut terminal, &mut app, &rx, &req_tx, watch).map_err(|e| Error::system("terminal error", e))?;
     Ok(0)
 }
 
@@ -69,8 +116,20 @@ struct Restore;
 
 impl Drop for Restore {
     fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
         ratatui::restore();
     }
+}
+
+/// Ctrl-Z: give the terminal back, stop the process (SIGTSTP, as a shell job), and take the
+/// terminal again when `fg` continues it.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
+    *terminal = ratatui::try_init()?;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    terminal.clear()
 }
 
 fn event_loop(
@@ -78,8 +137,12 @@ fn event_loop(
     app: &mut App,
     rx: &Receiver<Event>,
     req: &Sender<Request>,
+    watch: &mut dyn FnMut() -> Option<String>,
 ) -> std::io::Result<()> {
     loop {
+        if let Some(m) = watch() {
+            app.alert(m);
+        }
         terminal.draw(|f| views::render(app, f.area(), f.buffer_mut()))?;
         let Ok(ev) = rx.recv() else { return Ok(()) };
         app.handle(ev);
@@ -93,6 +156,9 @@ fn event_loop(
         for r in app.requests.drain(..) {
             let _ = req.send(r);
         }
+        if std::mem::take(&mut app.suspend) {
+            suspend(terminal)?;
+        }
         if app.quit {
             return Ok(());
         }
@@ -105,6 +171,7 @@ fn spawn_input(tx: Sender<Event>) -> std::io::Result<()> {
             let ev = match crossterm::event::read() {
                 Ok(crossterm::event::Event::Key(k)) => Event::Key(k),
                 Ok(crossterm::event::Event::Resize(..)) => Event::Resize,
+                Ok(crossterm::event::Event::Mouse(m)) => Event::Mouse(m),
                 Ok(_) => continue,
                 Err(_) => Event::Quit,
             };

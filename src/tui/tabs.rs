@@ -10,11 +10,20 @@ pub enum ViewKind {
     Findings,
     Locks,
     Timeline,
+    Events,
 }
 
 impl ViewKind {
-    pub const ALL: [ViewKind; 7] =
-        [Self::Overview, Self::Frames, Self::Detail, Self::Shm, Self::Findings, Self::Locks, Self::Timeline];
+    pub const ALL: [ViewKind; 8] = [
+        Self::Overview,
+        Self::Frames,
+        Self::Detail,
+        Self::Shm,
+        Self::Findings,
+        Self::Locks,
+        Self::Timeline,
+        Self::Events,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -25,6 +34,20 @@ impl ViewKind {
             Self::Findings => "Findings",
             Self::Locks => "Locks",
             Self::Timeline => "Timeline",
+            Self::Events => "Events",
+        }
+    }
+    /// Key hints for the footer: the keys that matter most in this view.
+    pub fn hints(self) -> &'static str {
+        match self {
+            Self::Overview => "Enter frame · Tab views · / search · z zoom",
+            Self::Frames => "↑↓ move · Enter open · f/F filter · : jump · n/N commit",
+            Self::Detail => "←→ frame · ↑↓ scroll · Esc back · / search cells",
+            Self::Shm => "↑↓ scroll · PgUp/PgDn page",
+            Self::Findings => "↑↓ select · J/K explanation · Enter frame · / search",
+            Self::Locks => "↑↓ scroll · / search · z zoom",
+            Self::Timeline => "↑↓ commit · Enter rows · t refresh",
+            Self::Events => "↑↓ scroll · G follow · / search",
         }
     }
     pub fn from_number(n: u8) -> Option<Self> {

@@ -17,7 +17,9 @@ use crate::analysis::wal::WalAnalysis;
 use crate::analysis::{Analysis, DbAnalysis, Inputs, MAX_SHM_READ, ReadAt};
 use crate::format::shm::SHM_HEADER_LEN;
 use crate::format::wal::{FRAME_HEADER_LEN, FrameHeader, frame_offset};
+use crate::live::grade::Settle;
 use crate::live::incremental::{LiveWal, ScanCost, Tracked};
+use crate::live::locks::LiveLocks;
 use crate::report::locks::LocksReport;
 use crate::report::{FileRef, Files};
 use crate::source::{FileKind, FileStamp, Paths, read_full_at};
@@ -53,6 +55,8 @@ pub struct Snapshot {
     /// The live locks, their derived state and the environment's hazards, probed at this
     /// refresh (None when the watcher does not probe).
     pub locks: Option<Arc<LocksReport>>,
+    /// The lock state as derived (for the verdict and the grading; None without a probe).
+    pub live: Option<Arc<LiveLocks>>,
 }
 
 impl Snapshot {
@@ -103,6 +107,11 @@ pub struct Watcher {
     pub probe_locks: bool,
     locks: Option<Arc<LocksReport>>,
     locks_key: String,
+    live: Option<Arc<LiveLocks>>,
+    /// The lock and environment findings of the last probe.
+    live_findings: Vec<Finding>,
+    /// Transient findings held back until they persist (`live::grade`).
+    settle: Settle,
 }
 
 impl Watcher {
@@ -122,6 +131,9 @@ impl Watcher {
             probe_locks: true,
             locks: None,
             locks_key: String::new(),
+            live: None,
+            live_findings: Vec::new(),
+            settle: Settle::default(),
         }
     }
 
@@ -198,7 +210,7 @@ impl Watcher {
             }
             cost.lock_micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
         }
-        if !changed {
+        if !changed && !self.settle.pending() {
             return None;
         }
         let analysis = Analysis {
@@ -207,7 +219,12 @@ impl Watcher {
             wal: self.live_wal.analysis().cloned(),
             shm: self.shm_part.clone(),
         };
-        let findings = findings::check(&analysis);
+        let mut all = findings::check(&analysis);
+        all.extend(self.live_findings.iter().cloned());
+        let (findings, settled) = self.settle.step(all, &analysis, self.live.as_deref());
+        if !changed && !settled {
+            return None;
+        }
         self.seq += 1;
         cost.micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
         Some(Snapshot {
@@ -221,6 +238,7 @@ impl Watcher {
             findings,
             cost,
             locks: self.locks.clone(),
+            live: self.live.clone(),
         })
     }
 
@@ -270,6 +288,8 @@ impl Watcher {
         self.locks_key = key;
         if changed {
             self.locks = Some(Arc::new(r));
+            self.live = Some(Arc::new(live.locks));
+            self.live_findings = found;
         }
         changed
     }

@@ -39,7 +39,7 @@ const DATA_KEYED: &[&str] = &[
 /// `findings` and `summary`).
 fn doc_of(schema: &str) -> &'static str {
     match schema {
-        "walinspect.dump" | "walinspect.check" | "walinspect.scan" => "docs/json-schema.md",
+        "walinspect.dump" | "walinspect.check" | "walinspect.event" | "walinspect.scan" => "docs/json-schema.md",
         "walinspect.locks" => "docs/locks.md",
         "walinspect.timeline" | "walinspect.history" | "walinspect.salvage" => "docs/forensics.md",
         "walinspect.extract" | "walinspect.rebuild-shm" => "docs/repair-report.md",
@@ -87,11 +87,21 @@ fn collect(schema: &str, v: &Value, path: &str, out: &mut BTreeSet<String>) {
 fn produced() -> BTreeMap<String, BTreeSet<String>> {
     let d = tempdir();
     let mut docs: Vec<Value> = Vec::new();
+    // A database with deleted records in free space: salvage's `carving.rows`.
+    let corpus = crate::support::carve_corpus::build(crate::support::carve_corpus::Params {
+        page_size: 4096,
+        utf16: false,
+        rows: 120,
+        seed: 11,
+    });
+    docs.push(json(&["salvage", corpus.evidence.to_str().unwrap(), "--json"]));
     for s in SAMPLES {
         let db = format!("samples/{s}/app.db");
         docs.push(json(&["dump", &db, "--json"]));
         docs.push(json(&["dump", &db, "--json", "--owners"]));
         docs.push(json(&["check", &db, "--json"]));
+        docs.push(json(&["check", &db, "--json", "--findings-only"]));
+        docs.push(json(&["info", &db, "--json"]));
         docs.push(json(&["check", &db, "--json", "--deep"]));
         docs.push(json(&["locks", &db, "--json"]));
         docs.push(json(&["timeline", &db, "--json", "--values"]));
@@ -130,6 +140,17 @@ fn produced() -> BTreeMap<String, BTreeSet<String>> {
     writer.execute_batch("BEGIN IMMEDIATE;").unwrap();
     docs.push(json(&["locks", held.to_str().unwrap(), "--json"]));
     drop((reader, writer));
+    // One line of `tui --log` (the TUI itself is driven in tui_live).
+    docs.push(
+        serde_json::to_value(walinspect::tui::events::LoggedEvent {
+            schema: walinspect::tui::events::EVENT_SCHEMA,
+            at_ms: 1,
+            kind: "commit",
+            severity: "info",
+            text: "1 commit".into(),
+        })
+        .unwrap(),
+    );
 
     // `scan --json`: JSON Lines over the samples, with an entry that cannot be read (a FIFO).
     let fifo_dir = d.path().join("scan-extra");

@@ -8,6 +8,7 @@
 
 mod support;
 
+mod carving;
 mod cli;
 mod deep;
 mod docs;
@@ -34,4 +35,5 @@ mod trust_live;
 mod trust_outputs;
 mod tui_bench;
 mod tui_live;
+mod tui_operator;
 mod tui_views;

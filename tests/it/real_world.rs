@@ -471,3 +471,116 @@ fn salvage_labels_rows_after_the_break_as_newer_and_names_the_break() {
         assert!(!line.contains("older version"), "{line}");
     }
 }
+
+/// A rollback journal beside the database (apps in the default DELETE mode killed mid-write;
+/// Android's and iOS's PERSIST-mode databases). A hot journal is played back by SQLite before
+/// it reads anything: `check` says so (`db.hot_journal`) and names the pages it restores —
+/// exactly the pages whose content differs between the file and what SQLite shows on a copy.
+#[test]
+fn hot_rollback_journal_is_reported_with_the_pages_it_restores() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch(
+        "PRAGMA page_size=1024; PRAGMA journal_mode=DELETE; PRAGMA cache_size=2;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);",
+    )
+    .unwrap();
+    c.execute_batch(&series(
+        200,
+        "INSERT INTO t(v) SELECT printf('original %04d %s', value, hex(zeroblob(20))) FROM s",
+    ))
+    .unwrap();
+    c.execute_batch("BEGIN; UPDATE t SET v = 'changed ' || id WHERE id % 2 = 0;").unwrap();
+    // The "kill": the database file, already partly overwritten (the cache spilled), and its
+    // hot journal.
+    let ev = d.path().join("ev.db");
+    fs::copy(&live, &ev).unwrap();
+    fs::copy(sibling(&live, "-journal"), sibling(&ev, "-journal")).unwrap();
+    c.execute_batch("ROLLBACK").unwrap();
+    drop(c);
+    // What SQLite restores: compare a played-back copy with the file as it is.
+    let copy = d.path().join("copy.db");
+    fs::copy(&ev, &copy).unwrap();
+    fs::copy(sibling(&ev, "-journal"), sibling(&copy, "-journal")).unwrap();
+    let cc = Connection::open(&copy).unwrap();
+    let n: i64 = cc.query_row("SELECT count(*) FROM t WHERE v LIKE 'changed%'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0, "SQLite rolled the journal back");
+    drop(cc);
+    let before = fs::read(&ev).unwrap();
+    let after = fs::read(&copy).unwrap();
+    let differing: Vec<u64> = (0..before.len().min(after.len()) / 1024)
+        .filter(|&p| before[p * 1024..(p + 1) * 1024] != after[p * 1024..(p + 1) * 1024])
+        .map(|p| p as u64 + 1)
+        .collect();
+    assert!(!differing.is_empty());
+    let guard = crate::support::common::Unchanged::record(&ev);
+    let r = run(&["check", ev.to_str().unwrap(), "--json"]);
+    guard.assert();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "db.hot_journal")
+        .expect("db.hot_journal")
+        .clone();
+    let m = f["message"].as_str().unwrap();
+    assert!(m.contains("plays it back"), "{m}");
+    // Every page that differs is one the journal restores (page 1 may be restored unchanged).
+    let restores = f["count"].as_u64().unwrap();
+    assert!(restores >= differing.len() as u64, "{m} vs {differing:?}");
+    for p in &differing {
+        assert!(m.contains(&p.to_string()), "page {p} not named: {m}");
+    }
+}
+
+/// `journal_mode=PERSIST` (the default of many Android apps) zeroes only the journal's header
+/// after each commit: the page records of the last transaction — the rows it deleted or
+/// edited, as they were before — stay on disk. They are reported (not as a hot journal), and
+/// salvage and history list their rows with provenance `journal`.
+#[test]
+fn persisted_journal_records_are_a_source_of_row_versions() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch(
+        "PRAGMA page_size=1024; PRAGMA journal_mode=PERSIST; PRAGMA secure_delete=OFF;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);",
+    )
+    .unwrap();
+    c.execute_batch(&series(60, "INSERT INTO t(v) SELECT printf('kept %04d', value) FROM s")).unwrap();
+    c.execute_batch("BEGIN; UPDATE t SET v = 'edited' WHERE id = 7; DELETE FROM t WHERE id = 42; COMMIT;").unwrap();
+    let ev = d.path().join("ev.db");
+    fs::copy(&live, &ev).unwrap();
+    fs::copy(sibling(&live, "-journal"), sibling(&ev, "-journal")).unwrap();
+    drop(c);
+    let j = fs::read(sibling(&ev, "-journal")).unwrap();
+    assert!(j[..28].iter().all(|&b| b == 0) && j.len() > 1024, "a PERSIST journal after commit");
+    let r = run(&["check", ev.to_str().unwrap(), "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let f = v["findings"].as_array().unwrap();
+    assert!(f.iter().all(|x| x["code"] != "db.hot_journal"), "{f:?}");
+    let p = f.iter().find(|x| x["code"] == "db.persisted_journal").expect("db.persisted_journal");
+    assert_eq!(p["severity"], "info");
+    let s = ev.to_str().unwrap();
+    // Salvage: the deleted row, from the journal, with its record's offset.
+    let r = run(&["salvage", s, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let g = v["groups"].as_array().unwrap().iter().position(|g| g["kind"] == "journal").expect("journal group");
+    assert!(!v["groups"][g]["record_offsets"].as_array().unwrap().is_empty());
+    let row = v["rows"].as_array().unwrap().iter().find(|r| r["key"] == 42).expect("deleted row 42 salvaged").clone();
+    assert_eq!(row["kind"], "journal");
+    assert_eq!(row["values"][1], "kept 0042");
+    // History: the edited row's earlier version comes before the database file's.
+    let h = run(&["history", s, "--table", "t", "--rowid", "7", "--json"]);
+    let hv: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    let versions = hv["versions"].as_array().unwrap();
+    assert_eq!(versions[0]["source"]["kind"], "journal", "{versions:?}");
+    assert_eq!(versions[0]["values"][1], "kept 0007");
+    assert!(versions.iter().any(|x| x["current"] == true && x["values"][1] == "edited"));
+    let h = run(&["history", s, "--table", "t", "--rowid", "42", "--json"]);
+    let hv: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    assert!(hv["versions"].as_array().unwrap().iter().any(|x| x["source"]["kind"] == "journal"));
+}

@@ -5,69 +5,11 @@
 //! SQLITE_BUSY (its busy timeout is 0); and the UI must change nothing in the files.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    fn start(cmd: &str, w: u16, h: u16) -> Self {
-        let session = format!("walinspect-test-{}", std::process::id());
-        let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", &w.to_string(), "-y", &h.to_string(), cmd])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
-        let _ = Command::new("tmux").args(["set-option", "-t", &session, "remain-on-exit", "on"]).status();
-        Self { session }
-    }
-    fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            Command::new("tmux").args(["send-keys", "-t", &self.session, k]).status().unwrap();
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-    /// "1 0" when the process ended with status 0, "0 " while it runs.
-    fn pane_state(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.session, "#{pane_dead} #{pane_dead_status}#{pane_dead_signal}"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-    /// Wait until the screen contains `what`; returns how long it took.
-    fn wait_for(&self, what: &str, limit: Duration) -> Duration {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if s.contains(what) {
-                return start.elapsed();
-            }
-            assert!(start.elapsed() < limit, "{what:?} did not appear within {limit:?}; screen:\n{s}");
-            assert!(self.pane_state().starts_with('0'), "the UI exited ({}); screen:\n{s}", self.pane_state());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
-}
+use crate::support::tmux::{Tmux, tmux_available};
 
 fn open_writer(db: &Path) -> Connection {
     let c = Connection::open(db).unwrap();
@@ -120,7 +62,7 @@ fn live_ui_follows_a_writer_through_resets_and_deletion() {
     let mut c = open_writer(&db);
     commit(&c, 3);
     let exe = env!("CARGO_BIN_EXE_walinspect");
-    let t = Tmux::start(&format!("{exe} tui {} --interval 50", db.display()), 100, 30);
+    let t = Tmux::start("live", &format!("{exe} tui {} --interval 50", db.display()), 100, 30);
     t.wait_for("LIVE", Duration::from_secs(10));
     t.wait_for("commits   2 ·", Duration::from_secs(5));
 
@@ -130,21 +72,21 @@ fn live_ui_follows_a_writer_through_resets_and_deletion() {
     for _ in 0..5 {
         commit(&c, 2);
         commits += 1;
-        worst = worst.max(t.wait_for(&format!("commits   {commits} ·"), Duration::from_secs(1)));
+        worst = worst.max(t.wait_elapsed(&format!("commits   {commits} ·"), Duration::from_secs(1)));
     }
     // TRUNCATE empties the -wal; the next commit starts a new WAL.
     let (busy, _, _) = checkpoint(&c, "TRUNCATE");
     assert_eq!(busy, 0);
     t.wait_for("WAL       0 bytes", Duration::from_secs(1));
     commit(&c, 1);
-    worst = worst.max(t.wait_for("commits   1 ·", Duration::from_secs(1)));
+    worst = worst.max(t.wait_elapsed("commits   1 ·", Duration::from_secs(1)));
     // RESTART: the next writer resets the WAL and overwrites it in place.
     for _ in 0..3 {
         commit(&c, 1);
     }
     checkpoint(&c, "RESTART");
     commit(&c, 1);
-    worst = worst.max(t.wait_for("commits   1 ·", Duration::from_secs(1)));
+    worst = worst.max(t.wait_elapsed("commits   1 ·", Duration::from_secs(1)));
     t.wait_for("stale", Duration::from_secs(1));
 
     // A full-speed writer with TRUNCATE checkpoints next to a UI polling every 50 ms: the
@@ -168,10 +110,10 @@ fn live_ui_follows_a_writer_through_resets_and_deletion() {
     // They come back.
     c = open_writer(&db);
     commit(&c, 1);
-    worst = worst.max(t.wait_for("commits   1 ·", Duration::from_secs(1)));
+    worst = worst.max(t.wait_elapsed("commits   1 ·", Duration::from_secs(1)));
     // Every view and key while the files stand still: nothing of them changes.
     let before = fingerprint(dir.path());
-    t.keys(&["2", "G", "Enter", "l", "4", "5", "j", "Enter", "r", "/", "1", "Enter", "p", "p", "?", "x", "1"]);
+    t.keys(&["2", "G", "Enter", "l", "4", "5", "j", "Enter", "r", ":", "1", "Enter", "p", "p", "?", "x", "1"]);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(fingerprint(dir.path()), before, "the UI changed the files or created one");
     // The writer can still commit at once, and the UI shows it.

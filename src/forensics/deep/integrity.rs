@@ -246,7 +246,8 @@ impl<'r, 'a> Checker<'r, 'a> {
         if n != 0 && self.msgs.len() == errs_at_start {
             let (code, what) =
                 if freelist { (Code::FreelistSize, "size") } else { (Code::OverflowLength, "overflow list length") };
-            let blame = if freelist { None } else { self.here() };
+            // The freelist count is header field 36, on page 1.
+            let blame = if freelist { Some(1) } else { self.here() };
             self.msg(
                 code,
                 format!("{what} is {} but should be {}", expected.wrapping_sub(n) as i32, expected as i32),

@@ -189,6 +189,23 @@ pub fn run(fx: &Forensics<'_>, spec: SnapshotSpec, commit: Option<u32>, opts: Op
     rep
 }
 
+/// The lines the sqlite3 shell prints for `PRAGMA integrity_check` on this state.
+pub fn sqlite_lines(r: &DeepReport) -> Vec<String> {
+    if let Some(u) = &r.unopenable {
+        return vec![format!("Error: {u}")];
+    }
+    let mut out = Vec::new();
+    if !r.messages.is_empty() {
+        out.push("*** in database main ***".to_string());
+        out.extend(r.messages.iter().map(|m| m.text.clone()));
+    }
+    out.extend(r.index_messages.iter().map(|m| m.text.clone()));
+    if out.is_empty() {
+        out.push("ok".into());
+    }
+    out
+}
+
 /// The deep check's findings (severity error), one per message, in SQLite's order, then the
 /// torn checkpoint writes.
 pub fn findings(rep: &DeepReport, fx: &Forensics<'_>) -> Vec<Finding> {
@@ -208,7 +225,9 @@ pub fn findings(rep: &DeepReport, fx: &Forensics<'_>) -> Vec<Finding> {
     }
     for m in rep.messages.iter().chain(&rep.index_messages) {
         let origin = m.page.map(|p| snap.origin(p));
-        let owner = rep.owner(m.root).map(|o| format!(" [{} {}]", if o.index { "index" } else { "table" }, o.name));
+        let owner = rep.owner(m.root).map(|o| {
+            format!(" [{} {}]", if o.index { "index" } else { "table" }, crate::format::escape::escape(&o.name))
+        });
         out.push(Finding {
             code: m.code,
             severity: Severity::Error,

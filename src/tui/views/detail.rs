@@ -95,7 +95,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             Span::raw(format!("{} ", frame_offset(n, w.page_size.unwrap_or(0)))),
             label("state "),
             state,
-            Span::raw(rec.generations_ago.map_or(String::new(), |g| format!(" ({g} resets ago)"))),
+            Span::raw(rec.generations_ago.map_or(String::new(), |g| {
+                format!(" ({} ago)", crate::present::fmt::plural(u64::from(g), "reset", "resets"))
+            })),
         ]),
         Line::from(vec![
             label("page "),
@@ -222,7 +224,7 @@ fn render_cells(app: &App, area: Rect, buf: &mut Buffer) {
     let h = usize::from(area.height.saturating_sub(1));
     let w = usize::from(area.width);
     let mut lines: Vec<Line> = Vec::new();
-    for c in cells.iter().take(h) {
+    for c in cells.iter().skip(app.detail.cell_first.min(cells.len().saturating_sub(1))).take(h) {
         let mut head = format!("#{:<3} @{:<5}", c.index, c.offset);
         if let Some(ch) = c.left_child {
             head.push_str(&format!(" child {ch}"));

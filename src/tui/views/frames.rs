@@ -20,7 +20,7 @@ struct Columns {
 
 impl Columns {
     fn for_width(w: u16) -> Self {
-        Self { salts: w >= 96, checksums: w >= 114 }
+        Self { salts: w >= 98, checksums: w >= 116 }
     }
 }
 
@@ -76,12 +76,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Line::from(Span::styled(header(&cols), Role::ColumnHeader.tui())).render(Rect { y, height: 1, ..area }, buf);
     y += 1;
     let page_size = w.page_size.unwrap_or(0);
+    app.list_origin.set((y, off));
     for row in off..(off + h).min(len) {
         let Some(f) = st.frame_at(row).and_then(|i| w.frame(i)) else {
             continue;
         };
         let selected = f.index == st.selected;
-        let line = row_line(f, &cols, page_size, f.index <= backfill && f.index <= w.valid_frames, selected);
+        let number = w.commits.binary_search_by_key(&f.index, |c| c.frame).ok().and_then(|i| w.commits.get(i));
+        let line = row_line(
+            f,
+            number.map(|c| c.number),
+            &cols,
+            page_size,
+            f.index <= backfill && f.index <= w.valid_frames,
+            selected,
+        );
         line.render(Rect { y, height: 1, ..area }, buf);
         y += 1;
     }
@@ -92,7 +101,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn header(c: &Columns) -> String {
-    let mut s = format!(" {:>8} {:>12} {:>8} {:>8} ", "frame", "offset", "page", "commit");
+    let mut s = format!(" {:>8} {:>12} {:>8} {:>6} {:>7} ", "frame", "offset", "page", "commit", "db pgs");
     if c.salts {
         s += &format!("{:<17} ", "salts");
     }
@@ -103,10 +112,26 @@ fn header(c: &Columns) -> String {
     s
 }
 
-fn row_line(f: &FrameRecord, c: &Columns, page_size: u32, backfilled: bool, selected: bool) -> Line<'static> {
+/// One frame's row. `commit`: the number of the commit this frame ends (this generation's, 1-based).
+fn row_line(
+    f: &FrameRecord,
+    commit: Option<u32>,
+    c: &Columns,
+    page_size: u32,
+    backfilled: bool,
+    selected: bool,
+) -> Line<'static> {
     let h = &f.header;
-    let commit = if h.is_commit() { h.commit_db_pages.to_string() } else { String::new() };
-    let mut text = format!(" {:>8} {:>12} {:>8} {:>8} ", f.index, frame_offset(f.index, page_size), h.page, commit);
+    let db_pages = if h.is_commit() { h.commit_db_pages.to_string() } else { String::new() };
+    let number = commit.map_or(String::new(), |n| format!("#{n}"));
+    let mut text = format!(
+        " {:>8} {:>12} {:>8} {:>6} {:>7} ",
+        f.index,
+        frame_offset(f.index, page_size),
+        h.page,
+        number,
+        db_pages
+    );
     if c.salts {
         text += &format!("{:08x} {:08x} ", h.salt1, h.salt2);
     }

@@ -2,6 +2,7 @@
 //! the view, the status line and the overlays (help, prompt).
 
 pub mod detail;
+pub mod events;
 pub mod findings;
 pub mod frames;
 pub mod help;
@@ -23,6 +24,7 @@ use crate::present::theme::Role;
 
 pub use super::tabs::ViewKind;
 pub use crate::present::fmt::human_bytes;
+pub use crate::tui::text::severity_counts;
 
 /// The style of a frame state (the palette: `present::theme`).
 pub fn state_style(s: FrameState) -> Style {
@@ -49,11 +51,22 @@ pub fn block(title: &str) -> Block<'_> {
     Block::new().borders(Borders::TOP).title(Span::styled(format!(" {title} "), Role::Heading.tui()))
 }
 
-/// Draw the whole screen.
+/// Draw the whole screen: the header naming the database, the tabs, the view, the status line
+/// with the view's key hints, and the overlays (help, prompt). Zoomed, the view has the screen.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let [tabs, body, status] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    render_tabs(app, tabs, buf);
+    // Only a view with a clickable list sets it again.
+    app.list_origin.set((u16::MAX, 0));
+    let body = if app.zoom {
+        area
+    } else {
+        let [header, tabs, body, status] =
+            Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)])
+                .areas(area);
+        render_header(app, header, buf);
+        render_tabs(app, tabs, buf);
+        render_status(app, status, buf);
+        body
+    };
     if app.snap.is_none() {
         render_loading(app, body, buf);
     } else {
@@ -65,16 +78,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ViewKind::Findings => findings::render(app, body, buf),
             ViewKind::Locks => locks::render(app, body, buf),
             ViewKind::Timeline => timeline::render(app, body, buf),
+            ViewKind::Events => events::render(app, body, buf),
         }
     }
-    render_status(app, status, buf);
     if app.help {
-        help::render(area, buf);
+        help::render(app, area, buf);
     }
     if let Some(p) = &app.prompt {
         let title = match p.kind {
             PromptKind::Jump => " jump to: 123 frame · p42 page · c7 commit ",
             PromptKind::PageFilter => " show only frames of page (empty: all) ",
+            PromptKind::Search => " search (Enter; n/N next/previous; empty: clear) ",
         };
         let w = area.width.min(60);
         let r = Rect {
@@ -106,46 +120,61 @@ fn guard(area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
-    let mut spans = Vec::new();
-    if area.width >= 100 {
-        spans.push(Span::styled(" walinspect ", Role::Title.tui()));
-    }
-    for v in ViewKind::ALL {
-        // Narrow screens: "1:Overview" to leave room for the live marker.
-        let text = if area.width >= 100 {
-            format!(" {} {} ", v.index() + 1, v.title())
-        } else {
-            format!(" {}:{}", v.index() + 1, v.title())
-        };
-        spans.push(if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) });
-    }
-    Line::from(spans).render(area, buf);
+/// The header: walinspect, the database being watched, the live marker.
+fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let live = if app.pinned {
         Span::styled(format!(" PINNED {} ", app.queued), Role::Pinned.tui())
     } else if app.snap.is_some() {
-        Span::styled(format!(" ● LIVE {}ms", app.interval_ms), Role::Live.tui())
+        Span::styled(format!(" ● LIVE {}ms ", app.interval_ms), Role::Live.tui())
     } else {
         Span::styled(" loading ", Role::Changed.tui())
     };
+    let live_w = live.content.chars().count();
+    let room = usize::from(area.width).saturating_sub(live_w + 13);
+    let name = crate::present::fmt::short(&crate::format::escape::escape(&app.title), room);
+    Line::from(vec![
+        Span::styled(" walinspect ", Role::Title.tui()),
+        Span::styled(format!(" {name}"), Role::Heading.tui()),
+    ])
+    .render(area, buf);
     Line::from(live).right_aligned().render(area, buf);
+}
+
+fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
+    app.screen_width.set(area.width);
+    let spans: Vec<Span> = crate::tui::text::tab_layout(app.view, area.width)
+        .into_iter()
+        .map(
+            |(v, text, _, _)| {
+                if v == app.view { Span::styled(text, Style::new().reversed().bold()) } else { Span::raw(text) }
+            },
+        )
+        .collect();
+    Line::from(spans).render(area, buf);
 }
 
 fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let seq = app.snap.as_ref().map_or(0, |s| s.seq);
-    let line = if let Some(m) = &app.message {
-        Line::from(Span::styled(format!(" {}", crate::format::escape::escape(m)), Role::Changed.tui()))
+    let (text, role) = if let Some(m) = &app.message {
+        (format!(" {}", crate::format::escape::escape(m)), Role::Changed)
     } else if app.pinned && app.queued > 0 {
-        Line::from(vec![
-            Span::styled(" pinned #", Role::Changed.tui()),
-            Span::styled(seq.to_string(), Role::Changed.tui()),
-            Span::raw(format!(" · since: {} · p to catch up", app.queued_changes.describe())),
-        ])
+        (format!(" pinned #{seq} · since: {} · p to catch up", app.queued_changes.describe()), Role::Changed)
     } else {
-        Line::from(vec![Span::styled(format!(" #{seq} "), Role::Dim.tui()), Span::raw(app.status.as_str())])
+        (format!(" #{seq} {}", crate::format::escape::escape(&app.status)), Role::StatusBar)
     };
-    Paragraph::new(line).style(Role::StatusBar.tui()).render(area, buf);
-    Line::from(Span::styled(" ? help  q quit ", Role::Dim.tui())).right_aligned().render(area, buf);
+    let width = usize::from(area.width);
+    let used = text.chars().count();
+    let hints = format!(" {} · ? help ", app.view.hints());
+    let hint = if used + hints.chars().count() < width {
+        hints
+    } else if used + 9 < width {
+        " ? help ".to_string()
+    } else {
+        String::new()
+    };
+    let text = crate::present::fmt::short(&text, width.saturating_sub(hint.chars().count()));
+    Paragraph::new(Line::from(Span::styled(text, role.tui()))).style(Role::StatusBar.tui()).render(area, buf);
+    Line::from(Span::styled(hint, Role::Dim.tui())).right_aligned().render(area, buf);
 }
 
 fn render_loading(app: &App, area: Rect, buf: &mut Buffer) {

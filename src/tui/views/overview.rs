@@ -5,41 +5,73 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Gauge, Paragraph, Sparkline, Widget};
+use ratatui::widgets::{Gauge, Paragraph, Sparkline, Widget, Wrap};
 
 use super::{block, human_bytes, label, severity_style, state_style};
 use crate::analysis::wal::FrameState;
+use crate::format::escape::{escape, escape_path};
 use crate::format::shm::READMARK_NOT_USED;
+use crate::live::verdict::Tone;
+use crate::present::fmt::short;
 use crate::present::theme::Role;
 use crate::tui::app::App;
 use crate::tui::watcher::Snapshot;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(s) = &app.snap else { return };
-    if area.width >= 110 {
+    let verdict_h = render_verdict(app, area, buf);
+    let area = Rect { y: area.y + verdict_h, height: area.height.saturating_sub(verdict_h), ..area };
+    let facts_h = facts(s, area.width).len() as u16 + 1;
+    if app.zoom {
+        render_findings(s, area, buf);
+    } else if area.width >= 110 {
         let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
         let [facts, ckpt, finds] =
-            Layout::vertical([Constraint::Length(12), Constraint::Length(4), Constraint::Min(0)]).areas(left);
+            Layout::vertical([Constraint::Length(facts_h), Constraint::Length(4), Constraint::Min(0)]).areas(left);
         render_facts(s, facts, buf);
         render_checkpoint(s, ckpt, buf);
         render_findings(s, finds, buf);
         render_sparklines(app, right, buf);
     } else {
-        let [facts, ckpt, spark, finds] = Layout::vertical([
-            Constraint::Length(12),
+        // The findings come before the sparklines: they get the rows a short screen has.
+        let spark = if area.height >= facts_h + 3 + 6 + 4 { 4 } else { 0 };
+        let [facts, ckpt, finds, spark] = Layout::vertical([
+            Constraint::Length(facts_h),
             Constraint::Length(3),
-            Constraint::Length(if area.height >= 22 { 4 } else { 0 }),
             Constraint::Min(0),
+            Constraint::Length(spark),
         ])
         .areas(area);
         render_facts(s, facts, buf);
         render_checkpoint(s, ckpt, buf);
-        render_sparklines(app, spark, buf);
         render_findings(s, finds, buf);
+        render_sparklines(app, spark, buf);
     }
 }
 
+/// The verdict, wrapped over at most two lines; returns the rows used.
+fn render_verdict(app: &App, area: Rect, buf: &mut Buffer) -> u16 {
+    let Some(v) = app.verdict() else { return 0 };
+    let role = match v.tone {
+        Tone::Healthy => Role::Good,
+        Tone::Attention => Role::Warning,
+        Tone::Problem => Role::Error,
+    };
+    let width = usize::from(area.width.max(1));
+    let text = format!(" {} ", v.text);
+    let rows = text.chars().count().div_ceil(width).clamp(1, 2) as u16;
+    let text = short(&text, width * usize::from(rows));
+    Paragraph::new(Line::from(Span::styled(text, role.tui().add_modifier(Modifier::BOLD))))
+        .wrap(Wrap { trim: false })
+        .render(Rect { height: rows.min(area.height), ..area }, buf);
+    rows.min(area.height)
+}
+
 fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
+    Paragraph::new(facts(s, area.width)).block(block("State")).render(area, buf);
+}
+
+fn facts(s: &Snapshot, width: u16) -> Vec<Line<'static>> {
     let mut l: Vec<Line> = Vec::new();
     for f in &s.files {
         let name = match f.role {
@@ -54,7 +86,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
         l.push(Line::from(vec![
             label_fixed(name, 9),
             size,
-            Span::styled(crate::format::escape::escape_path(&f.path).into_owned(), Role::Secondary.tui()),
+            Span::styled(escape_path(&f.path).into_owned(), Role::Secondary.tui()),
         ]));
     }
     let a = &s.analysis;
@@ -75,7 +107,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
             ]));
         }
         (None, Some(p)) => {
-            l.push(Line::from(vec![label_fixed("database", 9), Span::styled(p.clone(), Role::Bad.tui())]))
+            l.push(Line::from(vec![label_fixed("database", 9), Span::styled(escape(p).into_owned(), Role::Bad.tui())]))
         }
         (None, None) => {}
     }
@@ -117,7 +149,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
                     label_fixed("commits", 9),
                     Span::raw(format!("{} · last: {last} · mxFrame {}", w.commits.len(), w.valid_frames)),
                 ]));
-                l.push(state_bar(counts, w.frames.len(), area.width.saturating_sub(10)));
+                l.push(state_bar(counts, w.frames.len(), width.saturating_sub(10)));
             }
             None => l.push(Line::from(vec![
                 label_fixed("WAL", 9),
@@ -146,7 +178,7 @@ fn render_facts(s: &Snapshot, area: Rect, buf: &mut Buffer) {
         };
         l.push(Line::from(vec![label_fixed("-shm", 9), Span::raw(text)]));
     }
-    Paragraph::new(l).block(block("State")).render(area, buf);
+    l
 }
 
 fn label_fixed(s: &str, w: usize) -> Span<'static> {
@@ -248,6 +280,7 @@ fn render_findings(s: &Snapshot, area: Rect, buf: &mut Buffer) {
     if area.height < 2 {
         return;
     }
+    let room = usize::from(area.width).saturating_sub(9);
     let lines: Vec<Line> = if s.findings.is_empty() {
         vec![Line::styled(" none", Role::Good.tui())]
     } else {
@@ -256,10 +289,11 @@ fn render_findings(s: &Snapshot, area: Rect, buf: &mut Buffer) {
             .map(|f| {
                 Line::from(vec![
                     Span::styled(format!(" {:<8}", f.severity.name()), severity_style(f.severity)),
-                    Span::raw(format!("{}: {}", f.code, crate::format::escape::escape(&f.message))),
+                    Span::raw(short(&escape(&format!("{}: {}", f.code, f.message)), room)),
                 ])
             })
             .collect()
     };
-    Paragraph::new(lines).block(block(&format!("findings ({}) — 5 for details", s.findings.len()))).render(area, buf);
+    let title = format!("findings: {} — 5 for details", crate::tui::views::severity_counts(&s.findings));
+    Paragraph::new(lines).block(block(&title)).render(area, buf);
 }

@@ -167,6 +167,7 @@ fn render_segments(app: &App, s: &ShmAnalysis, area: Rect, buf: &mut Buffer) {
         ));
     }
     let h = usize::from(area.height.saturating_sub(2));
+    app.shm_height.set(h);
     let first = app.shm_scroll.min(rows.len().saturating_sub(h));
     lines.extend(rows.into_iter().skip(first).take(h));
     let title = format!(

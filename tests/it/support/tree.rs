@@ -44,11 +44,13 @@ fn rows(c: &Connection, from: usize, n: usize) {
 /// | `hot/rollback.db` | database | db journal (hot) |
 /// | `lone/replica.log` | lone_wal (renamed) | wal |
 /// | `orphan/gone.db-shm` | lone_shm | shm |
+/// | `odd/empty.db` | database | db (0 bytes) wal |
+/// | `odd/notes-wal` | lone_wal | db (a text file) wal |
 ///
 /// plus `junk/notes.txt` (not SQLite), `junk/empty`, `junk/pipe` (a FIFO), `junk/locked`
 /// (mode 000), and `nested/loop -> ..` (a symlink loop).
 pub fn build(root: &Path, scratch: &Path) {
-    for d in ["healthy", "nested/a/b", "tail", "gens", "hot", "lone", "orphan", "junk"] {
+    for d in ["healthy", "nested/a/b", "tail", "gens", "hot", "lone", "orphan", "junk", "odd"] {
         fs::create_dir_all(root.join(d)).unwrap();
     }
     // Healthy: five commits, copied while the writer is open.
@@ -62,6 +64,11 @@ pub fn build(root: &Path, scratch: &Path) {
     fs::copy(sibling(&live, "-wal"), root.join("lone/replica.log")).unwrap();
     // A -shm whose database and WAL are gone.
     fs::copy(sibling(&live, "-shm"), root.join("orphan/gone.db-shm")).unwrap();
+    // A WAL beside a 0-byte database, and one beside a file that is not a database.
+    fs::write(root.join("odd/empty.db"), b"").unwrap();
+    fs::copy(sibling(&live, "-wal"), root.join("odd/empty.db-wal")).unwrap();
+    fs::write(root.join("odd/notes"), "not a database\n").unwrap();
+    fs::copy(sibling(&live, "-wal"), root.join("odd/notes-wal")).unwrap();
     drop(c);
 
     // Uncommitted tail: a transaction larger than the page cache spills frames into the WAL

@@ -1,0 +1,1219 @@
+//! Carving deleted records out of one page image: freeblock chains, the unallocated gap between
+//! the cell-pointer array and the cell content area, and whole pages whose b-tree header is gone
+//! (freelist trunks) — against column signatures the caller derives from the schema.
+//!
+//! A freed cell keeps every byte except its first four, which `freeSpace` (`src/btree.c`)
+//! overwrites with the freeblock's next-offset and size: on a table leaf that is the payload
+//! length P, the rowid and (for small varints) the record-header length H and the first serial
+//! type. They are rebuilt here by hypothesis (payload-varint width p, rowid-varint width r,
+//! number of lost serial types) and the size equation `p + r + H + Σ bodies == freeblock size`,
+//! keeping only parses whose serial types the signature admits; which fields were derived or
+//! inferred is recorded on every result, never hidden. Intact cells (in the gap, on pages freed
+//! whole, after a `zeroPage`) are parsed exactly, rowid included.
+//!
+//! Bounded on hostile pages: every loop is over a byte range of the page or a fixed hypothesis
+//! set; a freeblock chain must ascend (at most U/4 links); record headers are capped at the
+//! signature's column count; nothing allocates more than a few times the page size.
+
+use super::btree::{local_payload_len, max_local};
+use super::bytes::{be_u16, be_u32};
+use super::db_header::{BtreePageHeader, DB_HEADER_LEN, PageType};
+use super::record::{TextEncoding, serial_type_len};
+use super::varint::{read_varint, varint_len, write_varint};
+
+/// Storage classes a column admits (bit mask).
+pub mod class {
+    pub const NULL: u8 = 1;
+    pub const INT: u8 = 2;
+    pub const REAL: u8 = 4;
+    pub const TEXT: u8 = 8;
+    pub const BLOB: u8 = 16;
+    pub const ANY: u8 = NULL | INT | REAL | TEXT | BLOB;
+}
+
+/// Storage class of a serial type (`None` for the reserved 10 and 11).
+pub fn class_of(t: u64) -> Option<u8> {
+    match t {
+        0 => Some(class::NULL),
+        1..=6 | 8 | 9 => Some(class::INT),
+        7 => Some(class::REAL),
+        10 | 11 => None,
+        n if n % 2 == 0 => Some(class::BLOB),
+        _ => Some(class::TEXT),
+    }
+}
+
+/// What records of one table (or index) look like.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// Admitted classes per record position.
+    pub columns: Vec<u8>,
+    /// Fewest positions a record may hold (columns added by ALTER TABLE are missing in older
+    /// records); at least 1.
+    pub min_columns: usize,
+    /// True for index-shaped records (index b-trees and WITHOUT ROWID tables: no rowid varint).
+    pub index: bool,
+    /// Serial types seen per position in live rows (sorted; may be empty): used to choose
+    /// among lost serial types the size equation leaves open.
+    pub seen: Vec<Vec<u64>>,
+    /// Fewest body bytes a record must hold (0: any).
+    pub min_body: u64,
+    /// Positions that must not be empty (strict signatures only).
+    pub nonempty: Vec<bool>,
+}
+
+impl Signature {
+    /// The stricter signature used where a record's start is unknown (gaps, free pages): each
+    /// position admits only the classes live rows were seen to use, when any were seen, and
+    /// the record must hold at least 2 body bytes.
+    pub fn strict(&self) -> Self {
+        let mut s = self.clone();
+        for (i, m) in s.columns.iter_mut().enumerate() {
+            let seen: u8 =
+                self.seen.get(i).map_or(0, |ts| ts.iter().filter_map(|&t| class_of(t)).fold(0, |a, c| a | c));
+            if seen != 0 && seen & *m != 0 {
+                *m &= seen;
+            }
+        }
+        s.min_body = s.min_body.max(2);
+        s.nonempty = (0..self.columns.len())
+            .map(|i| {
+                self.seen.get(i).is_some_and(|ts| !ts.is_empty() && ts.iter().all(|&t| serial_type_len(t) != Some(0)))
+            })
+            .collect();
+        s
+    }
+
+    fn admits(&self, types: &[u64]) -> bool {
+        if types.len() < self.min_columns.max(1) || types.len() > self.columns.len() {
+            return false;
+        }
+        if self.min_body > 0 && body_len(types).is_none_or(|b| b < self.min_body) {
+            return false;
+        }
+        // Positions live rows never left empty (no NULL, no '', no 0/1 constants).
+        if types.iter().zip(&self.nonempty).any(|(&t, &ne)| ne && serial_type_len(t) == Some(0)) {
+            return false;
+        }
+        types.iter().zip(&self.columns).all(|(&t, &m)| class_of(t).is_some_and(|c| c & m != 0))
+    }
+}
+
+/// Where on the page a record was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Region {
+    /// Inside a freeblock of the chain.
+    Freeblock,
+    /// Between the cell-pointer array and the cell content area.
+    Unallocated,
+    /// A cell the page's own pointer array lists (the page itself is free or dropped).
+    Cell,
+    /// A page without a usable b-tree header, scanned whole (e.g. a freelist trunk).
+    Page,
+}
+
+impl Region {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Freeblock => "freeblock",
+            Self::Unallocated => "unallocated",
+            Self::Cell => "cell",
+            Self::Page => "page",
+        }
+    }
+}
+
+/// A field of a carved record that was not read from the bytes as they stand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Inferred {
+    /// The payload length varint (overwritten; recomputed from the record).
+    PayloadLength,
+    /// The record-header length (overwritten; recomputed from the serial types).
+    HeaderLength,
+    /// The rowid (overwritten: its value is lost).
+    Rowid,
+    /// Serial type of record position `n` (overwritten; chosen by the size equation, unique).
+    SerialType(u16),
+    /// Serial type of position `n` chosen among several the size equation admits, as the one
+    /// live rows of the table use.
+    Likely(u16),
+    /// Serial type of position `n` chosen among several the size equation admits.
+    Ambiguous(u16),
+}
+
+impl Inferred {
+    pub fn describe(self) -> String {
+        match self {
+            Self::PayloadLength => "payload_length".into(),
+            Self::HeaderLength => "header_length".into(),
+            Self::Rowid => "rowid".into(),
+            Self::SerialType(n) => format!("serial_type_{}", u32::from(n) + 1),
+            Self::Likely(n) => format!("serial_type_{}_as_live_rows", u32::from(n) + 1),
+            Self::Ambiguous(n) => format!("column_{}_ambiguous", u32::from(n) + 1),
+        }
+    }
+    /// True when the value itself may be wrong (not merely recomputed).
+    pub fn is_guess(self) -> bool {
+        matches!(self, Self::Ambiguous(_))
+    }
+}
+
+/// One carved record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Carved {
+    /// Index of the signature it matched.
+    pub sig: usize,
+    pub region: Region,
+    /// Offset of the cell's first byte in the page.
+    pub offset: usize,
+    /// Bytes of the cell on the page.
+    pub len: usize,
+    /// The rowid, when its bytes survive (intact cells).
+    pub rowid: Option<i64>,
+    /// Range of the lost rowid implied by its varint width (table records whose rowid is lost).
+    pub rowid_range: Option<(i64, i64)>,
+    pub payload_len: u64,
+    /// The record's local bytes as they were written: a rebuilt header, then the bodies.
+    pub record: Vec<u8>,
+    /// First overflow page (the last 4 bytes of the cell), when the payload overflows.
+    pub overflow: Option<u32>,
+    /// Fields that were rebuilt or chosen, in order.
+    pub inferred: Vec<Inferred>,
+}
+
+/// Free-space accounting of one page image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FreeStats {
+    pub freeblocks: u32,
+    /// Freeblocks whose bytes after the 4-byte header are all zero (secure_delete's mark).
+    pub zeroed_freeblocks: u32,
+    pub free_bytes: u64,
+    pub zero_free_bytes: u64,
+}
+
+/// What one page image yielded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageCarve {
+    pub records: Vec<Carved>,
+    /// Freeblocks of the chain: (offset, size).
+    pub freeblocks: Vec<(usize, usize)>,
+    /// The unallocated gap: (start, end).
+    pub unallocated: Option<(usize, usize)>,
+    pub stats: FreeStats,
+    /// The page's b-tree type, when its header decodes.
+    pub page_type: Option<PageType>,
+    /// Why the freeblock chain stopped early, when it did.
+    pub chain_problem: Option<&'static str>,
+}
+
+/// How to read a page image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CarveParams {
+    pub usable: u32,
+    /// Page 1: the b-tree header starts at offset 100.
+    pub page1: bool,
+    pub encoding: TextEncoding,
+    /// Also report the cells the page's own pointer array lists (for pages that are free).
+    pub cells: bool,
+    /// For pages without a b-tree header: scan from this offset (a trunk's first unused byte).
+    pub scan_from: Option<usize>,
+    /// The first `owner_sigs` signatures are those of the b-tree that owns the page: a
+    /// freeblock only ever holds cells of its own tree, so freeblocks are carved with those
+    /// alone (0: with all).
+    pub owner_sigs: usize,
+}
+
+/// Largest header a signature allows: the length varint plus 9 bytes per column.
+fn max_header(sig: &Signature) -> u64 {
+    2 + 9 * sig.columns.len() as u64
+}
+
+/// Read up to `n` serial types from `at`, not past `end`.
+fn read_types(d: &[u8], mut at: usize, end: usize, n: usize) -> Option<(Vec<u64>, usize)> {
+    let mut out = Vec::with_capacity(n);
+    let area = d.get(..end)?;
+    for _ in 0..n {
+        let (t, w) = read_varint(area, at)?;
+        if w > 9 {
+            return None;
+        }
+        out.push(t);
+        at += w;
+    }
+    Some((out, at))
+}
+
+fn body_len(types: &[u64]) -> Option<u64> {
+    types.iter().try_fold(0u64, |a, &t| a.checked_add(serial_type_len(t)?))
+}
+
+/// Check the bodies that lie within `body` (the local bytes after the header): text valid in
+/// the encoding, no NUL in text, reals not NaN.
+fn values_plausible(types: &[u64], body: &[u8], enc: TextEncoding) -> bool {
+    // A record of NULLs, zeros and ones holds nothing to recover (and matches noise).
+    if types.iter().all(|&t| serial_type_len(t) == Some(0)) {
+        return false;
+    }
+    let mut at = 0usize;
+    for &t in types {
+        let Some(n) = serial_type_len(t) else { return false };
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        let end = at.saturating_add(n);
+        let complete = end <= body.len();
+        let bytes = body.get(at..end.min(body.len())).unwrap_or(&[]);
+        match class_of(t) {
+            Some(class::TEXT) if !text_ok(bytes, enc, complete) => return false,
+            Some(class::REAL) if complete => {
+                let mut a = [0u8; 8];
+                for (x, y) in a.iter_mut().zip(bytes) {
+                    *x = *y;
+                }
+                if f64::from_bits(u64::from_be_bytes(a)).is_nan() {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        at = end;
+        if at >= body.len() {
+            break;
+        }
+    }
+    true
+}
+
+fn text_ok(b: &[u8], enc: TextEncoding, complete: bool) -> bool {
+    match enc {
+        TextEncoding::Utf8 => {
+            if b.iter().any(|&c| is_control(u16::from(c))) {
+                return false;
+            }
+            match std::str::from_utf8(b) {
+                Ok(_) => true,
+                // A value cut by the page end may end inside a character.
+                Err(e) => !complete && e.error_len().is_none(),
+            }
+        }
+        TextEncoding::Utf16le | TextEncoding::Utf16be => {
+            if complete && !b.len().is_multiple_of(2) {
+                return false;
+            }
+            let units = b.chunks_exact(2).map(|c| {
+                let (x, y) = (c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0));
+                if enc == TextEncoding::Utf16le { u16::from_le_bytes([x, y]) } else { u16::from_be_bytes([x, y]) }
+            });
+            let mut ok = true;
+            let mut pending_high = false;
+            for u in units {
+                if is_control(u) {
+                    ok = false;
+                    break;
+                }
+                let high = (0xD800..0xDC00).contains(&u);
+                let low = (0xDC00..0xE000).contains(&u);
+                if pending_high != low {
+                    ok = false;
+                    break;
+                }
+                pending_high = high;
+            }
+            ok && (!pending_high || !complete)
+        }
+    }
+}
+
+/// NUL and the C0 controls other than tab, newline and carriage return: text holding them is
+/// far more often a misaligned parse than a value.
+fn is_control(u: u16) -> bool {
+    u < 0x20 && !matches!(u, 0x09 | 0x0a | 0x0d)
+}
+
+/// Rebuild a record's bytes: header length, serial types, then `body` (local body bytes).
+fn rebuild(types: &[u64], body: &[u8]) -> Vec<u8> {
+    let tl: usize = types.iter().map(|&t| varint_len(t)).sum();
+    let mut h = tl + 1;
+    while tl + varint_len(h as u64) != h {
+        h = tl + varint_len(h as u64);
+    }
+    let mut out = write_varint(h as u64);
+    for &t in types {
+        out.extend(write_varint(t));
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+fn header_len_of(types: &[u64]) -> u64 {
+    let tl: u64 = types.iter().map(|&t| varint_len(t) as u64).sum();
+    let mut h = tl + 1;
+    while tl + varint_len(h) as u64 != h {
+        h = tl + varint_len(h) as u64;
+    }
+    h
+}
+
+/// The leaf page type whose size rules a signature's records follow.
+fn leaf_type(sig: &Signature) -> PageType {
+    if sig.index { PageType::IndexLeaf } else { PageType::TableLeaf }
+}
+
+/// The rowid range a varint of `r` bytes holds (positive rowids; 9 bytes: the rest).
+fn rowid_range(r: usize) -> (i64, i64) {
+    match r {
+        0 | 1 => (0, 127),
+        9 => (i64::MIN, i64::MAX),
+        n => {
+            let lo = 1i64 << (7 * (n - 1));
+            let hi = (1i64 << (7 * n)) - 1;
+            (lo, hi)
+        }
+    }
+}
+
+/// Size of a cell holding a payload of `payload` bytes for `sig` with varint widths p and r.
+fn cell_size(sig: &Signature, payload: u64, p: usize, r: usize, usable: u32) -> (usize, usize, bool) {
+    let local = local_payload_len(leaf_type(sig), payload, usable) as usize;
+    let ovfl = payload > u64::from(local as u32);
+    (p + r + local + if ovfl { 4 } else { 0 }, local, ovfl)
+}
+
+/// Parse an intact cell at `q` (region end `hi`).
+fn try_intact(d: &[u8], q: usize, hi: usize, sig: &Signature, sig_i: usize, prm: &CarveParams) -> Option<Carved> {
+    let area = d.get(..hi)?;
+    let (payload, p) = read_varint(area, q)?;
+    if !(2..=(1 << 31)).contains(&payload) {
+        return None;
+    }
+    let (rowid, r) = if sig.index {
+        (None, 0)
+    } else {
+        let (v, r) = read_varint(area, q + p)?;
+        (Some(v as i64), r)
+    };
+    let hs = q + p + r;
+    let (h, hw) = read_varint(area, hs)?;
+    if h <= hw as u64 || h > max_header(sig) || h > payload {
+        return None;
+    }
+    let hend = hs + h as usize;
+    // Count the types in the header exactly.
+    let mut types = Vec::new();
+    let mut at = hs + hw;
+    while at < hend {
+        if types.len() >= sig.columns.len() {
+            return None;
+        }
+        let (t, w) = read_varint(area.get(..hend)?, at)?;
+        types.push(t);
+        at += w;
+    }
+    if at != hend || !sig.admits(&types) {
+        return None;
+    }
+    let body = body_len(&types)?;
+    if h.checked_add(body)? != payload {
+        return None;
+    }
+    let (size, local, ovfl) = cell_size(sig, payload, p, r, prm.usable);
+    if q + size > hi {
+        return None;
+    }
+    let rec = d.get(hs..hs + local)?;
+    if !values_plausible(&types, rec.get(h as usize..)?, prm.encoding) {
+        return None;
+    }
+    let overflow = if ovfl { be_u32(d, hs + local) } else { None };
+    if ovfl && overflow.is_none_or(|o| o < 2) {
+        return None;
+    }
+    Some(Carved {
+        sig: sig_i,
+        region: Region::Cell,
+        offset: q,
+        len: size,
+        rowid,
+        rowid_range: None,
+        payload_len: payload,
+        record: rec.to_vec(),
+        overflow,
+        inferred: Vec::new(),
+    })
+}
+
+/// Serial types of a body of `c` bytes that class mask `m` admits, with varint width `w`
+/// (`None`: any width).
+fn types_for_size(c: u64, m: u8, w: Option<usize>) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut push = |t: u64| {
+        if w.is_none_or(|w| varint_len(t) == w) && class_of(t).is_some_and(|k| k & m != 0) {
+            out.push(t);
+        }
+    };
+    match c {
+        0 => {
+            push(0);
+            push(8);
+            push(9);
+        }
+        1 => push(1),
+        2 => push(2),
+        3 => push(3),
+        4 => push(4),
+        6 => push(5),
+        8 => {
+            push(6);
+            push(7);
+        }
+        _ => {}
+    }
+    if let Some(t) = c.checked_mul(2).and_then(|x| x.checked_add(13)) {
+        push(t);
+        push(t - 1);
+    }
+    out
+}
+
+/// One reading of a damaged cell.
+struct Reading {
+    types: Vec<u64>,
+    /// Offset (absolute) of the first body byte.
+    body_at: usize,
+    payload: u64,
+    size: usize,
+    local: usize,
+    ovfl: bool,
+    r: usize,
+    inferred: Vec<Inferred>,
+    /// Alternatives for the chosen position 1 type (when ambiguous).
+    ambiguous: bool,
+}
+
+/// Rebuild a cell whose first 4 bytes were overwritten, starting at `b`, with `s` bytes known
+/// to belong to it and what follows (`exact`: the cell is exactly `s` bytes; otherwise at most
+/// `s` and a remainder follows). Returns the preferred reading.
+fn try_damaged(d: &[u8], b: usize, s: usize, exact: bool, sig: &Signature, prm: &CarveParams) -> Option<Reading> {
+    let hi = b.checked_add(s)?;
+    if s < 6 || hi > d.len() {
+        return None;
+    }
+    let mut best: Option<Reading> = None;
+    let rs: &[usize] = if sig.index { &[0] } else { &[1, 2, 3, 4, 5, 6, 7, 8, 9] };
+    for p in 1..=3usize {
+        for &r in rs {
+            let hs = p + r;
+            let got = if hs >= 4 {
+                read_whole_header(d, b, hs, hi, exact, sig, prm, p, r)
+            } else {
+                read_lost_types(d, b, hs, hi, exact, sig, prm, p, r)
+            };
+            if let Some(g) = got {
+                let better = match &best {
+                    None => true,
+                    // Prefer readings without guesses, then the earlier hypothesis.
+                    Some(cur) => cur.ambiguous && !g.ambiguous,
+                };
+                if better {
+                    best = Some(g);
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Hypothesis with the record header wholly readable (p + r ≥ 4): only P and the rowid lost.
+#[allow(clippy::too_many_arguments)]
+fn read_whole_header(
+    d: &[u8],
+    b: usize,
+    hs: usize,
+    hi: usize,
+    exact: bool,
+    sig: &Signature,
+    prm: &CarveParams,
+    p: usize,
+    r: usize,
+) -> Option<Reading> {
+    let area = d.get(..hi)?;
+    let at = b + hs;
+    let (h, hw) = read_varint(area, at)?;
+    if h <= hw as u64 || h > max_header(sig) {
+        return None;
+    }
+    let hend = at + h as usize;
+    let mut types = Vec::new();
+    let mut q = at + hw;
+    while q < hend {
+        if types.len() >= sig.columns.len() {
+            return None;
+        }
+        let (t, w) = read_varint(area.get(..hend)?, q)?;
+        types.push(t);
+        q += w;
+    }
+    if q != hend || !sig.admits(&types) {
+        return None;
+    }
+    let payload = h + body_len(&types)?;
+    if varint_len(payload) != p {
+        return None;
+    }
+    let (size, local, ovfl) = cell_size(sig, payload, p, r, prm.usable);
+    if (exact && size != hi - b) || size > hi - b {
+        return None;
+    }
+    if !values_plausible(&types, d.get(hend..at + local)?, prm.encoding) {
+        return None;
+    }
+    let mut inferred = vec![Inferred::PayloadLength];
+    if !sig.index {
+        inferred.push(Inferred::Rowid);
+    }
+    Some(Reading { types, body_at: hend, payload, size, local, ovfl, r, inferred, ambiguous: false })
+}
+
+/// Hypothesis with the header length and the first serial type(s) lost (p + r < 4).
+#[allow(clippy::too_many_arguments)]
+fn read_lost_types(
+    d: &[u8],
+    b: usize,
+    hs: usize,
+    hi: usize,
+    exact: bool,
+    sig: &Signature,
+    prm: &CarveParams,
+    p: usize,
+    r: usize,
+) -> Option<Reading> {
+    // The header-length varint is one byte (headers of < 128 bytes) at b + hs; serial types
+    // from b + hs + 1; bytes before b + 4 are lost.
+    let lost_bytes = 4usize.checked_sub(hs + 1)?;
+    let ncols = sig.columns.len();
+    let mut best: Option<Reading> = None;
+    for n in (sig.min_columns.max(1)..=ncols).rev() {
+        // Shapes of the lost bytes: (lost types, width of the first, straddle).
+        let shapes: &[(usize, usize, bool)] = match lost_bytes {
+            0 => &[(0, 0, false)],
+            1 => &[(1, 1, false), (1, 2, true)],
+            2 => &[(2, 1, false), (1, 2, false)],
+            _ => &[],
+        };
+        for &(k, w1, straddle) in shapes {
+            if n < k {
+                continue;
+            }
+            let from = if straddle { b + 5 } else { b + 4 };
+            let Some((rest, hend)) = read_types(d, from, hi, n - k) else { continue };
+            let g = solve(d, b, hi, exact, sig, prm, p, r, &rest, hend, k, w1, straddle);
+            if let Some(g) = g {
+                let better = best.as_ref().is_none_or(|cur| cur.ambiguous && !g.ambiguous);
+                if better {
+                    best = Some(g);
+                }
+            }
+        }
+        if best.as_ref().is_some_and(|b| !b.ambiguous) {
+            break;
+        }
+    }
+    best
+}
+
+/// Solve the `k` lost leading serial types from the size equation.
+#[allow(clippy::too_many_arguments)]
+fn solve(
+    d: &[u8],
+    b: usize,
+    hi: usize,
+    exact: bool,
+    sig: &Signature,
+    prm: &CarveParams,
+    p: usize,
+    r: usize,
+    rest: &[u64],
+    hend: usize,
+    k: usize,
+    w1: usize,
+    straddle: bool,
+) -> Option<Reading> {
+    let header_len = (hend - b) - p - r;
+    let known = body_len(rest)?;
+    let region = hi - b;
+    // Candidate first-type lists (each full type vector).
+    let mut cands: Vec<Vec<u64>> = Vec::new();
+    let masks = &sig.columns;
+    match k {
+        0 => cands.push(rest.to_vec()),
+        1 => {
+            let m = *masks.first()?;
+            // Cell size (no overflow) = p + r + H + c1 + known.
+            let base = (p + r + header_len) as u64 + known;
+            let mut sizes: Vec<u64> = Vec::new();
+            if exact {
+                sizes.push((region as u64).checked_sub(base)?);
+            } else {
+                // Fixed-size candidates only (the remainder is another cell).
+                sizes.extend([0u64, 1, 2, 3, 4, 6, 8]);
+            }
+            for c in sizes {
+                for t in types_for_size(c, m, Some(w1)) {
+                    if straddle && d.get(b + 4).is_none_or(|&lo| u64::from(lo) != (t & 0x7f)) {
+                        continue;
+                    }
+                    let mut v = vec![t];
+                    v.extend_from_slice(rest);
+                    cands.push(v);
+                }
+            }
+        }
+        2 => {
+            let (m1, m2) = (*masks.first()?, *masks.get(1)?);
+            if !exact {
+                return None;
+            }
+            let total = (region as u64).checked_sub((p + header_len) as u64 + known)?;
+            for c1 in 0..=total.min(4096) {
+                for t1 in types_for_size(c1, m1, Some(1)) {
+                    for t2 in types_for_size(total - c1, m2, Some(1)) {
+                        let mut v = vec![t1, t2];
+                        v.extend_from_slice(rest);
+                        cands.push(v);
+                        if cands.len() > 64 {
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+        _ => return None,
+    }
+    let mut ok: Vec<Reading> = Vec::new();
+    for types in cands {
+        if !sig.admits(&types) {
+            continue;
+        }
+        let h = header_len_of(&types);
+        if h as usize != header_len {
+            continue;
+        }
+        let payload = h + body_len(&types)?;
+        if varint_len(payload) != p {
+            continue;
+        }
+        let (size, local, ovfl) = cell_size(sig, payload, p, r, prm.usable);
+        if (exact && size != region) || size > region || (exact && ovfl) {
+            continue;
+        }
+        let Some(body) = d.get(hend..b + p + r + local) else { continue };
+        if !values_plausible(&types, body, prm.encoding) {
+            continue;
+        }
+        if ok.iter().any(|o| o.types == types) {
+            continue;
+        }
+        let mut inferred = vec![Inferred::PayloadLength];
+        if !sig.index {
+            inferred.push(Inferred::Rowid);
+        }
+        inferred.push(Inferred::HeaderLength);
+        ok.push(Reading { types, body_at: hend, payload, size, local, ovfl, r, inferred, ambiguous: false });
+    }
+    let n = ok.len();
+    // Several readings: the one whose lost types live rows use, when exactly one does best.
+    let score = |r: &Reading| -> usize {
+        (0..k)
+            .filter(|&i| sig.seen.get(i).is_some_and(|s| r.types.get(i).is_some_and(|t| s.binary_search(t).is_ok())))
+            .count()
+    };
+    let best = ok.iter().map(score).max().unwrap_or(0);
+    let likely = n > 1 && best > 0 && ok.iter().filter(|r| score(r) == best).count() == 1;
+    let pick = if likely { ok.iter().position(|r| score(r) == best).unwrap_or(0) } else { 0 };
+    let mut first = ok.into_iter().nth(pick)?;
+    for i in 0..k {
+        let i = u16::try_from(i).unwrap_or(u16::MAX);
+        first.inferred.push(if n == 1 {
+            Inferred::SerialType(i)
+        } else if likely {
+            Inferred::Likely(i)
+        } else {
+            Inferred::Ambiguous(i)
+        });
+    }
+    first.ambiguous = n > 1 && !likely;
+    Some(first)
+}
+
+fn to_carved(d: &[u8], b: usize, g: Reading, sig_i: usize, region: Region, sig: &Signature) -> Option<Carved> {
+    let local_body_end = b + g.size - if g.ovfl { 4 } else { 0 };
+    let body = d.get(g.body_at..local_body_end)?;
+    let overflow = if g.ovfl { be_u32(d, local_body_end) } else { None };
+    if g.ovfl && overflow.is_none_or(|o| o < 2) {
+        return None;
+    }
+    let _ = g.local;
+    Some(Carved {
+        sig: sig_i,
+        region,
+        offset: b,
+        len: g.size,
+        rowid: None,
+        rowid_range: (!sig.index).then(|| rowid_range(g.r)),
+        payload_len: g.payload,
+        record: rebuild(&g.types, body),
+        overflow,
+        inferred: g.inferred,
+    })
+}
+
+/// Try every signature for a damaged cell at `b`; the first unambiguous reading wins.
+#[allow(clippy::too_many_arguments)]
+fn damaged_any(
+    d: &[u8],
+    b: usize,
+    s: usize,
+    exact: bool,
+    sigs: &[Signature],
+    prm: &CarveParams,
+    region: Region,
+    want_index: Option<bool>,
+) -> Option<Carved> {
+    let mut best: Option<(usize, Reading)> = None;
+    for (i, sig) in sigs.iter().enumerate() {
+        if want_index.is_some_and(|w| w != sig.index) {
+            continue;
+        }
+        if let Some(g) = try_damaged(d, b, s, exact, sig, prm) {
+            let rank = |r: &Reading| (!r.ambiguous, r.types.len(), r.size);
+            let better = best.as_ref().is_none_or(|(_, cur)| rank(&g) > rank(cur));
+            if better {
+                best = Some((i, g));
+            }
+        }
+    }
+    let (i, g) = best?;
+    to_carved(d, b, g, i, region, sigs.get(i)?)
+}
+
+fn intact_any(
+    d: &[u8],
+    q: usize,
+    hi: usize,
+    sigs: &[Signature],
+    prm: &CarveParams,
+    want_index: Option<bool>,
+) -> Option<Carved> {
+    // Every signature that reads an intact cell here; the one with the most columns wins.
+    let mut best: Option<Carved> = None;
+    for (i, s) in sigs.iter().enumerate() {
+        if want_index.is_some_and(|w| w != s.index) {
+            continue;
+        }
+        if let Some(c) = try_intact(d, q, hi, s, i, prm) {
+            let cols = |c: &Carved| sigs.get(c.sig).map_or(0, |s| s.columns.len());
+            if best.as_ref().is_none_or(|b| cols(&c) > cols(b)) {
+                best = Some(c);
+            }
+        }
+    }
+    best
+}
+
+/// Scan `[lo, hi)` for records whose start is unknown: intact cells, and cells behind a stale
+/// 4-byte freeblock header. Accepted records consume their bytes.
+#[allow(clippy::too_many_arguments)]
+fn scan_region(
+    d: &[u8],
+    lo: usize,
+    hi: usize,
+    sigs: &[Signature],
+    prm: &CarveParams,
+    region: Region,
+    want_index: Option<bool>,
+    out: &mut Vec<Carved>,
+) {
+    let mut q = lo;
+    while q + 4 <= hi {
+        // All-zero bytes start nothing.
+        if d.get(q..q + 4).is_some_and(|w| w == [0, 0, 0, 0]) {
+            q += 1;
+            continue;
+        }
+        if let Some(mut c) = intact_any(d, q, hi, sigs, prm, want_index) {
+            c.region = region;
+            q += c.len.max(1);
+            out.push(c);
+            continue;
+        }
+        // A stale freeblock header: its size may include later cells (merges) or reach past
+        // this region (the block it headed was larger then).
+        if let Some(sz) = stale_header(d, q)
+            && let Some(mut c) = first_cell(d, q, sz.min(hi - q), q + sz <= hi, false, sigs, prm, want_index)
+        {
+            c.region = region;
+            q += c.len.max(1);
+            out.push(c);
+            continue;
+        }
+        q += 1;
+    }
+}
+
+/// The cell at the start of a freed block of `s` bytes (`whole`: the block ends exactly there):
+/// the whole block as one cell, else a cell followed (after ≤ 3 fragment bytes) by a stale
+/// header or an intact cell, else a cell whose first column has a fixed size.
+#[allow(clippy::too_many_arguments)]
+fn first_cell(
+    d: &[u8],
+    b: usize,
+    s: usize,
+    whole: bool,
+    fixed_fallback: bool,
+    sigs: &[Signature],
+    prm: &CarveParams,
+    want_index: Option<bool>,
+) -> Option<Carved> {
+    let hi = b + s;
+    if whole && let Some(c) = damaged_any(d, b, s, true, sigs, prm, Region::Freeblock, want_index) {
+        return Some(c);
+    }
+    // Bounded search window (a first cell longer than this is found only when it fills the
+    // block or its first column has a fixed size): keeps hostile and 64 KiB pages linear.
+    let window = if fixed_fallback { 4096 } else { 1024 };
+    let mut n = b + 6;
+    while n + 4 <= hi && n - b <= window {
+        // The next piece of a merged block: a stale header whose block ended where this one
+        // ends, or an intact cell.
+        let stale = stale_header(d, n).is_some_and(|sz| n + sz == hi || (!whole && n + sz <= d.len()));
+        if stale || (fixed_fallback && intact_any(d, n, hi, sigs, prm, want_index).is_some()) {
+            for g in 0..=3usize {
+                let Some(len) = (n - b).checked_sub(g) else { break };
+                if let Some(c) = damaged_any(d, b, len, true, sigs, prm, Region::Freeblock, want_index) {
+                    return Some(c);
+                }
+            }
+        }
+        n += 1;
+    }
+    if !fixed_fallback {
+        return None;
+    }
+    damaged_any(d, b, s, false, sigs, prm, Region::Freeblock, want_index)
+}
+
+/// The size of a plausible stale freeblock header at `q`: size ≥ 6 within the page, and the
+/// next-offset 0 or at/after the block's end (the chain ascends and blocks never overlap).
+fn stale_header(d: &[u8], q: usize) -> Option<usize> {
+    let next = usize::from(be_u16(d, q)?);
+    let sz = usize::from(be_u16(d, q + 2)?);
+    (sz >= 6 && q + sz <= d.len() && (next == 0 || (next >= q + sz && next < d.len()))).then_some(sz)
+}
+
+/// Carve a freeblock: the cell at its start (rebuilt), then whatever follows inside it.
+fn carve_freeblock(
+    d: &[u8],
+    b: usize,
+    s: usize,
+    sigs: &[Signature],
+    prm: &CarveParams,
+    want_index: Option<bool>,
+    out: &mut Vec<Carved>,
+) {
+    let hi = b + s;
+    let from = match first_cell(d, b, s, true, true, sigs, prm, want_index) {
+        Some(c) => {
+            let e = b + c.len;
+            out.push(c);
+            e
+        }
+        None => b + 4,
+    };
+    if from < hi {
+        let strict: Vec<Signature> = sigs.iter().map(Signature::strict).collect();
+        scan_region(d, from, hi, &strict, prm, Region::Freeblock, want_index, out);
+    }
+}
+
+/// A free page's cell that no signature admits, when its record decodes intact and its values
+/// are plausible: reported with `sig == UNKNOWN_SIG`.
+fn unknown_cell(c: &super::btree::Cell<'_>, prm: &CarveParams) -> Option<Carved> {
+    let rec = super::record::decode_record(c.local, prm.encoding);
+    let complete = c.overflow.is_none();
+    if complete && !rec.is_intact() {
+        return None;
+    }
+    if rec.serial_types.is_empty() || rec.serial_types.iter().any(|&t| class_of(t).is_none()) {
+        return None;
+    }
+    let body = c.local.get(usize::try_from(rec.header_len).ok()?..)?;
+    if !values_plausible(&rec.serial_types, body, prm.encoding) {
+        return None;
+    }
+    Some(Carved {
+        sig: UNKNOWN_SIG,
+        region: Region::Cell,
+        offset: c.offset,
+        len: c.size,
+        rowid: c.rowid,
+        rowid_range: None,
+        payload_len: c.payload_len,
+        record: c.local.to_vec(),
+        overflow: c.overflow,
+        inferred: Vec::new(),
+    })
+}
+
+/// The `sig` of a record no signature admits (a table whose schema is unknown).
+pub const UNKNOWN_SIG: usize = usize::MAX;
+
+fn zero_count(b: &[u8]) -> u64 {
+    b.iter().filter(|&&x| x == 0).count() as u64
+}
+
+/// Carve one page image against `sigs`.
+pub fn carve_page(d: &[u8], prm: &CarveParams, sigs: &[Signature]) -> PageCarve {
+    let mut pc = PageCarve::default();
+    let usable = (prm.usable as usize).min(d.len());
+    if usable < 480 || sigs.is_empty() {
+        return pc;
+    }
+    let d = d.get(..usable).unwrap_or(&[]);
+    let strict: Vec<Signature> = sigs.iter().map(Signature::strict).collect();
+    let off = if prm.page1 { DB_HEADER_LEN } else { 0 };
+    let hdr = if prm.scan_from.is_none() { BtreePageHeader::parse(d, off).ok() } else { None };
+    let Some(h) = hdr.filter(|h| h.page_type.is_some()) else {
+        // Only pages the caller knows are not overflow pages (trunks) are scanned whole.
+        if let Some(from) = prm.scan_from {
+            scan_region(d, from.min(usable), usable, &strict, prm, Region::Page, None, &mut pc.records);
+        }
+        return pc;
+    };
+    let Some(pt) = h.page_type else { return pc };
+    pc.page_type = Some(pt);
+    // Interior pages hold no records, but their gap can keep copies of leaf cells (a root that
+    // split keeps its old content below the new cells).
+    let interior = !pt.is_leaf();
+    let want_index = Some(!matches!(pt, PageType::TableLeaf | PageType::TableInterior));
+    let ptr_start = off + h.header_len();
+    let ptr_end = ptr_start + 2 * usize::from(h.cell_count);
+    let top = (h.cell_content_start() as usize).min(usable);
+    if ptr_end > usable {
+        return pc;
+    }
+    // Live cells of this image.
+    let mut live: Vec<(usize, usize)> = Vec::new();
+    for i in 0..usize::from(h.cell_count) {
+        let Some(o) = be_u16(d, ptr_start + 2 * i).map(usize::from) else { break };
+        if o < ptr_end || o >= usable {
+            continue;
+        }
+        if let Ok(c) = super::btree::parse_cell(d, o, pt, prm.usable) {
+            live.push((o, c.size));
+            if prm.cells && pt.is_leaf() {
+                // A cell of a free page: parsed against the signatures, else reported as a record
+                // of an unknown table when it decodes intact.
+                if let Some(mut cv) = intact_any(d, o, usable, sigs, prm, want_index) {
+                    cv.region = Region::Cell;
+                    pc.records.push(cv);
+                } else if let Some(cv) = unknown_cell(&c, prm) {
+                    pc.records.push(cv);
+                }
+            } else if prm.cells
+                && pt == PageType::IndexInterior
+                && let Some(mut cv) = intact_any(d, o + 4, usable, sigs, prm, Some(true))
+            {
+                cv.offset = o;
+                cv.region = Region::Cell;
+                pc.records.push(cv);
+            }
+        }
+    }
+    // Freeblocks.
+    let mut at = usize::from(h.first_freeblock);
+    let mut min_next = ptr_end;
+    let mut steps = 0usize;
+    while at != 0 {
+        steps += 1;
+        if steps > usable / 4 + 1 {
+            pc.chain_problem = Some("freeblock chain too long");
+            break;
+        }
+        if at < min_next || at + 4 > usable {
+            pc.chain_problem = Some("freeblock offset out of order or past the page");
+            break;
+        }
+        let (Some(next), Some(size)) = (be_u16(d, at), be_u16(d, at + 2)) else { break };
+        let size = usize::from(size);
+        if size < 4 || at + size > usable {
+            pc.chain_problem = Some("freeblock size smaller than 4 or past the page");
+            break;
+        }
+        pc.freeblocks.push((at, size));
+        min_next = at + size;
+        at = usize::from(next);
+    }
+    for &(b, s) in &pc.freeblocks {
+        pc.stats.freeblocks += 1;
+        if interior {
+            continue;
+        }
+        let body = d.get(b + 4..b + s).unwrap_or(&[]);
+        pc.stats.free_bytes += body.len() as u64;
+        let z = zero_count(body);
+        pc.stats.zero_free_bytes += z;
+        if z == body.len() as u64 && !body.is_empty() {
+            pc.stats.zeroed_freeblocks += 1;
+        }
+        let fsigs = if prm.owner_sigs > 0 { sigs.get(..prm.owner_sigs).unwrap_or(sigs) } else { sigs };
+        carve_freeblock(d, b, s, fsigs, prm, want_index, &mut pc.records);
+    }
+    // The unallocated gap.
+    if top > ptr_end {
+        pc.unallocated = Some((ptr_end, top));
+        let gap = d.get(ptr_end..top).unwrap_or(&[]);
+        pc.stats.free_bytes += gap.len() as u64;
+        pc.stats.zero_free_bytes += zero_count(gap);
+        // Stale pointer slots come first (a deleted cell's slot, or a whole old array after
+        // `zeroPage`): 2-byte offsets into the page, not record bytes.
+        let mut lo = ptr_end;
+        while lo + 2 <= top && be_u16(d, lo).is_some_and(|v| usize::from(v) >= ptr_end && usize::from(v) < usable) {
+            lo += 2;
+        }
+        scan_region(d, lo, top, &strict, prm, Region::Unallocated, want_index, &mut pc.records);
+    }
+    // Drop anything overlapping a live cell of this image (a stale copy's tail, a false match).
+    pc.records
+        .retain(|c| c.region == Region::Cell || !live.iter().any(|&(o, s)| c.offset < o + s && o < c.offset + c.len));
+    pc
+}
+
+/// Local bytes of an overflow payload still missing after `have` bytes, given the total.
+pub fn overflow_missing(payload_len: u64, have: usize) -> u64 {
+    payload_len.saturating_sub(have as u64)
+}
+
+/// The page type a carved record's size rules follow (for callers assembling overflow).
+pub fn record_page_type(sig: &Signature) -> PageType {
+    leaf_type(sig)
+}
+
+/// maxLocal for a signature's records.
+pub fn sig_max_local(sig: &Signature, usable: u32) -> u32 {
+    max_local(leaf_type(sig), usable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::record::{Value, decode_record, encode_record};
+
+    fn sig_t() -> Signature {
+        // t(a INTEGER PRIMARY KEY, b TEXT, c INT)
+        Signature {
+            columns: vec![class::NULL, class::TEXT | class::NULL, class::INT | class::NULL],
+            min_columns: 3,
+            index: false,
+            seen: Vec::new(),
+            min_body: 0,
+            nonempty: Vec::new(),
+        }
+    }
+
+    fn page_with(cells: &[(i64, Vec<Value>)], usable: usize) -> (Vec<u8>, Vec<usize>) {
+        let mut d = vec![0u8; usable];
+        d[0] = 13;
+        let mut top = usable;
+        let mut offs = Vec::new();
+        for (i, (rowid, vals)) in cells.iter().enumerate() {
+            let rec = encode_record(vals, TextEncoding::Utf8);
+            let mut cell = write_varint(rec.len() as u64);
+            cell.extend(write_varint(*rowid as u64));
+            cell.extend(&rec);
+            top -= cell.len();
+            d[top..top + cell.len()].copy_from_slice(&cell);
+            d[8 + 2 * i..10 + 2 * i].copy_from_slice(&(top as u16).to_be_bytes());
+            offs.push(top);
+        }
+        d[3..5].copy_from_slice(&(cells.len() as u16).to_be_bytes());
+        d[5..7].copy_from_slice(&(top as u16).to_be_bytes());
+        (d, offs)
+    }
+
+    fn prm() -> CarveParams {
+        CarveParams {
+            usable: 1024,
+            page1: false,
+            encoding: TextEncoding::Utf8,
+            cells: false,
+            scan_from: None,
+            owner_sigs: 0,
+        }
+    }
+
+    #[test]
+    fn freed_cell_is_rebuilt() {
+        let rows = vec![
+            (5, vec![Value::Null, Value::Text("row05-xxxxxxxxxx".into()), Value::Integer(5000)]),
+            (6, vec![Value::Null, Value::Text("row06-yyyyyyyyyy".into()), Value::Integer(6000)]),
+        ];
+        let (mut d, offs) = page_with(&rows, 1024);
+        // Delete row 5 (first cell, at offs[0]) by hand as freeSpace does: pointer removed.
+        let o = offs[0];
+        let size = 2 + encode_record(&rows[0].1, TextEncoding::Utf8).len();
+        d[o..o + 2].copy_from_slice(&0u16.to_be_bytes());
+        d[o + 2..o + 4].copy_from_slice(&(size as u16).to_be_bytes());
+        d[1..3].copy_from_slice(&(o as u16).to_be_bytes());
+        d[8..10].copy_from_slice(&(offs[1] as u16).to_be_bytes());
+        d[3..5].copy_from_slice(&1u16.to_be_bytes());
+        let pc = carve_page(&d, &prm(), &[sig_t()]);
+        assert_eq!(pc.records.len(), 1, "{pc:?}");
+        let c = &pc.records[0];
+        assert_eq!(c.region, Region::Freeblock);
+        assert_eq!(c.rowid, None);
+        assert_eq!(c.rowid_range, Some((0, 127)));
+        let r = decode_record(&c.record, TextEncoding::Utf8);
+        assert_eq!(r.values, rows[0].1);
+        assert_eq!(c.record, encode_record(&rows[0].1, TextEncoding::Utf8));
+        assert!(c.inferred.contains(&Inferred::SerialType(0)));
+    }
+
+    #[test]
+    fn intact_cell_in_gap_keeps_rowid() {
+        let rows = vec![(300, vec![Value::Null, Value::Text("gap-row".into()), Value::Integer(-7)])];
+        let (mut d, _offs) = page_with(&rows, 1024);
+        // Forget the cell: K = 0, top = usable (as zeroPage does), bytes stay.
+        d[3..5].copy_from_slice(&0u16.to_be_bytes());
+        d[5..7].copy_from_slice(&0u16.to_be_bytes());
+        d[5..7].copy_from_slice(&1024u16.to_be_bytes());
+        let pc = carve_page(&d, &prm(), &[sig_t()]);
+        assert_eq!(pc.records.len(), 1, "{pc:?}");
+        assert_eq!(pc.records[0].rowid, Some(300));
+        assert_eq!(pc.records[0].region, Region::Unallocated);
+        assert!(pc.records[0].inferred.is_empty());
+    }
+
+    #[test]
+    fn hostile_pages_do_not_panic() {
+        let mut d = vec![0u8; 1024];
+        d[0] = 13;
+        // Freeblock chain that loops: 100 -> 100.
+        d[1..3].copy_from_slice(&100u16.to_be_bytes());
+        d[100..102].copy_from_slice(&100u16.to_be_bytes());
+        d[102..104].copy_from_slice(&8u16.to_be_bytes());
+        let pc = carve_page(&d, &prm(), &[sig_t()]);
+        assert!(pc.chain_problem.is_some());
+        // Random-ish bytes.
+        let mut x = 12345u32;
+        for b in d.iter_mut() {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            *b = (x >> 16) as u8;
+        }
+        for t in [0u8, 2, 5, 10, 13] {
+            d[0] = t;
+            let _ = carve_page(&d, &prm(), &[sig_t()]);
+        }
+        let mut p2 = prm();
+        p2.scan_from = Some(8);
+        let _ = carve_page(&d, &p2, &[sig_t()]);
+        let _ = carve_page(&d[..10], &prm(), &[sig_t()]);
+    }
+}
