@@ -16,6 +16,11 @@
 //! writer's transient state does not). Up to [`MAX_ATTEMPTS`] attempts, with short pauses;
 //! when the files kept changing, the findings not seen in *every* attempt are shown as `info`
 //! and `live.changing` says so ([`Settled::apply`]). A quiet database is read once.
+//!
+//! `-shm` header copies that differ are retried only while a writer holds the WAL WRITE lock
+//! (the one moment SQLite writes them). Without a writer, and with nothing moving across the
+//! re-reads, they are a real state of the files (a writer died between its two copies, the
+//! `-shm` is damaged) and reported as such.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -60,7 +65,8 @@ fn writer_active(ev: &Evidence) -> bool {
 /// What must not move while the files are read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Marks {
-    /// The -shm header's first copy (48 bytes) and `nBackfill` (4 bytes); empty when absent.
+    /// The -shm header's two copies (2 × 48 bytes) and `nBackfill` (4 bytes); what there is of
+    /// them when the file is shorter; empty when absent.
     shm: Vec<u8>,
     /// The -shm header's two copies are equal (SQLite's readers retry while they differ).
     shm_copies_equal: bool,
@@ -81,11 +87,8 @@ fn marks(ev: &Evidence) -> Marks {
         let n = read_full_at(&s.file, &mut head, 0).unwrap_or(0);
         if n >= 100 {
             m.shm_copies_equal = head.get(0..48) == head.get(48..96);
-            m.shm.extend_from_slice(head.get(0..48).unwrap_or(&[]));
-            m.shm.extend_from_slice(head.get(96..100).unwrap_or(&[]));
-        } else {
-            m.shm.extend_from_slice(head.get(..n).unwrap_or(&[]));
         }
+        m.shm.extend_from_slice(head.get(..n.min(100)).unwrap_or(&[]));
     }
     if let Some(w) = &ev.wal {
         let mut head = [0u8; 32];
@@ -177,7 +180,11 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
             std::thread::sleep(Duration::from_millis(u64::from(attempt - 1)));
         }
         let before = marks(ev);
-        if !before.shm_copies_equal {
+        // Copies that differ while a writer holds the WRITE lock are its header update in
+        // progress: read again. Without a writer they are a state of the files like any other
+        // (a writer that died between its two copies, a damaged -shm): analysed, and believed
+        // below only if nothing moves across the re-reads.
+        if !before.shm_copies_equal && writer_active(ev) {
             why = "the -shm header's two copies differed (a writer was updating it)";
             continue;
         }
@@ -235,7 +242,7 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
             settled.wal_len = ev.wal.as_ref().map(|_| m.wal_len);
             (a, settled)
         }
-        // The -shm header never had equal copies: read once anyway, and say so.
+        // A writer was updating the -shm header at every attempt: read once anyway, and say so.
         None => {
             let m = marks(ev);
             settled.wal_len = ev.wal.as_ref().map(|_| m.wal_len);
