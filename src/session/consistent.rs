@@ -26,6 +26,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::analysis::findings::{self, Code, Finding, Severity};
+use crate::analysis::wal::WalAnalysis;
 use crate::analysis::{self, Analysis, Inputs, MAX_SHM_READ, ReadAt};
 use crate::source::{Evidence, EvidenceFile, read_full_at};
 
@@ -249,4 +250,63 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
             (analyze_once(ev, &m), settled)
         }
     }
+}
+
+/// Pauses between the re-probes that confirm a starved checkpoint (150 ms in all).
+const STARVED_RECHECK: [Duration; 4] =
+    [Duration::from_millis(10), Duration::from_millis(20), Duration::from_millis(40), Duration::from_millis(80)];
+
+/// The WAL's analysis without its per-frame records (what the lock probe needs: its presence,
+/// size and page size).
+fn wal_summary(w: &WalAnalysis) -> WalAnalysis {
+    WalAnalysis {
+        file_len: w.file_len,
+        header: w.header,
+        header_problem: w.header_problem.clone(),
+        page_size: w.page_size,
+        frames_total: w.frames_total,
+        trailing_bytes: w.trailing_bytes,
+        frames: Vec::new(),
+        chain_valid_frames: w.chain_valid_frames,
+        valid_frames: w.valid_frames,
+        db_pages: w.db_pages,
+        mx_checksum: w.mx_checksum,
+        first_invalid: w.first_invalid,
+        commits: Vec::new(),
+        read_error: w.read_error.clone(),
+        partial: w.partial,
+    }
+}
+
+/// Confirm a starved checkpoint seen by a one-shot command (`check`, `info`, `dump`, `locks`).
+///
+/// One probe can see a moment's state as starvation: a writer holds a read lock on the snapshot
+/// it began with while it commits past it, and the read marks were read with the files a moment
+/// before the locks were probed. Re-probe the locks with a fresh read of the `-shm` a few times
+/// ([`STARVED_RECHECK`]) and keep only the starved slots seen in every probe: same slot, same
+/// snapshot (read mark), same readers. A reader that really pins a snapshot stays; a moment's
+/// state goes. Nothing is re-probed when no starvation was seen.
+pub fn confirm_starvation(ev: &Evidence, a: &Analysis, mut live: super::Live) -> super::Live {
+    let (Some(shm), false) = (ev.shm.as_ref(), live.locks.starvation.is_empty()) else { return live };
+    let base = Analysis { db: a.db.clone(), db_problem: None, wal: a.wal.as_ref().map(wal_summary), shm: None };
+    let pids = |p: &[crate::live::locks::Process]| p.iter().map(|x| x.pid).collect::<BTreeSet<_>>();
+    for pause in STARVED_RECHECK {
+        if live.locks.starvation.is_empty() {
+            break;
+        }
+        std::thread::sleep(pause);
+        let len = len_now(Some(shm)).min(MAX_SHM_READ);
+        let bytes = shm.read_at(0, usize::try_from(len).unwrap_or(0)).unwrap_or_default();
+        let fresh =
+            Analysis { shm: Some(analysis::shm::analyze_shm(&bytes, base.wal.as_ref())), ..base.clone() };
+        let probe = crate::source::locks::probe(ev.db.as_ref().map(|f| &f.file), Some(&shm.file), &ev.paths);
+        let again = crate::live::locks::derive(&probe, &fresh);
+        live.locks.starvation.retain(|s| {
+            again
+                .starvation
+                .iter()
+                .any(|t| t.slot == s.slot && t.read_mark == s.read_mark && pids(&t.readers) == pids(&s.readers))
+        });
+    }
+    live
 }

@@ -126,8 +126,13 @@ impl Live {
 
 /// Probe the locks on the files as they were opened (the same inodes that were analysed), and
 /// the environment of the database's directory. The probe never takes a lock.
+///
+/// A starved checkpoint is confirmed by re-probing before it is reported
+/// ([`consistent::confirm_starvation`]): one probe can see a writer's own read lock on the
+/// snapshot it is committing past.
 pub fn probe_live(ev: &Evidence, a: &Analysis) -> Live {
-    probe_files(ev.db.as_ref().map(|f| &f.file), ev.shm.as_ref().map(|f| &f.file), &ev.paths, a)
+    let live = probe_files(ev.db.as_ref().map(|f| &f.file), ev.shm.as_ref().map(|f| &f.file), &ev.paths, a);
+    consistent::confirm_starvation(ev, a, live)
 }
 
 /// [`probe_live`] on files already open (the TUI's watcher keeps its own descriptors open, so
