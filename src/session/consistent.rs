@@ -127,14 +127,43 @@ pub struct Settled {
     pub persistent: BTreeSet<Code>,
     /// Bytes of the -wal analysed (its size at the mark), when there is one.
     pub wal_len: Option<u64>,
+    /// Bytes of the database file analysed (its size at the mark), when there is one.
+    pub db_len: Option<u64>,
+    /// What moved during the attempts that were not kept, in order, each once.
+    pub moved: Vec<&'static str>,
 }
 
 impl Settled {
+    /// Make the sizes `ev` reports the sizes analysed (the -wal and the database file may have
+    /// grown or shrunk since they were opened).
+    pub fn stamp_sizes(&self, ev: &mut Evidence) {
+        if let (Some(w), Some(len)) = (ev.wal.as_mut(), self.wal_len) {
+            w.stamp.len = len;
+        }
+        if let (Some(d), Some(len)) = (ev.db.as_mut(), self.db_len) {
+            d.stamp.len = len;
+        }
+    }
+
+    /// Record the sizes read at the mark `m` as the sizes analysed.
+    fn sizes(&mut self, ev: &Evidence, m: &Marks) {
+        self.wal_len = ev.wal.as_ref().map(|_| m.wal_len);
+        self.db_len = ev.db.as_ref().map(|_| m.db_len);
+    }
+
     /// The findings of a read from changing files: each finding above `info` that was not seen
     /// in every attempt is shown as `info` (it comes and goes with the writer), and
     /// `live.changing` says so. Unchanged when the read was consistent.
+    ///
+    /// A consistent read made after the files moved says so as `live.reread` (`info`): what
+    /// moved, and the size of the `-wal` analysed.
     pub fn apply(&self, mut f: Vec<Finding>) -> Vec<Finding> {
-        let Some(what) = self.changing else { return f };
+        let Some(what) = self.changing else {
+            if !self.moved.is_empty() {
+                f.push(findings::live_reread(self.attempts, &self.moved, self.wal_len));
+            }
+            return f;
+        };
         let mut demoted = 0u64;
         for x in f.iter_mut() {
             if x.severity > Severity::Info && !self.persistent.contains(&x.code) {
@@ -164,6 +193,13 @@ fn analyze_once(ev: &Evidence, m: &Marks) -> Analysis {
     })
 }
 
+/// Add `what` to `moved` unless it is there already.
+fn note(moved: &mut Vec<&'static str>, what: &'static str) {
+    if !moved.contains(&what) {
+        moved.push(what);
+    }
+}
+
 fn above_info(f: &[Finding]) -> BTreeSet<Code> {
     f.iter().filter(|x| x.severity > Severity::Info).map(|x| x.code).collect()
 }
@@ -187,6 +223,7 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
         // below only if nothing moves across the re-reads.
         if !before.shm_copies_equal && writer_active(ev) {
             why = "the -shm header's two copies differed (a writer was updating it)";
+            note(&mut settled.moved, why);
             continue;
         }
         let a = analyze_once(ev, &before);
@@ -199,12 +236,13 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
         };
         if let Some(w) = moved(&before, &after) {
             why = w;
+            note(&mut settled.moved, w);
             persistent = Some(seen(persistent, &serious));
             last = Some((a, before));
             continue;
         }
         if serious.is_empty() {
-            settled.wal_len = ev.wal.as_ref().map(|_| before.wal_len);
+            settled.sizes(ev, &before);
             return (a, settled);
         }
         // Findings: believe them only if the files are still a moment later.
@@ -228,10 +266,11 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
             still = Some("a writer was in the middle of a transaction");
         }
         let Some(w) = still else {
-            settled.wal_len = ev.wal.as_ref().map(|_| before.wal_len);
+            settled.sizes(ev, &before);
             return (a, settled);
         };
         why = w;
+        note(&mut settled.moved, w);
         persistent = Some(seen(persistent, &serious));
         last = Some((a, before));
     }
@@ -240,13 +279,13 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
     settled.persistent.retain(|c| !in_flight_seen.contains(c));
     match last {
         Some((a, m)) => {
-            settled.wal_len = ev.wal.as_ref().map(|_| m.wal_len);
+            settled.sizes(ev, &m);
             (a, settled)
         }
         // A writer was updating the -shm header at every attempt: read once anyway, and say so.
         None => {
             let m = marks(ev);
-            settled.wal_len = ev.wal.as_ref().map(|_| m.wal_len);
+            settled.sizes(ev, &m);
             (analyze_once(ev, &m), settled)
         }
     }
@@ -262,7 +301,7 @@ fn wal_summary(w: &WalAnalysis) -> WalAnalysis {
     WalAnalysis {
         file_len: w.file_len,
         header: w.header,
-        header_problem: w.header_problem.clone(),
+        header_problem: w.header_problem,
         page_size: w.page_size,
         frames_total: w.frames_total,
         trailing_bytes: w.trailing_bytes,
@@ -297,8 +336,7 @@ pub fn confirm_starvation(ev: &Evidence, a: &Analysis, mut live: super::Live) ->
         std::thread::sleep(pause);
         let len = len_now(Some(shm)).min(MAX_SHM_READ);
         let bytes = shm.read_at(0, usize::try_from(len).unwrap_or(0)).unwrap_or_default();
-        let fresh =
-            Analysis { shm: Some(analysis::shm::analyze_shm(&bytes, base.wal.as_ref())), ..base.clone() };
+        let fresh = Analysis { shm: Some(analysis::shm::analyze_shm(&bytes, base.wal.as_ref())), ..base.clone() };
         let probe = crate::source::locks::probe(ev.db.as_ref().map(|f| &f.file), Some(&shm.file), &ev.paths);
         let again = crate::live::locks::derive(&probe, &fresh);
         live.locks.starvation.retain(|s| {

@@ -52,10 +52,7 @@ impl Session {
     pub fn open(path: &Path, options: Options) -> Result<Self, Error> {
         let mut evidence = Evidence::open_paired(path, &options.pairing)?;
         let (analysis, settled) = analyze_settled(&evidence, &options);
-        // The size reported is the size analysed (the -wal may have grown or shrunk since open).
-        if let (Some(w), Some(len)) = (evidence.wal.as_mut(), settled.wal_len) {
-            w.stamp.len = len;
-        }
+        settled.stamp_sizes(&mut evidence);
         check_contract(&evidence, &analysis)?;
         Ok(Self { evidence, analysis, options, settled })
     }

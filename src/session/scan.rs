@@ -340,6 +340,8 @@ pub fn analyse<'s>(set: &'s EvidenceSet, options: &Options, want_salvage: bool) 
     }
     hashes.sort_by_key(|h| h.role);
     let (analysis, settled) = super::analyze_settled(&ev, options);
+    let mut ev = ev;
+    settled.stamp_sizes(&mut ev);
     if let Err(e) = check_contract(&ev, &analysis) {
         return SetOutcome { set, session: Err(e), findings: Vec::new(), salvage_rows: None, hashes, notes };
     }

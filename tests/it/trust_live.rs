@@ -21,6 +21,19 @@ fn above_info(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The sizes a document reports are those of the files it analysed: `files.wal.size` is the
+/// `-wal`'s analysed `file_size`, and the frames fit in it.
+fn sizes_are_the_analysed_ones(v: &serde_json::Value) {
+    let (Some(reported), Some(analysed)) = (v["files"]["wal"]["size"].as_u64(), v["wal"]["file_size"].as_u64()) else {
+        return;
+    };
+    assert_eq!(reported, analysed, "files.wal.size is not the size analysed");
+    if let Some(frame) = v["wal"]["frame_size"].as_u64() {
+        let frames = v["wal"]["frames_total"].as_u64().unwrap();
+        assert_eq!(frames, analysed.saturating_sub(32) / frame, "frames_total does not fit the size analysed");
+    }
+}
+
 #[test]
 fn check_and_locks_under_a_max_rate_writer_stay_at_info() {
     let d = tempdir();
@@ -69,6 +82,9 @@ fn check_and_locks_under_a_max_rate_writer_stay_at_info() {
         if v["findings"].as_array().unwrap().iter().any(|f| f["code"] == "live.changing") {
             changing += 1;
         }
+        if cmd == "check" {
+            sizes_are_the_analysed_ones(&v);
+        }
         let b = above_info(&v);
         if !b.is_empty() || out.status.code().is_none_or(|c| c > 1) {
             bad.push(format!("{cmd} run {i} (exit {:?}): {b:?}", out.status.code()));
@@ -83,4 +99,62 @@ fn check_and_locks_under_a_max_rate_writer_stay_at_info() {
     );
     assert!(n > 1000, "the writer was busy ({n} commits)");
     assert!(bad.is_empty(), "{} of {runs} polls raised more than info:\n{}", bad.len(), bad.join("\n"));
+}
+
+/// A `-wal` that shrinks while it is read (as a TRUNCATE checkpoint shrinks it to 0 bytes, over
+/// and over): every run reports the size it analysed, never the size it saw at open, and a run
+/// that had to read again says what moved (`live.reread`, or `live.changing` when the files never
+/// held still).
+#[test]
+fn a_wal_shrinking_mid_run_is_noted_and_the_analysed_size_reported() {
+    let d = tempdir();
+    let db = d.path().join("shrink.db");
+    let c = wal_db(&db, 4096);
+    commits(&c, 400);
+    let wal = sibling(&db, "-wal");
+    let full = std::fs::read(&wal).unwrap();
+    assert!(full.len() > 400 * 4096, "a big -wal ({} bytes)", full.len());
+    // The -wal alternates between its full length and 0 bytes (the writer's view of a
+    // TRUNCATE checkpoint and the next transaction), 1 ms apart.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flips = Arc::new(AtomicU64::new(0));
+    let toggler = {
+        let (wal, stop, flips, full) = (wal.clone(), stop.clone(), flips.clone(), full.clone());
+        std::thread::spawn(move || {
+            use std::io::{Seek, Write};
+            let mut f = std::fs::OpenOptions::new().write(true).open(&wal).unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                f.set_len(0).unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+                f.seek(std::io::SeekFrom::Start(0)).unwrap();
+                f.write_all(&full).unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+                flips.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let (mut noted, mut sizes) = (0, std::collections::BTreeSet::new());
+    for _ in 0..20 {
+        let out = std::process::Command::new(bin())
+            .args(["dump", db.to_str().unwrap(), "--json", "--no-live"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+        sizes_are_the_analysed_ones(&v);
+        sizes.insert(v["files"]["wal"]["size"].as_u64().unwrap());
+        let codes: Vec<&str> = v["findings"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
+        if let Some(f) = v["findings"].as_array().unwrap().iter().find(|f| f["code"] == "live.reread") {
+            let size = v["files"]["wal"]["size"].as_u64().unwrap();
+            let m = f["message"].as_str().unwrap();
+            assert!(m.contains(&format!("the -wal at {size} bytes")), "{m}");
+            noted += 1;
+        } else if codes.contains(&"live.changing") {
+            noted += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    toggler.join().unwrap();
+    eprintln!("20 runs, {} flips; {noted} said the files moved; sizes seen {sizes:?}", flips.load(Ordering::Relaxed));
+    assert!(noted > 0, "no run noted the -wal moving under it");
 }
