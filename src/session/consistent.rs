@@ -186,11 +186,13 @@ fn analyze_once(ev: &Evidence, m: &Marks) -> Analysis {
         s.read_at(0, usize::try_from(len).unwrap_or(0)).unwrap_or_default()
     });
     let wal_len = m.wal_len;
-    analysis::analyze(&Inputs {
+    let mut a = analysis::analyze(&Inputs {
         db: ev.db.as_ref().map(|f| (&f.file as &dyn ReadAt, m.db_len)),
         wal: ev.wal.as_ref().map(|f| (&f.file as &dyn ReadAt, wal_len)),
         shm: shm.as_ref().map(|b| (b as &dyn ReadAt, b.len() as u64)),
-    })
+    });
+    super::attach_journal(ev, &mut a);
+    a
 }
 
 /// Add `what` to `moved` unless it is there already.

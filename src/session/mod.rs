@@ -242,8 +242,13 @@ pub fn analyze_evidence(ev: &Evidence, options: Options) -> Analysis {
         None => r(&ev.wal),
     };
     let mut a = analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) });
+    attach_journal(ev, &mut a);
+    a
+}
+
+/// Add the rollback journal beside the database to its analysis, when there is one.
+pub(crate) fn attach_journal(ev: &Evidence, a: &mut Analysis) {
     if let (Some(d), Some(j)) = (a.db.as_mut(), ev.journal.as_ref()) {
         d.journal = Some(analysis::journal::analyze_journal(&j.file, j.len(), d.header.page_size()));
     }
-    a
 }
