@@ -324,7 +324,7 @@ fn wal_summary(w: &WalAnalysis) -> WalAnalysis {
 /// One probe can see a moment's state as starvation: a writer holds a read lock on the snapshot
 /// it began with while it commits past it, and the read marks were read with the files a moment
 /// before the locks were probed. Re-probe the locks with a fresh read of the `-shm` a few times
-/// ([`STARVED_RECHECK`]) and keep only the starved slots seen in every probe: same slot, same
+/// (150 ms in all) and keep only the starved slots seen in every probe: same slot, same
 /// snapshot (read mark), same readers. A reader that really pins a snapshot stays; a moment's
 /// state goes. Nothing is re-probed when no starvation was seen.
 pub fn confirm_starvation(ev: &Evidence, a: &Analysis, mut live: super::Live) -> super::Live {

@@ -1,5 +1,5 @@
 //! `scan`: group the files a walk recognised into evidence sets, and analyse every set the way
-//! `check` analyses one — the same [`analyze_evidence`], the same bad-input contract
+//! `check` analyses one — the same consistent read ([`super::analyze_settled`]), the same bad-input contract
 //! ([`check_contract`]), the same findings — in parallel across all cores.
 //!
 //! Grouping, by content first and names second:
