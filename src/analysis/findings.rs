@@ -129,6 +129,10 @@ vocabulary! {
         LockCrossNamespace = "lock.cross_namespace",
         LockUnidentifiedHolder = "lock.unidentified_holder",
         LockExclusive = "lock.exclusive",
+        // Reading (`session::consistent`): the files kept changing through every attempt.
+        LiveChanging = "live.changing",
+        // Reading: the files moved during a read, and a later read was consistent.
+        LiveReread = "live.reread",
         // Deep check (`forensics::deep`, `check --deep`): SQLite 3.40's integrity_check, re-implemented.
         BtreeUnopenable = "btree.unopenable",
         BtreeInvalidPage = "btree.invalid_page",
@@ -158,6 +162,41 @@ vocabulary! {
         PtrmapReferenced = "ptrmap.referenced",
         PtrmapLargestRoot = "ptrmap.largest_root",
     }
+}
+
+/// `live.changing`: the files changed through every one of `attempts` reads (`what` changed
+/// last); `demoted` findings were shown as `info` because not every read saw them.
+pub fn live_changing(attempts: u32, what: &str, demoted: u64) -> Finding {
+    let mut f = Finding::new(
+        Code::LiveChanging,
+        Severity::Info,
+        FileKind::Wal,
+        format!(
+            "the files changed during each of {attempts} reads ({what}): a writer is busy; {} seen in only some reads {} shown as info",
+            plural(demoted, "finding", "findings"),
+            if demoted == 1 { "is" } else { "are" }
+        ),
+    );
+    f.count = Some(u64::from(attempts));
+    f
+}
+
+/// `live.reread`: the files moved while they were read (`what`, in order, each once); the read
+/// was made again, `attempts` in all, and the analysis is the consistent one, of a `-wal` of
+/// `wal_len` bytes (None without a `-wal`).
+pub fn live_reread(attempts: u32, what: &[&str], wal_len: Option<u64>) -> Finding {
+    let size = wal_len.map(|n| format!(" (the -wal at {n} bytes)")).unwrap_or_default();
+    let mut f = Finding::new(
+        Code::LiveReread,
+        Severity::Info,
+        FileKind::Wal,
+        format!(
+            "the files changed while they were read ({}): read again, {attempts} reads in all; the analysis and the sizes reported are those of the last, consistent read{size}",
+            what.join("; ")
+        ),
+    );
+    f.count = Some(u64::from(attempts));
+    f
 }
 
 /// Produce every finding for an analysis, most severe first (stable order within a severity).

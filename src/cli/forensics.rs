@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Error, exit_code, load, write_out};
+use super::{Error, exit_code, write_out};
 use crate::analysis::Analysis;
-use crate::analysis::findings;
 use crate::export;
 use crate::forensics::history::{KeySpec, history};
 use crate::forensics::salvage::salvage;
@@ -208,9 +207,10 @@ pub fn timeline(
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
     use std::io::Write;
-    let (ev, a) = load(path, opts)?;
-    output.check(&ev)?;
-    let fx = forensics(&ev, &a)?;
+    let session = crate::session::Session::open(path, opts)?;
+    let (ev, a) = (&session.evidence, &session.analysis);
+    output.check(ev)?;
+    let fx = forensics(ev, a)?;
     // The rollback journal's entry comes first: its transaction precedes the database file.
     let journal_entry = |rows: bool, values: bool| {
         journal_step(&fx, &TrackOptions { rows, ..TrackOptions::default() }).map(|s| {
@@ -226,13 +226,13 @@ pub fn timeline(
             commits.push(CommitEntryReport::build(&c, true, true, fx.snapshot(c.spec).encoding));
             true
         });
-        output.rows("timeline", export::from_timeline(&commits, page_size(&a)), &ev)?;
-        return Ok(exit_code(&findings::check(&a), fail_on));
+        output.rows("timeline", export::from_timeline(&commits, page_size(a)), ev)?;
+        return Ok(exit_code(&session.file_findings(), fail_on));
     }
     let json = output.format == FormatArg::Json;
     let (rows, values) = (detail != Detail::Pages, detail == Detail::Values);
     let t = Tracker::new(&fx, TrackOptions { rows, ..TrackOptions::default() });
-    let files = Files::of(&ev);
+    let files = Files::of(ev);
     let stdout = std::io::stdout();
     let mut buffer: Vec<u8> = Vec::new();
     let mut out: Box<dyn Write> = match &output.path {
@@ -279,9 +279,9 @@ pub fn timeline(
     out.flush()?;
     drop(out);
     if let Some(p) = &output.path {
-        write_new(p, &buffer, output.force, &ev)?;
+        write_new(p, &buffer, output.force, ev)?;
     }
-    Ok(exit_code(&findings::check(&a), fail_on))
+    Ok(exit_code(&session.file_findings(), fail_on))
 }
 
 fn notes_of(n: &[crate::forensics::snapshot::Note]) -> Vec<crate::report::forensics::NoteReport> {
@@ -305,17 +305,18 @@ pub fn row_history(
             return Err(Error::Refused("give either --rowid R or --key VALUE (once per primary-key column)".into()));
         }
     };
-    let (ev, a) = load(path, opts)?;
-    output.check(&ev)?;
-    let fx = forensics(&ev, &a)?;
+    let session = crate::session::Session::open(path, opts)?;
+    let (ev, a) = (&session.evidence, &session.analysis);
+    output.check(ev)?;
+    let fx = forensics(ev, a)?;
     let (h, k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
-    let r = HistoryReport::build(Files::of(&ev), &h, k.as_ref());
+    let r = HistoryReport::build(Files::of(ev), &h, k.as_ref());
     match output.format {
-        FormatArg::Json => output.document(&json_text(&r)?, &ev)?,
-        FormatArg::Text => output.document(&render_history(&r), &ev)?,
-        _ => output.rows("history", export::from_history(&r, page_size(&a)), &ev)?,
+        FormatArg::Json => output.document(&json_text(&r)?, ev)?,
+        FormatArg::Text => output.document(&render_history(&r), ev)?,
+        _ => output.rows("history", export::from_history(&r, page_size(a)), ev)?,
     }
-    Ok(exit_code(&findings::check(&a), fail_on))
+    Ok(exit_code(&session.file_findings(), fail_on))
 }
 
 /// `walinspect salvage`.
@@ -325,19 +326,20 @@ pub fn salvage_rows(
     fail_on: super::FailOn,
     opts: crate::session::Options,
 ) -> Result<u8, Error> {
-    let (ev, a) = load(path, opts)?;
-    output.check(&ev)?;
-    let fx = forensics(&ev, &a)?;
+    let session = crate::session::Session::open(path, opts)?;
+    let (ev, a) = (&session.evidence, &session.analysis);
+    output.check(ev)?;
+    let fx = forensics(ev, a)?;
     let s = salvage(&fx);
     let known: Vec<&[u8]> = s.rows.iter().map(|r| r.payload.as_slice()).collect();
     let c = crate::forensics::carve::carve(&fx, &known, crate::forensics::carve::CarveOptions::default());
-    let r = SalvageReport::build(Files::of(&ev), &s).with_carving(&c);
+    let r = SalvageReport::build(Files::of(ev), &s).with_carving(&c);
     match output.format {
-        FormatArg::Json => output.document(&json_text(&r)?, &ev)?,
-        FormatArg::Text => output.document(&render_salvage(&r), &ev)?,
-        _ => output.rows("salvage", export::from_salvage(&r, page_size(&a)), &ev)?,
+        FormatArg::Json => output.document(&json_text(&r)?, ev)?,
+        FormatArg::Text => output.document(&render_salvage(&r), ev)?,
+        _ => output.rows("salvage", export::from_salvage(&r, page_size(a)), ev)?,
     }
-    Ok(exit_code(&findings::check(&a), fail_on))
+    Ok(exit_code(&session.file_findings(), fail_on))
 }
 
 /// A document as `--json` prints it (pretty, with a final newline).

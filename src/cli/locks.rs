@@ -7,7 +7,7 @@ use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{GlobalArgs, emit_json_line, exit_code, load, style, write_bytes, write_text};
+use super::{GlobalArgs, emit_json_line, exit_code, style, write_bytes, write_text};
 use crate::analysis::findings::Finding;
 use crate::present::locks::render;
 use crate::report::Files;
@@ -20,11 +20,12 @@ fn now_ms() -> u64 {
 
 /// One probe of the database at `path`: the report and its findings.
 pub fn snapshot(path: &Path, opts: Options) -> Result<(LocksReport, Vec<Finding>), Error> {
-    let (ev, a) = load(path, opts)?;
+    let session = crate::session::Session::open(path, opts)?;
+    let (ev, a) = (&session.evidence, &session.analysis);
     let at = now_ms();
-    let live = probe_live(&ev, &a);
-    let f = crate::live::check_with_live(&a, &live.facts());
-    let r = LocksReport::build(Files::of(&ev), &live.probe, &live.locks, Some(&live.env), &f, at);
+    let live = probe_live(ev, a);
+    let f = session.settled.apply(crate::live::check_with_live(a, &live.facts()));
+    let r = LocksReport::build(Files::of(ev), &live.probe, &live.locks, Some(&live.env), &f, at);
     Ok((r, f))
 }
 

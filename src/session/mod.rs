@@ -6,6 +6,7 @@
 //! Nothing here is global: every choice (memory-map the -wal, probe the live system) travels in
 //! [`Options`], so two sessions in one process cannot change each other's behaviour.
 
+pub mod consistent;
 mod error;
 pub mod scan;
 
@@ -40,6 +41,8 @@ pub struct Session {
     pub evidence: Evidence,
     pub analysis: Analysis,
     pub options: Options,
+    /// How the analysis was read from files that may be changing ([`consistent`]).
+    pub settled: consistent::Settled,
 }
 
 impl Session {
@@ -47,10 +50,11 @@ impl Session {
     /// named file must be something walinspect can analyse; damage inside otherwise readable
     /// files is left to the findings.
     pub fn open(path: &Path, options: Options) -> Result<Self, Error> {
-        let evidence = Evidence::open_paired(path, &options.pairing)?;
-        let analysis = analyze_evidence(&evidence, options.clone());
+        let mut evidence = Evidence::open_paired(path, &options.pairing)?;
+        let (analysis, settled) = analyze_settled(&evidence, &options);
+        settled.stamp_sizes(&mut evidence);
         check_contract(&evidence, &analysis)?;
-        Ok(Self { evidence, analysis, options })
+        Ok(Self { evidence, analysis, options, settled })
     }
 
     /// The live state around the evidence (probed now).
@@ -64,13 +68,18 @@ impl Session {
         self.findings_and_verdict().0
     }
 
+    /// The files' findings alone (no live probe), as read ([`consistent::Settled::apply`]).
+    pub fn file_findings(&self) -> Vec<Finding> {
+        self.settled.apply(findings::check(&self.analysis))
+    }
+
     /// [`Session::findings`] and the live state they were graded with (None with `--no-live`).
     pub fn findings_with_live(&self) -> (Vec<Finding>, Option<Live>) {
         if self.options.live {
             let live = self.probe_live();
-            (crate::live::check_with_live(&self.analysis, &live.facts()), Some(live))
+            (self.settled.apply(crate::live::check_with_live(&self.analysis, &live.facts())), Some(live))
         } else {
-            (findings::check(&self.analysis), None)
+            (self.file_findings(), None)
         }
     }
 
@@ -78,11 +87,11 @@ impl Session {
     pub fn findings_and_verdict(&self) -> (Vec<Finding>, Verdict) {
         if self.options.live {
             let live = self.probe_live();
-            let f = crate::live::check_with_live(&self.analysis, &live.facts());
+            let f = self.settled.apply(crate::live::check_with_live(&self.analysis, &live.facts()));
             let v = crate::live::verdict::verdict(&self.analysis, &f, Some(&live.locks), None);
             (f, v)
         } else {
-            let f = findings::check(&self.analysis);
+            let f = self.file_findings();
             let v = crate::live::verdict::verdict(&self.analysis, &f, None, None);
             (f, v)
         }
@@ -114,8 +123,13 @@ impl Live {
 
 /// Probe the locks on the files as they were opened (the same inodes that were analysed), and
 /// the environment of the database's directory. The probe never takes a lock.
+///
+/// A starved checkpoint is confirmed by re-probing before it is reported
+/// ([`consistent::confirm_starvation`]): one probe can see a writer's own read lock on the
+/// snapshot it is committing past.
 pub fn probe_live(ev: &Evidence, a: &Analysis) -> Live {
-    probe_files(ev.db.as_ref().map(|f| &f.file), ev.shm.as_ref().map(|f| &f.file), &ev.paths, a)
+    let live = probe_files(ev.db.as_ref().map(|f| &f.file), ev.shm.as_ref().map(|f| &f.file), &ev.paths, a);
+    consistent::confirm_starvation(ev, a, live)
 }
 
 /// [`probe_live`] on files already open (the TUI's watcher keeps its own descriptors open, so
@@ -191,6 +205,16 @@ pub fn check_contract(ev: &Evidence, a: &Analysis) -> Result<(), Error> {
     Ok(())
 }
 
+/// Analyse opened evidence from one consistent moment ([`consistent::analyze`]); with
+/// [`Options::mmap`] (offline copies) in one pass over the mapped -wal.
+pub fn analyze_settled(ev: &Evidence, options: &Options) -> (Analysis, consistent::Settled) {
+    if options.mmap {
+        (analyze_evidence(ev, options.clone()), consistent::Settled { attempts: 1, ..Default::default() })
+    } else {
+        consistent::analyze(ev)
+    }
+}
+
 /// Analyse opened evidence, mapping the -wal when [`Options::mmap`].
 pub fn analyze_evidence(ev: &Evidence, options: Options) -> Analysis {
     fn r(f: &Option<EvidenceFile>) -> Option<(&dyn ReadAt, u64)> {
@@ -218,8 +242,13 @@ pub fn analyze_evidence(ev: &Evidence, options: Options) -> Analysis {
         None => r(&ev.wal),
     };
     let mut a = analysis::analyze(&Inputs { db: r(&ev.db), wal, shm: r(&ev.shm) });
+    attach_journal(ev, &mut a);
+    a
+}
+
+/// Add the rollback journal beside the database to its analysis, when there is one.
+pub(crate) fn attach_journal(ev: &Evidence, a: &mut Analysis) {
     if let (Some(d), Some(j)) = (a.db.as_mut(), ev.journal.as_ref()) {
         d.journal = Some(analysis::journal::analyze_journal(&j.file, j.len(), d.header.page_size()));
     }
-    a
 }

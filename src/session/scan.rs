@@ -1,5 +1,5 @@
 //! `scan`: group the files a walk recognised into evidence sets, and analyse every set the way
-//! `check` analyses one — the same [`analyze_evidence`], the same bad-input contract
+//! `check` analyses one — the same consistent read ([`super::analyze_settled`]), the same bad-input contract
 //! ([`check_contract`]), the same findings — in parallel across all cores.
 //!
 //! Grouping, by content first and names second:
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{Error, Options, Session, analyze_evidence, check_contract};
+use super::{Error, Options, Session, check_contract};
 use crate::analysis::findings::Finding;
 use crate::format::sniff::Sniffed;
 use crate::source::walk::{FileDigest, SeenFile, hash_file, hash_open};
@@ -246,6 +246,7 @@ fn set_paths(set: &EvidenceSet) -> Paths {
         wal: get(Role::Wal).unwrap_or_else(|| with_suffix(&base, "-wal")),
         shm: get(Role::Shm).unwrap_or_else(|| with_suffix(&base, "-shm")),
         named,
+        // The walk grouped the members explicitly; nothing else is opened.
         lone: false,
     }
 }
@@ -338,11 +339,13 @@ pub fn analyse<'s>(set: &'s EvidenceSet, options: &Options, want_salvage: bool) 
         }
     }
     hashes.sort_by_key(|h| h.role);
-    let analysis = analyze_evidence(&ev, options.clone());
+    let (analysis, settled) = super::analyze_settled(&ev, options);
+    let mut ev = ev;
+    settled.stamp_sizes(&mut ev);
     if let Err(e) = check_contract(&ev, &analysis) {
         return SetOutcome { set, session: Err(e), findings: Vec::new(), salvage_rows: None, hashes, notes };
     }
-    let session = Session { evidence: ev, analysis, options: options.clone() };
+    let session = Session { evidence: ev, analysis, options: options.clone(), settled };
     let findings = session.findings();
     let salvage_rows = if want_salvage { salvage_count(&session) } else { None };
     for f in [&session.evidence.db, &session.evidence.wal, &session.evidence.shm].into_iter().flatten() {

@@ -195,6 +195,14 @@ fn getlk(file: &File, method: GetlkMethod, start: u64, len: u64) -> io::Result<O
     }))
 }
 
+/// True when another connection holds the WAL WRITE lock (`-shm` byte 120): a writer is in
+/// the middle of a transaction, so frames beyond the index's mxFrame are being written. One
+/// query; acquires nothing. False when it cannot be told.
+pub fn writer_active(shm: &File) -> bool {
+    let mut method = None;
+    matches!(getlk_any(shm, &mut method, SHM_LOCK_BASE, 1), Ok(Some(_)))
+}
+
 /// `getlk` with `F_OFD_GETLK`, falling back to `F_GETLK` where the kernel lacks it.
 fn getlk_any(file: &File, method: &mut Option<GetlkMethod>, start: u64, len: u64) -> io::Result<Option<Conflict>> {
     match method.unwrap_or(GetlkMethod::Ofd) {

@@ -253,8 +253,15 @@ fn render_sparklines(app: &App, area: Rect, buf: &mut Buffer) {
         .collect();
     let rate: Vec<u64> = rate.iter().rev().take(w).rev().copied().collect();
     let now = sizes.last().copied().unwrap_or(0);
+    // The size now, and its change over the last one-second sample (a static file: "+0 B/s").
+    let before = sizes.iter().rev().nth(1).copied().unwrap_or(now);
+    let growth = if now >= before {
+        format!("+{}/s", human_bytes(now - before))
+    } else {
+        format!("-{}/s", human_bytes(before - now))
+    };
     Sparkline::default()
-        .block(block(&format!("WAL size, per second: {}", human_bytes(now))))
+        .block(block(&format!("WAL size: {} ({growth})", human_bytes(now))))
         .data(&sizes)
         .style(Role::Structure.tui())
         .render(a, buf);

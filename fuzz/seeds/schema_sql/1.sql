@@ -1,0 +1,1 @@
+create table w(k, v, primary key(k)) without rowid

@@ -1,0 +1,1 @@
+CREATE TABLE "q""x"(a INT DEFAULT -0x7f, b TEXT DEFAULT 'it''s' COLLATE nocase, c REAL CHECK(c>0), PRIMARY KEY(b DESC, a))

@@ -1,0 +1,1 @@
+create table g(x int, y int generated always as (x*2) virtual, z as (x*3) stored, w)
