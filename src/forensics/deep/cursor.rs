@@ -46,6 +46,8 @@ pub struct Cursor<'r, 'a> {
     root: u32,
     intkey: bool,
     stack: Vec<Level>,
+    /// `eState == CURSOR_VALID`: the cursor points at an entry.
+    valid: bool,
     /// Pages loaded (for the statistics).
     pub loads: u64,
 }
@@ -56,7 +58,7 @@ fn hdr_of(pgno: u32) -> usize {
 
 impl<'r, 'a> Cursor<'r, 'a> {
     pub fn new(r: &'r Reader<'a>, g: Geometry, root: u32, intkey: bool) -> Self {
-        Self { r, g, root, intkey, stack: Vec::new(), loads: 0 }
+        Self { r, g, root, intkey, stack: Vec::new(), valid: false, loads: 0 }
     }
 
     /// `getAndInitPage` with the checks of `moveToRoot` / `moveToChild`.
@@ -139,10 +141,12 @@ impl<'r, 'a> Cursor<'r, 'a> {
 
     /// `sqlite3BtreeFirst`: Ok(false) when the tree is empty.
     pub fn first(&mut self) -> Result<bool, Corrupt> {
+        self.valid = false;
         if !self.to_root()? {
             return Ok(false);
         }
         self.to_leftmost()?;
+        self.valid = true;
         Ok(true)
     }
 
@@ -172,6 +176,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
             // Climb while the parent is past its last cell.
             loop {
                 if self.stack.len() <= 1 {
+                    self.valid = false;
                     return Ok(false);
                 }
                 self.stack.pop();
@@ -207,9 +212,18 @@ impl<'r, 'a> Cursor<'r, 'a> {
             let l = self.stack.last().ok_or(Corrupt { page: self.root })?;
             (l.data.clone(), l.pgno, l.ix)
         };
-        let p = header_only(&data, hdr_of(pgno), self.g.usable, self.g.page_size).map_err(|_| Corrupt { page: pgno })?;
+        let p =
+            header_only(&data, hdr_of(pgno), self.g.usable, self.g.page_size).map_err(|_| Corrupt { page: pgno })?;
         let pc = self.cell_pc(&p, ix);
         self.payload_of(&p, pc, pgno)
+    }
+
+    /// Up to 9 page bytes where the entry's payload starts (past its end too).
+    pub fn payload_peek(&self) -> Vec<u8> {
+        let Some(l) = self.stack.last() else { return Vec::new() };
+        let Some(p) = self.page(l) else { return Vec::new() };
+        let at = p.payload_offset(self.cell_pc(&p, l.ix)) as usize;
+        (at..at + 9).map(|i| l.data.get(i).copied().unwrap_or(0)).collect()
     }
 
     fn payload_of(&mut self, p: &Page<'_>, pc: u32, pgno: u32) -> Result<Vec<u8>, Corrupt> {
@@ -240,10 +254,37 @@ impl<'r, 'a> Cursor<'r, 'a> {
 
     /// `sqlite3BtreeIndexMoveto` + `OP_Found`: true when an entry equal to `key` over
     /// `n_field` fields exists where the descent leads; the cursor is left on it.
+    ///
+    /// Like 3.40, a cursor left on the last leaf of the tree first tries that leaf: when its
+    /// last cell (where the cursor is) or its first cell is not greater than the key, the
+    /// search stays on that leaf (`cursorOnLastPage`) — which is why one damaged key there can
+    /// hide every later look-up, as SQLite reports.
     pub fn seek(&mut self, key: &[Mem], parts: &[KeyPart], n_field: usize) -> Result<bool, Corrupt> {
-        if !self.to_root()? {
+        let mut bypass = false;
+        if self.valid && self.on_last_leaf() {
+            let (data, pgno, ix) = match self.stack.last() {
+                Some(l) => (l.data.clone(), l.pgno, l.ix),
+                None => return Err(Corrupt { page: self.root }),
+            };
+            let p = header_only(&data, hdr_of(pgno), self.g.usable, self.g.page_size)
+                .map_err(|_| Corrupt { page: pgno })?;
+            if ix + 1 == p.n_cell
+                && let Some(c) = self.cell_compare(&p, pgno, ix, key, parts, n_field)
+                && c != Ordering::Greater
+            {
+                return Ok(c == Ordering::Equal);
+            }
+            if self.stack.len() > 1
+                && self.cell_compare(&p, pgno, 0, key, parts, n_field).is_some_and(|c| c != Ordering::Greater)
+            {
+                bypass = true;
+            }
+        }
+        if !bypass && !self.to_root()? {
+            self.valid = false;
             return Ok(false);
         }
+        self.valid = true;
         loop {
             let (data, pgno) = {
                 let l = self.stack.last().ok_or(Corrupt { page: self.root })?;
@@ -289,6 +330,28 @@ impl<'r, 'a> Cursor<'r, 'a> {
             let c = self.child_at()?;
             self.to_child(c)?;
         }
+    }
+
+    /// Every ancestor went down its right-most child and the cursor is on a leaf.
+    fn on_last_leaf(&self) -> bool {
+        let Some((top, up)) = self.stack.split_last() else { return false };
+        self.page(top).is_some_and(|p| p.is_leaf()) && up.iter().all(|l| self.page(l).is_some_and(|p| l.ix >= p.n_cell))
+    }
+
+    /// `indexCellCompare`: None when the cell cannot be compared (it does not fit the page or
+    /// is malformed), so the short cut is not taken.
+    fn cell_compare(
+        &mut self,
+        p: &Page<'_>,
+        pgno: u32,
+        ix: u32,
+        key: &[Mem],
+        parts: &[KeyPart],
+        n_field: usize,
+    ) -> Option<Ordering> {
+        let pc = self.cell_pc(p, ix);
+        let rec = self.payload_of(p, pc, pgno).ok()?;
+        record_compare(&rec, key, parts, n_field, Ordering::Equal, self.g.enc).ok()
     }
 
     /// Compare the entry under the cursor with `key` over `n_field` fields (`OP_IdxGT`).

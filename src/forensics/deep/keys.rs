@@ -91,12 +91,23 @@ pub struct Malformed;
 /// `upto`: the header size must fit the payload (and 98307), and once the whole header is
 /// parsed the bodies must end exactly at the end of the payload (never past it).
 pub fn parse_fields(payload: &[u8], upto: usize) -> Result<Fields, Malformed> {
+    parse_fields_at(payload, payload, upto)
+}
+
+/// [`parse_fields`] where the header-size varint is read from `at_cell` — the page bytes where
+/// the payload starts: `OP_Column` reads that byte even when the payload is shorter.
+pub fn parse_fields_at(payload: &[u8], at_cell: &[u8], upto: usize) -> Result<Fields, Malformed> {
     let size = payload.len() as u64;
-    let (hdr, n) = varint(payload, 0);
+    let (hdr, n) = varint(at_cell, 0);
     if hdr > 98_307 || hdr > size {
         return Err(Malformed);
     }
     let mut out = Fields::default();
+    if n as u64 >= hdr {
+        // No serial types at all: every column reads as its default, and OP_Column never
+        // reaches its consistency test.
+        return Ok(out);
+    }
     let mut at = n as u64;
     let mut offset = hdr;
     while out.types.len() <= upto && at < hdr {
@@ -362,6 +373,7 @@ mod tests {
         assert_eq!(field(&r, &f, 1), Some(Mem::Text(b"a".to_vec())));
         assert!(parse_fields(&r[..4], 10).is_err());
         assert!(parse_fields(&[200, 1], 0).is_err());
+        assert!(parse_fields(&[0, 1, 2, 3], 5).unwrap().types.is_empty());
         let parts = [KeyPart { coll: Coll::Binary, desc: false }; 2];
         let key = [Mem::Int(5), Mem::Text(b"b".to_vec())];
         assert_eq!(record_compare(&r, &key, &parts, 2, Ordering::Equal, TextEncoding::Utf8), Ok(Ordering::Less));

@@ -33,10 +33,13 @@ use super::integrity::{Message, Reader};
 use super::keys::{self, Coll, KeyPart, Mem, T_BLOB, T_FLOAT, T_INT, T_NULL, T_TEXT};
 use super::roots::RootEntry;
 use crate::analysis::findings::Code;
-use crate::format::record::{TextEncoding, Value};
 use crate::forensics::schema::{
     Affinity, IndexDef, KeyColumn, SchemaEntry, TableDef, parse_create_index, parse_create_table,
 };
+use crate::format::record::{TextEncoding, Value};
+
+/// The result row SQLite 3.40 prints when `OP_Column` finds a record malformed (then halts).
+pub const MALFORMED_ROW: &str = "database disk image is malformed";
 
 /// How Phase 2 ended.
 #[derive(Clone, Debug, Default)]
@@ -167,9 +170,10 @@ fn table_plan(name: String, root: u32, def: TableDef) -> TablePlan {
             })
             .collect()
     });
-    let skip_columns = def.columns.iter().any(|c| {
-        !c.stored && (c.not_null || (def.strict && !is_any(&c.decl_type)) || c.affinity() != Affinity::Blob)
-    });
+    let skip_columns = def
+        .columns
+        .iter()
+        .any(|c| !c.stored && (c.not_null || (def.strict && !is_any(&c.decl_type)) || c.affinity() != Affinity::Blob));
     TablePlan { name, root, n_nvcol: stored.len(), storage, pk, indexes: Vec::new(), skip_columns, def }
 }
 
@@ -281,12 +285,15 @@ struct Task<'r, 'a> {
     msgs: Vec<Message>,
     rows: u64,
     loads: u64,
+    /// The program halted after a row (budget or a malformed record).
+    halted: bool,
 }
 
 /// The outcome of one table.
 struct TableRun {
     msgs: Vec<Message>,
     aborted: Option<(u32, u32)>,
+    halted: bool,
     rows: u64,
     loads: u64,
 }
@@ -354,6 +361,7 @@ impl Task<'_, '_> {
         TableRun {
             msgs: std::mem::take(&mut self.msgs),
             aborted: res.err().map(|c| (c.page, self.t.root)),
+            halted: self.halted,
             rows: self.rows,
             loads: self.loads,
         }
@@ -378,21 +386,27 @@ impl Task<'_, '_> {
                 let payload = cur.payload()?;
                 let rowid = if intkey { cur.rowid()? } else { 0 };
                 let last = t.n_nvcol.saturating_sub(1);
-                let fields = keys::parse_fields(&payload, last).map_err(|_| Corrupt { page })?;
+                let peek = cur.payload_peek();
+                let Ok(fields) = keys::parse_fields_at(&payload, &peek, last) else {
+                    // OP_Column's op_column_corrupt: the program's last rows print SQLite's
+                    // error text as a result row and halt.
+                    self.msgs.push(Message {
+                        code: Code::IndexScanAborted,
+                        text: MALFORMED_ROW.into(),
+                        page: Some(page),
+                        root: Some(t.root),
+                    });
+                    self.halted = true;
+                    return Ok(false);
+                };
                 let mut row = Row { payload, fields, rowid, parsed: 0, valid: false };
                 row.column(last);
                 if let Some(parts) = &t.pk {
                     let np = parts.len();
                     if let Some(prev) = &prev_pk {
-                        let c = keys::record_compare(
-                            &row.payload,
-                            prev,
-                            parts,
-                            np,
-                            std::cmp::Ordering::Less,
-                            self.g.enc,
-                        )
-                        .map_err(|_| Corrupt { page })?;
+                        let c =
+                            keys::record_compare(&row.payload, prev, parts, np, std::cmp::Ordering::Less, self.g.enc)
+                                .map_err(|_| Corrupt { page })?;
                         if c != std::cmp::Ordering::Greater
                             && !prev.first().is_some_and(Mem::is_null)
                             && !self.emit(
@@ -562,7 +576,7 @@ pub fn phase2<'a>(
     let runs: Vec<TableRun> = tables
         .par_iter()
         .map_init(make_reader, |rd, t| {
-            let mut task = Task { t, g, r: rd, budget, msgs: Vec::new(), rows: 0, loads: 0 };
+            let mut task = Task { t, g, r: rd, budget, msgs: Vec::new(), rows: 0, loads: 0, halted: false };
             task.run()
         })
         .collect();
@@ -579,6 +593,9 @@ pub fn phase2<'a>(
         }
         if run.aborted.is_some() {
             out.aborted = run.aborted;
+            return out;
+        }
+        if run.halted {
             return out;
         }
     }
@@ -598,7 +615,8 @@ mod tests {
 
     #[test]
     fn autoindex_keys_in_creation_order() {
-        let d = parse_create_table("t", "CREATE TABLE t(a INTEGER PRIMARY KEY, b UNIQUE, c, UNIQUE(c COLLATE nocase, b))");
+        let d =
+            parse_create_table("t", "CREATE TABLE t(a INTEGER PRIMARY KEY, b UNIQUE, c, UNIQUE(c COLLATE nocase, b))");
         let k = auto_keys(&d);
         assert_eq!(k.len(), 2);
         assert_eq!(k[0][0].column, Some(1));
