@@ -965,6 +965,187 @@ fn unknown_cell(c: &super::btree::Cell<'_>, prm: &CarveParams) -> Option<Carved>
 /// The `sig` of a record no signature admits (a table whose schema is unknown).
 pub const UNKNOWN_SIG: usize = usize::MAX;
 
+/// Most record positions a cell of an unknown table may hold.
+const GENERIC_MAX_COLUMNS: usize = 128;
+
+/// An intact table-leaf cell at `q` (before `hi`) that no signature has to describe: payload
+/// length, rowid and record header agree exactly (`P = H + Σ bodies`, no reserved serial
+/// type), the local part fits, an overflowing cell names a page ≥ 2, and the values are
+/// plausible. Only tried where something else says a cell starts here (an old pointer slot).
+fn generic_cell(d: &[u8], q: usize, hi: usize, prm: &CarveParams) -> Option<Carved> {
+    let area = d.get(..hi)?;
+    let (payload, p) = read_varint(area, q)?;
+    if !(2..=(1 << 31)).contains(&payload) || p > 4 {
+        return None;
+    }
+    let (rowid, r) = read_varint(area, q + p)?;
+    let hs = q + p + r;
+    let (h, hw) = read_varint(area, hs)?;
+    if h <= hw as u64 || h > payload || h > 2 + 9 * GENERIC_MAX_COLUMNS as u64 {
+        return None;
+    }
+    let hend = hs + h as usize;
+    let mut types = Vec::new();
+    let mut at = hs + hw;
+    while at < hend {
+        if types.len() >= GENERIC_MAX_COLUMNS {
+            return None;
+        }
+        let (t, w) = read_varint(area.get(..hend)?, at)?;
+        class_of(t)?;
+        types.push(t);
+        at += w;
+    }
+    if at != hend || types.is_empty() || h.checked_add(body_len(&types)?)? != payload {
+        return None;
+    }
+    let local = local_payload_len(PageType::TableLeaf, payload, prm.usable) as usize;
+    let ovfl = payload > local as u64;
+    let size = p + r + local + if ovfl { 4 } else { 0 };
+    if q + size > hi {
+        return None;
+    }
+    let rec = d.get(hs..hs + local)?;
+    if !values_plausible(&types, rec.get(h as usize..)?, prm.encoding) {
+        return None;
+    }
+    let overflow = if ovfl { be_u32(d, hs + local) } else { None };
+    if ovfl && overflow.is_none_or(|o| o < 2) {
+        return None;
+    }
+    Some(Carved {
+        sig: UNKNOWN_SIG,
+        region: Region::Cell,
+        offset: q,
+        len: size,
+        rowid: Some(rowid as i64),
+        rowid_range: None,
+        payload_len: payload,
+        record: rec.to_vec(),
+        overflow,
+        inferred: Vec::new(),
+    })
+}
+
+/// The signature of an unknown table, inferred from its cells found at old pointer slots:
+/// the column count most of them share, the classes each position was seen to hold, and
+/// their serial types (so gaps can be scanned for more cells of the same shape). `None`
+/// unless at least two cells agree.
+fn inferred_signature(cells: &[&Carved], enc: TextEncoding) -> Option<Signature> {
+    let mut by_n: std::collections::BTreeMap<usize, Vec<Vec<u64>>> = std::collections::BTreeMap::new();
+    for c in cells {
+        let rec = super::record::decode_record(&c.record, enc);
+        by_n.entry(rec.serial_types.len()).or_default().push(rec.serial_types);
+    }
+    let (n, rows) = by_n.into_iter().max_by_key(|(n, v)| (v.len(), *n))?;
+    if rows.len() < 2 || n == 0 {
+        return None;
+    }
+    let mut columns = vec![0u8; n];
+    let mut seen: Vec<Vec<u64>> = vec![Vec::new(); n];
+    for ts in &rows {
+        for ((m, s), &t) in columns.iter_mut().zip(seen.iter_mut()).zip(ts) {
+            *m |= class_of(t).unwrap_or(0);
+            if s.len() < 64 && !s.contains(&t) {
+                s.push(t);
+            }
+        }
+    }
+    for s in &mut seen {
+        s.sort_unstable();
+    }
+    Some(Signature { columns, min_columns: n, index: false, seen, min_body: 0, nonempty: Vec::new() })
+}
+
+/// Old pointer slots from `from` up to `end` (2-byte offsets into `[lo, usable)`, as a pointer array
+/// that `zeroPage`, a trunk header or a shorter new array left behind): the offsets, up to
+/// the first value that is not one.
+fn old_slots(d: &[u8], from: usize, lo: usize, end: usize, usable: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = from;
+    while at + 2 <= end && out.len() < usable / 2 {
+        let Some(v) = be_u16(d, at).map(usize::from) else { break };
+        if v < lo.max(at + 2) || v + 4 > usable {
+            break;
+        }
+        out.push(v);
+        at += 2;
+    }
+    out
+}
+
+fn overlaps_any(out: &[Carved], o: usize, len: usize) -> bool {
+    out.iter().any(|c| c.offset < o + len && o < c.offset + c.len)
+}
+
+/// Carve what old pointer slots point at that is still free (not overlapping `out`): cells a
+/// signature reads, else cells of an unknown table. Returns the unknown table's inferred
+/// signature, when its cells agree on one.
+fn carve_old_slots(
+    d: &[u8],
+    slots: &[usize],
+    sigs: &[Signature],
+    prm: &CarveParams,
+    region: Region,
+    want_index: Option<bool>,
+    out: &mut Vec<Carved>,
+) -> Option<Signature> {
+    let usable = d.len();
+    let mut unknown: Vec<Carved> = Vec::new();
+    for &o in slots {
+        if overlaps_any(out, o, 4) || overlaps_any(&unknown, o, 4) {
+            continue;
+        }
+        if let Some(mut c) = intact_any(d, o, usable, sigs, prm, want_index) {
+            if !overlaps_any(out, c.offset, c.len) && !overlaps_any(&unknown, c.offset, c.len) {
+                c.region = region;
+                out.push(c);
+            }
+            continue;
+        }
+        if want_index == Some(true) {
+            continue;
+        }
+        if let Some(mut c) = generic_cell(d, o, usable, prm)
+            && !overlaps_any(out, c.offset, c.len)
+            && !overlaps_any(&unknown, c.offset, c.len)
+        {
+            c.region = region;
+            unknown.push(c);
+        }
+    }
+    let refs: Vec<&Carved> = unknown.iter().collect();
+    let inferred = inferred_signature(&refs, prm.encoding);
+    out.append(&mut unknown);
+    inferred
+}
+
+/// Scan `[lo, hi)` and keep what does not overlap `out` (`unknown`: the records are of an
+/// unknown table whose inferred signature `sigs` holds).
+#[allow(clippy::too_many_arguments)]
+fn scan_more(
+    d: &[u8],
+    lo: usize,
+    hi: usize,
+    sigs: &[Signature],
+    prm: &CarveParams,
+    region: Region,
+    want_index: Option<bool>,
+    unknown: bool,
+    out: &mut Vec<Carved>,
+) {
+    let mut more = Vec::new();
+    scan_region(d, lo, hi, sigs, prm, region, want_index, &mut more);
+    for mut c in more {
+        if !overlaps_any(out, c.offset, c.len) {
+            if unknown {
+                c.sig = UNKNOWN_SIG;
+            }
+            out.push(c);
+        }
+    }
+}
+
 fn zero_count(b: &[u8]) -> u64 {
     b.iter().filter(|&&x| x == 0).count() as u64
 }
@@ -983,7 +1164,18 @@ pub fn carve_page(d: &[u8], prm: &CarveParams, sigs: &[Signature]) -> PageCarve 
     let Some(h) = hdr.filter(|h| h.page_type.is_some()) else {
         // Only pages the caller knows are not overflow pages (trunks) are scanned whole.
         if let Some(from) = prm.scan_from {
-            scan_region(d, from.min(usable), usable, &strict, prm, Region::Page, None, &mut pc.records);
+            let from = from.min(usable);
+            // A trunk made of a b-tree page keeps the tail of its old pointer array right after
+            // the leaf entries (the trunk header and entries overwrite only the first bytes).
+            let slots = old_slots(d, from, from, usable, usable);
+            let after = from + 2 * slots.len();
+            let mut recs = Vec::new();
+            let inferred = carve_old_slots(d, &slots, sigs, prm, Region::Page, Some(false), &mut recs);
+            scan_more(d, after, usable, &strict, prm, Region::Page, None, false, &mut recs);
+            if let Some(sig) = inferred {
+                scan_more(d, after, usable, &[sig.strict()], prm, Region::Page, Some(false), true, &mut recs);
+            }
+            pc.records = recs;
         }
         return pc;
     };
@@ -1074,11 +1266,45 @@ pub fn carve_page(d: &[u8], prm: &CarveParams, sigs: &[Signature]) -> PageCarve 
         pc.stats.zero_free_bytes += zero_count(gap);
         // Stale pointer slots come first (a deleted cell's slot, or a whole old array after
         // `zeroPage`): 2-byte offsets into the page, not record bytes.
-        let mut lo = ptr_end;
-        while lo + 2 <= top && be_u16(d, lo).is_some_and(|v| usize::from(v) >= ptr_end && usize::from(v) < usable) {
-            lo += 2;
+        // They point at old cells: parsed exactly (rowid included) where still free, also for
+        // tables whose schema is lost ("unknown, N columns"), whose inferred shape then finds
+        // more of their cells in the gap.
+        let slots = old_slots(d, ptr_end, ptr_end, top, usable);
+        let lo = ptr_end + 2 * slots.len();
+        let mut recs = std::mem::take(&mut pc.records);
+        let live_or_taken: Vec<Carved> = live
+            .iter()
+            .map(|&(o, s)| Carved {
+                sig: UNKNOWN_SIG,
+                region: Region::Cell,
+                offset: o,
+                len: s,
+                rowid: None,
+                rowid_range: None,
+                payload_len: 0,
+                record: Vec::new(),
+                overflow: None,
+                inferred: Vec::new(),
+            })
+            .collect();
+        let n_live = live_or_taken.len();
+        let mut with_live = live_or_taken;
+        with_live.append(&mut recs);
+        let inferred = if interior {
+            None
+        } else {
+            carve_old_slots(d, &slots, sigs, prm, Region::Unallocated, want_index, &mut with_live)
+        };
+        scan_more(d, lo, top, &strict, prm, Region::Unallocated, want_index, false, &mut with_live);
+        if let Some(sig) = inferred {
+            scan_more(d, lo, top, &[sig.strict()], prm, Region::Unallocated, Some(false), true, &mut with_live);
         }
-        scan_region(d, lo, top, &strict, prm, Region::Unallocated, want_index, &mut pc.records);
+        pc.records = with_live.split_off(n_live);
+        for c in &mut pc.records {
+            if c.region == Region::Unallocated && c.offset >= top {
+                c.region = Region::Freeblock;
+            }
+        }
     }
     // Drop anything overlapping a live cell of this image (a stale copy's tail, a false match).
     pc.records
