@@ -758,7 +758,8 @@ fn drop_cell(d: &mut [u8], i: usize) {
     }
 }
 
-type IndexDamage = (&'static str, fn(&Path));
+type IndexDamageFn = fn(&Path);
+type IndexDamage = (&'static str, IndexDamageFn);
 
 const INDEX_DAMAGES: &[IndexDamage] = &[
     ("index key byte", |db| {
@@ -862,7 +863,7 @@ fn full_level_agrees_with_integrity_check_on_index_damage() {
     for &(ps, wal) in &[(4096u32, false), (1024, true), (512, false), (65536, true)] {
         let base_dir = tempdir();
         let base = build_indexed(base_dir.path(), ps, wal);
-        let mut states: Vec<(&str, Option<fn(&Path)>)> = vec![("healthy", None)];
+        let mut states: Vec<(&str, Option<IndexDamageFn>)> = vec![("healthy", None)];
         states.extend(INDEX_DAMAGES.iter().map(|(n, f)| (*n, Some(*f))));
         for (name, f) in states {
             let dir = tempdir();

@@ -89,7 +89,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
     }
 
     /// `moveToRoot`; Ok(false) when the tree is empty.
-    fn to_root(&mut self) -> Result<bool, Corrupt> {
+    fn move_to_root(&mut self) -> Result<bool, Corrupt> {
         self.stack.clear();
         let data = self.load(self.root, true)?;
         let (leaf, n) = {
@@ -107,7 +107,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
         Ok(true)
     }
 
-    fn to_child(&mut self, pgno: u32) -> Result<(), Corrupt> {
+    fn move_to_child(&mut self, pgno: u32) -> Result<(), Corrupt> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(Corrupt { page: pgno });
         }
@@ -127,7 +127,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
         p.pointer(ix) & (self.g.page_size - 1)
     }
 
-    fn to_leftmost(&mut self) -> Result<(), Corrupt> {
+    fn move_to_leftmost(&mut self) -> Result<(), Corrupt> {
         loop {
             let l = self.stack.last().ok_or(Corrupt { page: self.root })?;
             let leaf = self.page(l).is_none_or(|p| p.is_leaf());
@@ -135,23 +135,23 @@ impl<'r, 'a> Cursor<'r, 'a> {
                 return Ok(());
             }
             let c = self.child_at()?;
-            self.to_child(c)?;
+            self.move_to_child(c)?;
         }
     }
 
     /// `sqlite3BtreeFirst`: Ok(false) when the tree is empty.
     pub fn first(&mut self) -> Result<bool, Corrupt> {
         self.valid = false;
-        if !self.to_root()? {
+        if !self.move_to_root()? {
             return Ok(false);
         }
-        self.to_leftmost()?;
+        self.move_to_leftmost()?;
         self.valid = true;
         Ok(true)
     }
 
     /// `sqlite3BtreeNext`: Ok(false) at the end.
-    pub fn next(&mut self) -> Result<bool, Corrupt> {
+    pub fn advance(&mut self) -> Result<bool, Corrupt> {
         loop {
             let (n_cell, leaf) = {
                 let l = self.stack.last_mut().ok_or(Corrupt { page: self.root })?;
@@ -163,14 +163,14 @@ impl<'r, 'a> Cursor<'r, 'a> {
             let ix = self.stack.last().map_or(0, |l| l.ix);
             if ix < n_cell {
                 if !leaf {
-                    self.to_leftmost_from_cell()?;
+                    self.move_to_leftmost_from_cell()?;
                 }
                 return Ok(true);
             }
             if !leaf {
                 let c = self.child_at()?;
-                self.to_child(c)?;
-                self.to_leftmost()?;
+                self.move_to_child(c)?;
+                self.move_to_leftmost()?;
                 return Ok(true);
             }
             // Climb while the parent is past its last cell.
@@ -193,10 +193,10 @@ impl<'r, 'a> Cursor<'r, 'a> {
         }
     }
 
-    fn to_leftmost_from_cell(&mut self) -> Result<(), Corrupt> {
+    fn move_to_leftmost_from_cell(&mut self) -> Result<(), Corrupt> {
         let c = self.child_at()?;
-        self.to_child(c)?;
-        self.to_leftmost()
+        self.move_to_child(c)?;
+        self.move_to_leftmost()
     }
 
     /// The rowid of the entry (table trees).
@@ -280,7 +280,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
                 bypass = true;
             }
         }
-        if !bypass && !self.to_root()? {
+        if !bypass && !self.move_to_root()? {
             self.valid = false;
             return Ok(false);
         }
@@ -328,7 +328,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
                 l.ix = lwr as u32;
             }
             let c = self.child_at()?;
-            self.to_child(c)?;
+            self.move_to_child(c)?;
         }
     }
 
@@ -363,7 +363,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
 
     /// `sqlite3BtreeCount`: entries of the tree (leaf cells, and interior cells of index trees).
     pub fn count(&mut self) -> Result<u64, Corrupt> {
-        if !self.to_root()? {
+        if !self.move_to_root()? {
             return Ok(0);
         }
         let mut total: u64 = 0;
@@ -393,7 +393,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
                 }
             }
             let c = self.child_at()?;
-            self.to_child(c)?;
+            self.move_to_child(c)?;
         }
     }
 }

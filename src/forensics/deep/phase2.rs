@@ -454,7 +454,7 @@ impl Task<'_, '_> {
                     }
                     if ip.unique {
                         let has_null = key.iter().zip(&ip.nullable).take(ip.n_key).any(|(k, &nb)| nb && k.is_null());
-                        if has_null || !ic.next()? {
+                        if has_null || !ic.advance()? {
                             continue;
                         }
                         let c = ic.compare_entry(&key, &ip.parts, ip.n_key)?;
@@ -472,7 +472,7 @@ impl Task<'_, '_> {
                         }
                     }
                 }
-                more = cur.next()?;
+                more = cur.advance()?;
             }
             Ok(true)
         })();
