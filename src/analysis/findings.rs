@@ -161,6 +161,14 @@ vocabulary! {
         PtrmapUnreadable = "ptrmap.unreadable",
         PtrmapReferenced = "ptrmap.referenced",
         PtrmapLargestRoot = "ptrmap.largest_root",
+        // Deep check, full level (`check --deep=full`): integrity_check's table scan and index checks.
+        IndexMissingEntry = "index.missing_entry",
+        IndexNonUnique = "index.non_unique",
+        IndexEntryCount = "index.entry_count",
+        IndexPkOrder = "index.pk_order",
+        IndexNullValue = "index.null_value",
+        IndexValueType = "index.value_type",
+        IndexScanAborted = "index.scan_aborted",
     }
 }
 

@@ -10,14 +10,21 @@ use crate::session::{Error, Session};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeepArg {
-    /// SQLite's structural check (Phase 1 of integrity_check).
+    /// SQLite's structural check (Phase 1 of integrity_check): every b-tree page, overflow
+    /// chain, the freelist and the pointer map. Reads each page once.
     Structure,
+    /// Structure, then integrity_check's table scan: every row's NOT NULL and datatype checks
+    /// and every index entry looked up from its row (missing, extra, non-unique entries, entry
+    /// counts). One index descent per row and index: several times the cost of the structure
+    /// level (see docs/performance.md).
+    Full,
 }
 
 impl DeepArg {
     fn level(self) -> Level {
         match self {
             Self::Structure => Level::Structure,
+            Self::Full => Level::Full,
         }
     }
 }
@@ -25,8 +32,11 @@ impl DeepArg {
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeepArgs {
     /// Also verify the content the way SQLite 3.40's PRAGMA integrity_check does (without
-    /// SQLite): every b-tree, overflow chain, the freelist and the pointer map, each problem
-    /// with the damaged page's provenance and its newest intact earlier image.
+    /// SQLite): every b-tree, overflow chain, the freelist and the pointer map (--deep or
+    /// --deep=structure, like quick_check's structural part), and with --deep=full also every
+    /// index against its table's rows, NOT NULL and datatypes (all of integrity_check but
+    /// CHECK constraints); each problem with the damaged page's provenance and its newest
+    /// intact earlier image.
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "structure")]
     pub deep: Option<DeepArg>,
     /// With --deep: check the state after this commit (1-based) instead of the latest.

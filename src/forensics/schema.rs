@@ -135,6 +135,10 @@ pub struct ColumnDef {
     /// Marked PRIMARY KEY as a column constraint.
     pub pk_constraint: bool,
     pub pk_desc: bool,
+    /// Declared NOT NULL.
+    pub not_null: bool,
+    /// The column's COLLATE name, when declared (BINARY otherwise).
+    pub collation: Option<String>,
 }
 
 impl ColumnDef {
@@ -155,6 +159,144 @@ pub struct TableDef {
     pub pk: Vec<usize>,
     /// Why the definition is partial, when it is.
     pub problem: Option<String>,
+    /// Declared STRICT.
+    pub strict: bool,
+    /// Has CHECK constraints (column or table).
+    pub has_check: bool,
+    /// PRIMARY KEY and UNIQUE constraints in the order SQLite creates their indexes (column
+    /// constraints as the column is parsed, then table constraints).
+    pub keys: Vec<KeyDef>,
+}
+
+/// A PRIMARY KEY or UNIQUE constraint of a table.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct KeyDef {
+    pub primary: bool,
+    pub columns: Vec<KeyColumn>,
+}
+
+/// One column of a key or an index: the table column's position (None for an expression or an
+/// unknown name), its COLLATE when given, DESC.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct KeyColumn {
+    pub column: Option<usize>,
+    pub name: String,
+    pub collation: Option<String>,
+    pub desc: bool,
+}
+
+/// What `CREATE [UNIQUE] INDEX` says.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct IndexDef {
+    pub unique: bool,
+    pub table: String,
+    /// Key columns; `column` is resolved against the table by [`IndexDef::resolve`].
+    pub columns: Vec<KeyColumn>,
+    /// True when a column is an expression (not a plain column name).
+    pub has_expression: bool,
+    /// Has a WHERE clause (a partial index).
+    pub partial: bool,
+}
+
+impl IndexDef {
+    /// Resolve column names against `table`; false when one is unknown.
+    pub fn resolve(&mut self, table: &TableDef) -> bool {
+        let mut ok = true;
+        for c in &mut self.columns {
+            c.column = table.columns.iter().position(|t| t.name.eq_ignore_ascii_case(&c.name));
+            ok &= c.column.is_some();
+        }
+        ok
+    }
+}
+
+/// Parse `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [schema.]name ON table (cols) [WHERE ...]`.
+pub fn parse_create_index(sql: &str) -> Option<IndexDef> {
+    let toks = tokenize(sql);
+    let t = |i: usize| toks.get(i);
+    if !kw(t(0), "CREATE") {
+        return None;
+    }
+    let mut i = 1;
+    let unique = kw(t(i), "UNIQUE");
+    if unique {
+        i += 1;
+    }
+    if !kw(t(i), "INDEX") {
+        return None;
+    }
+    i += 1;
+    if kw(t(i), "IF") {
+        i += 3;
+    }
+    i += 1;
+    if punct(t(i), '.') {
+        i += 2;
+    }
+    if !kw(t(i), "ON") {
+        return None;
+    }
+    let table = t(i + 1).and_then(ident_text)?.to_string();
+    i += 2;
+    if !punct(t(i), '(') {
+        return None;
+    }
+    let (columns, has_expression, end) = key_list(&toks, i + 1);
+    let partial = kw(t(end + 1), "WHERE");
+    Some(IndexDef { unique, table, columns, has_expression, partial })
+}
+
+/// The comma-separated key list starting at `start` (just after its `(`): each entry's column
+/// name (or expression), COLLATE and DESC; returns the entries, whether one is an expression,
+/// and the position of the closing `)`.
+fn key_list(toks: &[Tok], start: usize) -> (Vec<KeyColumn>, bool, usize) {
+    let mut out = Vec::new();
+    let mut expr = false;
+    let mut k = start;
+    let mut depth = 0usize;
+    let mut cur = KeyColumn::default();
+    let mut n_tok = 0usize;
+    let mut name_set = false;
+    let flush = |cur: &mut KeyColumn, n_tok: &mut usize, name_set: &mut bool, out: &mut Vec<KeyColumn>| {
+        if *n_tok > 0 {
+            out.push(std::mem::take(cur));
+        }
+        *n_tok = 0;
+        *name_set = false;
+    };
+    while let Some(tok) = toks.get(k) {
+        match tok {
+            Tok::Punct('(') => {
+                depth += 1;
+                expr = true;
+            }
+            Tok::Punct(')') if depth == 0 => break,
+            Tok::Punct(')') => depth -= 1,
+            Tok::Punct(',') if depth == 0 => flush(&mut cur, &mut n_tok, &mut name_set, &mut out),
+            _ if depth > 0 => {}
+            t if kw(Some(t), "COLLATE") => {
+                cur.collation = toks.get(k + 1).and_then(ident_text).map(str::to_string);
+                k += 1;
+            }
+            t if kw(Some(t), "DESC") => cur.desc = true,
+            t if kw(Some(t), "ASC") => {}
+            t => {
+                if name_set {
+                    // A second operand: an expression, not a column name.
+                    expr = true;
+                }
+                match ident_text(t) {
+                    Some(n) if !name_set && !matches!(t, Tok::Str(_)) => cur.name = n.to_string(),
+                    _ => expr = true,
+                }
+                name_set = true;
+            }
+        }
+        n_tok += 1;
+        k += 1;
+    }
+    flush(&mut cur, &mut n_tok, &mut name_set, &mut out);
+    (out, expr, k)
 }
 
 /// Parse a `CREATE TABLE` statement. Never fails: problems are in `problem`.
@@ -229,6 +371,9 @@ pub fn parse_create_table(name: &str, sql: &str) -> TableDef {
         if kw(Some(tok), "WITHOUT") && kw(t(j + 1), "ROWID") {
             def.without_rowid = true;
         }
+        if kw(Some(tok), "STRICT") {
+            def.strict = true;
+        }
         j += 1;
     }
     finish(&mut def);
@@ -255,36 +400,23 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
         let quoted = matches!(first, Some(Tok::Ident(_, true)));
         let is_constraint = TABLE_CONSTRAINTS.iter().any(|k| kw(first, k)) && !primary_without_key && !quoted;
         if is_constraint {
-            // CONSTRAINT name PRIMARY KEY (a, b) / PRIMARY KEY (...)
+            // [CONSTRAINT name] PRIMARY KEY (a, b) / UNIQUE (...) / CHECK (...)
             let mut k = 0;
             if kw(item.get(k), "CONSTRAINT") {
                 k += 2;
             }
-            if kw(item.get(k), "PRIMARY") && kw(item.get(k + 1), "KEY") && punct(item.get(k + 2), '(') {
-                k += 3;
-                let mut depth = 0usize;
-                let mut cur: Option<String> = None;
-                let mut desc = false;
-                while let Some(tok) = item.get(k) {
-                    match tok {
-                        Tok::Punct('(') => depth += 1,
-                        Tok::Punct(')') if depth == 0 => break,
-                        Tok::Punct(')') => depth -= 1,
-                        Tok::Punct(',') if depth == 0 => {
-                            if let Some(c) = cur.take() {
-                                table_pk.push((c, desc));
-                            }
-                            desc = false;
-                        }
-                        t if depth == 0 && cur.is_none() => cur = ident_text(t).map(str::to_string),
-                        t if depth == 0 && kw(Some(t), "DESC") => desc = true,
-                        _ => {}
-                    }
-                    k += 1;
+            let primary = kw(item.get(k), "PRIMARY") && kw(item.get(k + 1), "KEY");
+            let unique = kw(item.get(k), "UNIQUE");
+            if kw(item.get(k), "CHECK") {
+                def.has_check = true;
+            }
+            let open = if primary { k + 2 } else { k + 1 };
+            if (primary || unique) && punct(item.get(open), '(') {
+                let (cols, _, _) = key_list(item, open + 1);
+                if primary {
+                    table_pk = cols.iter().map(|c| (c.name.clone(), c.desc)).collect();
                 }
-                if let Some(c) = cur.take() {
-                    table_pk.push((c, desc));
-                }
+                def.keys.push(KeyDef { primary, columns: cols });
             }
             continue;
         }
@@ -301,6 +433,8 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
             default: None,
             pk_constraint: false,
             pk_desc: false,
+            not_null: false,
+            collation: None,
         };
         // Type name: tokens up to the first constraint keyword (with any parenthesised size).
         let mut k = 1;
@@ -345,7 +479,18 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
                     if kw(item.get(k + 2), "DESC") {
                         col.pk_desc = true;
                     }
+                    let c = KeyColumn { name: col.name.clone(), desc: col.pk_desc, ..KeyColumn::default() };
+                    def.keys.push(KeyDef { primary: true, columns: vec![c] });
                 }
+                _ if kw(Some(tok), "UNIQUE") => {
+                    let c = KeyColumn { name: col.name.clone(), ..KeyColumn::default() };
+                    def.keys.push(KeyDef { primary: false, columns: vec![c] });
+                }
+                _ if kw(Some(tok), "NOT") && kw(item.get(k + 1), "NULL") => col.not_null = true,
+                _ if kw(Some(tok), "COLLATE") => {
+                    col.collation = item.get(k + 1).and_then(ident_text).map(str::to_string);
+                }
+                _ if kw(Some(tok), "CHECK") => def.has_check = true,
                 _ if kw(Some(tok), "DEFAULT") => col.default = default_literal(item.get(k + 1..).unwrap_or(&[])),
                 _ if kw(Some(tok), "VIRTUAL") => col.stored = false,
                 _ if kw(Some(tok), "AS") => {
@@ -383,6 +528,12 @@ fn parse_items(def: &mut TableDef, items: &[&[Tok]]) {
 }
 
 fn finish(def: &mut TableDef) {
+    let names: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
+    for key in &mut def.keys {
+        for c in &mut key.columns {
+            c.column = names.iter().position(|n| n.eq_ignore_ascii_case(&c.name));
+        }
+    }
     if def.without_rowid {
         def.ipk = None;
         // Duplicate PK columns are stored once.
@@ -438,6 +589,8 @@ impl TableDef {
             default: None,
             pk_constraint: false,
             pk_desc: false,
+            not_null: false,
+            collation: None,
         };
         Self {
             name: "sqlite_schema".into(),

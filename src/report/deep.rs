@@ -27,6 +27,9 @@ pub struct DeepSection {
     pub messages: Vec<DeepMessage>,
     pub provenance: Vec<ProvenanceReport>,
     pub torn: Vec<TornReport>,
+    /// `--deep=full`: what the table scan did not evaluate (CHECK constraints, partial and
+    /// expression indexes, other collations), each with the reason.
+    pub skipped: Vec<String>,
     pub stats: DeepStats,
 }
 
@@ -93,6 +96,8 @@ pub struct DeepStats {
     pub pages_read: u64,
     pub parallel_trees: u32,
     pub sequential_trees: u32,
+    /// `--deep=full`: table rows scanned.
+    pub rows_scanned: u64,
 }
 
 impl DeepSection {
@@ -125,7 +130,9 @@ impl DeepSection {
             messages,
             provenance: r.provenance.iter().map(provenance).collect(),
             torn: r.torn.iter().map(torn).collect(),
+            skipped: r.index_skipped.clone(),
             stats: DeepStats {
+                rows_scanned: r.index_rows,
                 pages_read: r.pages_read,
                 parallel_trees: r.parallel_trees,
                 sequential_trees: r.sequential_trees,

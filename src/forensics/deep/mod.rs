@@ -13,8 +13,11 @@
 //! structures are bounded by the reference bitmap (every page is entered at most once), a
 //! depth limit, and the error budget.
 
+pub mod cursor;
 pub mod integrity;
+pub mod keys;
 pub mod page;
+pub mod phase2;
 pub mod provenance;
 pub mod refs;
 pub mod roots;
@@ -78,6 +81,11 @@ pub struct DeepReport {
     pub index_messages: Vec<Message>,
     /// Indexes the full check could not compare (expressions, partial indexes, ...).
     pub index_skipped: Vec<String>,
+    /// The full check's table scan stopped where SQLite's stops with "database disk image is
+    /// malformed": (the page a cursor refused, the root of the tree it was reading).
+    pub index_aborted: Option<(u32, u32)>,
+    /// Rows the full check scanned.
+    pub index_rows: u64,
     /// Provenance of each damaged page.
     pub provenance: Vec<Provenance>,
     /// Database pages that differ from the frame a completed checkpoint copied.
@@ -181,6 +189,23 @@ pub fn run(fx: &Forensics<'_>, spec: SnapshotSpec, commit: Option<u32>, opts: Op
     rep.pages_read = p1.pages_read;
     rep.parallel_trees = p1.parallel_trees;
     rep.sequential_trees = p1.sequential_trees;
+    if opts.level == Level::Full {
+        let g = cursor::Geometry { n_page, page_size, usable: snap.usable, enc: snap_n.encoding };
+        let p2 = phase2::phase2(&make, g, &catalog.entries, &rep.roots, p1.budget_left);
+        rep.index_messages = p2.messages;
+        rep.index_skipped = p2.skipped;
+        rep.index_rows = p2.rows;
+        rep.pages_read += p2.pages_read;
+        if let Some((page, root)) = p2.aborted {
+            rep.index_aborted = Some((page, root));
+            rep.index_messages.push(Message {
+                code: Code::IndexScanAborted,
+                text: MALFORMED.into(),
+                page: Some(page),
+                root: Some(root),
+            });
+        }
+    }
     rep.torn = torn::find(fx, spec);
     let damaged = rep.damaged_pages();
     let reader = make();
@@ -189,7 +214,11 @@ pub fn run(fx: &Forensics<'_>, spec: SnapshotSpec, commit: Option<u32>, opts: Op
     rep
 }
 
-/// The lines the sqlite3 shell prints for `PRAGMA integrity_check` on this state.
+/// What the sqlite3 3.40 shell prints (on standard error) when Phase 2 stops on corruption.
+pub const MALFORMED: &str = "Error: stepping, database disk image is malformed (11)";
+
+/// The lines the sqlite3 shell prints for `PRAGMA integrity_check` on this state (a stopped
+/// Phase 2 ends with the shell's error line, which it writes to standard error).
 pub fn sqlite_lines(r: &DeepReport) -> Vec<String> {
     if let Some(u) = &r.unopenable {
         return vec![format!("Error: {u}")];

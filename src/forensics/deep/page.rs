@@ -55,6 +55,14 @@ fn byte(d: &[u8], i: usize) -> u8 {
 
 /// Decode the header at `hdr` (`btreeInitPage` + `btreeComputeFreeSpace`).
 pub fn init_page(data: &[u8], hdr: usize, usable: u32, page_size: u32) -> Result<Page<'_>, InitError> {
+    let p = header_only(data, hdr, usable, page_size)?;
+    compute_free_space(&p)?;
+    Ok(p)
+}
+
+/// `btreeInitPage` alone (what a cursor checks when it loads a page: the type byte and the
+/// cell count; the free space is computed only by writers and the integrity check).
+pub fn header_only(data: &[u8], hdr: usize, usable: u32, page_size: u32) -> Result<Page<'_>, InitError> {
     let kind = PageType::from_flag(byte(data, hdr)).ok_or(InitError::BadType)?;
     let n_cell = u32::from(be_u16_or0(data, hdr + 3));
     if n_cell > page_size.saturating_sub(8) / 6 {
@@ -68,9 +76,7 @@ pub fn init_page(data: &[u8], hdr: usize, usable: u32, page_size: u32) -> Result
         0 => 65536,
         c => u32::from(c),
     };
-    let p = Page { data, hdr, kind, n_cell, content, usable, max_local: max_l, min_local: min_l };
-    compute_free_space(&p)?;
-    Ok(p)
+    Ok(Page { data, hdr, kind, n_cell, content, usable, max_local: max_l, min_local: min_l })
 }
 
 fn compute_free_space(p: &Page<'_>) -> Result<(), InitError> {
@@ -173,6 +179,17 @@ impl<'d> Page<'d> {
     /// The first overflow page of a cell whose payload spills (`get4byte(&pCell[nSize-4])`).
     pub fn overflow_head(&self, pc: u32, info: &CellInfo) -> u32 {
         be_u32_or0(self.data, (pc + info.size).saturating_sub(4) as usize)
+    }
+
+    /// Offset of the payload within the cell at `pc` (after the child pointer and varints).
+    pub fn payload_offset(&self, pc: u32) -> u32 {
+        let start = pc as usize + if self.is_leaf() { 0 } else { 4 };
+        let (_, n) = varint32(self.data, start);
+        let mut at = start + n;
+        if self.kind == PageType::TableLeaf {
+            at += varint64(self.data, at).1;
+        }
+        at as u32
     }
 
     /// `xCellSize` (used by the coverage check of interior pages).
