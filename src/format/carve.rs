@@ -338,7 +338,8 @@ fn text_ok(b: &[u8], enc: TextEncoding, complete: bool) -> bool {
                 }
                 pending_high = high;
             }
-            ok && (!pending_high || !complete) && !(swapped >= 2 && swapped * 2 >= n)
+            let misaligned = swapped >= 2 && swapped * 2 >= n;
+            ok && (!pending_high || !complete) && !misaligned
         }
     }
 }
