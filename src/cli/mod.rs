@@ -275,8 +275,16 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff): walinspect(1), or with COMMAND that command's page
+    /// walinspect-COMMAND(1); `--dir DIR` writes every page (walinspect.1 and one
+    /// walinspect-COMMAND.1 per command) into DIR, for `man -l` or a MANPATH.
+    Man {
+        /// The command whose page to print (e.g. `extract`).
+        command: Option<String>,
+        /// Write all pages into this directory instead of printing one.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The global options that take a value (`--color WHEN`, `--fail-on SEVERITY`).
@@ -613,12 +621,59 @@ fn run(cli: Cli) -> Result<u8, Error> {
             write_bytes(&buf)?;
             Ok(0)
         }
-        Command::Man => {
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
-            write_bytes(&buf)?;
+        Command::Man { command, dir } => man(command.as_deref(), dir.as_deref()),
+    }
+}
+
+/// The man pages: the top page names `walinspect-COMMAND(1)` for every command, so every command
+/// has its own page, rendered from the same CLI definition (`clap_mangen`).
+fn man_pages() -> Vec<(String, Vec<u8>)> {
+    // `build` names each command `walinspect-COMMAND` (its display name) with the bin name
+    // `walinspect COMMAND`, as clap_mangen titles and the top page's SEE ALSO list expect.
+    let mut top = Cli::command();
+    top.build();
+    let mut pages = Vec::new();
+    let mut render = |name: String, cmd: clap::Command| {
+        let mut buf = Vec::new();
+        // Rendering into a Vec cannot fail; an empty page would show it.
+        let _ = clap_mangen::Man::new(cmd).render(&mut buf);
+        pages.push((name, buf));
+    };
+    render("walinspect".into(), top.clone());
+    for sub in top.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let name = sub.get_display_name().map_or_else(|| format!("walinspect-{}", sub.get_name()), str::to_string);
+        render(name, sub.clone());
+    }
+    pages
+}
+
+fn man(command: Option<&str>, dir: Option<&Path>) -> Result<u8, Error> {
+    let pages = man_pages();
+    if let Some(dir) = dir {
+        let protected = crate::repair::output::Protected::default();
+        std::fs::create_dir_all(dir).map_err(|e| Error::system(format!("cannot create {}", dir.display()), e))?;
+        for (name, page) in &pages {
+            let target = dir.join(format!("{name}.1"));
+            let dest = crate::repair::output::check_target(&target, &protected, true, "man page")?;
+            crate::repair::output::write_whole(&dest, &protected, true, page)?;
+        }
+        write_text(
+            &format!("{} man pages written to {}\n", pages.len(), crate::format::escape::escape_path(dir)),
+            false,
+        )?;
+        return Ok(0);
+    }
+    let want = command.map_or_else(|| "walinspect".to_string(), |c| format!("walinspect-{c}"));
+    match pages.iter().find(|(name, _)| *name == want) {
+        Some((_, page)) => {
+            write_bytes(page)?;
             Ok(0)
         }
+        None => Err(Error::refused(format!(
+            "no man page for {}: the commands are {}",
+            command.unwrap_or_default(),
+            pages.iter().skip(1).map(|(n, _)| n.trim_start_matches("walinspect-")).collect::<Vec<_>>().join(", ")
+        ))),
     }
 }
 

@@ -48,6 +48,8 @@ pub enum Role {
     Title,
     /// The "PINNED" badge.
     Pinned,
+    /// Text that matches the active `/` search.
+    SearchMatch,
     /// The "LIVE" marker.
     Live,
     /// The status line's background.
@@ -113,7 +115,7 @@ const fn spec(r: Role) -> Spec {
         Role::Key => bold(Cyan),
         Role::Structure => fg(Blue),
         Role::Title => Spec { bg: Some(Cyan), ..bold(Black) },
-        Role::Pinned => Spec { bg: Some(Yellow), ..bold(Black) },
+        Role::Pinned | Role::SearchMatch => Spec { bg: Some(Yellow), ..bold(Black) },
         Role::Live => bold(Green),
         Role::StatusBar => Spec { bg: Some(Shade(30)), ..PLAIN },
         Role::GaugeTrack => Spec { bg: Some(Shade(40)), ..fg(Cyan) },

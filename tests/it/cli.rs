@@ -208,6 +208,38 @@ fn help_completions_and_man() {
     assert!(r.stdout.contains(".TH"));
 }
 
+/// Every page the top man page names (`walinspect-COMMAND(1)`) exists, both printed one at a
+/// time and written by `man --dir`, and documents that command's own options.
+#[test]
+fn man_page_names_only_pages_that_exist() {
+    let top = run(&["man"]).stdout;
+    let named: Vec<String> = top
+        .lines()
+        .filter_map(|l| l.strip_prefix("walinspect\\-")?.strip_suffix("(1)").map(|n| n.replace("\\-", "-")))
+        .collect();
+    for c in ["dump", "check", "extract", "scan", "salvage", "rebuild-shm", "tui"] {
+        assert!(named.iter().any(|n| n == c), "the top page does not name walinspect-{c}(1): {named:?}");
+    }
+    assert!(!named.iter().any(|n| n.starts_with('_')), "hidden commands get no page: {named:?}");
+    let d = tempdir();
+    let out = d.path().join("man1");
+    let r = run(&["man", "--dir", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for n in &named {
+        let page = run(&["man", n]);
+        assert_eq!(page.code, 0, "walinspect man {n}: {}", page.stderr);
+        let th = format!(".TH walinspect\\-{} 1", n.replace('-', "\\-"));
+        let th_plain = format!(".TH walinspect-{n} 1");
+        assert!(page.stdout.contains(&th) || page.stdout.contains(&th_plain), "{n}: {}", &page.stdout[..200]);
+        let file = std::fs::read_to_string(out.join(format!("walinspect-{n}.1"))).unwrap();
+        assert_eq!(file, page.stdout, "{n}: --dir and the printed page differ");
+    }
+    assert!(run(&["man", "extract"]).stdout.contains("allow\\-inexact"), "extract's page lists its options");
+    let bad = run(&["man", "chekc"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("check"), "{}", bad.stderr);
+}
+
 #[test]
 fn samples_verdicts_and_untouched() {
     let expect: &[(&str, &[&str], i32)] = &[

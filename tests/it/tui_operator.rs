@@ -99,7 +99,7 @@ fn verdict_names_the_reader_that_starves_checkpoints_and_help_scrolls() {
     let pid = format!("pid {}", reader.pid());
     let s = t.wait_for("so checkpoints cannot pass it", Duration::from_secs(10));
     assert!(s.contains(&pid), "the verdict names the reader's pid:\n{s}");
-    let s = t.wait_for("lock.checkpoint_starved", Duration::from_secs(5));
+    let s = t.wait_for("lock.checkpoint_starved", Duration::from_secs(20));
     assert!(s.lines().nth(2).is_some_and(|l| l.contains("WAL")), "the verdict is the first line under the tabs:\n{s}");
 
     // The help at 80x24: every key is on screen at some scroll position.
@@ -144,7 +144,7 @@ fn a_writer_at_work_raises_nothing_and_its_leftovers_are_raised_once_it_dies() {
     assert!(s.contains("healthy"), "the verdict while it writes:\n{s}");
     // The writer dies mid-transaction: its lock goes, its frames stay.
     drop(w);
-    let s = t.wait_for(" warning ", Duration::from_secs(5));
+    let s = t.wait_for(" warning ", Duration::from_secs(20));
     assert!(
         s.contains("wal.uncommitted_frames") || s.contains("wal.checksum_mismatch") || s.contains("wal.salt_mismatch"),
         "the leftovers are raised:\n{s}"
@@ -176,7 +176,7 @@ fn a_deleted_wal_still_open_is_found_and_saved() {
     std::fs::remove_file(&wal).unwrap();
     let pid = format!("pid {}", w.pid());
     t.keys(&["5"]);
-    let s = t.wait_for("wal.deleted_but_open", Duration::from_secs(5));
+    let s = t.wait_for("wal.deleted_but_open", Duration::from_secs(20));
     assert!(s.contains(&pid), "the finding names the writer:\n{s}");
     // The same finding from `check`, with the commands that save the content.
     let out = Command::new(exe()).args(["check", "--json", "--findings-only"]).arg(&db).output().unwrap();

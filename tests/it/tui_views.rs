@@ -243,6 +243,7 @@ fn help_and_pin() {
     let mut app = app_with(&s);
     keys(&mut app, "?");
     insta::assert_snapshot!("help_80x24", screen(&app, 80, 24, f.dir.path()));
+    insta::assert_snapshot!("help_120x40", screen(&app, 120, 40, f.dir.path()));
     keys(&mut app, "x");
     assert!(!app.help);
     keys(&mut app, "p");
@@ -435,4 +436,63 @@ fn frame_detail_names_an_earlier_frame_with_the_same_content() {
     app.handle(Event::Frame { frame: back, result: Ok(b) });
     let text = screen(&app, 120, 30, dir.path());
     assert!(text.contains(&format!("same content as frame {first}")), "{text}");
+}
+
+/// The Events view after real changes (the transaction in progress commits, a checkpoint runs,
+/// the reader leaves), at 80x24 and 120x40; its zoomed form; and `/` search marking its matches.
+#[test]
+fn events_view_zoom_and_search_marks() {
+    let f = fixture();
+    let (mut w, s) = snapshot(&f);
+    let mut app = app_with(&s);
+    f._writer.execute_batch("COMMIT").unwrap();
+    f._reader.execute_batch("COMMIT").unwrap();
+    f._writer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+    let s2 = Arc::new(stable(w.poll(&mut |_, _| {}).unwrap()));
+    app.handle(Event::Snapshot(s2));
+    // Event times are wall-clock: fix them (12:00:00.000, then one second apart).
+    for (i, e) in app.events.iter_mut().enumerate() {
+        e.at_ms = 43_200_000 + 1000 * i as u64;
+    }
+    let kinds: Vec<&str> = app.events.iter().map(|e| e.kind).collect();
+    for k in ["started", "commit", "checkpoint", "reader_left"] {
+        assert!(kinds.contains(&k), "no {k} event in {kinds:?}");
+    }
+    keys(&mut app, "8");
+    assert_eq!(app.view, walinspect::tui::views::ViewKind::Events);
+    insta::assert_snapshot!("events_80x24", screen(&app, 80, 24, f.dir.path()));
+    insta::assert_snapshot!("events_120x40", screen(&app, 120, 40, f.dir.path()));
+    keys(&mut app, "z");
+    insta::assert_snapshot!("events_zoomed_80x24", screen(&app, 80, 24, f.dir.path()));
+    keys(&mut app, "z");
+
+    // Search: every visible occurrence is marked, in this view and in Locks and Findings.
+    for (view, query) in [("8", "checkpoint"), ("6", "read"), ("5", "frame")] {
+        keys(&mut app, view);
+        keys(&mut app, "/");
+        keys(&mut app, query);
+        key(&mut app, KeyCode::Enter);
+        let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        t.draw(|fr| render(&app, fr.area(), fr.buffer_mut())).unwrap();
+        let buf = t.backend().buffer();
+        let mark = walinspect::present::theme::Role::SearchMatch.tui();
+        let (mut marked, mut found) = (String::new(), 0);
+        for y in 3..39u16 {
+            let row: String = (0..120u16).map(|x| buf[(x, y)].symbol().to_string()).collect();
+            found += row.to_lowercase().matches(query).count();
+            for x in 0..120u16 {
+                if buf[(x, y)].bg == mark.bg.unwrap() && buf[(x, y)].modifier.contains(ratatui::style::Modifier::BOLD) {
+                    marked.push_str(buf[(x, y)].symbol());
+                }
+            }
+        }
+        assert!(found > 0, "view {view}: no visible {query:?} to mark");
+        assert_eq!(
+            marked.to_lowercase(),
+            query.repeat(found),
+            "view {view}: every visible match is marked, nothing else"
+        );
+        key(&mut app, KeyCode::Esc);
+        assert!(app.search.is_none());
+    }
 }

@@ -81,6 +81,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ViewKind::Events => events::render(app, body, buf),
         }
     }
+    if let Some(s) = app.search.as_ref().filter(|s| s.view == app.view && app.snap.is_some()) {
+        mark_matches(body, buf, &s.query);
+    }
     if app.help {
         help::render(app, area, buf);
     }
@@ -103,6 +106,41 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .render(r, buf);
     }
     guard(area, buf);
+}
+
+/// Paint every visible occurrence of the search query (lowercase) in `area`, whatever the view
+/// drew there: wrapped lines, cut columns and every view alike. Matching is per screen row,
+/// case-insensitive, over the cells' symbols (a wide character's trailing cell is skipped).
+fn mark_matches(area: Rect, buf: &mut Buffer, query: &str) {
+    if query.is_empty() {
+        return;
+    }
+    let q: Vec<char> = query.chars().collect();
+    let style = Role::SearchMatch.tui();
+    for y in area.top()..area.bottom() {
+        // One entry per character on the row: the lowercase character and its cell's x.
+        let mut row: Vec<(char, u16)> = Vec::with_capacity(usize::from(area.width));
+        for x in area.left()..area.right() {
+            let Some(cell) = buf.cell((x, y)) else { continue };
+            for c in cell.symbol().chars() {
+                row.extend(c.to_lowercase().map(|l| (l, x)));
+            }
+        }
+        let mut i = 0;
+        while i + q.len() <= row.len() {
+            let hit = row.get(i..i + q.len()).is_some_and(|w| w.iter().map(|(c, _)| *c).eq(q.iter().copied()));
+            if !hit {
+                i += 1;
+                continue;
+            }
+            for &(_, x) in row.get(i..i + q.len()).unwrap_or_default() {
+                if let Some(cell) = buf.cell_mut((x, y)) {
+                    cell.set_style(style);
+                }
+            }
+            i += q.len();
+        }
+    }
 }
 
 /// The last guard: views escape untrusted text themselves (`format::escape`); ratatui drops
