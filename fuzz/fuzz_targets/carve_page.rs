@@ -20,8 +20,8 @@ fuzz_target!(|data: &[u8]| {
     let ncols = usize::from(sig_sel & 7) + 1;
     let columns: Vec<u8> = (0..ncols).map(|i| masks[(usize::from(sig_sel >> 3) + i) % masks.len()]).collect();
     let sigs = vec![
-        Signature { columns: columns.clone(), min_columns: ncols, index: false, seen: vec![vec![0, 1, 29]], min_body: 0, nonempty: Vec::new() },
-        Signature { columns, min_columns: 1, index: true, seen: Vec::new(), min_body: 0, nonempty: Vec::new() },
+        Signature { columns: columns.clone(), min_columns: ncols, index: false, seen: vec![vec![0, 1, 29]], min_body: 0, nonempty: Vec::new(), allow_guess: true },
+        Signature { columns, min_columns: 1, index: true, seen: Vec::new(), min_body: 0, nonempty: Vec::new(), allow_guess: true },
     ];
     let prm = CarveParams {
         usable: page.len() as u32,

@@ -309,7 +309,10 @@ pub fn row_history(
     let (ev, a) = (&session.evidence, &session.analysis);
     output.check(ev)?;
     let fx = forensics(ev, a)?;
-    let (h, k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
+    let (mut h, mut k) = history(&fx, table, &spec).map_err(|e| Error::Failed(Box::new(e)))?;
+    // Deleted versions of the row in free space.
+    let c = crate::forensics::carve::carve(&fx, &[], crate::forensics::carve::CarveOptions::default());
+    crate::forensics::history::add_carved(&mut h, &spec, &mut k, &c);
     let r = HistoryReport::build(Files::of(ev), &h, k.as_ref());
     match output.format {
         FormatArg::Json => output.document(&json_text(&r)?, ev)?,

@@ -27,7 +27,9 @@ use std::path::Path;
 use crate::format::record::Value;
 use crate::repair::RepairError;
 use crate::repair::output::{Destination, Protected, check_target, write_whole};
-use crate::report::forensics::{CommitEntryReport, HistoryReport, KeyReport, SalvageReport, ValueReport, hex};
+use crate::report::forensics::{
+    CarvedPlaceReport, CommitEntryReport, HistoryReport, KeyReport, SalvageReport, ValueReport, hex,
+};
 use crate::source::Evidence;
 
 /// The provenance columns, without their prefix, in the order they follow a table's columns.
@@ -412,8 +414,8 @@ impl Tables {
 /// The table that holds salvaged rows no table could be attributed to.
 pub const UNATTRIBUTED: &str = "wi_unattributed";
 
-/// The row versions of a `salvage` report. Group kinds the report may grow (carving's) map to
-/// [`Source::Carved`] / [`State::Deleted`].
+/// The row versions of a `salvage` report: the salvaged rows, then the records carved from free
+/// space ([`Source::Carved`] / [`State::Deleted`]).
 pub fn from_salvage(r: &SalvageReport, page_size: Option<u32>) -> Vec<Table> {
     let mut t = Tables::default();
     for row in &r.rows {
@@ -455,7 +457,72 @@ pub fn from_salvage(r: &SalvageReport, page_size: Option<u32>) -> Vec<Table> {
         };
         t.push(row.table.as_deref().unwrap_or(UNATTRIBUTED), &row.columns, prov, &row.values);
     }
+    // Records carved from free space: deleted versions, in their table (or the unattributed
+    // one), `wi_offset` the cell's byte offset in its file.
+    for row in r.carving.iter().flat_map(|c| &c.rows) {
+        let place = row.places.first();
+        let mut extra = Vec::new();
+        if row.table.is_none() {
+            extra.push(if row.candidates.is_empty() {
+                format!("unknown table, {} columns", row.values.len())
+            } else {
+                format!("ambiguous: {}", row.candidates.join(", "))
+            });
+        } else if row.attribution != "page_owner" {
+            extra.push(format!("table attributed by {}", row.attribution));
+        }
+        if let Some([lo, hi]) = row.rowid_range.filter(|_| row.rowid.is_none()) {
+            extra.push(format!("rowid lost ({lo}..{hi})"));
+        }
+        if row.earlier_incarnation {
+            extra.push("may belong to an earlier incarnation of the table".into());
+        }
+        let prov = Provenance {
+            source: Source::Carved,
+            state: State::Deleted,
+            op: "present",
+            key: row.rowid.map(|r| r.to_string()),
+            frame: place.and_then(|p| p.frame),
+            commit: None,
+            page: place.map(|p| p.page),
+            offset: place.and_then(|p| carved_offset(p, page_size)),
+            confidence: if row.confidence == "exact" { Confidence::Exact } else { Confidence::Partial },
+            note: Some(carved_note(row.source, &row.inferred, row.places.len(), Some(extra.join("; ")), None)),
+        };
+        t.push(row.table.as_deref().unwrap_or(UNATTRIBUTED), &row.columns, prov, &row.values);
+    }
     t.finish()
+}
+
+/// The byte offset of a carved cell in its file: the database page's offset plus the cell's, or
+/// the frame's page image (after its 24-byte header) plus the cell's.
+fn carved_offset(p: &CarvedPlaceReport, page_size: Option<u32>) -> Option<u64> {
+    let ps = u64::from(page_size?);
+    let base = match (p.file, p.frame) {
+        ("wal", Some(f)) => frame_offset(page_size, f)? + 24,
+        _ => u64::from(p.page.checked_sub(1)?) * ps,
+    };
+    Some(base + u64::from(p.offset))
+}
+
+/// `wi_note` of a carved version: how it was found, what was rebuilt, where else it was seen.
+fn carved_note(
+    source: &str,
+    inferred: &[String],
+    places: usize,
+    extra: Option<String>,
+    problem: Option<String>,
+) -> String {
+    let mut n = vec![format!("carved from {source}")];
+    if !inferred.is_empty() {
+        n.push(format!("rebuilt: {}", inferred.join(", ")));
+    }
+    if places > 1 {
+        n.push(format!("seen in {places} places"));
+    }
+    n.extend(extra.filter(|e| !e.is_empty()));
+    n.extend(problem);
+    n.join("; ")
 }
 
 /// The versions of a `history` report (one table).
@@ -468,11 +535,12 @@ pub fn from_history(r: &HistoryReport, page_size: Option<u32>) -> Vec<Table> {
         let (source, in_wal) = match s.kind {
             SourceKind::DbFile => (Source::Db, false),
             SourceKind::Journal => (Source::Journal, false),
+            SourceKind::Carved => (Source::Carved, false),
             SourceKind::Stale | SourceKind::Foreign => (Source::Generation, true),
             _ => (Source::Wal, true),
         };
         let state = match (v.op, s.kind) {
-            (VersionOp::Delete, _) => State::Deleted,
+            (VersionOp::Delete, _) | (_, SourceKind::Carved) => State::Deleted,
             _ if v.current => State::Live,
             // A journal record is the committed state before the last transaction.
             (_, SourceKind::DbFile | SourceKind::Commit | SourceKind::Journal) => State::CommittedOlder,
@@ -488,7 +556,14 @@ pub fn from_history(r: &HistoryReport, page_size: Option<u32>) -> Vec<Table> {
         } else {
             s.page.zip(page_size).map(|(p, ps)| u64::from(p.saturating_sub(1)) * u64::from(ps))
         };
-        let exact = v.complete && !v.uncertain && v.problem.is_none();
+        let mut exact = v.complete && !v.uncertain && v.problem.is_none();
+        let mut note = v.problem.clone();
+        let mut offset = offset;
+        if let Some(c) = &v.carved {
+            exact &= c.confidence == "exact";
+            offset = c.places.first().and_then(|p| carved_offset(p, page_size));
+            note = Some(carved_note(c.source, &c.inferred, c.places.len(), None, note));
+        }
         let prov = Provenance {
             source,
             state,
@@ -499,7 +574,7 @@ pub fn from_history(r: &HistoryReport, page_size: Option<u32>) -> Vec<Table> {
             page: s.page,
             offset,
             confidence: if exact { Confidence::Exact } else { Confidence::Partial },
-            note: v.problem.clone(),
+            note,
         };
         t.push(&r.table, &r.columns, prov, v.values.as_deref().unwrap_or(&[]));
     }

@@ -3,6 +3,9 @@
 //! break, frames with foreign salts and a torn last frame — in time order, each labelled with
 //! its source and whether SQLite would show it.
 //!
+//! Carved versions (records deleted into free space) are added by [`add_carved`] from a
+//! carving run.
+//!
 //! Current versions come from the incremental timeline (restricted to the table), so the cost
 //! is that of the timeline; salvaged versions come from decoding the frames SQLite ignores
 //! (see [`super::salvage`]).
@@ -14,6 +17,7 @@ use std::collections::HashMap;
 use crate::format::fingerprint::fingerprint;
 use std::sync::Arc;
 
+use super::carve::{Carving, Place};
 use super::ownership::{Catalog, ObjectInfo};
 use super::salvage::{GroupKind, all_groups, attribute, scan_groups, track_with_owners};
 use super::schema::TableDef;
@@ -51,6 +55,9 @@ vocabulary! {
         Torn = "torn",
         /// A page record of the rollback journal (before the last, or interrupted, transaction).
         Journal = "journal",
+        /// A record carved from free space: a deleted version the database no longer shows
+        /// (see `salvage`'s carving section).
+        Carved = "carved",
     }
 }
 
@@ -122,6 +129,21 @@ pub struct RowVersion {
     /// Other places holding exactly these bytes (a copy in an earlier generation, a spilled
     /// page of the uncommitted tail), merged into this entry instead of listed apart.
     pub also_in: Vec<VersionSource>,
+    /// `carved` versions: how and where carving found the record.
+    pub carved: Option<CarvedVersion>,
+}
+
+/// How and where a carved version was found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CarvedVersion {
+    /// Source class of the first place (`freeblock`, `unallocated`, `freelist_leaf`, ...).
+    pub source: &'static str,
+    /// Every value read from the bytes and the payload complete.
+    pub exact: bool,
+    /// Fields rebuilt or chosen (as in `salvage`'s carving section).
+    pub inferred: Vec<String>,
+    /// Every place the record was seen.
+    pub places: Vec<Place>,
 }
 
 /// The row's history.
@@ -263,6 +285,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                         complete: true,
                         uncertain: false,
                         also_in: Vec::new(),
+                        carved: None,
                     });
                 }
             }
@@ -372,6 +395,7 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
                     complete: found.complete,
                     uncertain: found.uncertain,
                     also_in: Vec::new(),
+                    carved: None,
                 });
             },
         );
@@ -380,6 +404,8 @@ pub fn history(fx: &Forensics<'_>, table: &str, spec: &KeySpec) -> Result<(Histo
     // Time order: older generations, foreign salts, the file and commits, the tail, then what
     // was written after the checksum break and the torn frame.
     let rank = |v: &RowVersion| match v.source.kind {
+        // Deleted from the database file before what any other source shows.
+        SourceKind::Carved => 0,
         SourceKind::Stale => 0,
         SourceKind::Foreign => 1,
         // Before the last transaction of the database file.
@@ -420,7 +446,80 @@ fn visible_version(kind: SourceKind, commit: Option<u32>, c: &CellData, _uncerta
         complete: c.complete,
         uncertain: false,
         also_in: Vec::new(),
+        carved: None,
     }
+}
+
+/// The key of a WITHOUT ROWID record (its leading primary-key values), as the timeline keys it.
+fn pk_key(def: &TableDef, payload: &[u8], enc: TextEncoding) -> RowKey {
+    let rec = crate::format::record::decode_record(payload, enc);
+    let mut k = Vec::new();
+    for v in rec.values.iter().take(def.pk_len().max(1)) {
+        v.key_bytes(&mut k);
+    }
+    RowKey::Pk(k)
+}
+
+/// Add the versions of the row that carving found in free space (`source.kind` `carved`,
+/// listed first: deleted before what the other sources show): records attributed to this
+/// table whose rowid — or, for WITHOUT ROWID tables, primary key — is the row's. A record
+/// whose rowid was lost is not this row's for certain and is left out. A carved record
+/// byte-identical to a listed version joins that version's `also_in`. Fills `key` when only
+/// carving found the row.
+pub fn add_carved(h: &mut History, spec: &KeySpec, key: &mut Option<RowKey>, c: &Carving) {
+    let mut carved = Vec::new();
+    for r in &c.rows {
+        if !r.table.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(&h.table)) {
+            continue;
+        }
+        let k = if h.def.without_rowid {
+            pk_key(&h.def, &r.payload, h.encoding)
+        } else {
+            match r.rowid {
+                Some(x) => RowKey::Rowid(x),
+                None => continue,
+            }
+        };
+        if !matches(spec, &h.def, &k, Some(&r.payload), h.encoding) {
+            continue;
+        }
+        key.get_or_insert(k);
+        let first = r.places.first();
+        let mut frames: Vec<u32> = r.places.iter().filter_map(|p| p.frame).collect();
+        frames.sort_unstable();
+        frames.dedup();
+        let source = VersionSource {
+            kind: SourceKind::Carved,
+            commit: None,
+            frames,
+            page: first.map(|p| p.page),
+            salts: None,
+            generations_ago: first.and_then(|p| p.generations_ago),
+        };
+        if let Some(v) = h.versions.iter_mut().find(|v| v.payload.as_deref() == Some(r.payload.as_slice())) {
+            v.also_in.push(source);
+            continue;
+        }
+        carved.push(RowVersion {
+            source,
+            op: VersionOp::Present,
+            payload: Some(r.payload.clone()),
+            sqlite_visible: false,
+            current: false,
+            committed_in_generation: None,
+            equals_visible_version: false,
+            complete: r.complete,
+            uncertain: false,
+            also_in: Vec::new(),
+            carved: Some(CarvedVersion {
+                source: r.source().name(),
+                exact: r.exact,
+                inferred: r.inferred.clone(),
+                places: r.places.clone(),
+            }),
+        });
+    }
+    h.versions.splice(0..0, carved);
 }
 
 fn key_form_error(table: &str, without_rowid: bool) -> HistoryError {

@@ -60,6 +60,10 @@ pub struct Signature {
     pub min_body: u64,
     /// Positions that must not be empty (strict signatures only).
     pub nonempty: Vec<bool>,
+    /// Accept a reading whose lost serial types the size equation leaves open (reported as
+    /// partial, `column_N_ambiguous`); strict signatures do not: where a record's start is
+    /// unknown such a reading is more often noise than a record.
+    pub allow_guess: bool,
 }
 
 impl Signature {
@@ -76,6 +80,7 @@ impl Signature {
             }
         }
         s.min_body = s.min_body.max(2);
+        s.allow_guess = false;
         s.nonempty = (0..self.columns.len())
             .map(|i| {
                 self.seen.get(i).is_some_and(|ts| !ts.is_empty() && ts.iter().all(|&t| serial_type_len(t) != Some(0)))
@@ -261,6 +266,11 @@ fn values_plausible(types: &[u64], body: &[u8], enc: TextEncoding) -> bool {
         let end = at.saturating_add(n);
         let complete = end <= body.len();
         let bytes = body.get(at..end.min(body.len())).unwrap_or(&[]);
+        // A 6- or 8-byte number whose bytes are all printable ASCII is text read as a number
+        // (by chance one in ~10^5 for random bytes, far less for real numbers).
+        if matches!(t, 5..=7) && complete && bytes.iter().all(|b| (0x20..=0x7e).contains(b)) {
+            return false;
+        }
         match class_of(t) {
             Some(class::TEXT) if !text_ok(bytes, enc, complete) => return false,
             Some(class::REAL) if complete => {
@@ -268,7 +278,10 @@ fn values_plausible(types: &[u64], body: &[u8], enc: TextEncoding) -> bool {
                 for (x, y) in a.iter_mut().zip(bytes) {
                     *x = *y;
                 }
-                if f64::from_bits(u64::from_be_bytes(a)).is_nan() {
+                // SQLite stores NaN as NULL; a non-zero magnitude below 1e-300 (subnormals and
+                // their neighbours) is what misaligned bytes read as a REAL look like.
+                let x = f64::from_bits(u64::from_be_bytes(a));
+                if x.is_nan() || (x != 0.0 && x.abs() < 1e-300) {
                     return false;
                 }
             }
@@ -304,11 +317,19 @@ fn text_ok(b: &[u8], enc: TextEncoding, complete: bool) -> bool {
             });
             let mut ok = true;
             let mut pending_high = false;
+            let (mut n, mut swapped) = (0usize, 0usize);
             for u in units {
-                if is_control(u) {
+                // Noncharacters, and a combining mark as the first character: a misaligned
+                // reading, not a value.
+                if is_control(u) || u >= 0xFFFE || (0xFDD0..=0xFDEF).contains(&u) || (n == 0 && is_combining(u)) {
                     ok = false;
                     break;
                 }
+                // ASCII read one byte off (0x4100 for 'A'): the classic misaligned UTF-16 reading.
+                if u & 0xff == 0 && (0x20..0x7f).contains(&(u >> 8)) {
+                    swapped += 1;
+                }
+                n += 1;
                 let high = (0xD800..0xDC00).contains(&u);
                 let low = (0xDC00..0xE000).contains(&u);
                 if pending_high != low {
@@ -317,15 +338,46 @@ fn text_ok(b: &[u8], enc: TextEncoding, complete: bool) -> bool {
                 }
                 pending_high = high;
             }
-            ok && (!pending_high || !complete)
+            let misaligned = swapped >= 2 && swapped * 2 >= n;
+            ok && (!pending_high || !complete) && !misaligned
         }
     }
+}
+
+/// Combining diacritical marks (U+0300–U+036F and the supplements): never the first character of
+/// a value in practice.
+fn is_combining(u: u16) -> bool {
+    matches!(u, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
 /// NUL and the C0 controls other than tab, newline and carriage return: text holding them is
 /// far more often a misaligned parse than a value.
 fn is_control(u: u16) -> bool {
     u < 0x20 && !matches!(u, 0x09 | 0x0a | 0x0d)
+}
+
+/// A whole record (header and every body byte) whose values are plausible in `enc` (see
+/// [`carve_page`]'s checks): used on records assembled with their overflow chains, which a
+/// reused page can end in foreign bytes.
+pub fn record_plausible(record: &[u8], enc: TextEncoding) -> bool {
+    let Some((h, hw)) = read_varint(record, 0) else { return false };
+    let Ok(h) = usize::try_from(h) else { return false };
+    let Some((types, at)) = read_types_to(record, hw, h) else { return false };
+    at == h
+        && body_len(&types).and_then(|b| b.checked_add(h as u64)) == Some(record.len() as u64)
+        && values_plausible(&types, record.get(h..).unwrap_or(&[]), enc)
+}
+
+/// The serial types from `at` up to `end` (a header's end).
+fn read_types_to(d: &[u8], mut at: usize, end: usize) -> Option<(Vec<u64>, usize)> {
+    let head = d.get(..end)?;
+    let mut out = Vec::new();
+    while at < end && out.len() < 4096 {
+        let (t, w) = read_varint(head, at)?;
+        out.push(t);
+        at += w;
+    }
+    Some((out, at))
 }
 
 /// Rebuild a record's bytes: header length, serial types, then `body` (local body bytes).
@@ -506,7 +558,9 @@ fn try_damaged(d: &[u8], b: usize, s: usize, exact: bool, sig: &Signature, prm: 
             } else {
                 read_lost_types(d, b, hs, hi, exact, sig, prm, p, r)
             };
-            if let Some(g) = got {
+            // A damaged reading needs at least 3 body bytes: smaller ones are what a freeblock
+            // shrunk by reuse (its tail taken by a new cell) leaves, not a record.
+            if let Some(g) = got.filter(|g| body_len(&g.types).is_some_and(|b| b >= 3)) {
                 let better = match &best {
                     None => true,
                     // Prefer readings without guesses, then the earlier hypothesis.
@@ -740,6 +794,9 @@ fn solve(
         });
     }
     first.ambiguous = n > 1 && !likely;
+    if first.ambiguous && !sig.allow_guess {
+        return None;
+    }
     Some(first)
 }
 
@@ -765,6 +822,18 @@ fn to_carved(d: &[u8], b: usize, g: Reading, sig_i: usize, region: Region, sig: 
     })
 }
 
+/// Positions whose storage class live rows of the signature's table were seen to use.
+fn seen_score(sig: &Signature, types: &[u64]) -> usize {
+    types
+        .iter()
+        .zip(&sig.seen)
+        .filter(|(t, s)| {
+            let c = class_of(**t).unwrap_or(0);
+            s.iter().any(|&x| class_of(x).unwrap_or(0) & c != 0)
+        })
+        .count()
+}
+
 /// Try every signature for a damaged cell at `b`; the first unambiguous reading wins.
 #[allow(clippy::too_many_arguments)]
 fn damaged_any(
@@ -783,8 +852,11 @@ fn damaged_any(
             continue;
         }
         if let Some(g) = try_damaged(d, b, s, exact, sig, prm) {
-            let rank = |r: &Reading| (!r.ambiguous, r.types.len(), r.size);
-            let better = best.as_ref().is_none_or(|(_, cur)| rank(&g) > rank(cur));
+            // Several tables read the same bytes: prefer a reading without guesses, then the
+            // table whose live rows use the storage classes read, then the most columns.
+            let rank = |r: &Reading, sig: &Signature| (!r.ambiguous, seen_score(sig, &r.types), r.types.len(), r.size);
+            let better =
+                best.as_ref().is_none_or(|(ci, cur)| sigs.get(*ci).is_none_or(|cs| rank(&g, sig) > rank(cur, cs)));
             if better {
                 best = Some((i, g));
             }
@@ -809,8 +881,14 @@ fn intact_any(
             continue;
         }
         if let Some(c) = try_intact(d, q, hi, s, i, prm) {
-            let cols = |c: &Carved| sigs.get(c.sig).map_or(0, |s| s.columns.len());
-            if best.as_ref().is_none_or(|b| cols(&c) > cols(b)) {
+            // The table whose live rows use the classes read, then the most columns.
+            let rank = |c: &Carved| {
+                sigs.get(c.sig).map_or((0, 0), |s| {
+                    let types = super::record::decode_record(&c.record, prm.encoding).serial_types;
+                    (seen_score(s, &types), s.columns.len())
+                })
+            };
+            if best.as_ref().is_none_or(|b| rank(&c) > rank(b)) {
                 best = Some(c);
             }
         }
@@ -846,8 +924,12 @@ fn scan_region(
         }
         // A stale freeblock header: its size may include later cells (merges) or reach past
         // this region (the block it headed was larger then).
+        // A real stale header's block ends inside the region (blocks tile the gap and a
+        // freeblock's remainder); one that reaches past it is text or numbers that happen to
+        // look like (next, size) — common on 64 KiB pages, where most u16 pairs are offsets.
         if let Some(sz) = stale_header(d, q)
             && let Some(mut c) = first_cell(d, q, sz.min(hi - q), q + sz <= hi, false, sigs, prm, want_index)
+            && (q + sz <= hi || reaching_header_is_evidence(d, q) || types_read(&c, prm.encoding) >= 2)
         {
             c.region = region;
             q += c.len.max(1);
@@ -898,6 +980,25 @@ fn first_cell(
         return None;
     }
     damaged_any(d, b, s, false, sigs, prm, Region::Freeblock, want_index)
+}
+
+/// Whether a stale header at `q` whose block reaches past the scanned region (a cell allocated
+/// later from the gap took the block's end) is evidence of a freed cell. On pages up to 32 KiB
+/// a random next-offset mostly points outside the page; on 64 KiB pages every u16 is an
+/// offset, so text and numbers look like headers — there only a next-offset of 0 (the chain's
+/// end) counts, or a record with at least two serial types read from the bytes.
+fn reaching_header_is_evidence(d: &[u8], q: usize) -> bool {
+    d.len() <= 32768 || be_u16(d, q) == Some(0)
+}
+
+/// Serial types of a carved record that were read from the bytes (not rebuilt).
+fn types_read(c: &Carved, enc: TextEncoding) -> usize {
+    let lost = c
+        .inferred
+        .iter()
+        .filter(|i| matches!(i, Inferred::SerialType(_) | Inferred::Likely(_) | Inferred::Ambiguous(_)))
+        .count();
+    super::record::decode_record(&c.record, enc).serial_types.len().saturating_sub(lost)
 }
 
 /// The size of a plausible stale freeblock header at `q`: size ≥ 6 within the page, and the
@@ -1054,7 +1155,15 @@ fn inferred_signature(cells: &[&Carved], enc: TextEncoding) -> Option<Signature>
     for s in &mut seen {
         s.sort_unstable();
     }
-    Some(Signature { columns, min_columns: n, index: false, seen, min_body: 0, nonempty: Vec::new() })
+    Some(Signature {
+        columns,
+        min_columns: n,
+        index: false,
+        seen,
+        min_body: 0,
+        nonempty: Vec::new(),
+        allow_guess: true,
+    })
 }
 
 /// Old pointer slots from `from` up to `end` (2-byte offsets into `[lo, usable)`, as a pointer array
@@ -1341,6 +1450,7 @@ mod tests {
             seen: Vec::new(),
             min_body: 0,
             nonempty: Vec::new(),
+            allow_guess: true,
         }
     }
 
@@ -1415,6 +1525,50 @@ mod tests {
         assert_eq!(pc.records[0].rowid, Some(300));
         assert_eq!(pc.records[0].region, Region::Unallocated);
         assert!(pc.records[0].inferred.is_empty());
+    }
+
+    #[test]
+    fn trunk_keeps_old_cells_of_an_unknown_table() {
+        // A leaf of a table whose schema is lost (3 columns), then made a freelist trunk: the
+        // header and the first pointer slots are overwritten by the trunk's next/count/leaves.
+        let rows: Vec<(i64, Vec<Value>)> = (1..=12)
+            .map(|i| (i, vec![Value::Null, Value::Text(format!("lost-{i:03}-label")), Value::Integer(i * 7 + 1)]))
+            .collect();
+        let (mut d, offs) = page_with(&rows, 1024);
+        d[0..4].copy_from_slice(&0u32.to_be_bytes());
+        d[4..8].copy_from_slice(&2u32.to_be_bytes());
+        d[8..16].copy_from_slice(&[0, 0, 0, 9, 0, 0, 0, 10]);
+        let mut p = prm();
+        p.scan_from = Some(16);
+        // The only signature known is another table's.
+        let other = Signature { columns: vec![class::BLOB], min_columns: 1, ..sig_t() };
+        let pc = carve_page(&d, &p, &[other]);
+        let mut got: Vec<i64> = pc.records.iter().filter_map(|c| c.rowid).collect();
+        got.sort_unstable();
+        // Slots 0..3 are lost with the trunk header; their cells are found by the inferred shape
+        // (rowids lost when only a stale reading is possible; here the cells are intact).
+        assert!(got.len() >= 8, "{got:?}");
+        assert!(pc.records.iter().all(|c| c.sig == UNKNOWN_SIG));
+        for c in &pc.records {
+            let r = decode_record(&c.record, TextEncoding::Utf8);
+            let id = c.rowid.unwrap();
+            assert_eq!(r.values, rows[(id - 1) as usize].1, "rowid {id}");
+            assert!(offs.contains(&c.offset));
+        }
+    }
+
+    #[test]
+    fn utf16_misreadings_are_rejected() {
+        let le = |s: &str| s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect::<Vec<u8>>();
+        assert!(text_ok(&le("hello"), TextEncoding::Utf16le, true));
+        assert!(text_ok(&le("日本語"), TextEncoding::Utf16le, true));
+        // One byte off: 'h' 00 'e' 00 read as 00 'e' ...
+        let b = le("hello world");
+        assert!(!text_ok(&b[1..b.len() - 1], TextEncoding::Utf16le, true));
+        assert!(!text_ok(&b[..3], TextEncoding::Utf16le, true), "odd length");
+        assert!(!text_ok(&le("\u{301}abc"), TextEncoding::Utf16le, true), "leading combining mark");
+        assert!(!text_ok(&[0x00, 0xd8, 0x41, 0x00], TextEncoding::Utf16le, true), "lone high surrogate");
+        assert!(!text_ok(&[0xff, 0xff], TextEncoding::Utf16le, true), "noncharacter");
     }
 
     #[test]

@@ -139,6 +139,10 @@ pub fn render_history(r: &HistoryReport) -> String {
         let src = match v.source.kind {
             SourceKind::Commit => format!("commit {}", v.source.commit.unwrap_or(0)),
             SourceKind::DbFile => "database file".to_string(),
+            SourceKind::Carved => match v.carved.as_ref().and_then(|c| c.places.first().map(|p| (c, p))) {
+                Some((c, p)) => format!("carved {} p{}@{}", c.source, p.page, p.offset),
+                None => "carved".to_string(),
+            },
             k => format!("{k}{}", v.source.generations_ago.map(|g| format!(" ({g} reset(s) ago)")).unwrap_or_default()),
         };
         let frames =

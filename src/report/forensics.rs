@@ -408,6 +408,34 @@ pub struct VersionReport {
     pub problem: Option<String>,
     /// Other places holding exactly these bytes (same shape as `source`).
     pub also_in: Vec<SourceReport>,
+    /// `carved` versions: how and where carving found the record (null otherwise).
+    pub carved: Option<CarvedVersionReport>,
+}
+
+/// How and where a carved version of a row was found.
+#[derive(Serialize, Clone, Debug)]
+pub struct CarvedVersionReport {
+    /// Source class of the first place: "freeblock", "unallocated", "freelist_trunk", ...
+    pub source: &'static str,
+    /// "exact" or "partial".
+    pub confidence: &'static str,
+    pub inferred: Vec<String>,
+    pub places: Vec<CarvedPlaceReport>,
+}
+
+impl CarvedPlaceReport {
+    fn of(p: &crate::forensics::carve::Place) -> Self {
+        Self {
+            file: p.file,
+            frame: p.frame,
+            state: p.state,
+            generations_ago: p.generations_ago,
+            page: p.page,
+            offset: p.offset,
+            region: p.region.name(),
+            source: p.source.name(),
+        }
+    }
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -433,6 +461,12 @@ impl HistoryReport {
                 let decoded = key.and_then(|k| h.values(v, k));
                 VersionReport {
                     source: SourceReport::of(&v.source),
+                    carved: v.carved.as_ref().map(|c| CarvedVersionReport {
+                        source: c.source,
+                        confidence: if c.exact { "exact" } else { "partial" },
+                        inferred: c.inferred.clone(),
+                        places: c.places.iter().map(CarvedPlaceReport::of).collect(),
+                    }),
                     also_in: v.also_in.iter().map(SourceReport::of).collect(),
                     op: v.op,
                     sqlite_visible: v.sqlite_visible,
@@ -616,20 +650,7 @@ impl CarvingReport {
                     complete: r.complete,
                     earlier_incarnation: r.earlier_incarnation,
                     source: r.source().name(),
-                    places: r
-                        .places
-                        .iter()
-                        .map(|p| CarvedPlaceReport {
-                            file: p.file,
-                            frame: p.frame,
-                            state: p.state,
-                            generations_ago: p.generations_ago,
-                            page: p.page,
-                            offset: p.offset,
-                            region: p.region.name(),
-                            source: p.source.name(),
-                        })
-                        .collect(),
+                    places: r.places.iter().map(CarvedPlaceReport::of).collect(),
                 }
             })
             .collect();

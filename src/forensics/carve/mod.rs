@@ -435,7 +435,12 @@ pub fn carve(fx: &Forensics<'_>, extra_known: &[&[u8]], opts: CarveOptions) -> C
                 payload_len: c.payload_len,
                 exact: complete && !guess,
                 complete,
-                inferred: c.inferred.iter().map(|i| i.describe()).collect(),
+                inferred: c
+                    .inferred
+                    .iter()
+                    .map(|i| i.describe())
+                    .chain((!complete).then(|| "overflow_cut".to_string()))
+                    .collect(),
                 earlier_incarnation: earlier,
                 payload,
                 places: vec![place],
@@ -575,7 +580,6 @@ fn carve_one(d: &[u8], j: &Job, usable: u32, enc: TextEncoding, sigs: &[Signatur
 struct Ctx<'c, 'a> {
     fx: &'c Forensics<'a>,
     usable: u32,
-    #[allow(dead_code)]
     enc: TextEncoding,
 }
 
@@ -608,7 +612,15 @@ impl Ctx<'_, '_> {
             n += 1;
             p = overflow_next(&d).unwrap_or(0);
         }
-        (out, remaining == 0)
+        // A whole chain ends on a page whose next pointer is 0, and its values read as values:
+        // a chain that goes on, or ends in implausible bytes, ran into a page reused since (its
+        // bytes are not this record's) — keep the local part only, marked incomplete.
+        if remaining == 0 && p == 0 && crate::format::carve::record_plausible(&out, self.enc) {
+            return (out, true);
+        }
+        let mut local = c.record.clone();
+        local.truncate(c.record.len());
+        (local, false)
     }
 }
 
@@ -623,11 +635,12 @@ fn attribute(
     enc: TextEncoding,
     c: &Carved,
 ) -> Attr {
-    let rec = decode_record(payload, enc);
+    let _ = enc;
     if c.sig == crate::format::carve::UNKNOWN_SIG {
         return (None, "unknown", Vec::new());
     }
-    let cands = set.tables_admitting(&rec.serial_types, c.sig);
+    // The serial types from the header alone (the body of a cut overflow record is short).
+    let cands = set.tables_admitting(&header_types(payload), c.sig);
     if let Some(names) = owners.page_owners.get(&page) {
         let hit: Vec<String> = cands.iter().filter(|n| names.contains(*n)).cloned().collect();
         if hit.len() == 1 {
@@ -660,15 +673,74 @@ fn classify(job: &Job, c: &Carved, table: Option<&str>, live: &HashSet<String>) 
     }
 }
 
+/// The serial types a record header lists (up to the first that does not decode).
+fn header_types(payload: &[u8]) -> Vec<u64> {
+    let mut out = Vec::new();
+    let Some((h, w)) = crate::format::varint::read_varint(payload, 0) else { return out };
+    let end = usize::try_from(h).unwrap_or(0).min(payload.len());
+    let head = payload.get(..end).unwrap_or(&[]);
+    let mut at = w;
+    while at < end && out.len() < 4096 {
+        let Some((t, n)) = crate::format::varint::read_varint(head, at) else { break };
+        out.push(t);
+        at += n;
+    }
+    out
+}
+
+/// The values of a record whose overflow chain was cut: the whole values, then the cut value's
+/// surviving prefix (text trimmed to whole characters, a blob's bytes); the caller marks it.
+fn decode_cut(payload: &[u8], enc: TextEncoding) -> Vec<Value> {
+    let rec = decode_record(payload, enc);
+    if rec.is_intact() {
+        return rec.values;
+    }
+    let types = header_types(payload);
+    let mut vals = rec.values;
+    let n = vals.len();
+    let Some(&t) = types.get(n) else { return vals };
+    let Some(h) = crate::format::varint::read_varint(payload, 0).and_then(|(h, _)| usize::try_from(h).ok()) else {
+        return vals;
+    };
+    let before: Option<u64> = types
+        .get(..n)
+        .unwrap_or(&[])
+        .iter()
+        .try_fold(0u64, |a, &x| a.checked_add(crate::format::record::serial_type_len(x)?));
+    let Some(off) = before.and_then(|b| usize::try_from(b).ok()).and_then(|b| b.checked_add(h)) else {
+        return vals;
+    };
+    let avail = payload.get(off..).unwrap_or(&[]);
+    let v = match crate::format::carve::class_of(t) {
+        Some(crate::format::carve::class::TEXT) => match enc {
+            TextEncoding::Utf8 => {
+                let whole = match std::str::from_utf8(avail) {
+                    Ok(s) => s,
+                    Err(e) => std::str::from_utf8(avail.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
+                };
+                Value::Text(whole.to_string())
+            }
+            _ => enc.text_value(avail.get(..avail.len() & !1).unwrap_or(&[])),
+        },
+        Some(crate::format::carve::class::BLOB) => Value::Blob(avail.to_vec()),
+        _ => return vals,
+    };
+    vals.push(v);
+    vals
+}
+
 /// The values of a carved row in its table's column order (position order when unattributed).
+/// For a record whose overflow chain was cut (`complete` false) the cut value is the prefix
+/// that survives (never a NULL standing in for it).
 pub fn row_values(c: &Carving, r: &CarvedRow) -> (Vec<String>, Vec<Value>) {
-    let rec = decode_record(&r.payload, c.encoding);
+    let vals =
+        if r.complete { decode_record(&r.payload, c.encoding).values } else { decode_cut(&r.payload, c.encoding) };
     match r.table.as_ref().and_then(|t| c.tables.get(t)) {
         Some(def) => {
-            let vals = def.row_values(&rec.values, r.rowid);
-            (def.column_names(vals.len()), vals)
+            let out = def.row_values(&vals, r.rowid);
+            (def.column_names(out.len()), out)
         }
-        None => ((0..rec.values.len()).map(|i| format!("_col{i}")).collect(), rec.values),
+        None => ((0..vals.len()).map(|i| format!("_col{i}")).collect(), vals),
     }
 }
 

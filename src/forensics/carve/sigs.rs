@@ -78,7 +78,15 @@ pub fn signature_of(def: &TableDef, seen: Option<&Observed>) -> Option<Signature
     let n = columns.len();
     let min_columns = seen.and_then(|o| o.min_len).map_or(n, |m| m.clamp(1, n));
     let seen = seen.map(|o| o.types.iter().map(|s| s.iter().copied().collect()).collect()).unwrap_or_default();
-    Some(Signature { columns, min_columns, index: def.without_rowid, seen, min_body: 0, nonempty: Vec::new() })
+    Some(Signature {
+        columns,
+        min_columns,
+        index: def.without_rowid,
+        seen,
+        min_body: 0,
+        nonempty: Vec::new(),
+        allow_guess: true,
+    })
 }
 
 /// Distinct signatures and the tables behind each.
@@ -138,7 +146,15 @@ impl SigSet {
             columns.push(class::INT);
         }
         let n = columns.len();
-        let s = Signature { columns, min_columns: n, index: true, seen: Vec::new(), min_body: 0, nonempty: Vec::new() };
+        let s = Signature {
+            columns,
+            min_columns: n,
+            index: true,
+            seen: Vec::new(),
+            min_body: 0,
+            nonempty: Vec::new(),
+            allow_guess: true,
+        };
         if self.sigs.contains(&s) {
             return;
         }
@@ -174,6 +190,7 @@ impl SigSet {
             seen: Vec::new(),
             min_body: 0,
             nonempty: Vec::new(),
+            allow_guess: true,
         }
     }
 

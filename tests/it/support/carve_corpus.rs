@@ -134,11 +134,17 @@ impl Gen {
         match t {
             "t1" => {
                 let note = match self.rng.below(20) {
-                    0 => Value::Text(format!(
-                        "{}{}",
-                        self.text("ovfl", id, ver),
-                        "N".repeat(self.page_size as usize * 2)
-                    )),
+                    // Distinctive to its last byte, so a byte scan can tell whether the whole
+                    // value (overflow pages included) is still in the file.
+                    0 => {
+                        let mut t = self.text("ovfl", id, ver);
+                        let mut k = 0u32;
+                        while t.len() < self.page_size as usize * 2 {
+                            t.push_str(&format!("|{k:05}:{id:06}v{ver:02}"));
+                            k += 1;
+                        }
+                        Value::Text(t)
+                    }
                     1..=6 => Value::Null,
                     _ => Value::Text(self.text("note", id, ver)),
                 };
@@ -452,7 +458,8 @@ pub struct Score {
 #[derive(Clone, Debug, Default)]
 pub struct Measure {
     /// Per ground-truth class: "btree_free_space", "freelist", "dropped_table" (database
-    /// file), "wal_only" (present only in the WAL).
+    /// file), "wal_only" (present only in the WAL), "overflow_broken" (an overflowing value whose
+    /// start survives but whose end is nowhere in the files: at best partial).
     pub recall: BTreeMap<&'static str, Score>,
     pub carved: usize,
     pub carved_real: usize,
@@ -537,8 +544,33 @@ pub fn measure(c: &Corpus) -> Measure {
             let Some(s) = TABLES.iter().find(|s| s.name == t) else { continue };
             let key: Vec<String> =
                 vals.iter().enumerate().filter(|(k, _)| Some(*k) != s.ipk).map(|(_, x)| canon(x)).collect();
-            if let Some(ids) = by_vals.get(&(t.clone(), key)) {
+            if let Some(ids) = by_vals.get(&(t.clone(), key.clone())) {
                 let id = ids.iter().copied().find(|&i| r.rowid.is_none() || c.versions[i].rowid == r.rowid);
+                if id.is_some() {
+                    matched = id;
+                    break;
+                }
+            }
+            if !r.complete && key.len() >= 2 {
+                // A cut overflow chain: the values before the cut value must be a version's.
+                let id = c.versions.iter().position(|v| {
+                    v.table == t.as_str()
+                        && v.overflow
+                        && (r.rowid.is_none() || v.rowid == r.rowid)
+                        && v.values
+                            .iter()
+                            .enumerate()
+                            .filter(|(k, _)| Some(*k) != s.ipk)
+                            .map(|(_, x)| canon(x))
+                            .zip(&key)
+                            .enumerate()
+                            // Whole values equal; the cut (last) one a prefix of the version's.
+                            .all(
+                                |(j, (want, got))| {
+                                    if j + 1 == key.len() { want.starts_with(got.as_str()) } else { &want == got }
+                                },
+                            )
+                });
                 if id.is_some() {
                     matched = id;
                     break;
@@ -566,33 +598,34 @@ pub fn measure(c: &Corpus) -> Measure {
             }
         }
     }
-    // One pass over each file: positions whose first 8 bytes start some needle.
-    let needles: Vec<Option<Vec<u8>>> = c
-        .versions
-        .iter()
-        .map(|v| {
-            if v.known(c.ckpt) {
-                return None;
-            }
-            let body = v.body(enc);
-            let n = if v.overflow { body[..body.len().min(24)].to_vec() } else { body };
-            (n.len() >= 8).then_some(n)
-        })
-        .collect();
-    let mut by_prefix: HashMap<[u8; 8], Vec<usize>> = HashMap::new();
-    for (i, n) in needles.iter().enumerate() {
-        if let Some(n) = n {
-            by_prefix.entry(n[..8].try_into().unwrap()).or_default().push(i);
+    // One pass over each file: positions whose first 8 bytes start some needle. A needle is a
+    // version's body, or for an overflowing version its first and its last 24 bytes (the whole
+    // value is present only when its tail is too: overflow pages are reused).
+    let mut needles: Vec<(usize, Vec<u8>, bool)> = Vec::new();
+    for (i, v) in c.versions.iter().enumerate() {
+        if v.known(c.ckpt) {
+            continue;
         }
+        let body = v.body(enc);
+        if v.overflow {
+            needles.push((i, body[..24].to_vec(), false));
+            needles.push((i, body[body.len() - 24..].to_vec(), true));
+        } else if body.len() >= 8 {
+            needles.push((i, body, false));
+        }
+    }
+    let mut by_prefix: HashMap<[u8; 8], Vec<usize>> = HashMap::new();
+    for (k, n) in needles.iter().enumerate() {
+        by_prefix.entry(n.1[..8].try_into().unwrap()).or_default().push(k);
     }
     let scan = |hay: &[u8]| -> HashMap<usize, Vec<usize>> {
         let mut out: HashMap<usize, Vec<usize>> = HashMap::new();
         for (pos, w) in hay.windows(8).enumerate() {
-            if let Some(ids) = by_prefix.get(<&[u8; 8]>::try_from(w).unwrap()) {
-                for &i in ids {
-                    let n = needles[i].as_ref().unwrap();
+            if let Some(ks) = by_prefix.get(<&[u8; 8]>::try_from(w).unwrap()) {
+                for &k in ks {
+                    let n = &needles[k].1;
                     if hay.get(pos..pos + n.len()) == Some(&n[..]) {
-                        out.entry(i).or_default().push(pos);
+                        out.entry(k).or_default().push(pos);
                     }
                 }
             }
@@ -601,16 +634,24 @@ pub fn measure(c: &Corpus) -> Measure {
     };
     let in_db = scan(&db);
     let in_wal = scan(&wal);
-    for (i, v) in c.versions.iter().enumerate() {
-        if needles[i].is_none() {
-            continue;
+    let mut heads: HashMap<usize, Presence> = HashMap::new();
+    let mut tails: HashMap<usize, bool> = HashMap::new();
+    for (k, (i, _, tail)) in needles.iter().enumerate() {
+        let (d, w) = (in_db.get(&k).cloned().unwrap_or_default(), in_wal.get(&k).cloned().unwrap_or_default());
+        if *tail {
+            *tails.entry(*i).or_default() |= !d.is_empty() || !w.is_empty();
+        } else {
+            heads.insert(*i, Presence { db: d, wal: w });
         }
-        let p = Presence {
-            db: in_db.get(&i).cloned().unwrap_or_default(),
-            wal: in_wal.get(&i).cloned().unwrap_or_default(),
-        };
-        let class = if !p.db.is_empty() {
-            class_of(c, v, &p, &free_pages)
+    }
+    for (i, v) in c.versions.iter().enumerate() {
+        let Some(p) = heads.get(&i) else { continue };
+        let class = if v.overflow && !tails.get(&i).copied().unwrap_or(false) && !(p.db.is_empty() && p.wal.is_empty())
+        {
+            // The start survives, the end of the value does not: at best a partial record.
+            "overflow_broken"
+        } else if !p.db.is_empty() {
+            class_of(c, v, p, &free_pages)
         } else if !p.wal.is_empty() {
             "wal_only"
         } else {
