@@ -6,8 +6,11 @@ usage: python3 benches/deep.py [--dir /tmp/deepbench] [--size-mib 256] [--runs 3
 1. Makes (once) a WAL-mode database with the sqlite3 shell, outside the repository: a rowid
    table with two indexes, a WITHOUT ROWID table with overflow values, deletions (a freelist),
    checkpointed, then a few thousand more commits left in the -wal (db + WAL ~ --size-mib).
-2. Times, warm, the median of --runs runs of:
-   - `walinspect check --deep --no-live DB`   (Phase 1 of integrity_check, all cores)
+2. Times, warm (one untimed run first), the median of --runs runs of:
+   - `walinspect check --deep --no-live DB`   (Phase 1 of integrity_check, all cores; text)
+   - the same with `--json` (the whole check document: every frame of the WAL, ~23 MB here)
+   - `walinspect check --deep=full --no-live DB` (Phase 1 + Phase 2: the table scan and index
+     look-ups, tables in parallel)
    - `sqlite3 COPY "PRAGMA integrity_check"` on a fresh copy of db + -wal (made before the
      clock starts): SQLite's Phase 1 and Phase 2 (index checks)
    - `sqlite3 COPY "PRAGMA quick_check"`: Phase 1 and Phase 2 without the index checks, the
@@ -92,30 +95,39 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default="/tmp/deepbench")
     ap.add_argument("--size-mib", type=int, default=256)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=1)
     a = ap.parse_args()
     ev = make_with_wal(a.dir, a.size_mib)
     size = os.path.getsize(ev) + os.path.getsize(ev + "-wal")
     print(f"state: {ev} db {os.path.getsize(ev) >> 20} MiB + wal {os.path.getsize(ev + '-wal') >> 20} MiB")
     res = {}
-    for name in ["walinspect check --deep", "sqlite3 integrity_check", "sqlite3 quick_check"]:
+    runs = [
+        ("walinspect check --deep", ["check", "--deep", "--no-live", ev], "    ok"),
+        ("walinspect check --deep --json", ["check", "--deep", "--no-live", "--json", ev], '"ok"'),
+        ("walinspect check --deep=full", ["check", "--deep=full", "--no-live", ev], "    ok"),
+        ("sqlite3 integrity_check", "integrity_check", None),
+        ("sqlite3 quick_check", "quick_check", None),
+    ]
+    for name, what, expect in runs:
         times = []
-        for _ in range(a.runs):
-            if name.startswith("walinspect"):
-                dt, p, _ = timed([BIN, "check", "--deep", "--no-live", "--json", ev])
+        for k in range(a.runs + 1):
+            if isinstance(what, list):
+                dt, p, _ = timed([BIN] + what)
                 assert p.returncode in (0, 1), p.stderr
-                assert '"ok"' in p.stdout, "walinspect did not say ok"
+                assert expect in p.stdout, f"{name} did not say ok"
             else:
                 c = fresh_copy(ev, a.dir)
-                pragma = "integrity_check" if "integrity" in name else "quick_check"
-                dt, p, _ = timed(["sqlite3", c, f"PRAGMA {pragma};"])
+                dt, p, _ = timed(["sqlite3", c, f"PRAGMA {what};"])
                 assert p.stdout.strip() == "ok", p.stdout[:200]
-            times.append(dt)
+            if k > 0:  # the first run warms the page cache
+                times.append(dt)
         res[name] = statistics.median(times)
-        print(f"{name:28} median {res[name]:.2f} s over {a.runs} runs ({size / res[name] / 2**20:.0f} MiB/s)")
+        print(f"{name:32} median {res[name]:.2f} s over {a.runs} runs ({size / res[name] / 2**20:.0f} MiB/s)")
     w = res["walinspect check --deep"]
-    print(f"ratio integrity_check / walinspect: {res['sqlite3 integrity_check'] / w:.1f}x")
-    print(f"ratio quick_check / walinspect:     {res['sqlite3 quick_check'] / w:.1f}x")
+    f = res["walinspect check --deep=full"]
+    print(f"quick_check / check --deep:            {res['sqlite3 quick_check'] / w:.2f}x")
+    print(f"integrity_check / check --deep:        {res['sqlite3 integrity_check'] / w:.2f}x")
+    print(f"integrity_check / check --deep=full:   {res['sqlite3 integrity_check'] / f:.2f}x")
     print(f"peak RSS of any child: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss >> 10} MiB")
 
 

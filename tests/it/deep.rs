@@ -913,3 +913,106 @@ fn full_level_agrees_with_integrity_check_on_index_damage() {
     assert!(damaged >= 36, "most index damage shows in integrity_check ({damaged})");
     assert!(in_wal >= 5, "some index damage lands in WAL frames ({in_wal})");
 }
+
+// ---- a torn checkpoint write ---------------------------------------------------------------
+
+/// A checkpoint copied frame F of page P into the database file and the write was cut short:
+/// the first half of P is the new image, the rest the old one. While the WAL still holds F,
+/// SQLite reads P from it (`integrity_check` on db + WAL says `ok`) and the deep check names P
+/// as a torn checkpoint write traced to F; without the WAL, SQLite names P too. After the next
+/// writer restarts the WAL, SQLite reads the torn page: the deep check names it in SQLite's
+/// words, finds the intact image in the older generation's stale frame, and `extract --heal`
+/// restores it (the output passes `integrity_check`).
+#[test]
+fn torn_checkpoint_write_is_named_traced_to_its_frame_and_healed() {
+    if sqlite3().is_none() {
+        eprintln!("no sqlite3 shell: skipped");
+        return;
+    }
+    let dir = tempdir();
+    let live = dir.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch(
+        "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;
+         CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT); CREATE TABLE u(x);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<399)
+           INSERT INTO t SELECT i, printf('v%d', i) || printf('%.20c', 'x') FROM n;
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .unwrap();
+    let old = std::fs::read(&live).unwrap();
+    c.execute_batch("UPDATE t SET b = b || '-new' WHERE a % 3 = 0;").unwrap();
+    let (busy, log, done): (i64, i64, i64) =
+        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    assert_eq!((busy, log), (0, done), "the checkpoint completed");
+    let new = std::fs::read(&live).unwrap();
+    let ps = 4096usize;
+    let changed: Vec<u32> = (1..new.len() / ps)
+        .filter(|&i| old.get(i * ps..(i + 1) * ps) != new.get(i * ps..(i + 1) * ps))
+        .map(|i| i as u32 + 1)
+        .collect();
+    let p = changed[changed.len() / 2];
+    let at = (p as usize - 1) * ps;
+    let mut torn = new.clone();
+    torn[at + 2048..at + ps].copy_from_slice(&old[at + 2048..at + ps]);
+    std::fs::write(&live, &torn).unwrap();
+    let copy_as = |name: &str| {
+        let ev = dir.path().join(name);
+        for s in ["", "-wal", "-shm"] {
+            std::fs::copy(sibling(&live, s), sibling(&ev, s)).unwrap();
+        }
+        ev
+    };
+
+    // While the WAL holds the frame: SQLite reads it, the deep check names the torn page.
+    let ev = copy_as("a.db");
+    let frame = latest_image(&ev, p).frame.expect("the page has a frame") as u64;
+    assert!(integrity_check(&ev).ok, "SQLite reads page {p} from the WAL");
+    let d = deep(&ev, &[]);
+    assert_eq!(d["sqlite_lines"], serde_json::json!(["ok"]));
+    let t = d["torn"].as_array().unwrap();
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert_eq!(t[0]["page"], p);
+    assert_eq!(t[0]["frame"].as_u64(), Some(frame));
+    // The old tail may match the new image for a few bytes past the cut.
+    assert!((2048..2560).contains(&t[0]["first_diff"].as_u64().unwrap()), "{t:?}");
+    assert_eq!(t[0]["torn_shape"], true);
+    assert_eq!(t[0]["hidden_by_wal"], true);
+    let r = run(&["check", ev.to_str().unwrap(), "--deep", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["code"] == "btree.torn_checkpoint").unwrap();
+    assert_eq!((f["page"].as_u64(), f["frame"].as_u64()), (Some(p as u64), Some(frame)));
+    // Without the WAL, SQLite itself reads the torn page and names it.
+    let alone_dir = tempdir();
+    let alone = alone_dir.path().join("alone.db");
+    std::fs::copy(&ev, &alone).unwrap();
+    let v = integrity_check(&alone);
+    assert!(!v.ok);
+    let names_p = |l: &String| {
+        let l = l.to_ascii_lowercase() + " ";
+        l.contains(&format!("page {p}:")) || l.contains(&format!("page {p} "))
+    };
+    let lines = v.phase1.unwrap();
+    // Every line but a key-order check at the parent (which blames the parent) names page P.
+    let named = lines.iter().filter(|l| names_p(l)).count();
+    assert!(names_p(&lines[0]) && named + 1 >= lines.len(), "SQLite names page {p}: {lines:?}");
+    assert_eq!(heal(&ev), (0, true), "the heal's output reads page {p} from frame {frame}");
+
+    // The next writer restarts the WAL (touching another table): SQLite now reads the torn page.
+    c.execute_batch("INSERT INTO u VALUES (1);").unwrap();
+    let ev2 = copy_as("b.db");
+    let theirs = integrity_check(&ev2);
+    assert!(!theirs.ok);
+    let d = deep(&ev2, &[]);
+    let ours = deep_lines(&d).unwrap();
+    assert_eq!(Some(ours.clone()), theirs.phase1, "the deep check prints SQLite's lines");
+    assert!(names_p(&ours[1]) && ours.iter().filter(|l| names_p(l)).count() + 2 >= ours.len(), "{ours:?}");
+    let prov = d["provenance"].as_array().unwrap();
+    let pp = prov.iter().find(|x| x["page"] == p).expect("provenance of the torn page");
+    assert_eq!(pp["origin"], "db");
+    assert_eq!(pp["intact"]["source"], "stale_frame", "{pp}");
+    assert_eq!(pp["intact"]["frame"].as_u64(), Some(frame));
+    assert_eq!(pp["intact"]["generations_ago"], 1);
+    assert_eq!(heal(&ev2), (0, true), "the healed output passes integrity_check");
+    drop(c);
+}

@@ -48,6 +48,11 @@ pub struct Cursor<'r, 'a> {
     stack: Vec<Level>,
     /// `eState == CURSOR_VALID`: the cursor points at an entry.
     valid: bool,
+    /// The page last loaded at each depth: a descent that passes the same page again (the
+    /// root and upper levels of every look-up) reuses it instead of reading it again.
+    path: Vec<(u32, Arc<[u8]>)>,
+    /// Scratch buffer for payloads.
+    buf: Vec<u8>,
     /// Pages loaded (for the statistics).
     pub loads: u64,
 }
@@ -58,7 +63,7 @@ fn hdr_of(pgno: u32) -> usize {
 
 impl<'r, 'a> Cursor<'r, 'a> {
     pub fn new(r: &'r Reader<'a>, g: Geometry, root: u32, intkey: bool) -> Self {
-        Self { r, g, root, intkey, stack: Vec::new(), valid: false, loads: 0 }
+        Self { r, g, root, intkey, stack: Vec::new(), valid: false, path: Vec::new(), buf: Vec::new(), loads: 0 }
     }
 
     /// `getAndInitPage` with the checks of `moveToRoot` / `moveToChild`.
@@ -67,8 +72,17 @@ impl<'r, 'a> Cursor<'r, 'a> {
         if pgno == 0 || pgno > self.g.n_page {
             return Err(bad);
         }
-        let data = self.r.read(pgno).map_err(|_| bad)?;
-        self.loads += 1;
+        let depth = self.stack.len();
+        let data = match self.path.get(depth) {
+            Some((p, d)) if *p == pgno => d.clone(),
+            _ => {
+                let d = self.r.read(pgno).map_err(|_| bad)?;
+                self.loads += 1;
+                self.path.truncate(depth);
+                self.path.push((pgno, d.clone()));
+                d
+            }
+        };
         let p = header_only(&data, hdr_of(pgno), self.g.usable, self.g.page_size).map_err(|_| bad)?;
         if p.intkey() != self.intkey {
             return Err(bad);
@@ -227,13 +241,20 @@ impl<'r, 'a> Cursor<'r, 'a> {
     }
 
     fn payload_of(&mut self, p: &Page<'_>, pc: u32, pgno: u32) -> Result<Vec<u8>, Corrupt> {
+        let mut out = Vec::new();
+        self.payload_into(p, pc, pgno, &mut out)?;
+        Ok(out)
+    }
+
+    /// The payload of the cell at `pc` into `out` (cleared first).
+    fn payload_into(&mut self, p: &Page<'_>, pc: u32, pgno: u32, out: &mut Vec<u8>) -> Result<(), Corrupt> {
         let bad = Corrupt { page: pgno };
+        out.clear();
         let info = p.parse_cell(pc);
         let at = p.payload_offset(pc);
         if at > self.g.usable.saturating_sub(info.local) {
             return Err(bad);
         }
-        let mut out = Vec::with_capacity(info.payload.min(1 << 24) as usize);
         out.extend_from_slice(p.data.get(at as usize..(at + info.local) as usize).ok_or(bad)?);
         let mut left = info.payload.saturating_sub(info.local);
         let mut next = be_u32_or0(p.data, (at + info.local) as usize);
@@ -249,7 +270,7 @@ impl<'r, 'a> Cursor<'r, 'a> {
             left -= n;
             next = be_u32_or0(&d, 0);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// `sqlite3BtreeIndexMoveto` + `OP_Found`: true when an entry equal to `key` over
@@ -300,9 +321,14 @@ impl<'r, 'a> Cursor<'r, 'a> {
             let mut idx = upr >> 1;
             loop {
                 let pc = self.cell_pc(&p, idx as u32);
-                let rec = self.payload_of(&p, pc, pgno)?;
-                let c = record_compare(&rec, key, parts, n_field, Ordering::Equal, self.g.enc)
-                    .map_err(|Malformed| Corrupt { page: pgno })?;
+                let mut rec = std::mem::take(&mut self.buf);
+                let got = self.payload_into(&p, pc, pgno, &mut rec);
+                let c = got.and_then(|()| {
+                    record_compare(&rec, key, parts, n_field, Ordering::Equal, self.g.enc)
+                        .map_err(|Malformed| Corrupt { page: pgno })
+                });
+                self.buf = rec;
+                let c = c?;
                 match c {
                     Ordering::Less => lwr = idx + 1,
                     Ordering::Greater => upr = idx - 1,

@@ -25,7 +25,27 @@ pub const T_TEXT: u8 = 0x04;
 pub const T_BLOB: u8 = 0x08;
 pub const T_NULL: u8 = 0x10;
 
+/// A value borrowed from a record or a register (what comparisons read).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MemRef<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+}
+
 impl Mem {
+    pub fn as_ref(&self) -> MemRef<'_> {
+        match self {
+            Self::Null => MemRef::Null,
+            Self::Int(i) => MemRef::Int(*i),
+            Self::Real(r) => MemRef::Real(*r),
+            Self::Text(t) => MemRef::Text(t),
+            Self::Blob(b) => MemRef::Blob(b),
+        }
+    }
+
     /// The `OP_IsType` class bit.
     pub fn class(&self) -> u8 {
         match self {
@@ -130,6 +150,16 @@ pub fn field(payload: &[u8], f: &Fields, i: usize) -> Option<Mem> {
 }
 
 fn value(t: u64, body: &[u8]) -> Mem {
+    match value_ref(t, body) {
+        MemRef::Null => Mem::Null,
+        MemRef::Int(i) => Mem::Int(i),
+        MemRef::Real(r) => Mem::Real(r),
+        MemRef::Text(b) => Mem::Text(b.to_vec()),
+        MemRef::Blob(b) => Mem::Blob(b.to_vec()),
+    }
+}
+
+fn value_ref(t: u64, body: &[u8]) -> MemRef<'_> {
     let int = |b: &[u8]| {
         let mut v: i64 = if b.first().is_some_and(|&x| x & 0x80 != 0) { -1 } else { 0 };
         for &x in b {
@@ -138,19 +168,19 @@ fn value(t: u64, body: &[u8]) -> Mem {
         v
     };
     match t {
-        0 | 10 | 11 => Mem::Null,
-        1..=6 => Mem::Int(int(body)),
+        0 | 10 | 11 => MemRef::Null,
+        1..=6 => MemRef::Int(int(body)),
         7 => {
             let mut a = [0u8; 8];
             for (d, s) in a.iter_mut().zip(body) {
                 *d = *s;
             }
-            Mem::Real(f64::from_bits(u64::from_be_bytes(a)))
+            MemRef::Real(f64::from_bits(u64::from_be_bytes(a)))
         }
-        8 => Mem::Int(0),
-        9 => Mem::Int(1),
-        n if n % 2 == 0 => Mem::Blob(body.to_vec()),
-        _ => Mem::Text(body.to_vec()),
+        8 => MemRef::Int(0),
+        9 => MemRef::Int(1),
+        n if n % 2 == 0 => MemRef::Blob(body),
+        _ => MemRef::Text(body),
     }
 }
 
@@ -238,15 +268,20 @@ fn int_float(i: i64, r: f64) -> Ordering {
 
 /// `sqlite3MemCompare`: NULL < numbers < text < blob.
 pub fn mem_compare(a: &Mem, b: &Mem, coll: Coll, enc: TextEncoding) -> Ordering {
-    use Mem::*;
+    ref_compare(a.as_ref(), b.as_ref(), coll, enc)
+}
+
+/// [`mem_compare`] over borrowed values.
+pub fn ref_compare(a: MemRef<'_>, b: MemRef<'_>, coll: Coll, enc: TextEncoding) -> Ordering {
+    use MemRef::*;
     match (a, b) {
         (Null, Null) => Ordering::Equal,
         (Null, _) => Ordering::Less,
         (_, Null) => Ordering::Greater,
-        (Int(x), Int(y)) => x.cmp(y),
-        (Real(x), Real(y)) => x.partial_cmp(y).unwrap_or(if x.is_nan() { Ordering::Less } else { Ordering::Greater }),
-        (Int(x), Real(y)) => int_float(*x, *y),
-        (Real(x), Int(y)) => int_float(*y, *x).reverse(),
+        (Int(x), Int(y)) => x.cmp(&y),
+        (Real(x), Real(y)) => x.partial_cmp(&y).unwrap_or(if x.is_nan() { Ordering::Less } else { Ordering::Greater }),
+        (Int(x), Real(y)) => int_float(x, y),
+        (Real(x), Int(y)) => int_float(y, x).reverse(),
         (Int(_) | Real(_), _) => Ordering::Less,
         (_, Int(_) | Real(_)) => Ordering::Greater,
         (Text(x), Text(y)) => compare_text(x, y, coll, enc),
@@ -282,11 +317,11 @@ pub fn record_compare(
         if off.saturating_add(len) > size {
             return Err(Malformed);
         }
-        let v = value(t, rec.get(off as usize..(off + len) as usize).unwrap_or(&[]));
+        let v = value_ref(t, rec.get(off as usize..(off + len) as usize).unwrap_or(&[]));
         off += len;
         let part = parts.get(i).copied().unwrap_or(KeyPart { coll: Coll::Binary, desc: false });
         let Some(kv) = key.get(i) else { break };
-        let o = mem_compare(&v, kv, part.coll, enc);
+        let o = ref_compare(v, kv.as_ref(), part.coll, enc);
         if o != Ordering::Equal {
             return Ok(if part.desc { o.reverse() } else { o });
         }

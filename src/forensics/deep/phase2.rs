@@ -82,6 +82,9 @@ struct TablePlan {
     indexes: Vec<IndexPlan>,
     /// Column checks are not evaluated (a VIRTUAL column needs them).
     skip_columns: bool,
+    /// Per declared column: its affinity and its STRICT type mask (computed once).
+    aff: Vec<Affinity>,
+    strict: Vec<Option<(u8, &'static str)>>,
 }
 
 fn coll_of(explicit: Option<&str>, col: Option<&crate::forensics::schema::ColumnDef>) -> Option<Coll> {
@@ -174,7 +177,9 @@ fn table_plan(name: String, root: u32, def: TableDef) -> TablePlan {
         .columns
         .iter()
         .any(|c| !c.stored && (c.not_null || (def.strict && !is_any(&c.decl_type)) || c.affinity() != Affinity::Blob));
-    TablePlan { name, root, n_nvcol: stored.len(), storage, pk, indexes: Vec::new(), skip_columns, def }
+    let aff = def.columns.iter().map(|c| c.affinity()).collect();
+    let strict = def.columns.iter().map(|c| strict_mask(&c.decl_type)).collect();
+    TablePlan { name, root, n_nvcol: stored.len(), storage, pk, indexes: Vec::new(), skip_columns, aff, strict, def }
 }
 
 fn is_any(decl: &str) -> bool {
@@ -351,7 +356,7 @@ impl Task<'_, '_> {
     fn default_of(&self, j: usize) -> Mem {
         let c = self.t.def.columns.get(j);
         match c.and_then(|c| c.default.as_ref()) {
-            Some(v) => self.mem_of(v, c.map_or(Affinity::Blob, |c| c.affinity())),
+            Some(v) => self.mem_of(v, self.t.aff.get(j).copied().unwrap_or(Affinity::Blob)),
             None => Mem::Null,
         }
     }
@@ -506,8 +511,9 @@ impl Task<'_, '_> {
             if t.def.ipk == Some(j) {
                 continue;
             }
-            let strict_type = strict_mask(&c.decl_type);
-            let do_type = if t.def.strict { strict_type.is_some() } else { c.affinity() != Affinity::Blob };
+            let strict_type = t.strict.get(j).copied().flatten();
+            let aff = t.aff.get(j).copied().unwrap_or(Affinity::Blob);
+            let do_type = if t.def.strict { strict_type.is_some() } else { aff != Affinity::Blob };
             if !c.not_null && !do_type {
                 continue;
             }
@@ -525,7 +531,7 @@ impl Task<'_, '_> {
             } else if t.def.strict {
                 let (mask, name) = strict_type.unwrap_or((0x1f, "ANY"));
                 (class & mask == 0).then(|| format!("non-{name} value in {}.{}", t.name, c.name))
-            } else if c.affinity() == Affinity::Text {
+            } else if aff == Affinity::Text {
                 (class & (T_NULL | T_TEXT | T_BLOB) == 0).then(|| format!("NUMERIC value in {}.{}", t.name, c.name))
             } else if class & (T_NULL | T_INT | T_FLOAT | T_BLOB) != 0 {
                 None

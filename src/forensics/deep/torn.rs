@@ -20,8 +20,8 @@ pub struct TornPage {
     pub first_diff: u32,
     /// Bytes that differ.
     pub bytes_differ: u32,
-    /// True when the file's copy equals the frame up to a sector-aligned point and differs
-    /// after it (the shape of a write cut short).
+    /// True when the file's copy equals the frame over at least its first 512-byte sector and
+    /// differs after it (the shape of a write cut short at a sector boundary).
     pub torn_shape: bool,
     /// True when the snapshot checked reads this page from the WAL (SQLite does not see the
     /// damage until the WAL is gone).
@@ -84,7 +84,10 @@ pub fn find(fx: &Forensics<'_>, spec: SnapshotSpec) -> Vec<TornPage> {
         let diffs: Vec<usize> =
             db.iter().zip(fr.iter()).enumerate().filter(|(_, (a, b))| a != b).map(|(i, _)| i).collect();
         let first = diffs.first().copied().unwrap_or(0);
-        let torn_shape = first > 0 && first % 512 == 0;
+        // A write cut short leaves whole sectors of the new image, then older bytes — which
+        // can match the new ones for a while: the first difference lies at or after the
+        // sector boundary where the write stopped.
+        let torn_shape = first >= 512;
         out.push(TornPage {
             page,
             frame,
