@@ -8,12 +8,12 @@ use crate::export;
 use crate::forensics::history::{KeySpec, history};
 use crate::forensics::salvage::salvage;
 use crate::forensics::snapshot::Forensics;
-use crate::forensics::timeline::{TrackOptions, Tracker, frame_owners};
+use crate::forensics::timeline::{TrackOptions, Tracker, frame_owners, journal_step};
 use crate::format::escape::{escape_json, escape_output};
 use crate::present::forensics::{render_commit, render_history, render_salvage, render_timeline_head};
 use crate::report::forensics::{
-    CommitEntryReport, FrameOwnerReport, HistoryReport, SalvageReport, TIMELINE_JSON_END, TimelineReport,
-    timeline_json_commit,
+    CommitEntryReport, FrameOwnerReport, HistoryReport, JournalEntryReport, SalvageReport, TIMELINE_JSON_END,
+    TimelineReport, timeline_json_commit,
 };
 use crate::report::{DumpReport, Files};
 use crate::source::Evidence;
@@ -211,9 +211,17 @@ pub fn timeline(
     let (ev, a) = (&session.evidence, &session.analysis);
     output.check(ev)?;
     let fx = forensics(ev, a)?;
+    // The rollback journal's entry comes first: its transaction precedes the database file.
+    let journal_entry = |rows: bool, values: bool| {
+        journal_step(&fx, &TrackOptions { rows, ..TrackOptions::default() }).map(|s| {
+            let mut e = CommitEntryReport::build(&s.changes, rows, values, fx.snapshot(fx.base()).encoding);
+            e.journal = Some(JournalEntryReport::build(&s));
+            e
+        })
+    };
     if output.export_format().is_some() {
         let t = Tracker::new(&fx, TrackOptions { rows: true, ..TrackOptions::default() });
-        let mut commits = Vec::new();
+        let mut commits: Vec<CommitEntryReport> = journal_entry(true, true).into_iter().collect();
         let _ = t.run_while(|_, c| {
             commits.push(CommitEntryReport::build(&c, true, true, fx.snapshot(c.spec).encoding));
             true
@@ -243,6 +251,12 @@ pub fn timeline(
     out.write_all(guard(head).as_bytes())?;
     let mut failure: Option<Error> = None;
     let mut first = true;
+    let mut pending = journal_entry(rows, values);
+    if let Some(entry) = pending.take() {
+        let text = if json { timeline_json_commit(&entry, first).map_err(ser) } else { Ok(render_commit(&entry)) };
+        first = false;
+        text.and_then(|s| out.write_all(guard(s).as_bytes()).map_err(Error::from))?;
+    }
     let _ = t.run_while(|_, c| {
         let enc = fx.snapshot(c.spec).encoding;
         let entry = CommitEntryReport::build(&c, rows, values, enc);

@@ -548,15 +548,17 @@ pub fn from_timeline(commits: &[CommitEntryReport], page_size: Option<u32>) -> V
                     State::CommittedOlder
                 };
                 let values = ch.new.as_ref().or(ch.old.as_ref()).cloned().unwrap_or_default();
+                // The rollback journal's entry: no frame; its records are listed on the entry.
+                let journal = c.journal.is_some();
                 let prov = Provenance {
-                    source: Source::Wal,
+                    source: if journal { Source::Journal } else { Source::Wal },
                     state,
                     op,
                     key: Some(key),
-                    frame: Some(c.frame),
+                    frame: (!journal).then_some(c.frame),
                     commit: c.commit,
                     page: None,
-                    offset: frame_offset(page_size, c.frame),
+                    offset: if journal { None } else { frame_offset(page_size, c.frame) },
                     confidence: if ch.problem.is_some() { Confidence::Partial } else { Confidence::Exact },
                     note: ch.problem.clone(),
                 };

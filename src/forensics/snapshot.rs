@@ -101,6 +101,7 @@ vocabulary! {
         BtreeMixedTypes = "btree.mixed_types",
         BtreeTooDeep = "btree.too_deep",
         CarveZeroedFreeSpace = "carve.zeroed_free_space",
+        CommitCheckpointed = "commit.checkpointed",
         OverflowCycle = "overflow.cycle",
         OverflowOutOfRange = "overflow.out_of_range",
         OverflowMissing = "overflow.missing",
@@ -125,6 +126,7 @@ vocabulary! {
         SchemaRootShared = "schema.root_shared",
         SchemaUnparsed = "schema.unparsed",
         SnapshotBaseUncertain = "snapshot.base_uncertain",
+        SnapshotCheckpointed = "snapshot.checkpointed",
         SnapshotPageSizeMismatch = "snapshot.page_size_mismatch",
         WalkBudgetExceeded = "walk.budget_exceeded",
         WalkNotesCapped = "walk.notes_capped",
@@ -341,6 +343,11 @@ pub struct StoreFiles<'a> {
 }
 
 impl<'a> StoreFiles<'a> {
+    /// The database file's reader and length, when there is one.
+    pub fn db(self) -> Option<(&'a dyn ReadAt, u64)> {
+        self.db
+    }
+
     /// A store over these files with an empty cache.
     pub fn store(self) -> PageStore<'a> {
         PageStore::new(self.db, self.wal, self.page_size)

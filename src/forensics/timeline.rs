@@ -459,6 +459,11 @@ pub struct Tracker<'f, 'a> {
     budget: Budget,
     /// Notes about the starting state.
     pub base_notes: Vec<Note>,
+    /// The last commit the database file already holds (0: none): the tracker starts after
+    /// it, and commits up to it are reported as checkpointed, without row changes.
+    pub checkpointed: u32,
+    /// Where the database file stands in the WAL's commits, and how it was decided.
+    pub placement: super::checkpoint::Placement,
 }
 
 struct SchemaRows {
@@ -481,9 +486,11 @@ impl Visitor for SchemaRows {
 }
 
 impl<'f, 'a> Tracker<'f, 'a> {
-    /// Start from the database file (walks it whole, once).
+    /// Start from the database file (walks it whole, once), placed at the commit it already
+    /// holds ([`super::checkpoint::place`]).
     pub fn new(fx: &'f Forensics<'a>, opts: TrackOptions) -> Self {
-        let spec = fx.base();
+        let placement = super::checkpoint::place(fx);
+        let spec = placement.spec(fx);
         let mut budget = Budget::new(if opts.budget == 0 { 1 << 36 } else { opts.budget });
         let snap = fx.snapshot(spec);
         let own = Ownership::build(&snap, &mut budget);
@@ -498,6 +505,18 @@ impl<'f, 'a> Tracker<'f, 'a> {
             .wal()
             .map(|w| w.frames.iter().filter(|f| f.index <= w.chain_valid_frames).map(|f| f.header.page).collect())
             .unwrap_or_default();
+        let checkpointed = if spec.upto == 0 { 0 } else { placement.commit };
+        if checkpointed > 0 {
+            base_notes.push(Note::new(
+                NoteCode::SnapshotCheckpointed,
+                format!(
+                    "the database file already holds commit{} (frames 1..={}), so the timeline starts after commit {checkpointed}: {}",
+                    if checkpointed == 1 { " 1".to_string() } else { format!("s 1..={checkpointed}") },
+                    spec.upto,
+                    placement.reason
+                ),
+            ));
+        }
         let uncertain = fx.uncertain_pages(spec, commits_pages.into_iter().filter(|&p| p <= spec.db_pages));
         if !uncertain.is_empty() {
             base_notes.push(Note::new(
@@ -509,7 +528,7 @@ impl<'f, 'a> Tracker<'f, 'a> {
                 ),
             ));
         }
-        Self { fx, opts, own, schema_rows: sr.rows, freelist, spec, budget, base_notes }
+        Self { fx, opts, own, schema_rows: sr.rows, freelist, spec, budget, base_notes, checkpointed, placement }
     }
 
     /// Compare rows (or not) from the next commit applied on; ownership is kept either way,
@@ -562,8 +581,13 @@ impl<'f, 'a> Tracker<'f, 'a> {
         self
     }
 
-    /// Apply the frames `first..=last` as one commit producing state `new_spec`.
+    /// Apply the frames `first..=last` as one commit producing state `new_spec`. A commit the
+    /// database file already holds (at or before [`Tracker::checkpointed`]) leaves the state
+    /// as it is and is described without row changes (`commit.checkpointed`).
     pub fn apply(&mut self, number: Option<u32>, first: u32, last: u32, new_spec: SnapshotSpec) -> CommitChanges {
+        if let Some(n) = number.filter(|&n| n <= self.checkpointed) {
+            return self.checkpointed_commit(n, first, last, new_spec);
+        }
         let fx = self.fx;
         let old_spec = self.spec;
         let snaps = (fx.snapshot(old_spec), fx.snapshot(new_spec));
@@ -598,6 +622,32 @@ impl<'f, 'a> Tracker<'f, 'a> {
             pages,
             schema_changes: structure.changes,
             tables,
+            notes,
+        }
+    }
+
+    /// A commit the database file already holds: the pages it wrote, with their owners as of
+    /// the checkpointed state, and no row changes (the state before it is no longer on disk).
+    fn checkpointed_commit(&self, n: u32, first: u32, last: u32, spec: SnapshotSpec) -> CommitChanges {
+        let written = written_pages(self.fx, first, last);
+        let mut notes = vec![Note::new(
+            NoteCode::CommitCheckpointed,
+            format!(
+                "commit {n} is already in the database file (checkpointed up to commit {}: {}); the state before it is \
+                 no longer on disk, so its row changes are not known; page owners are as of commit {}",
+                self.checkpointed, self.placement.by, self.checkpointed
+            ),
+        )];
+        let pages = self.describe_written(&written, true, &mut notes);
+        CommitChanges {
+            number: Some(n),
+            committed: true,
+            first_frame: first,
+            frame: last,
+            spec,
+            pages,
+            schema_changes: Vec::new(),
+            tables: Vec::new(),
             notes,
         }
     }
@@ -966,4 +1016,154 @@ pub fn frame_owners(fx: &Forensics<'_>) -> HashMap<u32, WrittenPage> {
         }
     });
     out
+}
+
+/// The database as it was before the rollback journal's transaction: the first valid record of
+/// each page (its content before the transaction) over the database file, cut at the size the
+/// journal's header recorded (a zeroed header keeps the file's size).
+struct JournalOverlay<'a> {
+    db: Option<(&'a dyn crate::analysis::ReadAt, u64)>,
+    journal: &'a dyn crate::analysis::ReadAt,
+    /// Page → offset of its image in the journal.
+    pages: PageMap<u64>,
+    page_size: u64,
+    len: u64,
+}
+
+impl crate::analysis::ReadAt for JournalOverlay<'_> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        if offset >= self.len || buf.is_empty() || self.page_size == 0 {
+            return Ok(0);
+        }
+        let page = u32::try_from(offset / self.page_size + 1).unwrap_or(u32::MAX);
+        let within = offset % self.page_size;
+        let n = (self.page_size - within).min(self.len - offset).min(buf.len() as u64) as usize;
+        let Some(out) = buf.get_mut(..n) else { return Ok(0) };
+        match (self.pages.get(&page), self.db) {
+            (Some(&at), _) => self.journal.read_at(at + within, out),
+            (None, Some((db, _))) => db.read_at(offset, out),
+            (None, None) => {
+                out.fill(0);
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// The rollback journal as a step of the timeline: the database before the journal's
+/// transaction (its page records over the file) against the database file.
+#[derive(Clone, Debug)]
+pub struct JournalStep {
+    /// The changes, as a commit: `number` None, `committed` false for a hot journal (SQLite
+    /// rolls the transaction back on open), true for a persisted one (the transaction
+    /// committed; `journal_mode=PERSIST` left its pre-images).
+    pub changes: CommitChanges,
+    pub hot: bool,
+    /// The records used: (page, byte offset of the record in the journal), by page.
+    pub records: Vec<(u32, u64)>,
+}
+
+/// The journal step, when the database has a rollback journal with valid page records of the
+/// database's page size. `rows`: compare rows (`only_table` as in [`TrackOptions`]).
+pub fn journal_step(fx: &Forensics<'_>, opts: &TrackOptions) -> Option<JournalStep> {
+    let (jr, _) = fx.journal?;
+    let db = fx.analysis.db.as_ref()?;
+    let j = db.journal.as_ref()?;
+    if j.page_size != Some(fx.store.page_size) {
+        return None;
+    }
+    let ps = u64::from(fx.store.page_size);
+    let mut pages: PageMap<u64> = PageMap::default();
+    let mut records = Vec::new();
+    for r in j.valid_records() {
+        if r.page != 0 && !pages.contains_key(&r.page) {
+            pages.insert(r.page, r.data_offset());
+            records.push((r.page, r.offset));
+        }
+    }
+    if pages.is_empty() {
+        return None;
+    }
+    records.sort_unstable();
+    let hot = j.hot(db.file_len);
+    let after = fx.base();
+    let before_pages = j.header.map_or(after.db_pages, |h| h.db_orig_pages);
+    let overlay = JournalOverlay {
+        db: fx.store.files().db(),
+        journal: jr,
+        pages,
+        page_size: ps,
+        len: u64::from(before_pages) * ps,
+    };
+    let store = super::snapshot::PageStore::new(Some((&overlay, overlay.len)), None, fx.store.page_size);
+    let index = super::snapshot::FrameIndex::default();
+    let old = Snapshot::new(&store, &index, SnapshotSpec { upto: 0, db_pages: before_pages });
+    let new = fx.snapshot(after);
+    let mut budget = Budget::new(if opts.budget == 0 { 1 << 36 } else { opts.budget });
+    let own_old = Ownership::build(&old, &mut budget);
+    let own_new = Ownership::build(&new, &mut budget);
+    let mut notes = Vec::new();
+    let structure = structure_changes(&own_old.catalog.objects, &own_new.catalog.objects);
+    // Trees holding a journaled page on either side, and sqlite_schema.
+    let mut trees: BTreeSet<u32> = BTreeSet::from([1]);
+    for (p, _) in &records {
+        for own in [&own_old, &own_new] {
+            if let Some(PageOwner { kind: OwnerKind::Tree(r), .. }) = own.pages.get(p) {
+                trees.insert(*r);
+            }
+        }
+    }
+    let mut tables = Vec::new();
+    for &root in &trees {
+        let Some(obj) = own_new.catalog.objects.get(&root) else { continue };
+        if !(obj.kind == ObjectKind::Schema
+            || (opts.rows
+                && obj.has_rows()
+                && opts.only_table.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(&obj.name))))
+        {
+            continue;
+        }
+        // The same object before: by name (a moved or recreated tree), else by root.
+        let old_obj = own_old
+            .catalog
+            .objects
+            .values()
+            .find(|o| o.name == obj.name && o.kind == obj.kind)
+            .or_else(|| own_old.catalog.objects.get(&root));
+        let mut newer = DiffWalker::new(root, WalkMode::Full, Some((obj, new.encoding)));
+        walk_tree(&new, root, &mut newer, &mut budget);
+        let mut older = DiffWalker::new(root, WalkMode::Full, old_obj.map(|o| (o, old.encoding)));
+        if let Some(o) = old_obj {
+            walk_tree(&old, o.root, &mut older, &mut budget);
+        }
+        notes.append(&mut newer.notes);
+        let d = compare(obj, older.collected, newer.collected);
+        if !d.changes.is_empty() || obj.kind != ObjectKind::Schema {
+            tables.push(d);
+        }
+    }
+    tables.retain(|t| !t.changes.is_empty());
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    let pages = records
+        .iter()
+        .map(|&(page, _)| {
+            let (owner, kind, role) = own_new.describe(page);
+            WrittenPage { page, frame: 0, owner, kind, role }
+        })
+        .collect();
+    Some(JournalStep {
+        changes: CommitChanges {
+            number: None,
+            committed: !hot,
+            first_frame: 0,
+            frame: 0,
+            spec: after,
+            pages,
+            schema_changes: structure.changes,
+            tables,
+            notes,
+        },
+        hot,
+        records,
+    })
 }

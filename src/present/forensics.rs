@@ -64,11 +64,24 @@ pub fn render_timeline_head(base_db_pages: u32, notes: &[NoteReport]) -> String 
 /// One commit of a timeline, as text.
 pub fn render_commit(c: &CommitEntryReport) -> String {
     let mut s = String::new();
-    let head = match c.commit {
-        Some(n) => format!("commit {n}"),
-        None => "uncommitted tail".to_string(),
+    let head = match (c.commit, &c.journal) {
+        (_, Some(j)) => format!(
+            "rollback journal ({}): {} page record(s), the database before that transaction against the file",
+            if j.hot {
+                "hot: SQLite plays it back on open, undoing the transaction"
+            } else {
+                "persisted: the last transaction's pre-images"
+            },
+            j.records.len()
+        ),
+        (Some(n), None) => format!("commit {n}"),
+        (None, None) => "uncommitted tail".to_string(),
     };
-    let _ = writeln!(s, "\n{head}: frames {}-{}, {} pages", c.first_frame, c.frame, c.db_pages);
+    if c.journal.is_some() {
+        let _ = writeln!(s, "\n{head}, {} pages", c.db_pages);
+    } else {
+        let _ = writeln!(s, "\n{head}: frames {}-{}, {} pages", c.first_frame, c.frame, c.db_pages);
+    }
     for sc in &c.schema_changes {
         let _ = writeln!(s, "  schema: {} {} {} (root {})", sc.op, sc.kind, esc(&sc.name), sc.root);
     }

@@ -198,6 +198,36 @@ pub struct CommitEntryReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<BTreeMap<String, TableRowsReport>>,
     pub notes: Vec<NoteReport>,
+    /// Set only on the rollback journal's entry (the first): the database before the journal's
+    /// transaction, from its page records, against the database file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalEntryReport>,
+}
+
+/// Where the journal entry's earlier versions come from.
+#[derive(Serialize, Clone, Debug)]
+pub struct JournalEntryReport {
+    /// SQLite plays the journal back on open (the transaction is undone); false for a
+    /// persisted journal (`journal_mode=PERSIST`: the transaction committed).
+    pub hot: bool,
+    /// The page records used (the first valid record of each page), by page.
+    pub records: Vec<JournalRecordReport>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct JournalRecordReport {
+    pub page: u32,
+    /// Byte offset of the record (its page number field) in the journal.
+    pub offset: u64,
+}
+
+impl JournalEntryReport {
+    pub fn build(s: &crate::forensics::timeline::JournalStep) -> Self {
+        Self {
+            hot: s.hot,
+            records: s.records.iter().map(|&(page, offset)| JournalRecordReport { page, offset }).collect(),
+        }
+    }
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -297,6 +327,7 @@ impl CommitEntryReport {
                 .collect(),
             rows,
             notes: notes(&c.notes),
+            journal: None,
         }
     }
 }

@@ -243,8 +243,11 @@ fn without_rowid_history_spans_generations() {
     });
 }
 
+/// A checkpoint that copied every frame but did not reset the WAL: the database file is the
+/// state after the last commit, so the timeline starts there (placed by nBackfill, or by page
+/// contents without the -shm) instead of diffing the commits against later pages.
 #[test]
-fn checkpointed_wal_makes_the_starting_state_uncertain() {
+fn checkpointed_wal_places_the_starting_state_after_the_checkpoint() {
     let mut fx = Fixture::new(1024);
     fx.tx("CREATE TABLE c(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO c VALUES(1, 'a');");
     fx.checkpoint_truncate();
@@ -253,18 +256,26 @@ fn checkpointed_wal_makes_the_starting_state_uncertain() {
     // Backfilled but not reset: the database file already holds the last commit's pages.
     fx.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
     let ev = fx.evidence("ev");
-    with_forensics(&ev, |f, _| {
-        assert_eq!(f.backfill, Some(2));
-        let t = Tracker::new(f, TrackOptions::default());
-        assert!(t.base_notes.iter().any(|n| n.code.as_str() == "snapshot.base_uncertain"), "{:?}", t.base_notes);
-    });
+    let check = |by: &str| {
+        with_forensics(&ev, |f, _| {
+            let p = walinspect::forensics::checkpoint::place(f);
+            assert_eq!((p.commit, p.by.as_str()), (2, by), "{p:?}");
+            let t = Tracker::new(f, TrackOptions { rows: true, ..TrackOptions::default() });
+            assert!(t.base_notes.iter().any(|n| n.code.as_str() == "snapshot.checkpointed"), "{:?}", t.base_notes);
+            let mut seen = 0;
+            let _ = t.run(|_, c| {
+                assert!(c.tables.is_empty(), "no row changes claimed for a checkpointed commit");
+                assert!(c.notes.iter().any(|n| n.code.as_str() == "commit.checkpointed"));
+                seen += 1;
+            });
+            assert_eq!(seen, 2);
+        })
+    };
+    with_forensics(&ev, |f, _| assert_eq!(f.backfill, Some(2)));
+    check("shm");
     // Without the -shm, the same is found by comparing bytes.
     std::fs::remove_file(format!("{}-shm", ev.display())).unwrap();
-    with_forensics(&ev, |f, _| {
-        assert_eq!(f.backfill, None);
-        let t = Tracker::new(f, TrackOptions::default());
-        assert!(t.base_notes.iter().any(|n| n.code.as_str() == "snapshot.base_uncertain"), "{:?}", t.base_notes);
-    });
+    check("content");
 }
 
 /// Random workloads (several seeds and page sizes): every commit's row changes equal SQLite's,

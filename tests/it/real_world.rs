@@ -8,8 +8,11 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::support::common::{codes, dump, run, sibling, tempdir};
-use crate::support::forensics::{Fixture, copy_set};
+use crate::support::forensics::{
+    Fixture, assert_same, copy_set, our_diff, sqlite_contents, sqlite_diff, with_forensics,
+};
 use crate::support::repair::{dump_conn, extract};
+use walinspect::forensics::timeline::{TrackOptions, timeline};
 
 /// SQLite's own view of a copy of db + -wal: `PRAGMA page_count`, `integrity_check`, `.dump`.
 fn sqlite_says(copy: &Path) -> (i64, String, Vec<String>) {
@@ -583,4 +586,227 @@ fn persisted_journal_records_are_a_source_of_row_versions() {
     let h = run(&["history", s, "--table", "t", "--rowid", "42", "--json"]);
     let hv: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
     assert!(hv["versions"].as_array().unwrap().iter().any(|x| x["source"]["kind"] == "journal"));
+}
+
+/// nBackfill as SQLite wrote it in a -shm (little-endian machine: native order, offset 96).
+fn shm_backfill(db: &Path) -> u32 {
+    let s = fs::read(sibling(db, "-shm")).unwrap();
+    u32::from_ne_bytes(s[96..100].try_into().unwrap())
+}
+
+/// The placement walinspect decides for evidence `ev`: (commit, frame, method).
+fn placed(ev: &Path) -> (u32, u32, String) {
+    with_forensics(ev, |fx, _| {
+        let p = walinspect::forensics::checkpoint::place(fx);
+        (p.commit, p.frame, p.by.to_string())
+    })
+}
+
+/// The timeline of `ev` against SQLite's own view of each commit (`copies[k]` = after commit
+/// k): commits the file already holds are reported as checkpointed, without row changes; every
+/// later commit's row changes equal SQLite's.
+fn timeline_matches_sqlite(ev: &Path, copies: &[std::path::PathBuf], checkpointed: u32) {
+    let contents: Vec<_> = copies.iter().map(|c| sqlite_contents(c)).collect();
+    with_forensics(ev, |fx, _| {
+        let (base, changes, _) = timeline(fx, TrackOptions { rows: true, ..Default::default() });
+        assert_eq!(base.iter().any(|n| n.code.to_string() == "snapshot.checkpointed"), checkpointed > 0, "{base:?}");
+        assert!(base.iter().all(|n| n.code.to_string() != "snapshot.base_uncertain"), "{base:?}");
+        for c in changes.iter().filter(|c| c.committed) {
+            let k = c.number.unwrap();
+            if k <= checkpointed {
+                assert!(c.tables.is_empty(), "commit {k} is checkpointed: no row changes claimed");
+                assert!(c.notes.iter().any(|n| n.code.to_string() == "commit.checkpointed"), "{:?}", c.notes);
+            } else {
+                let k = k as usize;
+                let ours = our_diff(c, fx.snapshot(c.spec).encoding);
+                assert_same(k, &ours, &sqlite_diff(&contents[k - 1], &contents[k]));
+            }
+        }
+    })
+}
+
+/// Apps with a long-lived reader (a browser's history view, an Android content provider) keep
+/// the WAL from restarting: the checkpoint copies frames 1..K into the database file and the
+/// WAL keeps growing after K. The database file is then the state after commit K, not the
+/// state before commit 1 (an earlier timeline reported 80 false deletions and 80 re-inserts).
+/// Built with SQLite's own PASSIVE checkpoint under a pinned reader, then RESTART and TRUNCATE
+/// checkpoints; placement must equal the nBackfill SQLite wrote, with the -shm, without it
+/// (page contents) and with a stale -shm from before the checkpoint.
+#[test]
+fn checkpoint_under_a_reader_is_placed_where_sqlite_put_it() {
+    let mut f = Fixture::new(1024);
+    f.snap();
+    f.commit("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE side(x)");
+    f.commit(&series(80, "INSERT INTO t(v) SELECT printf('first %04d %s', value, hex(randomblob(20))) FROM s"));
+    // Commit 3 writes side's one page, which no later commit rewrites: the checkpoint copies it.
+    f.commit("UPDATE t SET v = 'edited ' || id WHERE id % 5 = 0; INSERT INTO side VALUES ('pinned')");
+    // A reader pins commit 3; the writer goes on.
+    let reader = Connection::open(&f.db).unwrap();
+    reader.execute_batch("BEGIN; SELECT count(*) FROM t;").unwrap();
+    f.commit("DELETE FROM t WHERE id % 7 = 0");
+    let stale = f.evidence("stale");
+    f.commit(&series(30, "INSERT INTO t(v) SELECT printf('second %04d', value) FROM s"));
+    // PASSIVE: copies frames up to the reader's snapshot (commit 3) and cannot reset the WAL.
+    let (busy, log, done): (i64, i64, i64) =
+        f.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    assert_eq!(busy, 0);
+    assert!(done > 0 && done < log, "a partial checkpoint: {done} of {log}");
+    f.commit("UPDATE t SET v = 'late' WHERE id IN (1, 2, 3, 90)");
+    f.commit("DELETE FROM t WHERE id > 95");
+    let ev = f.evidence("ev");
+    let nbackfill = shm_backfill(&ev);
+    assert_eq!(nbackfill as i64, done);
+    let (commit, frame, by) = placed(&ev);
+    assert_eq!((frame, by.as_str()), (nbackfill, "shm"));
+    assert_eq!(commit, 3, "the reader pinned commit 3");
+    timeline_matches_sqlite(&ev, &f.copies, commit);
+
+    // Without the -shm: by page contents, the same commit.
+    let noshm = f.evidence("noshm");
+    fs::remove_file(sibling(&noshm, "-shm")).unwrap();
+    assert_eq!(placed(&noshm), (commit, frame, "content".to_string()));
+    timeline_matches_sqlite(&noshm, &f.copies, commit);
+
+    // A stale -shm (copied before the checkpoint, nBackfill 0): not trusted for placement.
+    let stale_set = f.evidence("stale_set");
+    fs::copy(sibling(&stale, "-shm"), sibling(&stale_set, "-shm")).unwrap();
+    assert_eq!(placed(&stale_set), (commit, frame, "content".to_string()));
+    let r = run(&["timeline", stale_set.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let note = v["notes"].as_array().unwrap().iter().find(|n| n["code"] == "snapshot.checkpointed").unwrap().clone();
+    let m = note["message"].as_str().unwrap();
+    assert!(m.contains("stale") && m.contains("page contents"), "{m}");
+    drop(reader);
+
+    // RESTART with nobody reading: every frame is copied, the WAL stays until the next write.
+    let (_, log, done): (i64, i64, i64) =
+        f.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    assert_eq!(done, log);
+    let all = f.evidence("restart");
+    let last = f.copies.len() as u32 - 1;
+    assert_eq!(shm_backfill(&all) as i64, done);
+    assert_eq!(placed(&all).0, last);
+    fs::remove_file(sibling(&all, "-shm")).unwrap();
+    assert_eq!(placed(&all).0, last, "no -shm: every commit is in the file");
+    // The next write restarts the WAL: a new generation, nothing of it in the file.
+    let base = f.copies.len() - 1;
+    f.commit("INSERT INTO t(v) VALUES ('after restart')");
+    f.commit("UPDATE t SET v = 'again' WHERE id = 1");
+    let gen2 = f.evidence("gen2");
+    assert_eq!(placed(&gen2).0, 0);
+    timeline_matches_sqlite(&gen2, &f.copies[base..], 0);
+    fs::remove_file(sibling(&gen2, "-shm")).unwrap();
+    assert_eq!(placed(&gen2), (0, 0, "content".to_string()));
+
+    // TRUNCATE: the WAL is emptied; new commits start a generation the file does not hold.
+    f.checkpoint_truncate();
+    let base = f.copies.len();
+    f.snap();
+    f.commit("DELETE FROM t WHERE id < 10");
+    let gen3 = f.evidence("gen3");
+    fs::remove_file(sibling(&gen3, "-shm")).unwrap();
+    assert_eq!(placed(&gen3).0, 0);
+    timeline_matches_sqlite(&gen3, &f.copies[base..], 0);
+}
+
+/// The journal step of `ev`'s timeline through the library (with the journal opened beside the
+/// database, as the CLI does).
+fn journal_of(ev: &Path) -> (walinspect::forensics::timeline::JournalStep, walinspect::format::record::TextEncoding) {
+    let e = walinspect::source::Evidence::open(ev).unwrap();
+    let a = walinspect::session::analyze_evidence(&e, walinspect::session::Options::default());
+    let fx = walinspect::forensics::snapshot::Forensics::from_evidence(&e, &a).unwrap();
+    let s = walinspect::forensics::timeline::journal_step(&fx, &TrackOptions { rows: true, ..Default::default() })
+        .expect("a journal step");
+    (s, fx.snapshot(fx.base()).encoding)
+}
+
+/// Apps killed mid-transaction in rollback mode (Android apps, desktop tools) leave a hot
+/// `-journal`: its page records are the database before the transaction. The timeline shows
+/// them as their own entry, first — the rows the interrupted transaction changed in the file,
+/// against the pre-images SQLite restores — with provenance (hot, page, record offset). SQLite's
+/// own answer: a copy played back (before) against the file opened without its journal (after).
+#[test]
+fn hot_journal_is_a_timeline_entry_with_provenance() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch(
+        "PRAGMA page_size=1024; PRAGMA journal_mode=DELETE; PRAGMA cache_size=2; PRAGMA secure_delete=OFF;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);",
+    )
+    .unwrap();
+    c.execute_batch(&series(
+        200,
+        "INSERT INTO t(v) SELECT printf('original %04d %s', value, hex(zeroblob(20))) FROM s",
+    ))
+    .unwrap();
+    c.execute_batch("BEGIN; UPDATE t SET v = 'changed ' || id WHERE id % 2 = 0; DELETE FROM t WHERE id > 190;")
+        .unwrap();
+    let ev = d.path().join("ev.db");
+    fs::copy(&live, &ev).unwrap();
+    fs::copy(sibling(&live, "-journal"), sibling(&ev, "-journal")).unwrap();
+    c.execute_batch("ROLLBACK").unwrap();
+    drop(c);
+    // SQLite: before = the played-back copy; after = the file as it is, without its journal.
+    let before = d.path().join("before.db");
+    fs::copy(&ev, &before).unwrap();
+    fs::copy(sibling(&ev, "-journal"), sibling(&before, "-journal")).unwrap();
+    // Opening the copy plays its journal back (sqlite_contents reads a copy of db + -wal only).
+    let n: i64 = Connection::open(&before).unwrap().query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 200);
+    assert!(!sibling(&before, "-journal").exists());
+    let after = d.path().join("after.db");
+    fs::copy(&ev, &after).unwrap();
+    let theirs = sqlite_diff(&sqlite_contents(&before), &sqlite_contents(&after));
+    assert!(!theirs.is_empty(), "the cache spilled: the file holds part of the transaction");
+    let guard = crate::support::common::Unchanged::record(&ev);
+    let (s, enc) = journal_of(&ev);
+    assert!(s.hot && !s.changes.committed);
+    assert_same(0, &our_diff(&s.changes, enc), &theirs);
+    // The CLI: the journal entry comes first, then nothing else (no WAL).
+    let r = run(&["timeline", ev.to_str().unwrap(), "--json", "--values"]);
+    guard.assert();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let e = &v["commits"][0];
+    assert_eq!(e["journal"]["hot"], true);
+    assert_eq!(e["journal"]["records"].as_array().unwrap().len(), s.records.len());
+    assert!(e["commit"].is_null() && e["committed"] == false);
+    let deleted = e["rows"]["t"]["deleted"].as_array().unwrap();
+    assert_eq!(deleted.len(), theirs["t"].2.len());
+    let r = run(&["timeline", ev.to_str().unwrap()]);
+    assert!(r.stdout.contains("rollback journal (hot"), "{}", r.stdout);
+    // Provenance: each record's page and offset, as the journal lays them out (read once the
+    // evidence's access times were checked).
+    let j = fs::read(sibling(&ev, "-journal")).unwrap();
+    for &(page, off) in &s.records {
+        assert_eq!(u32::from_be_bytes(j[off as usize..off as usize + 4].try_into().unwrap()), page);
+    }
+}
+
+/// `journal_mode=PERSIST` after a commit: the same entry, not hot, committed (the transaction
+/// happened; the journal keeps what it replaced).
+#[test]
+fn persisted_journal_is_a_committed_timeline_entry() {
+    let d = tempdir();
+    let live = d.path().join("live.db");
+    let c = Connection::open(&live).unwrap();
+    c.execute_batch(
+        "PRAGMA page_size=1024; PRAGMA journal_mode=PERSIST; PRAGMA secure_delete=OFF;
+         CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);",
+    )
+    .unwrap();
+    c.execute_batch(&series(60, "INSERT INTO t(v) SELECT printf('kept %04d', value) FROM s")).unwrap();
+    let before = d.path().join("before.db");
+    fs::copy(&live, &before).unwrap();
+    c.execute_batch("BEGIN; UPDATE t SET v = 'edited' WHERE id = 7; DELETE FROM t WHERE id = 42; INSERT INTO t(v) VALUES ('new'); COMMIT;").unwrap();
+    let ev = d.path().join("ev.db");
+    fs::copy(&live, &ev).unwrap();
+    fs::copy(sibling(&live, "-journal"), sibling(&ev, "-journal")).unwrap();
+    drop(c);
+    let after = d.path().join("after.db");
+    fs::copy(&ev, &after).unwrap();
+    let theirs = sqlite_diff(&sqlite_contents(&before), &sqlite_contents(&after));
+    let (s, enc) = journal_of(&ev);
+    assert!(!s.hot && s.changes.committed);
+    assert_same(0, &our_diff(&s.changes, enc), &theirs);
 }

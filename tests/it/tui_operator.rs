@@ -23,26 +23,49 @@ fn tools_available() -> bool {
 }
 
 /// The `sqlite3` shell on `db`, fed through its stdin (kept open: the connection stays).
+/// [`Shell::run`] returns once the shell has executed the SQL (it prints a marker after it):
+/// starting the UI while the shell was still creating the database made it find a 0-byte file.
 struct Shell {
     child: Child,
+    out: std::sync::mpsc::Receiver<String>,
 }
 
 impl Shell {
     fn open(db: &Path) -> Self {
-        let child = Command::new("sqlite3")
+        let mut child = Command::new("sqlite3")
             .arg(db)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        Self { child }
+        let (tx, out) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(stdout).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, out }
     }
     fn run(&mut self, sql: &str) {
         let stdin = self.child.stdin.as_mut().unwrap();
         stdin.write_all(sql.as_bytes()).unwrap();
-        stdin.write_all(b"\n").unwrap();
+        stdin.write_all(b"\n.print __walinspect_done__\n").unwrap();
         stdin.flush().unwrap();
+        let limit = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = limit.saturating_duration_since(Instant::now());
+            match self.out.recv_timeout(left) {
+                Ok(l) if l == "__walinspect_done__" => return,
+                Ok(_) => {}
+                Err(e) => panic!("the sqlite3 shell did not finish {sql:?} within 60 s: {e}"),
+            }
+        }
     }
     fn pid(&self) -> u32 {
         self.child.id()
@@ -90,7 +113,6 @@ fn verdict_names_the_reader_that_starves_checkpoints_and_help_scrolls() {
     let mut reader = Shell::open(&db);
     reader.run("BEGIN; SELECT count(*) FROM t;");
     // Commits after its snapshot, then a checkpoint that stops at its mark.
-    std::thread::sleep(Duration::from_millis(300));
     for i in 0..5 {
         w.execute("INSERT INTO t(v) VALUES (?1)", [format!("row {i}")]).unwrap();
     }

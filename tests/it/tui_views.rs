@@ -390,8 +390,8 @@ fn timeline_and_commit_rows() {
     // A new state does not recompute it.
     app.handle(Event::Snapshot(s.clone()));
     assert!(app.requests.is_empty());
-    // The last commit is selected (commit 1's base is the partly checkpointed file: see
-    // snapshot.base_uncertain).
+    // The last commit is selected (commit 1 is already in the partly checkpointed file: it
+    // carries the note commit.checkpointed).
     key(&mut app, KeyCode::Enter);
     let n = app.timeline.selected_number().unwrap();
     assert_eq!(n, 2);

@@ -10,36 +10,49 @@ pub struct Tmux {
 }
 
 impl Tmux {
-    /// Start `cmd` in a `w`×`h` session (`name` keeps concurrent tests' sessions apart).
+    /// Start `cmd` in a `w`×`h` session (`name` keeps concurrent tests' sessions apart). Each
+    /// session has a tmux server of its own (`-L`, no user configuration): tests sharing one
+    /// server raced its exit when another test's last session ended, and saw their own
+    /// session vanish. Panes stay after their command exits, so its exit status can be read.
     pub fn start(name: &str, cmd: &str, w: u16, h: u16) -> Self {
         let session = format!("walinspect-{name}-{}", std::process::id());
-        let ok = Command::new("tmux")
+        let t = Self { session: session.clone() };
+        let ok = t
+            .tmux()
+            .args(["-f", "/dev/null", "start-server", ";", "set-window-option", "-g", "remain-on-exit", "on", ";"])
             .args(["new-session", "-d", "-s", &session, "-x", &w.to_string(), "-y", &h.to_string(), cmd])
             .status()
             .unwrap()
             .success();
         assert!(ok, "tmux new-session failed");
-        let _ = Command::new("tmux").args(["set-option", "-t", &session, "remain-on-exit", "on"]).status();
-        Self { session }
+        t
+    }
+
+    /// A tmux command on this session's own server.
+    fn tmux(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.session]);
+        c
     }
 
     /// The visible screen.
     pub fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
+        let out = self.tmux().args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Send each key (tmux key names) with a short pause after it.
     pub fn keys(&self, keys: &[&str]) {
         for k in keys {
-            Command::new("tmux").args(["send-keys", "-t", &self.session, k]).status().unwrap();
+            self.tmux().args(["send-keys", "-t", &self.session, k]).status().unwrap();
             std::thread::sleep(Duration::from_millis(80));
         }
     }
 
     /// "1 0" when the process ended with status 0, "0 " while it runs.
     pub fn pane_state(&self) -> String {
-        let out = Command::new("tmux")
+        let out = self
+            .tmux()
             .args(["display-message", "-p", "-t", &self.session, "#{pane_dead} #{pane_dead_status}#{pane_dead_signal}"])
             .output()
             .unwrap();
@@ -75,7 +88,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+        let _ = self.tmux().arg("kill-server").status();
     }
 }
 
