@@ -563,6 +563,18 @@ pub fn analyze_wal_opts<R: ReadAt + ?Sized>(r: &R, file_len: u64, opts: ScanOpti
         scan_serial(r, &mut scanner, frame_len, frames_total, per_task)
     };
     let mut a = scanner.into_analysis(file_len, trailing, problem);
+    // A read that stopped short (the file shrank under a TRUNCATE or RESTART, or an I/O error)
+    // analysed only the frames it read: the size reported is that extent, the one analysed,
+    // and `read_error` says how far the planned read got.
+    let read_to = a.frames_total.checked_mul(frame_len).and_then(|b| b.checked_add(WAL_HEADER_LEN as u64));
+    if read_error.is_some()
+        && let Some(read_to) = read_to.filter(|&t| t < file_len)
+    {
+        a.file_len = read_to;
+        a.trailing_bytes = 0;
+        a.read_error = read_error;
+        return a;
+    }
     a.read_error = read_error;
     a.partial = read_partial(r, &h, frames_total, frame_len, trailing);
     a

@@ -145,9 +145,11 @@ impl Settled {
         }
     }
 
-    /// Record the sizes read at the mark `m` as the sizes analysed.
-    fn sizes(&mut self, ev: &Evidence, m: &Marks) {
-        self.wal_len = ev.wal.as_ref().map(|_| m.wal_len);
+    /// Record the sizes read at the mark `m` as the sizes analysed; a -wal read that stopped
+    /// short (it shrank under the read) analysed only what it read (`WalAnalysis::file_len`).
+    fn sizes(&mut self, ev: &Evidence, m: &Marks, a: &Analysis) {
+        let read = a.wal.as_ref().map_or(m.wal_len, |w| w.file_len.min(m.wal_len));
+        self.wal_len = ev.wal.as_ref().map(|_| read);
         self.db_len = ev.db.as_ref().map(|_| m.db_len);
     }
 
@@ -244,7 +246,7 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
             continue;
         }
         if serious.is_empty() {
-            settled.sizes(ev, &before);
+            settled.sizes(ev, &before, &a);
             return (a, settled);
         }
         // Findings: believe them only if the files are still a moment later.
@@ -268,7 +270,7 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
             still = Some("a writer was in the middle of a transaction");
         }
         let Some(w) = still else {
-            settled.sizes(ev, &before);
+            settled.sizes(ev, &before, &a);
             return (a, settled);
         };
         why = w;
@@ -281,14 +283,15 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
     settled.persistent.retain(|c| !in_flight_seen.contains(c));
     match last {
         Some((a, m)) => {
-            settled.sizes(ev, &m);
+            settled.sizes(ev, &m, &a);
             (a, settled)
         }
         // A writer was updating the -shm header at every attempt: read once anyway, and say so.
         None => {
             let m = marks(ev);
-            settled.sizes(ev, &m);
-            (analyze_once(ev, &m), settled)
+            let a = analyze_once(ev, &m);
+            settled.sizes(ev, &m, &a);
+            (a, settled)
         }
     }
 }

@@ -30,7 +30,13 @@ fn sizes_are_the_analysed_ones(v: &serde_json::Value) {
     assert_eq!(reported, analysed, "files.wal.size is not the size analysed");
     if let Some(frame) = v["wal"]["frame_size"].as_u64() {
         let frames = v["wal"]["frames_total"].as_u64().unwrap();
-        assert_eq!(frames, analysed.saturating_sub(32) / frame, "frames_total does not fit the size analysed");
+        assert_eq!(
+            frames,
+            analysed.saturating_sub(32) / frame,
+            "frames_total does not fit the size analysed: wal {} findings {}",
+            serde_json::json!({"file_size": v["wal"]["file_size"], "frames_total": v["wal"]["frames_total"], "partial": v["wal"]["partial"], "read_error": v["wal"]["read_error"], "valid": v["wal"]["valid_frames"], "trailing": v["wal"]["trailing_bytes"]}),
+            v["findings"]
+        );
     }
 }
 
