@@ -325,6 +325,8 @@ pub fn extract(args: &ExtractArgs, opts: crate::session::Options) -> Result<u8, 
     let healed = if args.heal { Some(heal_output(&ev, &a, &plan, &mut out, args.allow_inexact)?) } else { None };
     let report = ExtractReport::build(Files::of(&ev), output_ref(&args.output, written), &plan, &verified);
     let bytes = match &healed {
+        // Serialised only when asked for (the summary line reads the report values).
+        _ if targets.report.is_none() => Vec::new(),
         None => json_bytes(&report)?,
         Some(h) => {
             let ser = |e| Error::system("cannot serialise", std::io::Error::other(e));

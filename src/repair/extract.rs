@@ -797,8 +797,11 @@ fn patch_header(p1: &mut [u8], db_pages: u32, keep_wal_mode: bool, before: &DbHe
 const BLOCK: u64 = 4 << 20;
 
 /// Output assembled per window of this many bytes: the pages of a window are gathered into one
-/// buffer and written with one call, so memory stays bounded whatever the database's size.
-const WINDOW: u64 = 16 << 20;
+/// buffer and written with one call, so memory stays bounded whatever the database's size. The
+/// buffer is reused from window to window: a small one is touched (page-faulted) once, where a
+/// 16 MiB one cost 4,096 first-touch faults, more than the extra positioned reads of smaller
+/// windows (docs/performance.md).
+const WINDOW: u64 = 2 << 20;
 
 /// Frames needed by one window are read in file order; two needed frames at most this many
 /// frames apart are read with one positioned read (the frames between are read and dropped:
