@@ -538,6 +538,30 @@ pub fn analyze_wal_with<R: ReadAt + ?Sized>(r: &R, file_len: u64, threads: usize
     analyze_wal_opts(r, file_len, ScanOptions { threads, ..ScanOptions::default() })
 }
 
+impl WalAnalysis {
+    /// This analysis without its per-frame records and commits: the sizes, header and chain
+    /// facts (what the lock probe and the environment assessment read; cheap to copy).
+    pub fn summary(&self) -> WalAnalysis {
+        WalAnalysis {
+            file_len: self.file_len,
+            header: self.header,
+            header_problem: self.header_problem,
+            page_size: self.page_size,
+            frames_total: self.frames_total,
+            trailing_bytes: self.trailing_bytes,
+            frames: Vec::new(),
+            chain_valid_frames: self.chain_valid_frames,
+            valid_frames: self.valid_frames,
+            db_pages: self.db_pages,
+            mx_checksum: self.mx_checksum,
+            first_invalid: self.first_invalid,
+            commits: Vec::new(),
+            read_error: self.read_error.clone(),
+            partial: self.partial,
+        }
+    }
+}
+
 /// Analyse a WAL with explicit [`ScanOptions`]; every choice gives the same result.
 pub fn analyze_wal_opts<R: ReadAt + ?Sized>(r: &R, file_len: u64, opts: ScanOptions) -> WalAnalysis {
     let mut head = [0u8; WAL_HEADER_LEN];

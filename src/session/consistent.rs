@@ -300,28 +300,6 @@ pub fn analyze(ev: &Evidence) -> (Analysis, Settled) {
 const STARVED_RECHECK: [Duration; 4] =
     [Duration::from_millis(10), Duration::from_millis(20), Duration::from_millis(40), Duration::from_millis(80)];
 
-/// The WAL's analysis without its per-frame records (what the lock probe needs: its presence,
-/// size and page size).
-fn wal_summary(w: &WalAnalysis) -> WalAnalysis {
-    WalAnalysis {
-        file_len: w.file_len,
-        header: w.header,
-        header_problem: w.header_problem,
-        page_size: w.page_size,
-        frames_total: w.frames_total,
-        trailing_bytes: w.trailing_bytes,
-        frames: Vec::new(),
-        chain_valid_frames: w.chain_valid_frames,
-        valid_frames: w.valid_frames,
-        db_pages: w.db_pages,
-        mx_checksum: w.mx_checksum,
-        first_invalid: w.first_invalid,
-        commits: Vec::new(),
-        read_error: w.read_error.clone(),
-        partial: w.partial,
-    }
-}
-
 /// Confirm a starved checkpoint seen by a one-shot command (`check`, `info`, `dump`, `locks`).
 ///
 /// One probe can see a moment's state as starvation: a writer holds a read lock on the snapshot
@@ -332,7 +310,8 @@ fn wal_summary(w: &WalAnalysis) -> WalAnalysis {
 /// state goes. Nothing is re-probed when no starvation was seen.
 pub fn confirm_starvation(ev: &Evidence, a: &Analysis, mut live: super::Live) -> super::Live {
     let (Some(shm), false) = (ev.shm.as_ref(), live.locks.starvation.is_empty()) else { return live };
-    let base = Analysis { db: a.db.clone(), db_problem: None, wal: a.wal.as_ref().map(wal_summary), shm: None };
+    let base =
+        Analysis { db: a.db.clone(), db_problem: None, wal: a.wal.as_ref().map(WalAnalysis::summary), shm: None };
     let pids = |p: &[crate::live::locks::Process]| p.iter().map(|x| x.pid).collect::<BTreeSet<_>>();
     for pause in STARVED_RECHECK {
         if live.locks.starvation.is_empty() {

@@ -248,23 +248,7 @@ impl Watcher {
         Analysis {
             db: self.db_part.0.clone(),
             db_problem: self.db_part.1.clone(),
-            wal: self.live_wal.analysis().map(|w| WalAnalysis {
-                file_len: w.file_len,
-                header: w.header,
-                header_problem: w.header_problem,
-                page_size: w.page_size,
-                frames_total: w.frames_total,
-                trailing_bytes: w.trailing_bytes,
-                frames: Vec::new(),
-                chain_valid_frames: w.chain_valid_frames,
-                valid_frames: w.valid_frames,
-                db_pages: w.db_pages,
-                mx_checksum: w.mx_checksum,
-                first_invalid: w.first_invalid,
-                commits: Vec::new(),
-                read_error: w.read_error.clone(),
-                partial: w.partial,
-            }),
+            wal: self.live_wal.analysis().map(WalAnalysis::summary),
             shm: self.shm_part.clone(),
         }
     }
