@@ -20,6 +20,9 @@ enum Region {
     PageHeader,
     CellPointers,
     Unallocated,
+    /// Inside a freeblock of the page's chain: a deleted cell's bytes (all but its first 4)
+    /// stay there until overwritten, and `salvage` carves them.
+    Freeblock,
     Content,
 }
 
@@ -28,6 +31,8 @@ struct Layout2 {
     hdr: Option<BtreePageHeader>,
     ptr_end: usize,
     content: usize,
+    /// The freeblock chain as (offset, size), in order (bounded by the chain walk).
+    freeblocks: Vec<(usize, usize)>,
 }
 
 impl Layout2 {
@@ -38,7 +43,13 @@ impl Layout2 {
             let start = at + h.header_len();
             (start + 2 * usize::from(h.cell_count), h.cell_content_start() as usize)
         });
-        Self { hdr, ptr_end, content }
+        let freeblocks = match (hdr, u32::try_from(page.len())) {
+            (Some(_), Ok(usable)) => crate::format::btree::BtreePage::parse(page, page_no == 1, usable)
+                .map(|p| p.freeblocks().0.iter().map(|f| (f.offset, f.size)).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Self { hdr, ptr_end, content, freeblocks }
     }
     fn region(&self, page_no: u32, i: usize) -> Region {
         let at = if page_no == 1 { DB_HEADER_LEN } else { 0 };
@@ -51,6 +62,8 @@ impl Layout2 {
             Region::CellPointers
         } else if i < self.content {
             Region::Unallocated
+        } else if self.freeblocks.iter().any(|&(o, n)| i >= o && i < o + n) {
+            Region::Freeblock
         } else {
             Region::Content
         }
@@ -63,6 +76,7 @@ fn region_style(r: Region) -> Style {
         Region::PageHeader => Role::Key.tui(),
         Region::CellPointers => Role::Changed.tui(),
         Region::Unallocated => Role::Dim.tui(),
+        Region::Freeblock => Role::Stale.tui(),
         Region::Content => Style::new(),
     }
 }
@@ -270,6 +284,13 @@ fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled("b-tree header ", region_style(Region::PageHeader)),
         Span::styled("cell pointers ", region_style(Region::CellPointers)),
         Span::styled("unallocated ", region_style(Region::Unallocated)),
+        Span::styled(
+            match lay.freeblocks.len() {
+                0 => "freeblocks (none) ".to_string(),
+                n => format!("freeblocks ({n}, {} B) ", lay.freeblocks.iter().map(|f| f.1).sum::<usize>()),
+            },
+            region_style(Region::Freeblock),
+        ),
         Span::raw("cells"),
     ]);
     title.render(Rect { height: 1, ..area }, buf);
@@ -288,5 +309,41 @@ fn render_hex(app: &App, area: Rect, buf: &mut Buffer) {
             bytes.iter().map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' }).collect();
         spans.push(Span::styled(format!(" {ascii}"), Role::Secondary.tui()));
         Line::from(spans).render(Rect { y: area.y + 1 + k as u16, height: 1, ..area }, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deleted rows on a real SQLite page (secure_delete off) are marked as freeblocks, and the
+    /// bytes marked hold the deleted rows' values (all but each cell's first 4 bytes).
+    #[test]
+    fn freeblocks_of_a_real_page_are_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("f.db");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "PRAGMA page_size=1024; PRAGMA secure_delete=OFF; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);",
+        )
+        .unwrap();
+        for i in 1..=8 {
+            c.execute("INSERT INTO t VALUES (?1, printf('gone-or-kept-%02d-%s', ?1, hex(zeroblob(8))))", [i]).unwrap();
+        }
+        c.execute_batch("DELETE FROM t WHERE id IN (3, 6)").unwrap();
+        drop(c);
+        let file = std::fs::read(&db).unwrap();
+        let page = file.get(1024..2048).unwrap();
+        let lay = Layout2::of(page, 2);
+        assert_eq!(lay.freeblocks.len(), 2, "two deleted cells, two freeblocks: {:?}", lay.freeblocks);
+        for (&(off, size), id) in lay.freeblocks.iter().zip(["06", "03"]) {
+            let region: Vec<Region> = (off..off + size).map(|i| lay.region(2, i)).collect();
+            assert!(region.iter().all(|&r| r == Region::Freeblock), "every byte of the freeblock at {off} is marked");
+            let bytes = page.get(off..off + size).unwrap();
+            let text = String::from_utf8_lossy(bytes);
+            assert!(text.contains(&format!("gone-or-kept-{id}")), "the freeblock at {off} holds row {id}: {text:?}");
+        }
+        let kept = page.windows(15).position(|w| w == b"gone-or-kept-04").unwrap();
+        assert_eq!(lay.region(2, kept), Region::Content, "a live row is not marked");
     }
 }
