@@ -362,22 +362,25 @@ fn is_control(u: u16) -> bool {
 pub fn record_plausible(record: &[u8], enc: TextEncoding) -> bool {
     let Some((h, hw)) = read_varint(record, 0) else { return false };
     let Ok(h) = usize::try_from(h) else { return false };
-    let Some((types, at)) = read_types_to(record, hw, h) else { return false };
-    at == h
-        && body_len(&types).and_then(|b| b.checked_add(h as u64)) == Some(record.len() as u64)
+    let Some(types) = header_types(record, hw, h, 4096) else { return false };
+    body_len(&types).and_then(|b| b.checked_add(h as u64)) == Some(record.len() as u64)
         && values_plausible(&types, record.get(h..).unwrap_or(&[]), enc)
 }
 
-/// The serial types from `at` up to `end` (a header's end).
-fn read_types_to(d: &[u8], mut at: usize, end: usize) -> Option<(Vec<u64>, usize)> {
+/// The serial types of a record header from `at` to its end `end`: at most `max` of them, the
+/// last ending exactly at `end` (otherwise None).
+fn header_types(d: &[u8], mut at: usize, end: usize, max: usize) -> Option<Vec<u64>> {
     let head = d.get(..end)?;
     let mut out = Vec::new();
-    while at < end && out.len() < 4096 {
+    while at < end {
+        if out.len() >= max {
+            return None;
+        }
         let (t, w) = read_varint(head, at)?;
         out.push(t);
         at += w;
     }
-    Some((out, at))
+    (at == end).then_some(out)
 }
 
 /// Rebuild a record's bytes: header length, serial types, then `body` (local body bytes).
@@ -449,17 +452,8 @@ fn try_intact(d: &[u8], q: usize, hi: usize, sig: &Signature, sig_i: usize, prm:
     }
     let hend = hs + h as usize;
     // Count the types in the header exactly.
-    let mut types = Vec::new();
-    let mut at = hs + hw;
-    while at < hend {
-        if types.len() >= sig.columns.len() {
-            return None;
-        }
-        let (t, w) = read_varint(area.get(..hend)?, at)?;
-        types.push(t);
-        at += w;
-    }
-    if at != hend || !sig.admits(&types) {
+    let types = header_types(area, hs + hw, hend, sig.columns.len())?;
+    if !sig.admits(&types) {
         return None;
     }
     let body = body_len(&types)?;
@@ -595,17 +589,8 @@ fn read_whole_header(
         return None;
     }
     let hend = at + h as usize;
-    let mut types = Vec::new();
-    let mut q = at + hw;
-    while q < hend {
-        if types.len() >= sig.columns.len() {
-            return None;
-        }
-        let (t, w) = read_varint(area.get(..hend)?, q)?;
-        types.push(t);
-        q += w;
-    }
-    if q != hend || !sig.admits(&types) {
+    let types = header_types(area, at + hw, hend, sig.columns.len())?;
+    if !sig.admits(&types) {
         return None;
     }
     let payload = h + body_len(&types)?;
@@ -1086,18 +1071,9 @@ fn generic_cell(d: &[u8], q: usize, hi: usize, prm: &CarveParams) -> Option<Carv
         return None;
     }
     let hend = hs + h as usize;
-    let mut types = Vec::new();
-    let mut at = hs + hw;
-    while at < hend {
-        if types.len() >= GENERIC_MAX_COLUMNS {
-            return None;
-        }
-        let (t, w) = read_varint(area.get(..hend)?, at)?;
-        class_of(t)?;
-        types.push(t);
-        at += w;
-    }
-    if at != hend || types.is_empty() || h.checked_add(body_len(&types)?)? != payload {
+    let types = header_types(area, hs + hw, hend, GENERIC_MAX_COLUMNS)?;
+    if types.iter().any(|&t| class_of(t).is_none()) || types.is_empty() || h.checked_add(body_len(&types)?)? != payload
+    {
         return None;
     }
     let local = local_payload_len(PageType::TableLeaf, payload, prm.usable) as usize;
